@@ -1,0 +1,218 @@
+"""Loading the catalog: plan folders and unit files, validated, cross-checked, counted.
+
+Layout of the data folder (``chiso/data`` unless ``CHISO_DATA_DIR`` says otherwise)::
+
+    plans/<folder>/plan.yaml        the plan (key ``plan:``)
+    plans/<folder>/targets*.yaml    its targets (key ``targets:``)
+    plans/<folder>/tasks*.yaml      its tasks (key ``tasks:``)
+    units/communes.csv, units/*.yaml
+
+Every problem becomes a :class:`CatalogError` naming the file, the item and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from chiso.catalog.errors import CatalogError
+from chiso.catalog.models import Plan, PlanFile, Target, TargetsFile, Task, TasksFile
+from chiso.units.registry import UnitRegistry, load_units
+
+M = TypeVar("M", bound=BaseModel)
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+@dataclass
+class PlanEntry:
+    """A plan with its targets and tasks, and the files they came from."""
+
+    plan: Plan
+    folder: Path
+    targets: list[Target] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    origin: dict[str, str] = field(default_factory=dict)  # item id -> file it is defined in
+
+    @property
+    def seed(self) -> str:
+        return self.plan.seed or ""
+
+    def seed_of(self, item: Target | Task) -> str:
+        return item.seed or self.seed
+
+
+@dataclass(frozen=True)
+class AgencyRef:
+    """One agency name as a catalog item writes it, and where."""
+
+    plan: str
+    item: str
+    field: str
+    name: str
+    file: str
+
+
+@dataclass
+class Catalog:
+    """Everything the catalog holds, loaded and cross-checked."""
+
+    plans: dict[str, PlanEntry]
+    units: UnitRegistry
+    digest: str
+
+    def plan(self, number: str) -> PlanEntry:
+        return self.plans[number]
+
+    def agency_refs(self) -> Iterator[AgencyRef]:
+        """Every agency name a target, task or reporting rule carries."""
+        for number, entry in self.plans.items():
+            plan_file = str(entry.folder / "plan.yaml")
+            for rule in entry.plan.reporting:
+                for role in ("reporters", "recipients"):
+                    for name in getattr(rule, role):
+                        yield AgencyRef(number, f"reporting@{rule.lines}", role, name, plan_file)
+            for target in entry.targets:
+                for role in ("tracking", "implementing", "coordinating"):
+                    for name in getattr(target, role):
+                        yield AgencyRef(number, target.id, role, name, entry.origin[target.id])
+            for task in entry.tasks:
+                for role in ("lead", "coordinating"):
+                    for name in getattr(task, role):
+                        yield AgencyRef(number, task.id, role, name, entry.origin[task.id])
+
+    def unresolved(self) -> list[AgencyRef]:
+        return [ref for ref in self.agency_refs() if self.units.resolve(ref.name) is None]
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Counts per plan, keyed by plan number (the shape ``chiso catalog stats`` prints)."""
+        out: dict[str, dict[str, int]] = {}
+        for number, entry in self.plans.items():
+            counts: dict[str, int] = {}
+            if entry.targets:
+                counts["target_rows"] = len(
+                    {t.row if t.row is not None else f"~{t.id}" for t in entry.targets}
+                )
+                counts["targets"] = len(entry.targets)
+            body = [t for t in entry.tasks if t.section == "body"]
+            appendix = [t for t in entry.tasks if t.section == "appendix"]
+            if body:
+                counts["tasks"] = len(body)
+            if appendix:
+                counts["appendix_task_rows"] = len(appendix)
+            counts["notes"] = sum(1 for _ in iter_notes(entry))
+            out[number] = counts
+        return out
+
+
+def iter_notes(entry: PlanEntry) -> Iterator[tuple[str, Any]]:
+    """(item id, note) for every note on the plan, its groups, targets and tasks."""
+    for note in entry.plan.notes:
+        yield entry.plan.number, note
+    for group in entry.plan.groups:
+        for note in group.notes:
+            yield f"group {group.code}", note
+    for item in (*entry.targets, *entry.tasks):
+        for note in item.notes:
+            yield item.id, note
+        for milestone in getattr(item, "milestones", []):
+            for note in milestone.notes:
+                yield item.id, note
+
+
+def _load(path: Path, model: type[M]) -> M:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        raise CatalogError(str(path), None, None, f"not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CatalogError(str(path), None, None, f"expected a mapping at the top of {path.name}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = list(err["loc"])
+        key = str(loc[0]) if loc else ""
+        items = data.get(key) if key else None
+        if isinstance(items, list) and len(loc) > 1:
+            sub = ValidationError.from_exception_data(
+                exc.title, [{**err, "loc": tuple(loc[1:])}]  # type: ignore[typeddict-item]
+            )
+            raise CatalogError.from_validation(str(path), key, items, sub) from exc
+        field = ".".join(str(p) for p in loc[1:]) or None
+        raise CatalogError(str(path), key or None, field, err["msg"]) from exc
+
+
+def _load_plan(folder: Path) -> PlanEntry:
+    plan_path = folder / "plan.yaml"
+    if not plan_path.exists():
+        raise CatalogError(str(folder), None, None, "plan folder has no plan.yaml")
+    entry = PlanEntry(_load(plan_path, PlanFile).plan, folder)
+    groups = {g.code for g in entry.plan.groups}
+    for path in sorted(folder.glob("targets*.yaml")):
+        for target in _load(path, TargetsFile).targets:
+            _register(entry, target.id, path, groups, target.group)
+            entry.targets.append(target)
+    for path in sorted(folder.glob("tasks*.yaml")):
+        for task in _load(path, TasksFile).tasks:
+            _register(entry, task.id, path, groups, task.group)
+            entry.tasks.append(task)
+    known = {p.name for p in folder.glob("*.yaml")}
+    stray = known - {"plan.yaml"} - {p.name for p in folder.glob("targets*.yaml")} - {
+        p.name for p in folder.glob("tasks*.yaml")
+    }
+    if stray:
+        raise CatalogError(str(folder / sorted(stray)[0]), None, None,
+                           "unknown file: name it plan.yaml, targets*.yaml or tasks*.yaml")
+    return entry
+
+
+def _register(entry: PlanEntry, item_id: str, path: Path, groups: set[str], group: str) -> None:
+    if item_id in entry.origin:
+        raise CatalogError(str(path), item_id, "id",
+                           f"duplicate id, first defined in {entry.origin[item_id]}")
+    if group not in groups:
+        raise CatalogError(str(path), item_id, "group",
+                           f"group {group!r} is not one of the plan's groups")
+    entry.origin[item_id] = str(path)
+
+
+def _digest(data_dir: Path) -> str:
+    """A content hash of every catalog file: the catalog's version as stored with results."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(data_dir)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def load_catalog(data_dir: Path | None = None) -> Catalog:
+    """Load and cross-check the whole catalog; raises :class:`CatalogError` on any problem."""
+    data_dir = data_dir or DEFAULT_DATA_DIR
+    units = load_units(data_dir / "units")
+    plans: dict[str, PlanEntry] = {}
+    for folder in sorted(p for p in (data_dir / "plans").iterdir() if p.is_dir()):
+        entry = _load_plan(folder)
+        if entry.plan.number in plans:
+            raise CatalogError(str(folder / "plan.yaml"), entry.plan.number, "number",
+                               "two plan folders carry the same number")
+        plans[entry.plan.number] = entry
+    catalog = Catalog(plans, units, _digest(data_dir))
+    missing = catalog.unresolved()
+    if missing:
+        ref = missing[0]
+        more = Counter(r.name for r in missing)
+        raise CatalogError(
+            ref.file, ref.item, ref.field,
+            f"agency name {ref.name!r} resolves to no unit or group "
+            f"({len(more)} unresolved names in all); add it as an alias in units/*.yaml",
+        )
+    return catalog

@@ -1,0 +1,132 @@
+"""The ``chiso`` command line. Each sub-command reads like the docs: ``chiso catalog stats``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chiso.catalog.errors import CatalogError
+from chiso.catalog.loader import Catalog, load_catalog
+from chiso.config import get_settings
+
+app = typer.Typer(help="chiso: Hanoi's digital-transformation measurement system.",
+                  no_args_is_help=True)
+catalog_app = typer.Typer(help="The plan catalog: plans, targets, tasks.", no_args_is_help=True)
+units_app = typer.Typer(help="The unit registry: agencies, communes, groups.",
+                        no_args_is_help=True)
+db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(units_app, name="units")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Catalog data folder (default: the built-in one)")
+]
+
+
+def _catalog(data_dir: Path | None) -> Catalog:
+    try:
+        return load_catalog(data_dir or get_settings().data_dir)
+    except CatalogError as exc:
+        err.print(f"[red]Catalog error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+
+
+@catalog_app.command("stats")
+def catalog_stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Count each plan's target rows, targets, tasks, appendix task rows and source notes."""
+    stats = _catalog(data_dir).stats()
+    if as_json:
+        typer.echo(json.dumps(stats, ensure_ascii=False, indent=2))
+        return
+    keys = ["target_rows", "targets", "tasks", "appendix_task_rows", "notes"]
+    table = Table("plan", *keys)
+    for number, counts in stats.items():
+        table.add_row(number, *(str(counts.get(k, "")) for k in keys))
+    out.print(table)
+
+
+@catalog_app.command("check")
+def catalog_check(
+    seeds: Annotated[
+        Path | None,
+        typer.Option(help="Also prove every verbatim field is on its cited seed line(s)"),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Validate every catalog file; exit non-zero naming the file, item and field of a problem."""
+    catalog = _catalog(data_dir)
+    if seeds is not None:
+        from chiso.catalog.fidelity import check_fidelity
+
+        mismatches = check_fidelity(catalog, seeds)
+        for m in mismatches:
+            err.print(f"[red]Not faithful:[/red] {m}")
+        if mismatches:
+            raise typer.Exit(1)
+    total = sum(len(e.targets) + len(e.tasks) for e in catalog.plans.values())
+    out.print(f"Catalog {catalog.digest}: {len(catalog.plans)} plans, {total} items, "
+              f"{len(catalog.units.units)} units, {len(catalog.units.groups)} groups: OK")
+
+
+@catalog_app.command("schema")
+def catalog_schema(
+    directory: Annotated[Path, typer.Argument(help="Where to write the JSON Schema files")],
+) -> None:
+    """Write the JSON Schema of every catalog file kind (for editors and reviewers)."""
+    from chiso.catalog.models import PlanFile, TargetsFile, TasksFile
+    from chiso.units.models import Group, Unit
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, model in {"plan": PlanFile, "targets": TargetsFile, "tasks": TasksFile,
+                        "unit": Unit, "group": Group}.items():
+        path = directory / f"{name}.schema.json"
+        path.write_text(json.dumps(model.model_json_schema(), ensure_ascii=False, indent=2),
+                        encoding="utf-8")
+        out.print(f"wrote {path}")
+
+
+@units_app.command("find")
+def units_find(
+    query: Annotated[str, typer.Argument(help="A name as a person types it: 'ha dong'")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    limit: int = 10,
+    data_dir: DataDir = None,
+) -> None:
+    """Find units and groups by name, ignoring tone marks, case and 'Phường', 'Xã', 'Sở'."""
+    matches = _catalog(data_dir).units.find(query, limit=limit)
+    if as_json:
+        typer.echo(json.dumps([{"code": m.code, "name": m.name, "kind": m.kind, "score": m.score}
+                               for m in matches], ensure_ascii=False, indent=2))
+    else:
+        table = Table("code", "name", "kind")
+        for m in matches:
+            table.add_row(m.code, m.name, m.kind)
+        out.print(table)
+    if not matches:
+        raise typer.Exit(1)
+
+
+@units_app.command("list")
+def units_list(
+    kind: Annotated[str | None, typer.Option(help="Only this kind (commune, department, …)")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List units, optionally of one kind."""
+    registry = _catalog(data_dir).units
+    table = Table("code", "name", "kind")
+    for unit in registry.units.values():
+        if kind is None or unit.kind.value == kind:
+            table.add_row(unit.code, unit.name, unit.kind.value)
+    out.print(table)

@@ -1,0 +1,33 @@
+"""Settings, read from the environment (prefix ``CHISO_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from chiso.catalog.loader import DEFAULT_DATA_DIR
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. Secrets come from the environment, never the repo."""
+
+    model_config = SettingsConfigDict(env_prefix="CHISO_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/chiso.db",
+        description="SQLAlchemy URL: sqlite:///path (default) or postgresql+psycopg://…",
+    )
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="The catalog's data folder")
+    boundaries_dir: Path | None = Field(
+        default=None, description="Folder of commune boundary GeoJSON files (third-party data)"
+    )
+    default_locale: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

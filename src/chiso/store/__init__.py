@@ -1,0 +1,1 @@
+"""The store: the database schema, its migrations, and how the catalog is written into it."""
