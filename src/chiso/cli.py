@@ -67,6 +67,13 @@ def catalog_check(
 ) -> None:
     """Validate every catalog file; exit non-zero naming the file, item and field of a problem."""
     catalog = _catalog(data_dir)
+    from chiso.catalog.loader import unresolved_errors
+
+    problems = unresolved_errors(catalog)
+    for problem in problems:
+        err.print(f"[red]Unresolved:[/red] {problem}")
+    if problems:
+        raise typer.Exit(1)
     if seeds is not None:
         from chiso.catalog.fidelity import check_fidelity
 

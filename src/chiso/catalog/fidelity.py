@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chiso.catalog.loader import Catalog, PlanEntry
-from chiso.catalog.models import Plan, Sourced, Target, Task, parse_lines
+from chiso.catalog.models import Group, Plan, Sourced, Target, Task, parse_lines
 from chiso.text import nfc, squash
 
 _MARKUP = re.compile(r"\*\*|</?p>|<br\s*/?>")
@@ -118,11 +118,11 @@ def _check_item(entry: PlanEntry, item: Target | Task, seeds: SeedLines) -> Iter
                                    value, ms.seed or seed, ms.lines)
 
 
-def _check_plan(plan: Plan, seeds: SeedLines) -> Iterator[Mismatch]:
+def _check_plan(plan: Plan, groups: list[Group], seeds: SeedLines) -> Iterator[Mismatch]:
     seed = plan.seed or ""
     if not found_in(plan.title, seeds.text(seed, plan.lines)):
         yield Mismatch(plan.number, "plan", "title", plan.title, seed, plan.lines)
-    for group in plan.groups:
+    for group in groups:
         if not found_in(group.title, seeds.text(group.seed or seed, group.lines)):
             yield Mismatch(plan.number, f"group {group.code}", "title", group.title,
                            group.seed or seed, group.lines)
@@ -147,7 +147,7 @@ def check_fidelity(catalog: Catalog, seeds_dir: Path) -> list[Mismatch]:
     seeds = SeedLines(seeds_dir)
     out: list[Mismatch] = []
     for entry in catalog.plans.values():
-        out.extend(_check_plan(entry.plan, seeds))
+        out.extend(_check_plan(entry.plan, entry.groups, seeds))
         for item in (*entry.targets, *entry.tasks):
             out.extend(_check_item(entry, item, seeds))
     return out

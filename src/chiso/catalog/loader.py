@@ -13,7 +13,6 @@ Every problem becomes a :class:`CatalogError` naming the file, the item and the 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from chiso.catalog.errors import CatalogError
-from chiso.catalog.models import Plan, PlanFile, Target, TargetsFile, Task, TasksFile
+from chiso.catalog.models import Group, Plan, PlanFile, Target, TargetsFile, Task, TasksFile
 from chiso.units.registry import UnitRegistry, load_units
 
 M = TypeVar("M", bound=BaseModel)
@@ -37,6 +36,10 @@ class PlanEntry:
 
     plan: Plan
     folder: Path
+
+    def __post_init__(self) -> None:
+        self.groups = list(self.plan.groups)
+    groups: list[Group] = field(default_factory=list)  # plan.yaml's, then the item files'
     targets: list[Target] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
     origin: dict[str, str] = field(default_factory=dict)  # item id -> file it is defined in
@@ -116,7 +119,7 @@ def iter_notes(entry: PlanEntry) -> Iterator[tuple[str, Any]]:
     """(item id, note) for every note on the plan, its groups, targets and tasks."""
     for note in entry.plan.notes:
         yield entry.plan.number, note
-    for group in entry.plan.groups:
+    for group in entry.groups:
         for note in group.notes:
             yield f"group {group.code}", note
     for item in (*entry.targets, *entry.tasks):
@@ -156,15 +159,28 @@ def _load_plan(folder: Path) -> PlanEntry:
     if not plan_path.exists():
         raise CatalogError(str(folder), None, None, "plan folder has no plan.yaml")
     entry = PlanEntry(_load(plan_path, PlanFile).plan, folder)
-    groups = {g.code for g in entry.plan.groups}
-    for path in sorted(folder.glob("targets*.yaml")):
-        for target in _load(path, TargetsFile).targets:
-            _register(entry, target.id, path, groups, target.group)
-            entry.targets.append(target)
-    for path in sorted(folder.glob("tasks*.yaml")):
-        for task in _load(path, TasksFile).tasks:
-            _register(entry, task.id, path, groups, task.group)
-            entry.tasks.append(task)
+    files = [(p, _load(p, TargetsFile)) for p in sorted(folder.glob("targets*.yaml"))] + [
+        (p, _load(p, TasksFile)) for p in sorted(folder.glob("tasks*.yaml"))
+    ]
+    # Groups may be declared in plan.yaml or beside the items that use them.
+    group_origin = {g.code: str(plan_path) for g in entry.plan.groups}
+    for path, content in files:
+        for group in content.groups:
+            if group.code in group_origin:
+                raise CatalogError(str(path), f"group {group.code}", "code",
+                                   f"duplicate group, first defined in {group_origin[group.code]}")
+            group_origin[group.code] = str(path)
+            entry.groups.append(group)
+    groups = set(group_origin)
+    for path, content in files:
+        if isinstance(content, TargetsFile):
+            for target in content.targets:
+                _register(entry, target.id, path, groups, target.group)
+                entry.targets.append(target)
+        else:
+            for task in content.tasks:
+                _register(entry, task.id, path, groups, task.group)
+                entry.tasks.append(task)
     known = {p.name for p in folder.glob("*.yaml")}
     stray = known - {"plan.yaml"} - {p.name for p in folder.glob("targets*.yaml")} - {
         p.name for p in folder.glob("tasks*.yaml")
@@ -205,14 +221,14 @@ def load_catalog(data_dir: Path | None = None) -> Catalog:
             raise CatalogError(str(folder / "plan.yaml"), entry.plan.number, "number",
                                "two plan folders carry the same number")
         plans[entry.plan.number] = entry
-    catalog = Catalog(plans, units, _digest(data_dir))
-    missing = catalog.unresolved()
-    if missing:
-        ref = missing[0]
-        more = Counter(r.name for r in missing)
-        raise CatalogError(
-            ref.file, ref.item, ref.field,
-            f"agency name {ref.name!r} resolves to no unit or group "
-            f"({len(more)} unresolved names in all); add it as an alias in units/*.yaml",
-        )
-    return catalog
+    return Catalog(plans, units, _digest(data_dir))
+
+
+def unresolved_errors(catalog: Catalog) -> list[CatalogError]:
+    """One error per agency name that resolves to no unit or group."""
+    return [
+        CatalogError(ref.file, ref.item, ref.field,
+                     f"agency name {ref.name!r} resolves to no unit or group; "
+                     "add it as an alias of a unit or group in units/*.yaml")
+        for ref in catalog.unresolved()
+    ]

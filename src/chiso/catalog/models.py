@@ -268,12 +268,14 @@ class PlanFile(Strict):
 
 
 class TargetsFile(Strict):
-    """``targets*.yaml``: a list of targets of the plan in the same folder."""
+    """``targets*.yaml``: targets of the plan in the same folder, and the groups they use."""
 
+    groups: list[Group] = Field(default_factory=list)
     targets: list[Target]
 
 
 class TasksFile(Strict):
-    """``tasks*.yaml``: a list of tasks of the plan in the same folder."""
+    """``tasks*.yaml``: tasks of the plan in the same folder, and the groups they use."""
 
+    groups: list[Group] = Field(default_factory=list)
     tasks: list[Task]
