@@ -137,3 +137,36 @@ def units_list(
         if kind is None or unit.kind.value == kind:
             table.add_row(unit.code, unit.name, unit.kind.value)
     out.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema, then write the catalog into the database."""
+    from chiso.runtime import open_runtime
+
+    settings = get_settings()
+    try:
+        rt = open_runtime(settings)
+    except CatalogError as exc:
+        err.print(f"[red]Catalog error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    from chiso.store import migrate
+
+    out.print(f"Database {rt.engine.url.render_as_string(hide_password=True)} at revision "
+              f"{migrate.current(rt.engine)}; catalog {rt.catalog.digest} loaded.")
+    rt.engine.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Start the web app and API (schema upgraded and catalog loaded at start)."""
+    import uvicorn
+
+    from chiso.web.app import create_app
+
+    _catalog(None)  # a broken catalog file stops here with one clear line, not a traceback
+    out.print(f"chiso on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")

@@ -123,8 +123,6 @@ class UnitRegistry:
                 score = 80
             elif f" {q} " in f" {bare} ":
                 score = 60
-            elif q in bare:
-                score = 40
             elif set(q.split()) <= set(bare.split()):
                 score = 30  # every word typed, in any order: "khoa hoc cong nghe"
             else:

@@ -1,0 +1,31 @@
+"""Bringing chiso up: load the catalog, open the database, migrate it, write the catalog in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from chiso.catalog.loader import Catalog, load_catalog
+from chiso.config import Settings
+from chiso.store import migrate
+from chiso.store.catalog_sync import sync_catalog
+from chiso.store.db import make_engine
+
+
+@dataclass
+class Runtime:
+    """What every room shares while chiso runs."""
+
+    settings: Settings
+    engine: Engine
+    catalog: Catalog
+
+
+def open_runtime(settings: Settings) -> Runtime:
+    """Load and validate the catalog first, so that a broken file stops chiso before any write."""
+    catalog = load_catalog(settings.data_dir)
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    sync_catalog(engine, catalog)
+    return Runtime(settings, engine, catalog)

@@ -1,0 +1,225 @@
+"""The JSON API under ``/api/v1``: plans, targets, tasks and units, with filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection
+
+from chiso.runtime import Runtime
+from chiso.store import catalog_reads as reads
+
+router = APIRouter(prefix="/api/v1")
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def connection(rt: Annotated[Runtime, Depends(runtime)]) -> Iterator[Connection]:
+    with rt.engine.connect() as conn:
+        yield conn
+
+
+def today(rt: Annotated[Runtime, Depends(runtime)]) -> date:
+    """Today in Vietnam: deadlines are Vietnamese dates."""
+    return datetime.now(ZoneInfo(rt.settings.timezone)).date()
+
+
+Conn = Annotated[Connection, Depends(connection)]
+Today = Annotated[date, Depends(today)]
+
+
+# -- response shapes ----------------------------------------------------------------------
+class UnitRef(BaseModel):
+    code: str
+    name: str
+
+
+class PlanSummary(BaseModel):
+    key: str = Field(description="URL-safe key: '131-KH-UBND' for '131/KH-UBND'")
+    number: str
+    kind: str
+    title: str
+    title_en: str
+    issued: date | None
+    targets: int
+    tasks: int
+
+
+class PlanGroup(BaseModel):
+    code: str
+    title: str
+    parent: str | None
+    kind: str
+
+
+class PlanDetail(PlanSummary):
+    groups: list[PlanGroup]
+    data: dict[str, Any] = Field(description="The plan as the catalog holds it")
+
+
+class TargetOut(BaseModel):
+    plan_key: str
+    id: str
+    group: str
+    row: int | None
+    text: str
+    measure_en: str
+    direction: str
+    threshold: Decimal
+    threshold_high: Decimal | None
+    unit_of_measure: str
+    deadline: date
+    units: dict[str, list[UnitRef]] = Field(description="Named units per role")
+    data: dict[str, Any]
+
+
+class TaskOut(BaseModel):
+    plan_key: str
+    id: str
+    section: str
+    group: str
+    row: int | None
+    title: str | None
+    deadline: date | None
+    deadline_kind: str
+    status: str = Field(description="past_due, due_soon, upcoming, recurring, per_schedule, undated")
+    units: dict[str, list[UnitRef]]
+    data: dict[str, Any]
+
+
+class TargetPage(BaseModel):
+    total: int
+    items: list[TargetOut]
+
+
+class TaskPage(BaseModel):
+    total: int
+    items: list[TaskOut]
+
+
+class UnitOut(BaseModel):
+    code: str
+    name: str
+    name_en: str
+    kind: str
+    commune_type: str | None
+    scored: bool
+    is_group: bool
+
+
+class UnitDetail(UnitOut):
+    groups: list[str]
+    owns: dict[str, int] = Field(description="How many targets and tasks the unit has a role in")
+
+
+class UnitMatch(BaseModel):
+    code: str
+    name: str
+    kind: str
+    score: int
+
+
+def _target(row: dict[str, Any]) -> TargetOut:
+    return TargetOut(group=row["grp"], **{k: v for k, v in row.items() if k not in ("grp", "ord")})
+
+
+def _task(row: dict[str, Any]) -> TaskOut:
+    return TaskOut(group=row["grp"], **{k: v for k, v in row.items() if k not in ("grp", "ord")})
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"{what} not found")
+
+
+# -- routes -------------------------------------------------------------------------------
+@router.get("/health", tags=["meta"])
+def health(rt: Annotated[Runtime, Depends(runtime)]) -> dict[str, str]:
+    return {"status": "ok", "catalog": rt.catalog.digest}
+
+
+@router.get("/plans", tags=["catalog"])
+def plans(conn: Conn) -> list[PlanSummary]:
+    return [PlanSummary(**p) for p in reads.list_plans(conn)]
+
+
+@router.get("/plans/{key}", tags=["catalog"])
+def plan(key: str, conn: Conn) -> PlanDetail:
+    found = reads.get_plan(conn, key)
+    if found is None:
+        raise _not_found(f"plan {key}")
+    counts = next(p for p in reads.list_plans(conn) if p["key"] == key)
+    return PlanDetail(**{**found, "targets": counts["targets"], "tasks": counts["tasks"]},
+                      )
+
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+@router.get("/targets", tags=["catalog"])
+def targets(conn: Conn, plan: str | None = None,
+            unit: Annotated[str | None, Query(description="Unit code: targets it has a role in")] = None,
+            role: Annotated[str | None, Query(description="tracking, implementing, coordinating")] = None,
+            group: str | None = None, limit: Limit = 100, offset: Offset = 0) -> TargetPage:
+    page = reads.list_targets(conn, plan=plan, unit=unit, role=role, group=group,
+                              limit=limit, offset=offset)
+    return TargetPage(total=page.total, items=[_target(r) for r in page.items])
+
+
+@router.get("/plans/{key}/targets/{target_id}", tags=["catalog"])
+def target(key: str, target_id: str, conn: Conn) -> TargetOut:
+    found = reads.get_target(conn, key, target_id)
+    if found is None:
+        raise _not_found(f"target {target_id} of plan {key}")
+    return _target(found)
+
+
+@router.get("/tasks", tags=["catalog"])
+def tasks(conn: Conn, day: Today, plan: str | None = None,
+          unit: Annotated[str | None, Query(description="Unit code: tasks it has a role in")] = None,
+          role: Annotated[str | None, Query(description="lead or coordinating")] = None,
+          group: str | None = None,
+          section: Annotated[str | None, Query(description="body or appendix")] = None,
+          status: reads.TaskStatus | None = None,
+          limit: Limit = 100, offset: Offset = 0) -> TaskPage:
+    page = reads.list_tasks(conn, today=day, plan=plan, unit=unit, role=role, group=group,
+                            section=section, status=status, limit=limit, offset=offset)
+    return TaskPage(total=page.total, items=[_task(r) for r in page.items])
+
+
+@router.get("/plans/{key}/tasks/{task_id}", tags=["catalog"])
+def task(key: str, task_id: str, conn: Conn, day: Today) -> TaskOut:
+    found = reads.get_task(conn, key, task_id, day)
+    if found is None:
+        raise _not_found(f"task {task_id} of plan {key}")
+    return _task(found)
+
+
+@router.get("/units", tags=["units"])
+def units(conn: Conn, kind: str | None = None) -> list[UnitOut]:
+    return [UnitOut(**u) for u in reads.list_units(conn, kind=kind)]
+
+
+@router.get("/units/search", tags=["units"])
+def units_search(rt: Annotated[Runtime, Depends(runtime)],
+                 q: Annotated[str, Query(min_length=1, description="'ha dong', 'khoa hoc'")],
+                 limit: Annotated[int, Query(ge=1, le=50)] = 10) -> list[UnitMatch]:
+    return [UnitMatch(code=m.code, name=m.name, kind=m.kind, score=m.score)
+            for m in rt.catalog.units.find(q, limit=limit)]
+
+
+@router.get("/units/{code}", tags=["units"])
+def unit(code: str, conn: Conn) -> UnitDetail:
+    found = reads.get_unit(conn, code)
+    if found is None:
+        raise _not_found(f"unit {code}")
+    return UnitDetail(**found)

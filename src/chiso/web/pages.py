@@ -1,0 +1,125 @@
+"""Server-rendered pages in Vietnamese (English with ?lang=en). Plain HTML: no script needed.
+
+Each page reads through the same functions as the API (``chiso.store.catalog_reads``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from chiso.store import catalog_reads as reads
+from chiso.web import i18n
+from chiso.web.api import Conn, Today
+
+router = APIRouter(include_in_schema=False)
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+env.filters.update(number=i18n.number, percent=i18n.percent, day=i18n.day, moment=i18n.moment)
+env.globals.update(pick=i18n.pick, statuses=reads.TASK_STATUSES)
+
+LANG_COOKIE = "chiso_lang"
+
+
+def locale(request: Request, lang: Annotated[str | None, Query()] = None) -> str:
+    """?lang= wins, then the cookie, then Vietnamese."""
+    chosen = lang or request.cookies.get(LANG_COOKIE) or i18n.DEFAULT_LOCALE
+    return chosen if chosen in i18n.LOCALES else i18n.DEFAULT_LOCALE
+
+
+Locale = Annotated[str, Depends(locale)]
+
+
+def render(request: Request, lang: str, template: str, **context: Any) -> HTMLResponse:
+    # Set here, not in the dependency: sync dependencies run in another thread's context.
+    i18n.current_locale.set(lang)
+    html = env.get_template(template).render(request=request, lang=lang, **context)
+    response = HTMLResponse(html)
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax",
+                            httponly=True)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, lang: Locale, conn: Conn, day: Today) -> HTMLResponse:
+    overdue = reads.list_tasks(conn, today=day, status="past_due", limit=1).total
+    soon = reads.list_tasks(conn, today=day, status="due_soon", limit=1).total
+    return render(request, lang, "home.html", plans=reads.list_plans(conn),
+                  overdue=overdue, soon=soon, today=day)
+
+
+@router.get("/plans/{key}", response_class=HTMLResponse)
+def plan(key: str, request: Request, lang: Locale, conn: Conn, day: Today) -> HTMLResponse:
+    found = reads.get_plan(conn, key)
+    if found is None:
+        raise HTTPException(404, f"plan {key} not found")
+    targets = reads.list_targets(conn, plan=key, limit=1000).items
+    tasks = reads.list_tasks(conn, today=day, plan=key, limit=1000).items
+    return render(request, lang, "plan.html", plan=found, targets=targets, tasks=tasks)
+
+
+@router.get("/plans/{key}/targets/{target_id}", response_class=HTMLResponse)
+def target(key: str, target_id: str, request: Request, lang: Locale, conn: Conn) -> HTMLResponse:
+    found = reads.get_target(conn, key, target_id)
+    if found is None:
+        raise HTTPException(404, f"target {target_id} not found")
+    return render(request, lang, "target.html", target=found, plan=reads.get_plan(conn, key))
+
+
+@router.get("/plans/{key}/tasks/{task_id}", response_class=HTMLResponse)
+def task(key: str, task_id: str, request: Request, lang: Locale, conn: Conn,
+         day: Today) -> HTMLResponse:
+    found = reads.get_task(conn, key, task_id, day)
+    if found is None:
+        raise HTTPException(404, f"task {task_id} not found")
+    return render(request, lang, "task.html", task=found, plan=reads.get_plan(conn, key))
+
+
+@router.get("/targets", response_class=HTMLResponse)
+def targets(request: Request, lang: Locale, conn: Conn, plan: str | None = None,
+            unit: str | None = None) -> HTMLResponse:
+    page = reads.list_targets(conn, plan=plan or None, unit=unit or None, limit=1000)
+    return render(request, lang, "targets.html", page=page, plans=reads.list_plans(conn),
+                  plan=plan, unit=unit)
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+def tasks(request: Request, lang: Locale, conn: Conn, day: Today, plan: str | None = None,
+          unit: str | None = None, status: str | None = None) -> HTMLResponse:
+    chosen = status if status in reads.TASK_STATUSES else None
+    page = reads.list_tasks(conn, today=day, plan=plan or None, unit=unit or None,
+                            status=chosen, limit=1000)  # type: ignore[arg-type]
+    return render(request, lang, "tasks.html", page=page, plans=reads.list_plans(conn),
+                  plan=plan, unit=unit, status=chosen)
+
+
+@router.get("/units", response_class=HTMLResponse)
+def units(request: Request, lang: Locale, conn: Conn, q: str | None = None,
+          kind: str | None = None) -> HTMLResponse:
+    rt = request.app.state.runtime
+    matches = rt.catalog.units.find(q, limit=50) if q else None
+    listed = reads.list_units(conn, kind=kind or None) if not q else []
+    return render(request, lang, "units.html", units=listed, matches=matches, q=q, kind=kind)
+
+
+@router.get("/units/{code}", response_class=HTMLResponse)
+def unit(code: str, request: Request, lang: Locale, conn: Conn, day: Today) -> HTMLResponse:
+    found = reads.get_unit(conn, code)
+    if found is None:
+        raise HTTPException(404, f"unit {code} not found")
+    targets = reads.list_targets(conn, unit=code, limit=1000)
+    tasks = reads.list_tasks(conn, today=day, unit=code, limit=1000)
+    return render(request, lang, "unit.html", unit=found, targets=targets, tasks=tasks)
