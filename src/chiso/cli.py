@@ -25,7 +25,7 @@ app.add_typer(units_app, name="units")
 app.add_typer(db_app, name="db")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # errors are read whole, never wrapped
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Catalog data folder (default: the built-in one)")

@@ -19,7 +19,8 @@ from chiso.text import fold
 DeadlineKind = Literal["date", "starts", "recurring", "per_schedule", "none"]
 
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
-_QUARTER = re.compile(r"quy (i{1,3}|iv|[1-4])\s*(?:nam\s*)?[/ ]\s*(\d{4})")
+# "quy iii 2026", and lists such as "quy i ii 2026" (from "Quý I, II/2026"): the last counts.
+_QUARTER = re.compile(r"quy\s+(?:(?:iv|i{1,3}|[1-4])\s+)*(iv|i{1,3}|[1-4])\s+(?:nam\s+)?(\d{4})")
 _DAY = re.compile(r"(\d{1,2})\s*[/ ]\s*(\d{1,2})\s*[/ ]\s*(\d{4})")
 _MONTH = re.compile(r"(?:thang\s*)?(\d{1,2})\s*(?:nam\s*)?[/ ]\s*(\d{4})")
 _YEAR_SPAN = re.compile(r"(\d{4})\s+(\d{4})")
@@ -27,7 +28,7 @@ _YEAR = re.compile(r"(?:nam\s*)?(\d{4})")
 _HALF = re.compile(r"6 thang (dau|cuoi) nam\s*(\d{4})")
 
 _RECURRING = ("thuong xuyen", "hang nam", "hang quy", "hang thang", "dinh ky", "lien tuc")
-_SCHEDULE = ("theo tien do", "theo ke hoach", "theo lo trinh", "theo huong dan")
+_SCHEDULE = ("theo tien do", "theo ke hoach", "theo lo trinh", "theo huong dan", "theo yeu cau")
 
 
 @dataclass(frozen=True)
@@ -91,5 +92,6 @@ def parse_deadline(text: str | None) -> Deadline:
         if any(w in words for w in _RECURRING):
             return Deadline("recurring", None, text)
         return Deadline("none", None, text)
-    kind: DeadlineKind = "starts" if re.match(r"^(tu|bat dau|ke tu)\b", words) else "date"
+    starts = re.search(r"\b(tu|bat dau|ke tu)\s+(quy|thang|ngay|nam|\d)", words)
+    kind: DeadlineKind = "starts" if starts else "date"
     return Deadline(kind, found, text)

@@ -17,7 +17,7 @@ from chiso.catalog.loader import Catalog, PlanEntry
 from chiso.catalog.models import Group, Plan, Sourced, Target, Task, parse_lines
 from chiso.text import nfc, squash
 
-_MARKUP = re.compile(r"\*\*|</?p>|<br\s*/?>")
+_MARKUP = re.compile(r"\*\*|</?[a-zA-Z][^>]*>")  # bold markers and HTML tags (<p>, <i>, <ul …>)
 # One cell of plan 131 writes "≥ 90%" in TeX: "$\geq 90\%$".
 _TEX_GEQ = re.compile(r"\$\\geq\s*([\d.,]+)\s*\\%\$")
 _MIN_PIECE = 12

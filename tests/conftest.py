@@ -1,0 +1,139 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``./scripts/pg-setup`` (the test command runs it). Without it the
+PostgreSQL half of the suite is skipped locally, and fails when ``CHISO_REQUIRE_PG=1`` (CI).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from chiso.catalog.loader import Catalog, load_catalog
+from chiso.config import Settings
+from chiso.runtime import Runtime
+from chiso.store import migrate
+from chiso.store.catalog_sync import sync_catalog
+from chiso.store.db import make_engine
+from chiso.web.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("CHISO_SHARED_DIR", ROOT.parent / "shared"))
+PG_URL = os.environ.get(
+    "CHISO_TEST_PG_URL", "postgresql+psycopg://chiso:chiso@127.0.0.1:5432/chiso_test"
+)
+REQUIRE_PG = os.environ.get("CHISO_REQUIRE_PG") == "1"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not (SHARED / "seeds").is_dir():
+        pytest.fail(f"shared/ not found at {SHARED}: set CHISO_SHARED_DIR to the folder "
+                    "that holds seeds/ and data/")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def seeds_dir(shared_dir: Path) -> Path:
+    return shared_dir / "seeds"
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def _pg_database_url() -> str:
+    """A database of this test worker's own (pytest-xdist runs workers side by side)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    url = make_url(PG_URL)
+    name = f"{url.database}_{worker}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                  {"n": name}).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required (CHISO_REQUIRE_PG=1) but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable (run ./scripts/pg-setup): {exc}")
+    finally:
+        admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def blank_database(backend: str, tmp_path: Path) -> str:
+    """The URL of an empty database of the given backend."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'chiso.db'}"
+    url = _pg_database_url()
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+def prepared_engine(url: str, catalog: Catalog) -> Engine:
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    sync_catalog(engine, catalog)
+    return engine
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def engine(backend: str, catalog: Catalog,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A migrated database holding the catalog, shared by the read-only tests of a session."""
+    url = blank_database(backend, tmp_path_factory.mktemp(f"db-{backend}"))
+    engine = prepared_engine(url, catalog)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def fresh_engine(backend: str, catalog: Catalog, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated database of its own, for a test that writes."""
+    engine = prepared_engine(blank_database(backend, tmp_path), catalog)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def runtime(engine: Engine, catalog: Catalog) -> Runtime:
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False))
+    return Runtime(settings, engine, catalog)
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime.settings, runtime)) as test_client:
+        yield test_client

@@ -1,0 +1,71 @@
+"""The JSON API under /api/v1, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+def test_openapi_documents_the_catalog_routes(client: TestClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    for path in ("/api/v1/plans", "/api/v1/targets", "/api/v1/tasks", "/api/v1/units",
+                 "/api/v1/units/{code}", "/api/v1/plans/{key}/targets/{target_id}"):
+        assert path in spec["paths"], path
+
+
+def test_plans_list_counts(client: TestClient) -> None:
+    plans = {p["number"]: p for p in client.get("/api/v1/plans").json()}
+    assert plans["131/KH-UBND"]["targets"] == 61
+    assert plans["131/KH-UBND"]["tasks"] == 54 + 94
+    assert plans["131/KH-UBND"]["key"] == "131-KH-UBND"
+
+
+def test_plan_detail_and_404(client: TestClient) -> None:
+    plan = client.get("/api/v1/plans/131-KH-UBND").json()
+    assert plan["issued"] == "2026-03-31"
+    assert any(g["code"] == "PL01.I" for g in plan["groups"])
+    assert client.get("/api/v1/plans/999-XX").status_code == 404
+
+
+def test_targets_filter_by_plan_and_unit(client: TestClient) -> None:
+    all_131 = client.get("/api/v1/targets", params={"plan": "131-KH-UBND", "limit": 1000}).json()
+    assert all_131["total"] == 61
+    commune = client.get("/api/v1/targets", params={"unit": "09556", "limit": 1000}).json()
+    assert 0 < commune["total"] < all_131["total"]
+    assert "I.11" in {t["id"] for t in commune["items"]}
+    tracked = client.get("/api/v1/targets",
+                         params={"unit": "TTPVHCC", "role": "tracking", "limit": 1000}).json()
+    assert tracked["total"] >= 10  # the Centre tracks 10 rows of Appendix 01
+
+
+def test_target_detail_carries_threshold_and_units(client: TestClient) -> None:
+    target = client.get("/api/v1/plans/131-KH-UBND/targets/I.11").json()
+    assert target["direction"] == ">="
+    assert float(target["threshold"]) == 98
+    assert target["deadline"] == "2026-12-31"
+    assert {"code": "TTPVHCC", "name": target["units"]["tracking"][0]["name"]} in (
+        target["units"]["tracking"])
+    assert client.get("/api/v1/plans/131-KH-UBND/targets/NOPE").status_code == 404
+
+
+def test_tasks_filter_by_status_and_section(client: TestClient) -> None:
+    body = client.get("/api/v1/tasks", params={"plan": "131-KH-UBND", "section": "body"}).json()
+    assert body["total"] == 54
+    statuses = ("past_due", "due_soon", "upcoming", "recurring", "per_schedule", "undated")
+    totals = {s: client.get("/api/v1/tasks", params={"status": s}).json()["total"]
+              for s in statuses}
+    everything = client.get("/api/v1/tasks").json()["total"]
+    assert sum(totals.values()) == everything  # every task has exactly one status
+    recurring = client.get("/api/v1/tasks", params={"status": "recurring"}).json()["items"]
+    assert all(t["status"] == "recurring" for t in recurring)
+    assert client.get("/api/v1/tasks", params={"status": "bogus"}).status_code == 422
+
+
+def test_units_list_detail_and_search(client: TestClient) -> None:
+    communes = client.get("/api/v1/units", params={"kind": "commune"}).json()
+    assert len(communes) == 126
+    unit = client.get("/api/v1/units/09556").json()
+    assert unit["name"] == "Phường Hà Đông"
+    assert unit["owns"]["target"] > 0
+    found = client.get("/api/v1/units/search", params={"q": "ha dong"}).json()
+    assert found[0]["code"] == "09556"
+    assert client.get("/api/v1/units/XXXXX").status_code == 404

@@ -1,0 +1,66 @@
+"""Server-rendered pages: Vietnamese first, English on request, Vietnamese number forms."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fastapi.testclient import TestClient
+
+from chiso.web import i18n
+
+
+def test_home_is_vietnamese_by_default(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert '<html lang="vi">' in page.text
+    assert "Các kế hoạch chuyển đổi số của thành phố Hà Nội" in page.text
+    assert "131/KH-UBND" in page.text
+
+
+def test_english_is_switchable_and_remembered(client: TestClient) -> None:
+    page = client.get("/", params={"lang": "en"})
+    assert "Digital-transformation plans of Hanoi" in page.text
+    assert page.cookies.get("chiso_lang") == "en"
+    again = client.get("/plans/131-KH-UBND")
+    assert '<html lang="en">' in again.text
+    client.cookies.clear()
+
+
+def test_plan_page_lists_targets_and_tasks(client: TestClient) -> None:
+    page = client.get("/plans/131-KH-UBND", params={"lang": "vi"})
+    assert "Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn" in page.text
+    assert "Chỉ tiêu (61)" in page.text
+    assert "31/12/2026" in page.text
+    client.cookies.clear()
+
+
+def test_unit_page_shows_what_the_unit_owns(client: TestClient) -> None:
+    page = client.get("/units/09556")
+    assert "Phường Hà Đông" in page.text
+    assert "I.11" in page.text
+
+
+def test_unit_search_page(client: TestClient) -> None:
+    page = client.get("/units", params={"q": "khoa hoc cong nghe"})
+    assert "Sở Khoa học và Công nghệ" in page.text
+
+
+def test_missing_page_is_404(client: TestClient) -> None:
+    assert client.get("/plans/NOPE").status_code == 404
+
+
+def test_numbers_and_dates_in_vietnamese_form() -> None:
+    token = i18n.current_locale.set("vi")
+    try:
+        assert i18n.number(1234567, 0) == "1.234.567"
+        assert i18n.percent(Decimal("98.5")) == "98,5%"
+        from datetime import date
+
+        assert i18n.day(date(2026, 12, 31)) == "31/12/2026"
+    finally:
+        i18n.current_locale.reset(token)
+    token = i18n.current_locale.set("en")
+    try:
+        assert i18n.number(1234567, 0) == "1,234,567"
+    finally:
+        i18n.current_locale.reset(token)
