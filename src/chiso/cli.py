@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
@@ -96,8 +97,10 @@ def catalog_schema(
     from chiso.units.models import Group, Unit
 
     directory.mkdir(parents=True, exist_ok=True)
-    for name, model in {"plan": PlanFile, "targets": TargetsFile, "tasks": TasksFile,
-                        "unit": Unit, "group": Group}.items():
+    models: dict[str, type[BaseModel]] = {
+        "plan": PlanFile, "targets": TargetsFile, "tasks": TasksFile, "unit": Unit, "group": Group,
+    }
+    for name, model in models.items():
         path = directory / f"{name}.schema.json"
         path.write_text(json.dumps(model.model_json_schema(), ensure_ascii=False, indent=2),
                         encoding="utf-8")
@@ -127,7 +130,9 @@ def units_find(
 
 @units_app.command("list")
 def units_list(
-    kind: Annotated[str | None, typer.Option(help="Only this kind (commune, department, …)")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Only this kind (commune, department, …)")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """List units, optionally of one kind."""

@@ -65,7 +65,8 @@ def test_source_defects_are_recorded_as_notes(catalog: Catalog) -> None:
         assert any(n.kind == "missing_name" for n in tasks[nameless].notes)
     assert any(n.kind == "foreign_text" for n in tasks["PL02.52"].notes)
     ranged = [t for t in catalog.plan("131/KH-UBND").targets if t.threshold_high is not None]
-    assert ranged and all(any(n.kind == "range" for n in t.notes) for t in ranged)
+    assert ranged
+    assert all(any(n.kind == "range" for n in t.notes) for t in ranged)
 
 
 def test_stats_cli_prints_json_keyed_by_plan_number() -> None:

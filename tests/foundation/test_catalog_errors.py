@@ -41,7 +41,8 @@ def test_wrong_type_names_file_item_and_field(data_dir: Path) -> None:
         load_catalog(data_dir)
     err = caught.value
     assert err.file == str(path)
-    assert err.item is not None and first_id in err.item
+    assert err.item is not None
+    assert first_id in err.item
     assert err.field == "threshold"
 
 
@@ -63,7 +64,7 @@ def test_duplicate_id_names_both_files(data_dir: Path) -> None:
 def test_unknown_group_is_refused(data_dir: Path) -> None:
     path = _targets_file(data_dir)
     _edit(path, lambda d: d["targets"][0].__setitem__("group", "NO.SUCH.GROUP"))
-    with pytest.raises(CatalogError, match="NO.SUCH.GROUP") as caught:
+    with pytest.raises(CatalogError, match=r"NO\.SUCH\.GROUP") as caught:
         load_catalog(data_dir)
     assert caught.value.field == "group"
 

@@ -53,7 +53,8 @@ def _first_date(words: str) -> date | None:
     candidates: list[tuple[int, date]] = []
     if m := _HALF.search(words):
         year = int(m.group(2))
-        candidates.append((m.start(), date(year, 6, 30) if m.group(1) == "dau" else date(year, 12, 31)))
+        half_end = date(year, 6, 30) if m.group(1) == "dau" else date(year, 12, 31)
+        candidates.append((m.start(), half_end))
     if m := _QUARTER.search(words):
         q = m.group(1)
         quarter = int(q) if q.isdigit() else _ROMAN[q]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,11 +22,15 @@ class CatalogError(Exception):
 
     @classmethod
     def from_validation(
-        cls, file: str, key: str, data: Any, exc: ValidationError
+        cls, file: str, key: str, data: Any, exc: ValidationError, skip: int = 0
     ) -> CatalogError:
-        """Turn Pydantic's first error into one that names the item by its id, not its index."""
+        """Turn Pydantic's first error into one that names the item by its id, not its index.
+
+        ``data`` is the list under ``key``; ``skip`` drops leading parts of the error's location
+        that lead to that list (e.g. ``("targets",)`` when a whole file was validated).
+        """
         first = exc.errors()[0]
-        loc = list(first["loc"])
+        loc: Sequence[int | str] = list(first["loc"])[skip:]
         item: str | None = None
         if loc and isinstance(loc[0], int) and isinstance(data, list) and loc[0] < len(data):
             entry = data[loc[0]]
@@ -33,7 +38,7 @@ class CatalogError(Exception):
             if isinstance(entry, dict):
                 label = entry.get("id") or entry.get("code") or entry.get("number")
             item = f"{key}[{loc[0]}]" + (f" ({label})" if label else "")
-            loc = loc[1:]
+            loc = list(loc)[1:]
         field = ".".join(str(part) for part in loc) or None
         extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         return cls(file, item or key, field, first["msg"] + extra)

@@ -148,6 +148,7 @@ def check_fidelity(catalog: Catalog, seeds_dir: Path) -> list[Mismatch]:
     out: list[Mismatch] = []
     for entry in catalog.plans.values():
         out.extend(_check_plan(entry.plan, entry.groups, seeds))
-        for item in (*entry.targets, *entry.tasks):
+        items: list[Target | Task] = [*entry.targets, *entry.tasks]
+        for item in items:
             out.extend(_check_item(entry, item, seeds))
     return out

@@ -122,12 +122,15 @@ def iter_notes(entry: PlanEntry) -> Iterator[tuple[str, Any]]:
     for group in entry.groups:
         for note in group.notes:
             yield f"group {group.code}", note
-    for item in (*entry.targets, *entry.tasks):
-        for note in item.notes:
-            yield item.id, note
-        for milestone in getattr(item, "milestones", []):
+    for target in entry.targets:
+        for note in target.notes:
+            yield target.id, note
+    for task in entry.tasks:
+        for note in task.notes:
+            yield task.id, note
+        for milestone in task.milestones:
             for note in milestone.notes:
-                yield item.id, note
+                yield task.id, note
 
 
 def _load(path: Path, model: type[M]) -> M:
@@ -146,10 +149,7 @@ def _load(path: Path, model: type[M]) -> M:
         key = str(loc[0]) if loc else ""
         items = data.get(key) if key else None
         if isinstance(items, list) and len(loc) > 1:
-            sub = ValidationError.from_exception_data(
-                exc.title, [{**err, "loc": tuple(loc[1:])}]  # type: ignore[typeddict-item]
-            )
-            raise CatalogError.from_validation(str(path), key, items, sub) from exc
+            raise CatalogError.from_validation(str(path), key, items, exc, skip=1) from exc
         field = ".".join(str(p) for p in loc[1:]) or None
         raise CatalogError(str(path), key or None, field, err["msg"]) from exc
 

@@ -195,10 +195,11 @@ def get_unit(conn: Connection, code: str) -> dict[str, Any] | None:
     unit = dict(row)
     unit["groups"] = [g for (g,) in conn.execute(
         select(t.group_members.c.group_code).where(t.group_members.c.unit_code == code))]
+    a = t.assignments.c
     unit["owns"] = {
         kind: conn.execute(
-            select(func.count(func.distinct(t.assignments.c.plan_key + ":" + t.assignments.c.item_id)))
-            .where(t.assignments.c.unit_code == code, t.assignments.c.item_kind == kind)
+            select(func.count(func.distinct(a.plan_key + ":" + a.item_id)))
+            .where(a.unit_code == code, a.item_kind == kind)
         ).scalar_one()
         for kind in ("target", "task")
     }

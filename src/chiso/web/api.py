@@ -91,7 +91,9 @@ class TaskOut(BaseModel):
     title: str | None
     deadline: date | None
     deadline_kind: str
-    status: str = Field(description="past_due, due_soon, upcoming, recurring, per_schedule, undated")
+    status: str = Field(
+        description="past_due, due_soon, upcoming, recurring, per_schedule, undated"
+    )
     units: dict[str, list[UnitRef]]
     data: dict[str, Any]
 
@@ -157,18 +159,21 @@ def plan(key: str, conn: Conn) -> PlanDetail:
     if found is None:
         raise _not_found(f"plan {key}")
     counts = next(p for p in reads.list_plans(conn) if p["key"] == key)
-    return PlanDetail(**{**found, "targets": counts["targets"], "tasks": counts["tasks"]},
-                      )
+    return PlanDetail(**{**found, "targets": counts["targets"], "tasks": counts["tasks"]})
 
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
 
 
+UnitFilter = Annotated[str | None, Query(description="Unit code: items it has a role in")]
+
+
 @router.get("/targets", tags=["catalog"])
-def targets(conn: Conn, plan: str | None = None,
-            unit: Annotated[str | None, Query(description="Unit code: targets it has a role in")] = None,
-            role: Annotated[str | None, Query(description="tracking, implementing, coordinating")] = None,
+def targets(conn: Conn, plan: str | None = None, unit: UnitFilter = None,
+            role: Annotated[
+                str | None, Query(description="tracking, implementing or coordinating")
+            ] = None,
             group: str | None = None, limit: Limit = 100, offset: Offset = 0) -> TargetPage:
     page = reads.list_targets(conn, plan=plan, unit=unit, role=role, group=group,
                               limit=limit, offset=offset)
@@ -184,8 +189,7 @@ def target(key: str, target_id: str, conn: Conn) -> TargetOut:
 
 
 @router.get("/tasks", tags=["catalog"])
-def tasks(conn: Conn, day: Today, plan: str | None = None,
-          unit: Annotated[str | None, Query(description="Unit code: tasks it has a role in")] = None,
+def tasks(conn: Conn, day: Today, plan: str | None = None, unit: UnitFilter = None,
           role: Annotated[str | None, Query(description="lead or coordinating")] = None,
           group: str | None = None,
           section: Annotated[str | None, Query(description="body or appendix")] = None,

@@ -1,8 +1,8 @@
 """Languages: Vietnamese first, English second.
 
-Interface strings are gettext messages (English message ids, ``locale/<lang>/LC_MESSAGES/messages.po``),
-read with Babel at start. Numbers and dates are formatted by Babel in the reader's locale:
-98,5%; 1.234.567; 31/12/2026 in Vietnamese.
+Interface strings are gettext messages with English message ids, in
+``locale/<lang>/LC_MESSAGES/messages.po``, read with Babel at start. Numbers and dates are
+formatted by Babel in the reader's locale: 98,5%; 1.234.567; 31/12/2026 in Vietnamese.
 """
 
 from __future__ import annotations

@@ -99,9 +99,9 @@ def targets(request: Request, lang: Locale, conn: Conn, plan: str | None = None,
 @router.get("/tasks", response_class=HTMLResponse)
 def tasks(request: Request, lang: Locale, conn: Conn, day: Today, plan: str | None = None,
           unit: str | None = None, status: str | None = None) -> HTMLResponse:
-    chosen = status if status in reads.TASK_STATUSES else None
+    chosen = next((s for s in reads.TASK_STATUSES if s == status), None)
     page = reads.list_tasks(conn, today=day, plan=plan or None, unit=unit or None,
-                            status=chosen, limit=1000)  # type: ignore[arg-type]
+                            status=chosen, limit=1000)
     return render(request, lang, "tasks.html", page=page, plans=reads.list_plans(conn),
                   plan=plan, unit=unit, status=chosen)
 
