@@ -7,14 +7,20 @@ carry the unit code as a column so that a national deployment can shard on it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
     DateTime,
+    Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -123,3 +129,198 @@ catalog_loads = Table(
     Column("loaded_at", DateTime(timezone=True), nullable=False),
     Column("stats", JSON, nullable=False),
 )
+
+
+
+# ==========================================================================================
+# intake (issue 4): sources, raw archive, batches, pull cursors, and one pair of typed tables
+# per feed. See docs/intake.md. Every fact table carries ``unit``.
+#
+# ``feed_<feed>_versions`` keeps every distinct version a source sent (history; primary key
+# (source, record_id, version) makes a re-send a no-op); ``feed_<feed>`` keeps the latest
+# version of each record (primary key (source, record_id); replaced only by a newer
+# version). Measurement reads ``feed_<feed>`` set-based. The typed columns are the contract's
+# fields (``data/feeds/<feed>.yaml``, checked by a test), personal identifiers pseudonymised.
+# Provenance columns: source, door (push | pull | file | bulk), batch_id (-> intake_batches,
+# which names the connector and the raw payload's sha256) and ingested_at.
+# ==========================================================================================
+
+intake_sources = Table(
+    "intake_sources", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 of the token
+    Column("feeds", JSON, nullable=False),  # list of feed names
+    Column("units", JSON),  # list of unit codes, or null for any unit
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+intake_raw = Table(
+    "intake_raw", metadata,
+    Column("sha256", String(64), primary_key=True),  # of the uncompressed bytes
+    Column("media_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content", LargeBinary, nullable=False),  # gzip-compressed
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+)
+
+intake_batches = Table(
+    "intake_batches", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("feed", String(64), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("door", String(8), nullable=False),  # push | pull | file | bulk
+    Column("connector", String(64)),
+    Column("unit", String(32)),  # file uploads: the unit the steward uploaded for
+    Column("filename", Text),
+    Column("raw_sha256", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(10), nullable=False),  # accepted | refused
+    Column("records", Integer, nullable=False, default=0),
+    Column("new_versions", Integer, nullable=False, default=0),
+    Column("latest_changed", Integer, nullable=False, default=0),
+    Column("problems", JSON),
+    Column("manual", Boolean, nullable=False, default=False),
+    Column("evidence_sha256", String(64)),
+    Index("ix_intake_batches_feed_received", "feed", "received_at"),
+)
+
+intake_cursors = Table(
+    "intake_cursors", metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("feed", String(64), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("cursor", Text),
+    Column("pages", Integer, nullable=False, default=0),
+    Column("records", Integer, nullable=False, default=0),
+    Column("last_ok_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("last_error_at", DateTime(timezone=True)),
+)
+
+
+def _ts(name: str, nullable: bool = True) -> Column[Any]:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+def _pseudonym(name: str) -> Column[Any]:
+    return Column(name, String(64))  # keyed hash (HMAC-SHA256, hex) of the identifier
+
+
+def _feed_tables(
+    key: str, version: str, event: str, columns: Callable[[], list[Column[Any]]]
+) -> tuple[Table, Table]:
+    """The latest table and the versions table of one feed, with the same typed columns."""
+
+    def provenance() -> list[Column[Any]]:
+        return [
+            Column("source", String(64), primary_key=True),
+            Column("record_id", String(160), primary_key=True),
+            Column("unit", String(32), nullable=False),
+            Column("door", String(8), nullable=False),
+            Column("batch_id", Integer, nullable=False),
+            Column("ingested_at", DateTime(timezone=True), nullable=False),
+        ]
+
+    def typed(versioned: bool) -> list[Column[Any]]:
+        cols = columns()
+        for col in cols:
+            if versioned and col.name == version:
+                col.primary_key = True
+        return cols
+
+    latest = Table(
+        f"feed_{key}", metadata, *provenance(), *typed(False),
+        Index(f"ix_feed_{key}_unit_event", "unit", event),
+    )
+    versions = Table(
+        f"feed_{key}_versions", metadata, *provenance(), *typed(True),
+        Index(f"ix_feed_{key}_versions_batch", "batch_id"),
+    )
+    return latest, versions
+
+
+feed_tthc_dossier, feed_tthc_dossier_versions = _feed_tables(
+    "tthc_dossier", "updated_at", "received_at",
+    lambda: [
+        Column("id", String(64), nullable=False),
+        Column("procedure", String(64), nullable=False),
+        _ts("received_at", False),
+        _ts("due_at", False),
+        _ts("resolved_at"),
+        Column("status", String(16), nullable=False),
+        Column("channel", String(8), nullable=False),
+        Column("fully_online", Boolean, nullable=False),
+        Column("supplement_requests", Integer, nullable=False),
+        Column("supplement_days", Float, nullable=False),
+        Column("result_electronic", Boolean),
+        Column("paid_online", Boolean),
+        Column("components_total", Integer, nullable=False),
+        Column("components_reused", Integer, nullable=False),
+        _pseudonym("applicant_name"),
+        _pseudonym("applicant_id"),
+        _pseudonym("applicant_phone"),
+        _ts("updated_at", False),
+    ],
+)
+
+feed_ihanoi_feedback, feed_ihanoi_feedback_versions = _feed_tables(
+    "ihanoi_feedback", "updated_at", "received_at",
+    lambda: [
+        Column("id", String(64), nullable=False),
+        _ts("received_at", False),
+        _ts("due_at", False),
+        _ts("closed_at"),
+        Column("published", Boolean, nullable=False),
+        Column("satisfied", Boolean),
+        _pseudonym("citizen_name"),
+        _pseudonym("citizen_phone"),
+        _ts("updated_at", False),
+    ],
+)
+
+feed_eoffice_document, feed_eoffice_document_versions = _feed_tables(
+    "eoffice_document", "updated_at", "sent_at",
+    lambda: [
+        Column("id", String(64), nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("electronic", Boolean, nullable=False),
+        Column("signed_digitally", Boolean, nullable=False),
+        _ts("sent_at", False),
+        _ts("updated_at", False),
+    ],
+)
+
+feed_meetings_meeting, feed_meetings_meeting_versions = _feed_tables(
+    "meetings_meeting", "updated_at", "starts_at",
+    lambda: [
+        Column("id", String(64), nullable=False),
+        _ts("starts_at", False),
+        Column("minutes", Integer, nullable=False),
+        Column("mode", String(10), nullable=False),
+        _ts("updated_at", False),
+    ],
+)
+
+feed_stats_value, feed_stats_value_versions = _feed_tables(
+    "stats_value", "published_at", "period",
+    lambda: [
+        Column("indicator", String(64), nullable=False),
+        Column("period", String(8), nullable=False),
+        Column("value", Float, nullable=False),
+        Column("numerator", Float),
+        Column("denominator", Float),
+        Column("source_ref", String(200), nullable=False),
+        _ts("published_at", False),
+        Column("manual", Boolean, nullable=False, default=False),  # typed by hand (evidence)
+    ],
+)
+
+FEED_TABLES: dict[str, tuple[Table, Table]] = {
+    "tthc.dossier": (feed_tthc_dossier, feed_tthc_dossier_versions),
+    "ihanoi.feedback": (feed_ihanoi_feedback, feed_ihanoi_feedback_versions),
+    "eoffice.document": (feed_eoffice_document, feed_eoffice_document_versions),
+    "meetings.meeting": (feed_meetings_meeting, feed_meetings_meeting_versions),
+    "stats.value": (feed_stats_value, feed_stats_value_versions),
+}
+"""feed name -> (latest table, versions table)"""

@@ -1,0 +1,222 @@
+"""The end of every door: validate, pseudonymise, archive the raw payload, store versions.
+
+A batch is accepted whole (one transaction: raw payload, batch row, new versions, latest
+versions) or refused whole (one transaction: raw payload and the batch row with every problem;
+no record written). ``ingest`` returns only after the commit, so a 2xx answer means durable.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from chiso.intake.contracts import Contract
+from chiso.intake.settings import IntakeSettings, get_intake_settings
+from chiso.intake.validate import Mode, Problem, Scope, validate_batch
+from chiso.store.tables import FEED_TABLES, intake_batches, intake_raw
+from chiso.text import squash
+
+Locate = Callable[[int, str | None], tuple[int | None, str | None]]
+
+
+@dataclass
+class Outcome:
+    """What happened to one batch."""
+
+    batch_id: int
+    status: str  # accepted | refused
+    raw_sha256: str
+    records: int = 0
+    new_versions: int = 0
+    latest_changed: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"batch": self.batch_id, "status": self.status, "raw_sha256": self.raw_sha256,
+                "records": self.records, "new_versions": self.new_versions,
+                "latest_changed": self.latest_changed,
+                "problems": [p.as_dict() for p in self.problems]}
+
+
+@dataclass
+class Provenance:
+    source: str
+    door: str  # push | pull | file | bulk
+    connector: str | None = None
+    unit: str | None = None
+    filename: str | None = None
+    manual: bool = False
+    evidence_sha256: str | None = None
+
+
+def pseudonymise(value: str, key: bytes) -> str:
+    """Keyed hash of a personal identifier, after normalising case and spaces, so that the
+    same person gets the same pseudonym from every source while the key stays secret."""
+    normal = squash(value).casefold()
+    return hmac.new(key, normal.encode(), hashlib.sha256).hexdigest()
+
+
+def archive(conn: Connection, payload: bytes, media_type: str) -> str:
+    """Store a raw payload gzip-compressed under its SHA-256 (once); return the hash."""
+    sha = hashlib.sha256(payload).hexdigest()
+    exists = conn.execute(select(intake_raw.c.sha256).where(intake_raw.c.sha256 == sha)).first()
+    if not exists:
+        conn.execute(_insert(conn, intake_raw).values(
+            sha256=sha, media_type=media_type, size=len(payload),
+            content=gzip.compress(payload, compresslevel=6), first_seen=datetime.now(UTC),
+        ).on_conflict_do_nothing())
+    return sha
+
+
+def read_raw(conn: Connection, sha: str) -> bytes | None:
+    row = conn.execute(select(intake_raw.c.content).where(intake_raw.c.sha256 == sha)).first()
+    return gzip.decompress(row.content) if row else None
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def redact_records(contract: Contract, raws: Sequence[Any], key: bytes) -> list[Any]:
+    """A copy of raw JSON records with personal identifiers replaced by their pseudonyms."""
+    personal = contract.personal_fields
+    out: list[Any] = []
+    for raw in raws:
+        if isinstance(raw, dict) and any(raw.get(f) for f in personal):
+            raw = {k: (pseudonymise(str(v), key) if k in personal and v not in (None, "")
+                       else v) for k, v in raw.items()}
+        out.append(raw)
+    return out
+
+
+def raw_for_archive(
+    contract: Contract, payload: bytes, parsed: Sequence[Any] | None, settings: IntakeSettings
+) -> bytes:
+    """The bytes to archive: the payload as sent, unless it carries personal identifiers and
+    the operator has not enabled keeping them (then the records, pseudonymised, as JSON)."""
+    if settings.archive_personal or parsed is None or not contract.personal_fields:
+        return payload
+    if not any(isinstance(r, dict) and any(r.get(f) for f in contract.personal_fields)
+               for r in parsed):
+        return payload
+    redacted = redact_records(contract, parsed, settings.key())
+    return json.dumps(redacted, ensure_ascii=False, sort_keys=True).encode()
+
+
+def _record_row(
+    contract: Contract, record: dict[str, Any], prov: Provenance, batch_id: int,
+    now: datetime, key: bytes, columns: set[str],
+) -> dict[str, Any]:
+    row = {name: value for name, value in record.items() if name in columns}
+    for name in contract.personal_fields:
+        if row.get(name) is not None:
+            row[name] = pseudonymise(str(row[name]), key)
+    row.update(source=prov.source, record_id=contract.record_id(record), door=prov.door,
+               batch_id=batch_id, ingested_at=now)
+    if "manual" in columns:
+        row["manual"] = prov.manual
+    return row
+
+
+def store_records(
+    conn: Connection, contract: Contract, records: Sequence[dict[str, Any]], prov: Provenance,
+    batch_id: int, key: bytes,
+) -> tuple[int, int]:
+    """Write validated records: new versions into history, newer versions into latest.
+    Returns (new versions, latest rows inserted or replaced). Idempotent."""
+    latest, versions = FEED_TABLES[contract.feed]
+    columns = {c.name for c in latest.columns}
+    now = datetime.now(UTC)
+    vfield = contract.version
+    by_version: dict[tuple[str, datetime], dict[str, Any]] = {}
+    newest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        row = _record_row(contract, record, prov, batch_id, now, key, columns)
+        by_version.setdefault((row["record_id"], row[vfield]), row)
+        current = newest.get(row["record_id"])
+        if current is None or row[vfield] > current[vfield]:
+            newest[row["record_id"]] = row
+    if not by_version:
+        return 0, 0
+    ins = _insert(conn, versions).on_conflict_do_nothing().returning(versions.c.record_id)
+    new_versions = len(conn.execute(ins, list(by_version.values())).all())
+    stmt = _insert(conn, latest)
+    updatable = [c.name for c in latest.columns if c.name not in ("source", "record_id")]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[latest.c.source, latest.c.record_id],
+        set_={name: stmt.excluded[name] for name in updatable},
+        where=stmt.excluded[vfield] > latest.c[vfield],
+    ).returning(latest.c.record_id)
+    changed = len(conn.execute(stmt, list(newest.values())).all())
+    return new_versions, changed
+
+
+def _batch_row(contract: Contract, prov: Provenance, sha: str, status: str,
+               records: int, problems: list[Problem] | None) -> dict[str, Any]:
+    return {"feed": contract.feed, "source": prov.source, "door": prov.door,
+            "connector": prov.connector, "unit": prov.unit, "filename": prov.filename,
+            "raw_sha256": sha, "received_at": datetime.now(UTC), "status": status,
+            "records": records, "new_versions": 0, "latest_changed": 0,
+            "problems": [p.as_dict() for p in problems[:1000]] if problems else None,
+            "manual": prov.manual, "evidence_sha256": prov.evidence_sha256}
+
+
+def record_refusal(
+    engine: Engine, contract: Contract, prov: Provenance, payload: bytes, media_type: str,
+    problems: list[Problem], records: int = 0,
+) -> Outcome:
+    """Keep a refused payload and why it was refused (no record is written)."""
+    with engine.begin() as conn:
+        sha = archive(conn, payload, media_type)
+        batch_id = conn.execute(intake_batches.insert().values(
+            _batch_row(contract, prov, sha, "refused", records, problems))
+            .returning(intake_batches.c.id)).scalar_one()
+    return Outcome(batch_id, "refused", sha, records=records, problems=problems)
+
+
+def ingest(
+    engine: Engine,
+    contract: Contract,
+    raws: Sequence[Any],
+    prov: Provenance,
+    payload: bytes,
+    media_type: str,
+    *,
+    mode: Mode = "json",
+    scope: Scope | None = None,
+    locate: Locate | None = None,
+    settings: IntakeSettings | None = None,
+) -> Outcome:
+    """Validate a whole batch and store it, or refuse it whole. Returns after the commit."""
+    settings = settings or get_intake_settings()
+    key = settings.key()
+    result = validate_batch(contract, raws, mode, scope, locate)
+    archived = raw_for_archive(contract, payload, raws, settings)
+    if not result.ok:
+        return record_refusal(engine, contract, prov, archived, media_type, result.problems,
+                              len(raws))
+    with engine.begin() as conn:
+        sha = archive(conn, archived, media_type)
+        batch_id = conn.execute(intake_batches.insert().values(
+            _batch_row(contract, prov, sha, "accepted", len(raws), None))
+            .returning(intake_batches.c.id)).scalar_one()
+        new_versions, changed = store_records(conn, contract, result.records, prov, batch_id,
+                                              key)
+        conn.execute(intake_batches.update().where(intake_batches.c.id == batch_id)
+                     .values(new_versions=new_versions, latest_changed=changed))
+    return Outcome(batch_id, "accepted", sha, len(raws), new_versions, changed)

@@ -1,0 +1,291 @@
+"""The one validation path every door uses (push API, pull connectors, file upload).
+
+``validate_batch`` takes raw records (dicts) and returns typed, normalised records or the
+complete list of problems, each naming the record (index in the batch, or the spreadsheet row
+and column for files) and the field, with a message a source-system developer can act on.
+
+Two modes: ``json`` (push and pull: JSON types are checked strictly, datetimes are ISO 8601
+with an offset) and ``text`` (files: every cell is text as a Vietnamese spreadsheet writes it:
+dd/mm/yyyy dates, decimal comma and dot thousands, "có"/"không" booleans, labels for codes).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from chiso.intake.contracts import Contract, FieldSpec, FieldType
+from chiso.text import fold
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+Mode = Literal["json", "text"]
+
+_PERIOD = re.compile(r"^(\d{4})(?:-(Q[1-4]|H[12]|(0[1-9]|1[0-2])))?$")
+_DMY = re.compile(
+    r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T,]+(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?$"
+)
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$")
+_TRUE = {"true", "1", "co", "x", "yes", "y", "dung", "dat", "roi", "da"}
+_FALSE = {"false", "0", "khong", "no", "n", "sai", "chua"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad value. ``index`` is the record's position in the batch (0-based); files also
+    give ``row`` (as the spreadsheet shows it) and ``column`` (letter or header)."""
+
+    index: int
+    field: str | None
+    message: str
+    row: int | None = None
+    column: str | None = None
+    record_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "field": self.field, "message": self.message}
+        if self.row is not None:
+            out["row"] = self.row
+        if self.column is not None:
+            out["column"] = self.column
+        if self.record_id is not None:
+            out["record_id"] = self.record_id
+        return out
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" if self.row is not None else f"record {self.index}"
+        if self.column:
+            where += f", column {self.column}"
+        what = f" field '{self.field}'" if self.field else ""
+        return f"{where}{what}: {self.message}"
+
+
+@dataclass
+class Scope:
+    """What the sender may send: feeds and units (None = any known unit)."""
+
+    units: frozenset[str] | None = None
+    known_units: frozenset[str] = frozenset()
+    default_unit: str | None = None  # files: the unit the steward uploads for
+
+
+@dataclass
+class Result:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _BadValueError(ValueError):
+    pass
+
+
+def _as_datetime(value: Any, mode: Mode) -> datetime:
+    if isinstance(value, datetime):  # XLSX cells
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip()
+        m = _DMY.match(text) if mode == "text" else None
+        if m:
+            d, mo, y, hh, mm, ss = m.groups()
+            try:
+                dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+            except ValueError as exc:
+                raise _BadValueError(f"{text!r} is not a real date (dd/mm/yyyy): {exc}") from exc
+        else:
+            try:
+                dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError as exc:
+                hint = ("dd/mm/yyyy [hh:mm] or ISO 8601" if mode == "text"
+                        else "ISO 8601 with offset, e.g. 2026-03-02T08:30:00+07:00")
+                raise _BadValueError(f"{text!r} is not a date-time; write {hint}") from exc
+            if dt.tzinfo is None and mode == "json":
+                raise _BadValueError(f"{text!r} has no UTC offset; add one, e.g. +07:00")
+    else:
+        raise _BadValueError(f"expected a date-time string, got {type(value).__name__}")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=VN)  # files: times are Vietnamese local time
+    if not 2000 <= dt.year <= 2100:
+        raise _BadValueError(f"{value!s} is outside 2000-2100; check the year")
+    return dt.astimezone(UTC)
+
+
+def _text_number(text: str) -> float:
+    t = text.strip().replace("\u00a0", "").replace(" ", "")
+    if "," in t:  # Vietnamese: dot thousands, decimal comma
+        t = t.replace(".", "").replace(",", ".")
+    elif _THOUSANDS.match(t):
+        t = t.replace(".", "")
+    try:
+        return float(t)
+    except ValueError as exc:
+        raise _BadValueError(f"{text!r} is not a number (write 1.234,5 or 1234.5)") from exc
+
+
+def _as_number(value: Any, mode: Mode, integer: bool) -> float | int:
+    if isinstance(value, bool):
+        raise _BadValueError("expected a number, got true/false")
+    if isinstance(value, int | float):
+        number: float | int = value
+    elif isinstance(value, str) and mode == "text":
+        number = _text_number(value)
+    else:
+        raise _BadValueError(f"expected a number, got {type(value).__name__} {value!r}")
+    if isinstance(number, float) and not math.isfinite(number):
+        raise _BadValueError("expected a finite number")
+    if integer:
+        if isinstance(number, float):
+            if not number.is_integer():
+                raise _BadValueError(f"expected a whole number, got {number}")
+            number = int(number)
+        return number
+    return float(number)
+
+
+def _as_bool(value: Any, mode: Mode) -> bool:
+    if isinstance(value, bool):
+        return value
+    if mode == "text" and isinstance(value, str | int | float):
+        folded = fold(str(value))
+        if folded in _TRUE:
+            return True
+        if folded in _FALSE:
+            return False
+        raise _BadValueError(f"{value!r} is not yes/no; write Có/Không (or x / empty)")
+    raise _BadValueError(f"expected true or false, got {type(value).__name__} {value!r}")
+
+
+def _as_string(value: Any, spec: FieldSpec, mode: Mode) -> str:
+    if mode == "text" and isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(int(value)) if float(value).is_integer() else str(value)
+    if not isinstance(value, str):
+        raise _BadValueError(f"expected a string, got {type(value).__name__}")
+    text = value.strip()
+    if spec.enum is not None:
+        if text in spec.enum:
+            return text
+        if mode == "text":
+            folded = fold(text)
+            for code in spec.enum:
+                if folded == fold(code) or folded in {fold(x) for x in spec.labels.get(code, [])}:
+                    return code
+        raise _BadValueError(f"{text!r} is not one of: {', '.join(spec.enum)}")
+    if spec.max_length is not None and len(text) > spec.max_length:
+        raise _BadValueError(f"longer than {spec.max_length} characters ({len(text)})")
+    if spec.pattern is not None and not re.match(spec.pattern, text):
+        raise _BadValueError(f"{text!r} does not match {spec.pattern}")
+    return text
+
+
+def convert(value: Any, spec: FieldSpec, mode: Mode) -> Any:
+    """One value to its contract type, or ``_BadValueError`` with a message."""
+    t = spec.type
+    if t is FieldType.datetime:
+        return _as_datetime(value, mode)
+    if t in (FieldType.int, FieldType.number):
+        number = _as_number(value, mode, integer=t is FieldType.int)
+        if spec.min is not None and number < spec.min:
+            raise _BadValueError(f"{number} is below the minimum {spec.min:g}")
+        if spec.max is not None and number > spec.max:
+            raise _BadValueError(f"{number} is above the maximum {spec.max:g}")
+        return number
+    if t is FieldType.bool:
+        return _as_bool(value, mode)
+    if t is FieldType.period:
+        text = _as_string(value, spec, mode)
+        if not _PERIOD.match(text):
+            raise _BadValueError(
+                f"{text!r} is not a period; write 2026, 2026-Q3, 2026-H1 or 2026-10")
+        return text
+    return _as_string(value, spec, mode)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<=": lambda a, b: a <= b, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b, "==": lambda a, b: a == b,
+}
+
+
+def validate_record(
+    contract: Contract, raw: Any, mode: Mode, scope: Scope
+) -> tuple[dict[str, Any] | None, list[tuple[str | None, str]]]:
+    """Check one record; returns (typed record or None, [(field, message)])."""
+    if not isinstance(raw, Mapping):
+        return None, [(None, f"a record must be a JSON object, got {type(raw).__name__}")]
+    problems: list[tuple[str | None, str]] = []
+    out: dict[str, Any] = {}
+    raw = dict(raw)
+    if _blank(raw.get("unit")) and scope.default_unit is not None:
+        raw["unit"] = scope.default_unit
+    for name, spec in contract.fields.items():
+        value = raw.get(name)
+        if _blank(value):
+            if spec.required:
+                problems.append((name, "is required and missing"))
+            out[name] = None
+            continue
+        try:
+            out[name] = convert(value, spec, mode)
+        except _BadValueError as exc:
+            problems.append((name, str(exc)))
+            out[name] = None
+    unit = out.get("unit")
+    if unit is not None:
+        if scope.known_units and unit not in scope.known_units:
+            problems.append(("unit", f"unknown unit code {unit!r}; use the registry's code "
+                                     "(5-digit code for communes, short code for departments)"))
+        elif scope.units is not None and unit not in scope.units:
+            problems.append(("unit", f"this source may not send data for unit {unit!r}"))
+        elif scope.default_unit is not None and unit != scope.default_unit:
+            problems.append(("unit", f"the file is uploaded for unit {scope.default_unit!r} "
+                                     f"but this row is for {unit!r}"))
+    for rule in contract.rules:
+        if rule.left is not None and rule.right is not None and rule.op is not None:
+            a, b = out.get(rule.left), out.get(rule.right)
+            if a is not None and b is not None and not _OPS[rule.op](a, b):
+                problems.append((rule.left, rule.message))
+        elif rule.when is not None and rule.require is not None and all(
+            out.get(k) in values for k, values in rule.when.items()
+        ):
+            for name in rule.require:
+                if out.get(name) is None:
+                    problems.append((name, rule.message))
+    return (None if problems else out), problems
+
+
+def validate_batch(
+    contract: Contract,
+    raws: Sequence[Any],
+    mode: Mode = "json",
+    scope: Scope | None = None,
+    locate: Callable[[int, str | None], tuple[int | None, str | None]] | None = None,
+) -> Result:
+    """Validate every record (never stopping at the first problem) and check that no record
+    id and version appears twice with different content in the batch."""
+    scope = scope or Scope()
+    result = Result()
+    for index, raw in enumerate(raws):
+        record, problems = validate_record(contract, raw, mode, scope)
+        record_id = None
+        if isinstance(raw, Mapping):
+            rid = raw.get("id") if "id" in contract.fields else None
+            record_id = str(rid) if rid is not None else None
+        for name, message in problems:
+            row, column = locate(index, name) if locate else (None, None)
+            result.problems.append(Problem(index, name, message, row, column, record_id))
+        if record is not None:
+            result.records.append(record)
+    return result
