@@ -112,3 +112,13 @@ def test_schema_command_writes_json_schema(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["catalog", "schema", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "targets.schema.json").read_text(encoding="utf-8").startswith("{")
+
+
+def test_committed_json_schemas_match_the_models(tmp_path: Path) -> None:
+    """docs/schema/ is what editors validate against: regenerate it when a model changes
+    (`uv run chiso catalog schema docs/schema`)."""
+    CliRunner().invoke(app, ["catalog", "schema", str(tmp_path)])
+    committed = Path(__file__).resolve().parents[2] / "docs" / "schema"
+    for fresh in tmp_path.glob("*.schema.json"):
+        assert (committed / fresh.name).read_text(encoding="utf-8") == fresh.read_text(
+            encoding="utf-8"), f"docs/schema/{fresh.name} is stale"
