@@ -1,0 +1,1 @@
+"""The exports room (see docs/architecture.md); filled by the issue that owns it."""

@@ -1,0 +1,1 @@
+"""The measurement room (see docs/architecture.md); filled by the issue that owns it."""

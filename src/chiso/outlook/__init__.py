@@ -1,0 +1,1 @@
+"""The outlook room (see docs/architecture.md); filled by the issue that owns it."""

@@ -1,0 +1,1 @@
+"""The reports room (see docs/architecture.md); filled by the issue that owns it."""
