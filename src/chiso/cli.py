@@ -14,6 +14,7 @@ from rich.table import Table
 from chiso.catalog.errors import CatalogError
 from chiso.catalog.loader import Catalog, load_catalog
 from chiso.config import get_settings
+from chiso.intake import cli as intake_cli
 
 app = typer.Typer(help="chiso: Hanoi's digital-transformation measurement system.",
                   no_args_is_help=True)
@@ -24,6 +25,8 @@ db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(units_app, name="units")
 app.add_typer(db_app, name="db")
+app.add_typer(intake_cli.sources_app, name="sources")
+app.command("ingest")(intake_cli.ingest)
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # errors are read whole, never wrapped

@@ -201,12 +201,15 @@ def ingest(
     scope: Scope | None = None,
     locate: Locate | None = None,
     settings: IntakeSettings | None = None,
+    redact: bool = True,
 ) -> Outcome:
-    """Validate a whole batch and store it, or refuse it whole. Returns after the commit."""
+    """Validate a whole batch and store it, or refuse it whole. Returns after the commit.
+    ``redact``: pseudonymise identifiers in the archived JSON payload (the file door passes
+    its own redacted copy and False)."""
     settings = settings or get_intake_settings()
     key = settings.key()
     result = validate_batch(contract, raws, mode, scope, locate)
-    archived = raw_for_archive(contract, payload, raws, settings)
+    archived = raw_for_archive(contract, payload, raws, settings) if redact else payload
     if not result.ok:
         return record_refusal(engine, contract, prov, archived, media_type, result.problems,
                               len(raws))

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from chiso import __version__
 from chiso.config import Settings, get_settings
 from chiso.runtime import Runtime, open_runtime
-from chiso.web import api, pages
+from chiso.web import api, intake_api, pages
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -41,5 +41,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(intake_api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

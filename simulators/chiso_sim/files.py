@@ -1,0 +1,212 @@
+"""Agency files in the messy forms they really come in (CSV and XLSX), and hostile ones.
+
+Used by the tests and the demo to exercise chiso's file door. Everything is generated from
+records (dicts of contract fields) at run time; nothing binary is committed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+import zipfile
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+# Vietnamese headers as agencies write them (tone marks, capitals), per feed.
+DOSSIER_HEADERS = {
+    "id": "Mã hồ sơ", "unit": "Mã đơn vị", "procedure": "Mã thủ tục",
+    "received_at": "Ngày tiếp nhận", "due_at": "Ngày hẹn trả", "resolved_at": "Ngày hoàn thành",
+    "status": "Trạng thái", "channel": "Kênh nộp", "fully_online": "Toàn trình",
+    "supplement_requests": "Số lần bổ sung", "supplement_days": "Số ngày chờ bổ sung",
+    "result_electronic": "Kết quả điện tử", "paid_online": "Thanh toán trực tuyến",
+    "components_total": "Số thành phần", "components_reused": "Thành phần tái sử dụng",
+    "applicant_name": "Họ tên người nộp", "updated_at": "Ngày cập nhật",
+}
+STATUS_VI = {"received": "Mới tiếp nhận", "processing": "Đang xử lý",
+             "supplement": "Chờ bổ sung", "resolved": "Đã giải quyết", "rejected": "Từ chối",
+             "withdrawn": "Rút hồ sơ"}
+CHANNEL_VI = {"online": "Trực tuyến", "direct": "Trực tiếp", "postal": "Bưu chính"}
+
+_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+
+
+def encode_cp1258(text: str) -> bytes:
+    """Windows-1258 as Vietnamese Windows writes it: base letters (â, ê, ô, ơ, ư, ă, đ)
+    precomposed, tone marks as separate combining characters."""
+    out = bytearray()
+    for ch in unicodedata.normalize("NFC", text):
+        try:
+            out += ch.encode("cp1258")
+            continue
+        except UnicodeEncodeError:
+            pass
+        parts = unicodedata.normalize("NFD", ch)
+        tones = "".join(c for c in parts if c in _TONES)
+        base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES))
+        out += (base + tones).encode("cp1258")
+    return bytes(out)
+
+
+def _vn_datetime(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    dt = datetime.fromisoformat(str(value)).astimezone(VN)
+    if dt.hour == 0 and dt.minute == 0:
+        return dt.strftime("%d/%m/%Y")
+    return dt.strftime("%d/%m/%Y %H:%M")
+
+
+def _vn_number(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    number = float(value)
+    if number.is_integer():
+        return f"{int(number):,}".replace(",", ".")
+    whole, frac = f"{number:,.2f}".split(".")
+    return whole.replace(",", ".") + "," + frac.rstrip("0")
+
+
+def _vn_bool(value: Any) -> str:
+    return "" if value is None else ("Có" if value else "Không")
+
+
+def dossier_cells(record: dict[str, Any], fields: Sequence[str]) -> list[str]:
+    """One dossier as a Vietnamese spreadsheet row (text cells)."""
+    cells = []
+    for f in fields:
+        v = record.get(f)
+        if f.endswith("_at"):
+            cells.append(_vn_datetime(v))
+        elif f == "status":
+            cells.append(STATUS_VI.get(str(v), str(v)))
+        elif f == "channel":
+            cells.append(CHANNEL_VI.get(str(v), str(v)))
+        elif isinstance(v, bool) or f in ("fully_online", "result_electronic", "paid_online"):
+            cells.append(_vn_bool(v))
+        elif isinstance(v, int | float):
+            cells.append(_vn_number(v))
+        else:
+            cells.append("" if v is None else str(v))
+    return cells
+
+
+def dossier_csv(records: Sequence[dict[str, Any]], *, encoding: str = "utf-8",
+                delimiter: str = ",", title: bool = True,
+                fields: Sequence[str] | None = None) -> bytes:
+    """A dossier CSV: ``encoding`` is utf-8, utf-8-sig (with BOM) or cp1258."""
+    fields = list(fields or [f for f in DOSSIER_HEADERS if f != "unit"])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    if title:
+        writer.writerow(["BÁO CÁO HỒ SƠ THỦ TỤC HÀNH CHÍNH"])
+        writer.writerow([])
+    writer.writerow([DOSSIER_HEADERS[f] for f in fields])
+    for record in records:
+        writer.writerow(dossier_cells(record, fields))
+    text = buffer.getvalue()
+    if encoding == "cp1258":
+        return encode_cp1258(text)
+    if encoding == "utf-8-sig":
+        return b"\xef\xbb\xbf" + text.encode("utf-8")
+    return text.encode(encoding)
+
+
+def dossier_xlsx(records: Sequence[dict[str, Any]], *, two_header_rows: bool = True,
+                 typed_cells: bool = True) -> bytes:
+    """A dossier workbook: a title row, then either one header row or two header rows with
+    merged cells (group headings over columns, single headings merged vertically)."""
+    from openpyxl import Workbook
+
+    fields = [f for f in DOSSIER_HEADERS if f != "unit"]
+    groups = {"received_at": "Thời gian", "due_at": "Thời gian", "resolved_at": "Thời gian",
+              "components_total": "Thành phần hồ sơ", "components_reused": "Thành phần hồ sơ"}
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Hồ sơ"
+    sheet.cell(1, 1, "BÁO CÁO TÌNH HÌNH GIẢI QUYẾT HỒ SƠ")
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=6)
+    first = 3
+    if two_header_rows:
+        col = 1
+        while col <= len(fields):
+            f = fields[col - 1]
+            group = groups.get(f)
+            if group is None:
+                sheet.cell(first, col, DOSSIER_HEADERS[f])
+                sheet.merge_cells(start_row=first, start_column=col, end_row=first + 1,
+                                  end_column=col)
+                col += 1
+                continue
+            span = [i for i in range(col, len(fields) + 1) if groups.get(fields[i - 1]) == group]
+            last = span[-1]
+            sheet.cell(first, col, group)
+            sheet.merge_cells(start_row=first, start_column=col, end_row=first, end_column=last)
+            for i in span:
+                label = DOSSIER_HEADERS[fields[i - 1]]
+                sheet.cell(first + 1, i, label.replace("Ngày ", "").capitalize()
+                           if group == "Thời gian" else label)
+            col = last + 1
+        data_row = first + 2
+    else:
+        for col, f in enumerate(fields, start=1):
+            sheet.cell(first, col, DOSSIER_HEADERS[f])
+        data_row = first + 1
+    for r, record in enumerate(records):
+        cells = dossier_cells(record, fields)
+        for c, f in enumerate(fields):
+            value: Any = cells[c]
+            v = record.get(f)
+            if typed_cells and f.endswith("_at") and v:
+                value = datetime.fromisoformat(str(v)).astimezone(VN).replace(tzinfo=None)
+            elif typed_cells and isinstance(v, int | float) and not isinstance(v, bool):
+                value = v
+            sheet.cell(data_row + r, c + 1, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def zip_bomb(uncompressed_mb: int = 50) -> bytes:
+    """An 'XLSX' whose sheet inflates to ``uncompressed_mb`` MB of zeros."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        chunk = b"0" * (1024 * 1024)
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+            for _ in range(uncompressed_mb):
+                part.write(chunk)
+    return buffer.getvalue()
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+<!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+<!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+<!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+<!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+<!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">]>
+<worksheet><sheetData><row><c t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData>
+</worksheet>"""
+
+
+def billion_laughs_xlsx(records: Sequence[dict[str, Any]] = ()) -> bytes:
+    """A real workbook whose first sheet is replaced by an entity-expansion bomb."""
+    good = dossier_xlsx(list(records), two_header_rows=False)
+    src = zipfile.ZipFile(io.BytesIO(good))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = BILLION_LAUGHS.encode()
+            z.writestr(info.filename, data)
+    return buffer.getvalue()

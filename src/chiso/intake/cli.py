@@ -1,0 +1,116 @@
+"""Intake commands: ``chiso sources …``, ``chiso ingest FILE``, ``chiso pull …``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+sources_app = typer.Typer(help="Source systems and their tokens (push API).",
+                          no_args_is_help=True)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+if TYPE_CHECKING:
+    from chiso.runtime import Runtime
+
+
+def _runtime() -> Runtime:
+    from chiso.config import get_settings
+    from chiso.runtime import open_runtime
+
+    return open_runtime(get_settings())
+
+
+@sources_app.command("add")
+def sources_add(
+    name: Annotated[str, typer.Argument(help="Source name, e.g. dvc-hanoi")],
+    feed: Annotated[list[str], typer.Option("--feed", help="Feed it may send (repeatable)")],
+    unit: Annotated[list[str] | None,
+                    typer.Option("--unit", help="Unit it may send for (repeatable; none: any)")]
+    = None,
+) -> None:
+    """Register a source (or rotate its token); prints the token once."""
+    from chiso.intake.contracts import contracts
+    from chiso.intake.sources import add_source
+
+    unknown = [f for f in feed if f not in contracts()]
+    if unknown:
+        err.print(f"[red]Unknown feed(s):[/red] {', '.join(unknown)}; known: "
+                  f"{', '.join(sorted(contracts()))}")
+        raise typer.Exit(2)
+    rt = _runtime()
+    bad = [u for u in unit or [] if u not in rt.catalog.units.units]
+    if bad:
+        err.print(f"[red]Unknown unit code(s):[/red] {', '.join(bad)}")
+        raise typer.Exit(2)
+    token = add_source(rt.engine, name, feed, unit or None)
+    err.print(f"Source {name!r}: feeds {', '.join(feed)}; units {', '.join(unit or ['any'])}. "
+              "The token is shown once; store it in the source system:")
+    typer.echo(token)
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """List active sources and their scope (never their tokens)."""
+    from chiso.intake.sources import list_sources
+
+    for s in list_sources(_runtime().engine):
+        units = ", ".join(sorted(s.units)) if s.units else "any unit"
+        out.print(f"{s.name}: {', '.join(sorted(s.feeds))} — {units}")
+
+
+@sources_app.command("revoke")
+def sources_revoke(name: str) -> None:
+    """Revoke a source's token."""
+    from chiso.intake.sources import revoke_source
+
+    if not revoke_source(_runtime().engine, name):
+        err.print(f"[red]No source named {name!r}[/red]")
+        raise typer.Exit(1)
+    out.print(f"Revoked {name}")
+
+
+def ingest(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX file", exists=True, dir_okay=False)],
+    feed: Annotated[str, typer.Option(help="Feed, e.g. tthc.dossier")],
+    unit: Annotated[str, typer.Option(help="Unit code the file is for")],
+    evidence: Annotated[Path | None, typer.Option(
+        help="Evidence file (required for stats.value typed by hand)", exists=True)] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="CSV encoding if not UTF-8 / Windows-1258 auto-detection")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Ingest an agency file (whole or not at all); errors name spreadsheet row and column."""
+    from chiso.intake.contracts import get_contract
+    from chiso.intake.doors import ingest_file
+    from chiso.intake.settings import get_intake_settings
+
+    try:
+        contract = get_contract(feed)
+    except KeyError as exc:
+        err.print(f"[red]{exc.args[0]}[/red]")
+        raise typer.Exit(2) from exc
+    rt = _runtime()
+    outcome, info = ingest_file(
+        rt.engine, contract, file.read_bytes(), file.name, unit,
+        frozenset(rt.catalog.units.units), get_intake_settings(), source="cli",
+        evidence=evidence.read_bytes() if evidence else None,
+        evidence_name=evidence.name if evidence else None, encoding=encoding)
+    rt.engine.dispose()
+    if as_json:
+        typer.echo(json.dumps({**outcome.as_dict(), "read": info}, ensure_ascii=False,
+                              indent=2))
+    elif outcome.accepted:
+        out.print(f"Accepted {outcome.records} rows from {file.name} ({info.get('kind')}, "
+                  f"{info.get('encoding') or 'xlsx'}): {outcome.new_versions} new versions, "
+                  f"{outcome.latest_changed} records updated. Batch {outcome.batch_id}.")
+    else:
+        err.print(f"[red]Refused {file.name}[/red] (batch {outcome.batch_id}; nothing stored):")
+        for p in outcome.problems:
+            err.print(f"  {p}")
+    if not outcome.accepted:
+        raise typer.Exit(1)

@@ -1,0 +1,112 @@
+"""Door helpers shared by the web and the CLI: JSON / NDJSON bodies and file uploads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from chiso.intake.contracts import Contract
+from chiso.intake.files import FileRefusedError, parse_file, redacted_csv
+from chiso.intake.pipeline import Outcome, Provenance, archive, ingest, pseudonymise, record_refusal
+from chiso.intake.settings import IntakeSettings
+from chiso.intake.validate import Problem, Scope
+
+
+@dataclass
+class BodyError(ValueError):
+    problems: list[Problem]
+
+
+def parse_body(body: bytes, content_type: str, max_records: int) -> list[Any]:
+    """A JSON array (or ``{"records": [...]}``) or NDJSON (one record per line)."""
+    if "ndjson" in content_type or "jsonl" in content_type:
+        records: list[Any] = []
+        problems = []
+        for line_no, line in enumerate(body.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                problems.append(Problem(len(records), None,
+                                        f"line {line_no} is not valid JSON: {exc}", row=line_no))
+                records.append(None)
+        if problems:
+            raise BodyError(problems)
+    else:
+        try:
+            data = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BodyError([Problem(-1, None, f"the body is not valid JSON: {exc}")]) from exc
+        if isinstance(data, dict) and isinstance(data.get("records"), list):
+            data = data["records"]
+        if not isinstance(data, list):
+            raise BodyError([Problem(-1, None, "the body must be a JSON array of records or "
+                                               '{"records": [...]}')])
+        records = data
+    if not records:
+        raise BodyError([Problem(-1, None, "the batch has no records")])
+    if len(records) > max_records:
+        raise BodyError([Problem(-1, None, f"{len(records)} records in one batch; the limit is "
+                                           f"{max_records}, split the batch")])
+    return records
+
+
+def ingest_body(
+    engine: Engine, contract: Contract, body: bytes, content_type: str, prov: Provenance,
+    scope: Scope, settings: IntakeSettings,
+) -> Outcome:
+    """Push and pull: parse the body, then the one path. Malformed bodies are kept too."""
+    media = "application/x-ndjson" if "ndjson" in content_type else "application/json"
+    try:
+        records = parse_body(body, content_type, settings.max_batch_records)
+    except BodyError as exc:
+        return record_refusal(engine, contract, prov, body, media, exc.problems)
+    return ingest(engine, contract, records, prov, body, media, scope=scope, settings=settings)
+
+
+def ingest_file(
+    engine: Engine, contract: Contract, data: bytes, filename: str, unit: str,
+    known_units: frozenset[str], settings: IntakeSettings, *, source: str = "upload",
+    evidence: bytes | None = None, evidence_name: str | None = None,
+    encoding: str | None = None,
+) -> tuple[Outcome, dict[str, Any]]:
+    """The file door: returns the outcome and what was read (kind, encoding, columns)."""
+    media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+             if data[:4] == b"PK\x03\x04" else "text/csv")
+    manual = contract.feed == "stats.value"
+    prov = Provenance(source, "file", unit=unit, filename=filename, manual=manual)
+    info: dict[str, Any] = {}
+    if manual:
+        if not evidence:
+            problem = Problem(-1, None, "values typed by hand need an evidence file (the signed "
+                                        "report or release they come from); attach it")
+            return record_refusal(engine, contract, prov, data, media, [problem]), info
+        with engine.begin() as conn:
+            prov.evidence_sha256 = archive(conn, evidence, f"evidence; name={evidence_name}")
+    if unit not in known_units:
+        problem = Problem(-1, "unit", f"unknown unit code {unit!r}")
+        return record_refusal(engine, contract, prov, data, media, [problem]), info
+    try:
+        parsed = parse_file(data, filename, contract, settings, encoding)
+    except FileRefusedError as exc:
+        return record_refusal(engine, contract, prov, data, media, [exc.problem]), info
+    info = {"kind": parsed.kind, "encoding": parsed.encoding, "columns": parsed.columns}
+    payload = data
+    if parsed.personal_columns and not settings.archive_personal:
+        key = settings.key()
+        payload = redacted_csv(parsed, lambda v: pseudonymise(v, key))
+        media = "text/csv; redacted"
+    if parsed.header_problems:
+        return record_refusal(engine, contract, prov, payload, media, parsed.header_problems,
+                              len(parsed.records)), info
+    if not parsed.records:
+        problem = Problem(-1, None, "the file has a header but no data rows")
+        return record_refusal(engine, contract, prov, payload, media, [problem]), info
+    outcome = ingest(engine, contract, parsed.records, prov, payload, media, mode="text",
+                     scope=Scope(known_units=known_units, default_unit=unit),
+                     locate=parsed.locate(), settings=settings, redact=False)
+    return outcome, info

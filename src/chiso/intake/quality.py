@@ -1,0 +1,158 @@
+"""Data accountability (plan 131, section V.3): completeness, timeliness and outliers per unit
+and feed, computed set-based in SQL over the stored versions, per day or month.
+
+- completeness: periods (days, working days only where the contract says so, or months) in
+  which the unit sent at least ``min_records`` records, over the periods the contract expects;
+- timeliness: delay between a record's event time and its first arrival (first version's
+  ``ingested_at``), as mean hours and the share within the contract's ``timely_hours``;
+- outliers: robust z-score (median and MAD of the unit's own daily counts, or of the values of
+  one indicator for ``stats.value``), flagged above the contract's threshold, never dropped.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from chiso.intake.contracts import Contract, get_contract
+
+
+def _day_expr(dialect: str, column: str) -> str:
+    if dialect == "postgresql":
+        return f"to_char(({column} AT TIME ZONE 'Asia/Ho_Chi_Minh'), 'YYYY-MM-DD')"
+    return f"strftime('%Y-%m-%d', {column}, '+7 hours')"
+
+
+def _hours_expr(dialect: str, later: str, earlier: str) -> str:
+    if dialect == "postgresql":
+        return f"EXTRACT(EPOCH FROM ({later} - {earlier})) / 3600.0"
+    return f"(julianday({later}) - julianday({earlier})) * 24.0"
+
+
+def _expected_days(contract: Contract, start: date, end: date) -> list[date]:
+    days = [start + timedelta(n) for n in range((end - start).days + 1)]
+    if contract.expect.working_days_only:
+        days = [d for d in days if d.weekday() < 5]
+    return days
+
+
+def _daily(engine: Engine, contract: Contract, unit: str | None) -> list[Any]:
+    """(unit, day, records, mean delay hours, on-time records) per unit and event day."""
+    table = f"feed_{contract.table_key}_versions"
+    event = contract.event_time
+    d = engine.dialect.name
+    day = _day_expr(d, "ev")
+    hours = _hours_expr(d, "first_in", "ev")
+    where = "WHERE unit = :unit" if unit else ""
+    sql = f"""
+        WITH firsts AS (
+            SELECT unit, record_id, MIN({event}) AS ev, MIN(ingested_at) AS first_in
+            FROM {table} {where} GROUP BY unit, record_id
+        )
+        SELECT unit, {day} AS day, COUNT(*) AS n, AVG({hours}) AS delay,
+               SUM(CASE WHEN {hours} <= :timely THEN 1 ELSE 0 END) AS on_time
+        FROM firsts GROUP BY unit, {day} ORDER BY unit, day
+    """
+    params: dict[str, Any] = {"timely": contract.expect.timely_hours}
+    if unit:
+        params["unit"] = unit
+    with engine.connect() as conn:
+        return list(conn.execute(text(sql), params).all())
+
+
+def _robust_z(values: list[float]) -> list[float]:
+    med = statistics.median(values)
+    mad = statistics.median(abs(v - med) for v in values)
+    if mad == 0:
+        return [0.0 if v == med else float("inf") * (1 if v > med else -1) for v in values]
+    return [0.6745 * (v - med) / mad for v in values]
+
+
+def _feed_report(engine: Engine, contract: Contract, unit: str | None, period: str,
+                 start: date | None, end: date | None) -> tuple[list[dict[str, Any]],
+                                                                 list[dict[str, Any]]]:
+    if contract.feed == "stats.value":
+        return _stats_report(engine, contract, unit)
+    rows = _daily(engine, contract, unit)
+    by_unit: dict[str, dict[str, Any]] = defaultdict(dict)
+    for r in rows:
+        by_unit[r.unit][r.day] = r
+    if not rows:
+        return [], []
+    days_seen = sorted({r.day for r in rows})
+    lo = start or date.fromisoformat(days_seen[0])
+    hi = end or date.fromisoformat(days_seen[-1])
+    expected = _expected_days(contract, lo, hi)
+    out: list[dict[str, Any]] = []
+    outliers: list[dict[str, Any]] = []
+    for u, days in sorted(by_unit.items()):
+        buckets: dict[str, list[date]] = defaultdict(list)
+        for d in expected:
+            buckets[d.isoformat() if period == "day" else d.isoformat()[:7]].append(d)
+        for key, ds in buckets.items():
+            recs = [days[d.isoformat()] for d in ds if d.isoformat() in days]
+            n = sum(int(r.n) for r in recs)
+            if contract.expect.period == "day":
+                due = len(ds)
+                met = sum(1 for r in recs if int(r.n) >= contract.expect.min_records)
+            else:
+                due, met = 1, int(n >= contract.expect.min_records)
+            on_time = sum(int(r.on_time or 0) for r in recs)
+            delay = (sum(float(r.delay or 0) * int(r.n) for r in recs) / n) if n else None
+            out.append({"feed": contract.feed, "unit": u, "period": key, "records": n,
+                        "periods_due": due, "periods_met": met,
+                        "completeness": round(met / due, 4) if due else None,
+                        "mean_delay_hours": round(delay, 2) if delay is not None else None,
+                        "on_time_share": round(on_time / n, 4) if n else None})
+        series = [(d.isoformat(), float(days[d.isoformat()].n) if d.isoformat() in days else 0.0)
+                  for d in expected]
+        if len(series) >= contract.outliers.min_history:
+            for (day, value), z in zip(series, _robust_z([v for _, v in series]), strict=True):
+                if abs(z) > contract.outliers.z:
+                    outliers.append({"feed": contract.feed, "unit": u, "day": day,
+                                     "metric": "records_per_day", "value": value,
+                                     "z": None if abs(z) == float("inf") else round(z, 2)})
+    return out, outliers
+
+
+def _stats_report(engine: Engine, contract: Contract,
+                  unit: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    where = "WHERE unit = :unit" if unit else ""
+    sql = f"""SELECT unit, indicator, period, value, manual FROM feed_stats_value {where}
+              ORDER BY unit, indicator, period"""
+    with engine.connect() as conn:
+        rows = conn.execute(text(sql), {"unit": unit} if unit else {}).all()
+    series: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for r in rows:
+        series[(r.unit, r.indicator)].append(r)
+    out: list[dict[str, Any]] = []
+    outliers: list[dict[str, Any]] = []
+    for (u, indicator), rs in sorted(series.items()):
+        manual = sum(1 for r in rs if r.manual)
+        out.append({"feed": contract.feed, "unit": u, "indicator": indicator,
+                    "periods": len(rs), "from_systems_share": round(1 - manual / len(rs), 4)})
+        if len(rs) >= contract.outliers.min_history:
+            for r, z in zip(rs, _robust_z([float(r.value) for r in rs]), strict=True):
+                if abs(z) > contract.outliers.z:
+                    outliers.append({"feed": contract.feed, "unit": u, "indicator": indicator,
+                                     "period": r.period, "metric": "value", "value": r.value,
+                                     "z": None if abs(z) == float("inf") else round(z, 2)})
+    return out, outliers
+
+
+def report(engine: Engine, feeds: list[str], unit: str | None, period: str = "month",
+           start: str | None = None, end: str | None = None) -> dict[str, Any]:
+    lo = date.fromisoformat(start) if start else None
+    hi = date.fromisoformat(end) if end else None
+    rows: list[dict[str, Any]] = []
+    outliers: list[dict[str, Any]] = []
+    for feed in feeds:
+        r, o = _feed_report(engine, get_contract(feed), unit, period, lo, hi)
+        rows.extend(r)
+        outliers.extend(o)
+    return {"generated_at": datetime.now().astimezone().isoformat(), "period": period,
+            "rows": rows, "outliers": outliers}
