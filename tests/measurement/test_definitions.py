@@ -264,3 +264,11 @@ def test_stats_indicators_name_their_published_code_and_source(
 def test_vietnamese_names_carry_diacritics(measurement: Measurement) -> None:
     for ind in measurement.indicators.values():
         assert any(ord(ch) > 127 for ch in ind.name_vi), ind.code
+
+
+def test_docs_list_every_indicator_and_binding(measurement: Measurement) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "indicators.md").read_text("utf-8")
+    for code in measurement.indicators:
+        assert f"| `{code}` |" in doc, code
+    for tid in measurement.plans[PLAN].bindings:
+        assert f"\n| {tid} |" in doc, tid
