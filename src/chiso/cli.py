@@ -25,8 +25,7 @@ db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(units_app, name="units")
 app.add_typer(db_app, name="db")
-app.add_typer(intake_cli.sources_app, name="sources")
-app.command("ingest")(intake_cli.ingest)
+intake_cli.register(app)
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # errors are read whole, never wrapped
@@ -71,12 +70,15 @@ def catalog_check(
 ) -> None:
     """Validate every catalog file; exit non-zero naming the file, item and field of a problem."""
     catalog = _catalog(data_dir)
-    from chiso.catalog.loader import unresolved_errors
+    from chiso.catalog.loader import deadline_errors, unresolved_errors
 
     problems = unresolved_errors(catalog)
     for problem in problems:
         err.print(f"[red]Unresolved:[/red] {problem}")
-    if problems:
+    deadlines = deadline_errors(catalog)
+    for problem in deadlines:
+        err.print(f"[red]Deadline:[/red] {problem}")
+    if problems or deadlines:
         raise typer.Exit(1)
     if seeds is not None:
         from chiso.catalog.fidelity import check_fidelity

@@ -37,10 +37,26 @@ def test_targets_filter_by_plan_and_unit(client: TestClient) -> None:
     assert tracked["total"] >= 10  # the Centre tracks 10 rows of Appendix 01
 
 
+def test_plan_filter_takes_key_or_number_and_refuses_unknown(client: TestClient) -> None:
+    by_number = client.get("/api/v1/targets", params={"plan": "131/KH-UBND"}).json()
+    assert by_number["total"] == 61
+    unknown = client.get("/api/v1/targets", params={"plan": "999/XX"})
+    assert unknown.status_code == 404
+    assert "/api/v1/plans" in unknown.json()["detail"]
+    assert client.get("/api/v1/tasks", params={"unit": "NOPE"}).status_code == 404
+
+
+def test_groups_with_no_members_are_still_named(client: TestClient) -> None:
+    """'Đơn vị liên quan' coordinates target II.13 (seed 001 L932): it must show."""
+    target = client.get("/api/v1/plans/131-KH-UBND/targets/II.13").json()
+    names = [u["name"] for u in target["units"].get("coordinating", [])]
+    assert names == ["Đơn vị liên quan"]
+
+
 def test_target_detail_carries_threshold_and_units(client: TestClient) -> None:
     target = client.get("/api/v1/plans/131-KH-UBND/targets/I.11").json()
     assert target["direction"] == ">="
-    assert float(target["threshold"]) == 98
+    assert target["threshold"] == "98"
     assert target["deadline"] == "2026-12-31"
     assert {"code": "TTPVHCC", "name": target["units"]["tracking"][0]["name"]} in (
         target["units"]["tracking"])

@@ -12,7 +12,7 @@ from chiso.cli import app
 
 def test_plan_131_counts(catalog: Catalog) -> None:
     stats = catalog.stats()["131/KH-UBND"]
-    assert stats["target_rows"] == 50  # 49 rows of Appendix 01 and the body-only target
+    assert stats["target_rows"] == 49  # rows of Appendix 01; the body-only target has none
     assert stats["targets"] == 61  # 60 atomic thresholds and the body-only target
     assert stats["tasks"] == 54
     assert stats["appendix_task_rows"] == 94

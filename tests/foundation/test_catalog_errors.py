@@ -101,6 +101,34 @@ def test_unresolved_agency_fails_check_naming_item_and_field(data_dir: Path) -> 
     assert "tracking" in result.output
 
 
+def test_impossible_date_names_the_file(data_dir: Path) -> None:
+    path = _targets_file(data_dir)
+    text = path.read_text(encoding="utf-8").replace("deadline: 2026-12-31", "deadline: 2026-13-31", 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogError, match="cannot be read") as caught:
+        load_catalog(data_dir)
+    assert caught.value.file == str(path)
+
+
+def test_unreadable_deadline_words_fail_check(data_dir: Path) -> None:
+    path = data_dir / PLAN / "tasks-body.yaml"
+    _edit(path, lambda d: d["tasks"][0].__setitem__("deadline_text", "Quý V/2026"))
+    result = CliRunner().invoke(app, ["catalog", "check", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1
+    assert "deadline_text" in result.output
+    assert "Quý V/2026" in result.output
+
+
+def test_citation_beyond_the_seed_is_reported_not_raised(data_dir: Path,
+                                                         seeds_dir: Path) -> None:
+    _edit(_targets_file(data_dir), lambda d: d["targets"][0].__setitem__("lines", "99999"))
+    result = CliRunner().invoke(
+        app, ["catalog", "check", "--data-dir", str(data_dir), "--seeds", str(seeds_dir)])
+    assert result.exit_code == 1
+    assert "99999" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_check_fails_on_a_malformed_file_from_the_cli(data_dir: Path) -> None:
     _edit(_targets_file(data_dir), lambda d: d["targets"][0].__setitem__("direction", "≈"))
     result = CliRunner().invoke(app, ["catalog", "check", "--data-dir", str(data_dir)])

@@ -44,6 +44,8 @@ def test_fold_drops_tone_marks_and_maps_d() -> None:
         ("khoa hoc cong nghe", "SKHCN"),
         ("Sở Khoa học và Công nghệ", "SKHCN"),
         ("hoan kiem", "00070"),
+        ("SKHCN", "SKHCN"),
+        ("09556", "09556"),
     ],
 )
 def test_find_ignores_tone_marks_case_and_prefixes(catalog: Catalog, query: str,
@@ -51,6 +53,11 @@ def test_find_ignores_tone_marks_case_and_prefixes(catalog: Catalog, query: str,
     matches = catalog.units.find(query)
     assert matches, f"nothing found for {query!r}"
     assert matches[0].code == code
+
+
+def test_words_out_of_order_do_not_match(catalog: Catalog) -> None:
+    """'ha dong' must not find 'Hội đồng nhân dân thành phố Hà Nội' (both words, wrong order)."""
+    assert [m.code for m in catalog.units.find("ha dong")] == ["09556"]
 
 
 def test_find_from_the_cli_prints_codes_as_json() -> None:

@@ -48,6 +48,13 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
 def _first_date(words: str) -> date | None:
     """The first date the folded words name, at the end of the period they name."""
     candidates: list[tuple[int, date]] = []
@@ -61,7 +68,8 @@ def _first_date(words: str) -> date | None:
         candidates.append((m.start(), _month_end(int(m.group(2)), quarter * 3)))
     if m := _DAY.search(words):
         day, month, year = (int(g) for g in m.groups())
-        candidates.append((m.start(), date(year, month, day)))
+        if (exact := _safe_date(year, month, day)) is not None:
+            candidates.append((m.start(), exact))
     else:
         for m in _MONTH.finditer(words):
             month, year = int(m.group(1)), int(m.group(2))
@@ -81,6 +89,15 @@ def _inside_quarter(words: str, pos: int) -> bool:
     return bool(re.search(r"quy\s*$", words[:pos]))
 
 
+def _impossible(words: str) -> bool:
+    """Words that name a quarter, month or day that does not exist."""
+    if re.search(r"\bquy\s+(?!(?:iv|i{1,3}|[1-4])\b)\w+", words):
+        return True
+    if any(not 1 <= int(m) <= 12 for m in re.findall(r"\bthang\s+(\d{1,2})\b", words)):
+        return True
+    return any(_safe_date(int(y), int(mo), int(d)) is None for d, mo, y in _DAY.findall(words))
+
+
 def parse_deadline(text: str | None) -> Deadline:
     """Parse deadline words as plans write them; unknown words give kind ``"none"``."""
     if text is None or not text.strip():
@@ -88,6 +105,8 @@ def parse_deadline(text: str | None) -> Deadline:
     words = fold(text)  # folding turns "/" and "-" into spaces: "quy iii 2026", "5 2026"
     if any(w in words for w in _SCHEDULE) and not re.search(r"\d{4}", words):
         return Deadline("per_schedule", None, text)
+    if _impossible(words):
+        return Deadline("none", None, text)  # "Quý V/2026", "tháng 13/2026", "31/02/2026"
     found = _first_date(words)
     if found is None:
         if any(w in words for w in _RECURRING):

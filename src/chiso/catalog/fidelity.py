@@ -9,7 +9,8 @@ in up to four pieces, each at least 12 characters long, so that a typo can never
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,8 +148,20 @@ def check_fidelity(catalog: Catalog, seeds_dir: Path) -> list[Mismatch]:
     seeds = SeedLines(seeds_dir)
     out: list[Mismatch] = []
     for entry in catalog.plans.values():
-        out.extend(_check_plan(entry.plan, entry.groups, seeds))
+        plan = entry.plan
+        out.extend(_guarded(plan.number, "plan", plan.seed or "", plan.lines,
+                            partial(_check_plan, plan, entry.groups, seeds)))
         items: list[Target | Task] = [*entry.targets, *entry.tasks]
         for item in items:
-            out.extend(_check_item(entry, item, seeds))
+            out.extend(_guarded(plan.number, item.id, entry.seed_of(item), item.lines,
+                                partial(_check_item, entry, item, seeds)))
     return out
+
+
+def _guarded(plan: str, item: str, seed: str, lines: str,
+             check: Callable[[], Iterable[Mismatch]]) -> list[Mismatch]:
+    """Run a check; a seed file that is missing or shorter than cited becomes a mismatch."""
+    try:
+        return list(check())
+    except (IndexError, OSError) as exc:
+        return [Mismatch(plan, item, "lines", str(exc), seed, lines)]

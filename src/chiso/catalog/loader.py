@@ -127,10 +127,10 @@ class Catalog:
         out: dict[str, dict[str, int]] = {}
         for number, entry in self.plans.items():
             counts: dict[str, int] = {}
+            rows = {t.row for t in entry.targets if t.row is not None}
+            if rows:  # rows of the targets appendix; body-only targets have none
+                counts["target_rows"] = len(rows)
             if entry.targets:
-                counts["target_rows"] = len(
-                    {t.row if t.row is not None else f"~{t.id}" for t in entry.targets}
-                )
                 counts["targets"] = len(entry.targets)
             body = [t for t in entry.tasks if t.section == "body"]
             appendix = [t for t in entry.tasks if t.section == "appendix"]
@@ -169,6 +169,8 @@ def _load(path: Path, model: type[M]) -> M:
             data = yaml.safe_load(fh)
     except yaml.YAMLError as exc:
         raise CatalogError(str(path), None, None, f"not valid YAML: {exc}") from exc
+    except ValueError as exc:  # PyYAML builds dates while parsing: 2026-13-31 fails here
+        raise CatalogError(str(path), None, None, f"a value cannot be read: {exc}") from exc
     if not isinstance(data, dict):
         raise CatalogError(str(path), None, None, f"expected a mapping at the top of {path.name}")
     try:
@@ -255,6 +257,23 @@ def load_catalog(data_dir: Path | None = None) -> Catalog:
         importlib.import_module(module)
     sections = {name: s for name, load in _SECTIONS.items() if (s := load(data_dir, plans))}
     return Catalog(plans, units, _digest(data_dir), sections)
+
+
+def deadline_errors(catalog: Catalog) -> list[CatalogError]:
+    """One error per task or milestone whose deadline words name no date, cycle or schedule."""
+    out: list[CatalogError] = []
+    for entry in catalog.plans.values():
+        for task in entry.tasks:
+            file = entry.origin[task.id]
+            if task.deadline_text and task.deadline.kind == "none":
+                out.append(CatalogError(file, task.id, "deadline_text",
+                                        f"cannot read {task.deadline_text!r} as a deadline; "
+                                        "fix the words or set deadline_override with a note"))
+            for i, ms in enumerate(task.milestones):
+                if ms.due.kind == "none":
+                    out.append(CatalogError(file, f"{task.id}.milestones[{i}]", "due_text",
+                                            f"cannot read {ms.due_text!r} as a deadline"))
+    return out
 
 
 def unresolved_errors(catalog: Catalog) -> list[CatalogError]:

@@ -41,6 +41,17 @@ class Page:
     total: int
 
 
+def plan_key_of(conn: Connection, plan: str) -> str | None:
+    """The key of a plan given by key ('131-KH-UBND') or by number ('131/KH-UBND')."""
+    return conn.execute(
+        select(t.plans.c.key).where((t.plans.c.key == plan) | (t.plans.c.number == plan))
+    ).scalar_one_or_none()
+
+
+def unit_exists(conn: Connection, code: str) -> bool:
+    return conn.execute(select(t.units.c.code).where(t.units.c.code == code)).first() is not None
+
+
 def list_plans(conn: Connection) -> list[dict[str, Any]]:
     target_counts = (select(t.targets.c.plan_key, func.count().label("n"))
                      .group_by(t.targets.c.plan_key).subquery())
@@ -85,8 +96,8 @@ def _with_units(conn: Connection, kind: str, items: list[dict[str, Any]]) -> Non
                t.assignments.c.named, t.units.c.name)
         .join(t.units, t.units.c.code == t.assignments.c.named)
         .where(t.assignments.c.item_kind == kind,
-               t.assignments.c.plan_key.in_({k for k, _ in keys}))
-        .distinct()
+               t.assignments.c.plan_key.in_({k for k, _ in keys}),
+               t.assignments.c.unit_code == t.assignments.c.named)
     ).all()
     by_item: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
     for plan_key, item_id, role, named, name in rows:

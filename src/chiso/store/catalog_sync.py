@@ -31,7 +31,9 @@ def _assignment_rows(catalog: Catalog, key: str, kind: str, item: Target | Task,
             named = catalog.units.resolve(name)
             if named is None:
                 continue  # `chiso catalog check` reports it; loading must not fail on it
-            for unit in catalog.units.expand(named):
+            # The named code itself, then its members: a group with no members ("Đơn vị
+            # liên quan") still shows as named, and a unit's filter finds it through the group.
+            for unit in dict.fromkeys([named, *catalog.units.expand(named)]):
                 if (role, unit) in seen:
                     continue
                 seen.add((role, unit))

@@ -35,6 +35,12 @@ def _strip_prefixes(folded: str) -> str:
     return folded
 
 
+def _in_order(wanted: list[str], words: list[str]) -> bool:
+    """True when ``wanted`` is a subsequence of ``words`` (each word found after the last)."""
+    remaining = iter(words)
+    return all(any(w == word for word in remaining) for w in wanted)
+
+
 @dataclass(frozen=True)
 class Match:
     """A look-up result: the unit or group, how well it matched, and the name it matched on."""
@@ -115,6 +121,10 @@ class UnitRegistry:
         if not q:
             return []
         best: dict[str, Match] = {}
+        code = query.strip().upper()
+        if code in self.units or code in self.groups:  # a code copied from a page
+            kind = self.units[code].kind.value if code in self.units else "group"
+            best[code] = Match(code, self.name_of(code), kind, 100, code.lower())
         for key, code in self._by_name.items():
             bare = _strip_prefixes(key)
             if bare == q or key == q:
@@ -123,8 +133,8 @@ class UnitRegistry:
                 score = 80
             elif f" {q} " in f" {bare} ":
                 score = 60
-            elif set(q.split()) <= set(bare.split()):
-                score = 30  # every word typed, in any order: "khoa hoc cong nghe"
+            elif _in_order(q.split(), bare.split()):
+                score = 30  # every word typed, in order, others between: "khoa hoc cong nghe"
             else:
                 continue
             kind = self.units[code].kind.value if code in self.units else "group"

@@ -130,8 +130,16 @@ class UnitMatch(BaseModel):
     score: int
 
 
+def _normal(value: Decimal | None) -> Decimal | None:
+    """98.000000 from a NUMERIC column reads as 98; 7.5 stays 7.5."""
+    return None if value is None else value.normalize() + 0
+
+
 def _target(row: dict[str, Any]) -> TargetOut:
-    return TargetOut(group=row["grp"], **{k: v for k, v in row.items() if k not in ("grp", "ord")})
+    fields = {k: v for k, v in row.items() if k not in ("grp", "ord")}
+    fields["threshold"] = _normal(row["threshold"])
+    fields["threshold_high"] = _normal(row["threshold_high"])
+    return TargetOut(group=row["grp"], **fields)
 
 
 def _task(row: dict[str, Any]) -> TaskOut:
@@ -140,6 +148,24 @@ def _task(row: dict[str, Any]) -> TaskOut:
 
 def _not_found(what: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"{what} not found")
+
+
+def _plan_filter(conn: Connection, plan: str | None) -> str | None:
+    """Accept a plan's key or its number; an unknown plan is an error, not an empty list."""
+    if plan is None:
+        return None
+    key = reads.plan_key_of(conn, plan)
+    if key is None:
+        raise HTTPException(404, f"plan {plan!r} not found: use a key or number "
+                                 "from /api/v1/plans")
+    return key
+
+
+def _unit_filter(conn: Connection, unit: str | None) -> str | None:
+    if unit is not None and not reads.unit_exists(conn, unit):
+        raise HTTPException(404, f"unit {unit!r} not found: use a code from /api/v1/units "
+                                 "or /api/v1/units/search?q=")
+    return unit
 
 
 # -- routes -------------------------------------------------------------------------------
@@ -167,16 +193,19 @@ Offset = Annotated[int, Query(ge=0)]
 
 
 UnitFilter = Annotated[str | None, Query(description="Unit code: items it has a role in")]
+PlanFilter = Annotated[
+    str | None, Query(description="Plan key ('131-KH-UBND') or number ('131/KH-UBND')")
+]
 
 
 @router.get("/targets", tags=["catalog"])
-def targets(conn: Conn, plan: str | None = None, unit: UnitFilter = None,
+def targets(conn: Conn, plan: PlanFilter = None, unit: UnitFilter = None,
             role: Annotated[
                 str | None, Query(description="tracking, implementing or coordinating")
             ] = None,
             group: str | None = None, limit: Limit = 100, offset: Offset = 0) -> TargetPage:
-    page = reads.list_targets(conn, plan=plan, unit=unit, role=role, group=group,
-                              limit=limit, offset=offset)
+    page = reads.list_targets(conn, plan=_plan_filter(conn, plan), unit=_unit_filter(conn, unit),
+                              role=role, group=group, limit=limit, offset=offset)
     return TargetPage(total=page.total, items=[_target(r) for r in page.items])
 
 
@@ -189,13 +218,14 @@ def target(key: str, target_id: str, conn: Conn) -> TargetOut:
 
 
 @router.get("/tasks", tags=["catalog"])
-def tasks(conn: Conn, day: Today, plan: str | None = None, unit: UnitFilter = None,
+def tasks(conn: Conn, day: Today, plan: PlanFilter = None, unit: UnitFilter = None,
           role: Annotated[str | None, Query(description="lead or coordinating")] = None,
           group: str | None = None,
           section: Annotated[str | None, Query(description="body or appendix")] = None,
           status: reads.TaskStatus | None = None,
           limit: Limit = 100, offset: Offset = 0) -> TaskPage:
-    page = reads.list_tasks(conn, today=day, plan=plan, unit=unit, role=role, group=group,
+    page = reads.list_tasks(conn, today=day, plan=_plan_filter(conn, plan),
+                            unit=_unit_filter(conn, unit), role=role, group=group,
                             section=section, status=status, limit=limit, offset=offset)
     return TaskPage(total=page.total, items=[_task(r) for r in page.items])
 
