@@ -103,7 +103,8 @@ def test_unresolved_agency_fails_check_naming_item_and_field(data_dir: Path) -> 
 
 def test_impossible_date_names_the_file(data_dir: Path) -> None:
     path = _targets_file(data_dir)
-    text = path.read_text(encoding="utf-8").replace("deadline: 2026-12-31", "deadline: 2026-13-31", 1)
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("deadline: 2026-12-31", "deadline: 2026-13-31", 1)
     path.write_text(text, encoding="utf-8")
     with pytest.raises(CatalogError, match="cannot be read") as caught:
         load_catalog(data_dir)
