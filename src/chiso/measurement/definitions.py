@@ -403,6 +403,8 @@ def _load(path: Path, model: type[M], key: str) -> M:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CatalogError(str(path), None, None, f"not valid YAML: {exc}") from exc
+    except ValueError as exc:  # PyYAML builds dates while parsing: 2026-13-31 fails here
+        raise CatalogError(str(path), None, None, f"a value cannot be read: {exc}") from exc
     if not isinstance(data, dict):
         raise CatalogError(str(path), None, None, f"expected a mapping at the top of {path.name}")
     try:
