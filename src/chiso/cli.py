@@ -178,5 +178,6 @@ def serve(
     from chiso.web.app import create_app
 
     _catalog(None)  # a broken catalog file stops here with one clear line, not a traceback
-    out.print(f"chiso on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)")
+    out.print(f"chiso on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)",
+              soft_wrap=True)
     uvicorn.run(create_app(), host=host, port=port, log_level="info")

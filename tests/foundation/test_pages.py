@@ -64,3 +64,27 @@ def test_numbers_and_dates_in_vietnamese_form() -> None:
         assert i18n.number(1234567, 0) == "1,234,567"
     finally:
         i18n.current_locale.reset(token)
+
+
+def test_split_targets_show_their_own_threshold_words(client: TestClient) -> None:
+    page = client.get("/plans/131-KH-UBND", params={"lang": "vi"}).text
+    client.cookies.clear()
+    assert "«≥ 60% hồ sơ thuộc các nhóm này" in page  # I.13b, not only the whole row
+
+
+def test_unknown_page_is_a_vietnamese_404_page(client: TestClient) -> None:
+    page = client.get("/units/XYZ")
+    assert page.status_code == 404
+    assert "Không tìm thấy" in page.text
+    api = client.get("/api/v1/units/XYZ")
+    assert api.status_code == 404
+    assert api.json()["detail"] == "unit XYZ not found"
+
+
+def test_unit_kinds_and_groups_are_named_in_vietnamese(client: TestClient) -> None:
+    page = client.get("/units/09556").text
+    assert "UBND cấp xã" in page
+    assert "G-UBNDXA<" not in page
+    assert "phường" in page
+    units = client.get("/units", params={"kind": "department"}).text
+    assert ">Sở<" in units

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, and_, exists, func, select
 
 from chiso.store import tables as t
+from chiso.text import fold
 
 TaskStatus = Literal["past_due", "due_soon", "upcoming", "recurring", "per_schedule", "undated"]
 TASK_STATUSES: tuple[TaskStatus, ...] = (
@@ -109,6 +110,13 @@ def _with_units(conn: Connection, kind: str, items: list[dict[str, Any]]) -> Non
                          for role, named in roles.items()}
 
 
+def _with_plan_numbers(conn: Connection, items: list[dict[str, Any]]) -> None:
+    """People read '131/KH-UBND', not the URL key '131-KH-UBND'."""
+    numbers: dict[str, str] = dict(conn.execute(select(t.plans.c.key, t.plans.c.number)).all())
+    for item in items:
+        item["plan_number"] = numbers.get(item["plan_key"], item["plan_key"])
+
+
 def list_targets(conn: Connection, *, plan: str | None = None, unit: str | None = None,
                  role: str | None = None, group: str | None = None,
                  limit: int = 100, offset: int = 0) -> Page:
@@ -124,6 +132,7 @@ def list_targets(conn: Connection, *, plan: str | None = None, unit: str | None 
                         .limit(limit).offset(offset)).mappings()
     items = [dict(r) for r in rows]
     _with_units(conn, "target", items)
+    _with_plan_numbers(conn, items)
     return Page(items, total)
 
 
@@ -134,6 +143,7 @@ def get_target(conn: Connection, plan: str, target_id: str) -> dict[str, Any] | 
         return None
     items = [dict(row)]
     _with_units(conn, "target", items)
+    _with_plan_numbers(conn, items)
     return items[0]
 
 
@@ -161,6 +171,7 @@ def list_tasks(conn: Connection, *, today: date, plan: str | None = None,
         item["status"] = task_status(item["deadline"], item["deadline_kind"], today)
         items.append(item)
     _with_units(conn, "task", items)
+    _with_plan_numbers(conn, items)
     return Page(items, total)
 
 
@@ -189,14 +200,18 @@ def get_task(conn: Connection, plan: str, task_id: str, today: date) -> dict[str
     item = dict(row)
     item["status"] = task_status(item["deadline"], item["deadline_kind"], today)
     _with_units(conn, "task", [item])
+    _with_plan_numbers(conn, [item])
     return item
 
 
 def list_units(conn: Connection, *, kind: str | None = None) -> list[dict[str, Any]]:
-    query = select(t.units).order_by(t.units.c.kind, t.units.c.ord, t.units.c.name)
+    """Units by kind, then in official order (communes) or Vietnamese alphabetical order."""
+    query = select(t.units)
     if kind:
         query = query.where(t.units.c.kind == kind)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    # Folding makes "Tổ" sort with "To", before "Trung": SQL collations differ per backend.
+    return sorted(rows, key=lambda u: (u["kind"], u["ord"] or 0, fold(u["name"])))
 
 
 def get_unit(conn: Connection, code: str) -> dict[str, Any] | None:
@@ -204,8 +219,13 @@ def get_unit(conn: Connection, code: str) -> dict[str, Any] | None:
     if row is None:
         return None
     unit = dict(row)
-    unit["groups"] = [g for (g,) in conn.execute(
-        select(t.group_members.c.group_code).where(t.group_members.c.unit_code == code))]
+    unit["groups"] = [
+        {"code": g, "name": n} for g, n in conn.execute(
+            select(t.group_members.c.group_code, t.units.c.name)
+            .join(t.units, t.units.c.code == t.group_members.c.group_code)
+            .where(t.group_members.c.unit_code == code)
+            .order_by(t.units.c.name))
+    ]
     a = t.assignments.c
     unit["owns"] = {
         kind: conn.execute(

@@ -68,6 +68,7 @@ class PlanDetail(PlanSummary):
 
 class TargetOut(BaseModel):
     plan_key: str
+    plan_number: str
     id: str
     group: str
     row: int | None
@@ -84,6 +85,7 @@ class TargetOut(BaseModel):
 
 class TaskOut(BaseModel):
     plan_key: str
+    plan_number: str
     id: str
     section: str
     group: str
@@ -119,7 +121,7 @@ class UnitOut(BaseModel):
 
 
 class UnitDetail(UnitOut):
-    groups: list[str]
+    groups: list[UnitRef] = Field(description="Groups the unit is a member of")
     owns: dict[str, int] = Field(description="How many targets and tasks the unit has a role in")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chiso import __version__
 from chiso.config import Settings, get_settings
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.add_exception_handler(StarletteHTTPException, pages.http_error)
     app.include_router(intake_api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

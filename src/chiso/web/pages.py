@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chiso.store import catalog_reads as reads
 from chiso.web import i18n
@@ -51,6 +53,17 @@ def render(request: Request, lang: str, template: str, **context: Any) -> HTMLRe
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax",
                             httponly=True)
     return response
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Errors of the API stay JSON; a person browsing gets a page in their language."""
+    assert isinstance(exc, StarletteHTTPException)
+    if request.url.path.startswith("/api/") or exc.status_code != 404:
+        return await http_exception_handler(request, exc)
+    lang = locale(request, request.query_params.get("lang"))
+    page = render(request, lang, "error.html", detail=exc.detail)
+    page.status_code = 404
+    return page
 
 
 @router.get("/", response_class=HTMLResponse)
