@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from chiso.catalog.indicators import Measurement
 from chiso.catalog.loader import load_catalog
 from chiso.measurement.compile import compile_condition
-from chiso.measurement.definitions import Measurement
 from chiso.store.tables import FEED_TABLES, feed_tthc_dossier
 
 

@@ -13,9 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from chiso.catalog.errors import CatalogError
-from chiso.catalog.loader import DEFAULT_DATA_DIR, Catalog, load_catalog
-from chiso.cli import app
-from chiso.measurement.definitions import (
+from chiso.catalog.indicators import (
     Compare,
     CompareFields,
     Indicator,
@@ -24,6 +22,8 @@ from chiso.measurement.definitions import (
     read_feed_fields,
     walk,
 )
+from chiso.catalog.loader import DEFAULT_DATA_DIR, Catalog, load_catalog
+from chiso.cli import app
 
 PLAN = "131/KH-UBND"
 IND = "indicators"

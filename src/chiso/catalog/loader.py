@@ -13,16 +13,16 @@ Every problem becomes a :class:`CatalogError` naming the file, the item and the 
 from __future__ import annotations
 
 import hashlib
-import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from chiso.catalog.errors import CatalogError
+from chiso.catalog.indicators import Measurement, load_measurement
 from chiso.catalog.models import Group, Plan, PlanFile, Target, TargetsFile, Task, TasksFile
 from chiso.units.registry import UnitRegistry, load_units
 
@@ -64,27 +64,6 @@ class AgencyRef:
     file: str
 
 
-class Section(Protocol):
-    """A part of the catalog whose models live in a later room (indicators: measurement)."""
-
-    def stats(self, plan: str) -> dict[str, int]: ...
-
-
-SectionLoader = Callable[[Path, dict[str, "PlanEntry"]], Section | None]
-_SECTIONS: dict[str, SectionLoader] = {}
-
-
-# Modules of later rooms that define catalog sections; imported by name when the catalog
-# loads so that every load checks them, while the catalog never imports those rooms' code
-# statically (docs/architecture.md). Each module calls register_section on import.
-SECTION_MODULES = ("chiso.measurement.definitions",)
-
-
-def register_section(name: str, loader: SectionLoader) -> None:
-    """Add a section: ``loader(data_dir, plans)`` returns it (or None when it has no files)."""
-    _SECTIONS[name] = loader
-
-
 @dataclass
 class Catalog:
     """Everything the catalog holds, loaded and cross-checked."""
@@ -92,12 +71,7 @@ class Catalog:
     plans: dict[str, PlanEntry]
     units: UnitRegistry
     digest: str
-    sections: dict[str, Section] = field(default_factory=dict)
-
-    @property
-    def measurement(self) -> Any:
-        """Indicators and bindings (``chiso.measurement.definitions.Measurement``), or None."""
-        return self.sections.get("measurement")
+    measurement: Measurement | None = None  # indicators and plan bindings (indicators.py)
 
     def plan(self, number: str) -> PlanEntry:
         return self.plans[number]
@@ -139,8 +113,8 @@ class Catalog:
             if appendix:
                 counts["appendix_task_rows"] = len(appendix)
             counts["notes"] = sum(1 for _ in iter_notes(entry))
-            for section in self.sections.values():
-                counts.update(section.stats(number))
+            if self.measurement is not None:
+                counts.update(self.measurement.stats(number))
             out[number] = counts
         return out
 
@@ -253,10 +227,8 @@ def load_catalog(data_dir: Path | None = None) -> Catalog:
             raise CatalogError(str(folder / "plan.yaml"), entry.plan.number, "number",
                                "two plan folders carry the same number")
         plans[entry.plan.number] = entry
-    for module in SECTION_MODULES:
-        importlib.import_module(module)
-    sections = {name: s for name, load in _SECTIONS.items() if (s := load(data_dir, plans))}
-    return Catalog(plans, units, _digest(data_dir), sections)
+    measurement = load_measurement(data_dir, plans)
+    return Catalog(plans, units, _digest(data_dir), measurement)
 
 
 def deadline_errors(catalog: Catalog) -> list[CatalogError]:

@@ -1,7 +1,3 @@
-"""The measurement room (see docs/architecture.md): indicators as data, their values.
-
-Importing it registers the indicator definitions as a section of the catalog
-(:mod:`chiso.measurement.definitions`), so ``load_catalog`` loads and checks them.
+"""The measurement room (see docs/architecture.md): computing indicator values from the stored
+records. The indicator definitions themselves are catalog data (:mod:`chiso.catalog.indicators`).
 """
-
-from chiso.measurement import definitions as definitions

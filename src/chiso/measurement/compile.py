@@ -1,6 +1,6 @@
 """Compiling the condition language to SQLAlchemy expressions (a stub for the engine).
 
-No ``eval``: each node of a :mod:`chiso.measurement.definitions` condition maps to one
+No ``eval``: each node of a :mod:`chiso.catalog.indicators` condition maps to one
 SQLAlchemy construct over the feed's latest table (``chiso.store.tables.FEED_TABLES``).
 Day offsets (``f <= g + d days``) are dialect-specific: ``julianday`` arithmetic on SQLite,
 interval arithmetic on PostgreSQL. Working-day offsets need the working-day calendar table
@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, func, not_, or_, text, true
 
-from chiso.measurement.definitions import (
+from chiso.catalog.indicators import (
     AllOf,
     AnyOf,
     Compare,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -39,8 +39,10 @@ from pydantic import (
 )
 
 from chiso.catalog.errors import CatalogError
-from chiso.catalog.loader import PlanEntry, register_section
 from chiso.catalog.models import Direction, Target
+
+if TYPE_CHECKING:  # the loader imports this module; the name is needed for types only
+    from chiso.catalog.loader import PlanEntry
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -610,5 +612,3 @@ def load_measurement(data_dir: Path, plans: Mapping[str, PlanEntry]) -> Measurem
         result.plans[pb.plan] = pb
     return result
 
-
-register_section("measurement", load_measurement)
