@@ -7,7 +7,7 @@ PostgreSQL half of the suite is skipped locally, and fails when ``CHISO_REQUIRE_
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -63,32 +63,47 @@ def catalog() -> Catalog:
     return load_catalog()
 
 
-def _pg_database_url() -> str:
-    """A database of this test worker's own (pytest-xdist runs workers side by side)."""
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[Callable[[str], str]]:
+    """Make PostgreSQL databases of this test session's own ("shared", "scratch", …),
+    dropped at the end.
+
+    Named after the xdist worker and the process, so that parallel workers and test runs
+    started side by side (a developer's and CI's) never wipe each other's schema.
+    """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     url = make_url(PG_URL)
-    name = f"{url.database}_{worker}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                  {"n": name}).first()
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required (CHISO_REQUIRE_PG=1) but unreachable: {exc}")
-        pytest.skip(f"PostgreSQL not reachable (run ./scripts/pg-setup): {exc}")
-    finally:
-        admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    made: dict[str, str] = {}
+
+    def make(purpose: str) -> str:
+        if purpose not in made:
+            name = f"{url.database}_{worker}_{os.getpid()}_{purpose}"
+            try:
+                with admin.connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+            except Exception as exc:
+                if REQUIRE_PG:
+                    pytest.fail(f"PostgreSQL is required (CHISO_REQUIRE_PG=1) but unreachable: "
+                                f"{exc}")
+                pytest.skip(f"PostgreSQL not reachable (run ./scripts/pg-setup): {exc}")
+            made[purpose] = name
+        return url.set(database=made[purpose]).render_as_string(hide_password=False)
+
+    yield make
+    with admin.connect() as conn:
+        for name in made.values():
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
-def blank_database(backend: str, tmp_path: Path) -> str:
+def blank_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest,
+                   purpose: str = "scratch") -> str:
     """The URL of an empty database of the given backend."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'chiso.db'}"
-    url = _pg_database_url()
+    make: Callable[[str], str] = request.getfixturevalue("pg_databases")
+    url = make(purpose)
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -110,19 +125,21 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def engine(backend: str, catalog: Catalog,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """A migrated database holding the catalog, shared by the read-only tests of a session."""
-    url = blank_database(backend, tmp_path_factory.mktemp(f"db-{backend}"))
+def engine(backend: str, catalog: Catalog, tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated database holding the catalog, shared by the read-only tests of a session.
+    Tests that write use ``fresh_engine``, which has a database of its own."""
+    url = blank_database(backend, tmp_path_factory.mktemp(f"db-{backend}"), request, "shared")
     engine = prepared_engine(url, catalog)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def fresh_engine(backend: str, catalog: Catalog, tmp_path: Path) -> Iterator[Engine]:
+def fresh_engine(backend: str, catalog: Catalog, tmp_path: Path,
+                 request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A migrated database of its own, for a test that writes."""
-    engine = prepared_engine(blank_database(backend, tmp_path), catalog)
+    engine = prepared_engine(blank_database(backend, tmp_path, request), catalog)
     yield engine
     engine.dispose()
 
