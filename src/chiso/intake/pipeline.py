@@ -202,10 +202,12 @@ def ingest(
     locate: Locate | None = None,
     settings: IntakeSettings | None = None,
     redact: bool = True,
+    in_transaction: Callable[[Connection], None] | None = None,
 ) -> Outcome:
     """Validate a whole batch and store it, or refuse it whole. Returns after the commit.
     ``redact``: pseudonymise identifiers in the archived JSON payload (the file door passes
-    its own redacted copy and False)."""
+    its own redacted copy and False). ``in_transaction`` runs inside the accepting transaction
+    (the pull connector moves its cursor there, so that records and cursor commit together)."""
     settings = settings or get_intake_settings()
     key = settings.key()
     result = validate_batch(contract, raws, mode, scope, locate)
@@ -222,4 +224,6 @@ def ingest(
                                               key)
         conn.execute(intake_batches.update().where(intake_batches.c.id == batch_id)
                      .values(new_versions=new_versions, latest_changed=changed))
+        if in_transaction is not None:
+            in_transaction(conn)
     return Outcome(batch_id, "accepted", sha, len(raws), new_versions, changed)
