@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 DEV_PSEUDONYM_KEY = "chiso-DEVELOPMENT-ONLY-pseudonym-key--never-use-in-production"
 
 
+_warned = False
+
+
 class InsecureConfigurationError(RuntimeError):
     pass
 
@@ -42,7 +45,11 @@ class IntakeSettings(BaseSettings):
             raise InsecureConfigurationError(
                 "CHISO_PSEUDONYM_KEY is not set; production refuses the development key"
             )
-        log.warning("CHISO_PSEUDONYM_KEY not set: using the development key (not for production)")
+        global _warned
+        if not _warned:
+            _warned = True
+            log.warning("CHISO_PSEUDONYM_KEY not set: using the development key "
+                        "(not for production)")
         return DEV_PSEUDONYM_KEY.encode()
 
 

@@ -1,0 +1,56 @@
+"""The PostgreSQL bulk backfill path: COPY into staging, set-based checks and upserts."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, func, select
+from tests.intake.helpers import uid
+
+from chiso.catalog.loader import Catalog
+from chiso.intake.bulk import BulkRefusedError, backfill_csv
+from chiso.intake.contracts import get_contract
+from chiso.store.tables import feed_tthc_dossier, feed_tthc_dossier_versions
+from chiso_sim.files import contract_csv_chunks
+from chiso_sim.hanoi import dossier_stream
+
+DOSSIER = get_contract("tthc.dossier")
+
+
+def test_backfill_is_set_based_idempotent_and_all_or_nothing(
+    engine: Engine, backend: str, catalog: Catalog
+) -> None:
+    if backend != "postgresql":
+        with pytest.raises(BulkRefusedError, match="PostgreSQL"):
+            backfill_csv(engine, DOSSIER, "x", [b""])
+        return
+    units = frozenset(catalog.units.units)
+    records = list(itertools.islice(dossier_stream(5, date(2026, 5, 4), 2), 5000))
+    source = uid("backfill")
+    fields = list(DOSSIER.fields)
+    first = backfill_csv(engine, DOSSIER, source, contract_csv_chunks(records, fields, 1000),
+                         known_units=units)
+    versions = len({(r["id"], r["updated_at"]) for r in records})
+    assert (first.rows, first.new_versions) == (5000, versions)
+    assert first.latest_changed == len({r["id"] for r in records})
+    again = backfill_csv(engine, DOSSIER, source, contract_csv_chunks(records, fields),
+                         known_units=units)
+    assert (again.new_versions, again.latest_changed) == (0, 0)
+    with engine.connect() as conn:
+        latest = dict(conn.execute(select(feed_tthc_dossier.c.id, feed_tthc_dossier.c.status)
+                                   .where(feed_tthc_dossier.c.source == source)).all())
+    final = {r["id"]: r["status"] for r in sorted(records, key=lambda r: r["updated_at"])}
+    assert latest == final
+    bad = [dict(r) for r in records[:50]]
+    bad[7]["supplement_requests"] = -1
+    bad[9]["unit"] = "99999"
+    other = uid("backfill")
+    with pytest.raises(BulkRefusedError, match=r"line 9: 'supplement_requests' below 0; "
+                                               r"line 11: unknown unit"):
+        backfill_csv(engine, DOSSIER, other, contract_csv_chunks(bad, fields), known_units=units)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(feed_tthc_dossier_versions)
+                            .where(feed_tthc_dossier_versions.c.source == other)
+                            ).scalar_one() == 0
