@@ -153,6 +153,8 @@ def store_records(
             newest[row["record_id"]] = row
     if not by_version:
         return 0, 0
+    if conn.dialect.name == "postgresql":
+        return _store_pg(conn, latest, versions, list(by_version.values()), vfield)
     ins = _insert(conn, versions).on_conflict_do_nothing().returning(versions.c.record_id)
     new_versions = len(conn.execute(ins, list(by_version.values())).all())
     stmt = _insert(conn, latest)
@@ -163,6 +165,34 @@ def store_records(
         where=stmt.excluded[vfield] > latest.c[vfield],
     ).returning(latest.c.record_id)
     changed = len(conn.execute(stmt, list(newest.values())).all())
+    return new_versions, changed
+
+
+def _store_pg(conn: Connection, latest: Table, versions: Table, rows: list[dict[str, Any]],
+              vfield: str) -> tuple[int, int]:
+    """PostgreSQL: COPY the batch into a session-temporary table, then two set-based
+    statements (a many-row INSERT is parsed slowly by the driver; COPY is not)."""
+    names = [c.name for c in versions.columns]
+    cols = ", ".join(f'"{n}"' for n in names)
+    tmp = f"tmp_push_{versions.name}"
+    conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {versions.name}) "
+                         "ON COMMIT DELETE ROWS")
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(f"COPY {tmp} ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row.get(n) for n in names])
+    new_versions = conn.exec_driver_sql(
+        f"INSERT INTO {versions.name} ({cols}) SELECT {cols} FROM {tmp} "
+        "ON CONFLICT DO NOTHING").rowcount
+    sets = ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in names if n not in ("source",
+                                                                           "record_id"))
+    changed = conn.exec_driver_sql(
+        f"INSERT INTO {latest.name} ({cols}) SELECT DISTINCT ON (source, record_id) {cols} "
+        f'FROM {tmp} ORDER BY source, record_id, "{vfield}" DESC '
+        f"ON CONFLICT (source, record_id) DO UPDATE SET {sets} "
+        f'WHERE EXCLUDED."{vfield}" > {latest.name}."{vfield}"').rowcount
+    conn.exec_driver_sql(f"TRUNCATE {tmp}")
     return new_versions, changed
 
 
