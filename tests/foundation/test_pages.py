@@ -72,6 +72,12 @@ def test_split_targets_show_their_own_threshold_words(client: TestClient) -> Non
     assert "«≥ 60% hồ sơ thuộc các nhóm này" in page  # I.13b, not only the whole row
 
 
+def test_target_page_marks_its_own_threshold_in_the_row(client: TestClient) -> None:
+    page = client.get("/plans/131-KH-UBND/targets/I.13b", params={"lang": "vi"}).text
+    client.cookies.clear()
+    assert "<mark>≥ 60% hồ sơ thuộc các nhóm này" in page
+
+
 def test_unknown_page_is_a_vietnamese_404_page(client: TestClient) -> None:
     page = client.get("/units/XYZ")
     assert page.status_code == 404

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chiso.store import catalog_reads as reads
@@ -29,7 +30,17 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-env.filters.update(number=i18n.number, percent=i18n.percent, day=i18n.day, moment=i18n.moment)
+def highlight(text: str, part: str | None) -> Markup:
+    """The text, escaped, with its first occurrence of ``part`` marked (a target's own words
+    inside a row that holds several targets)."""
+    if not part or part not in text:
+        return escape(text)
+    before, _, after = text.partition(part)
+    return escape(before) + Markup("<mark>") + escape(part) + Markup("</mark>") + escape(after)
+
+
+env.filters.update(number=i18n.number, percent=i18n.percent, day=i18n.day, moment=i18n.moment,
+                   highlight=highlight)
 env.globals.update(pick=i18n.pick, statuses=reads.TASK_STATUSES)
 
 LANG_COOKIE = "chiso_lang"
