@@ -86,21 +86,26 @@ def _feed_report(engine: Engine, contract: Contract, unit: str | None, period: s
     days_seen = sorted({r.day for r in rows})
     lo = start or date.fromisoformat(days_seen[0])
     hi = end or date.fromisoformat(days_seen[-1])
-    expected = _expected_days(contract, lo, hi)
+    expected = set(_expected_days(contract, lo, hi))
+    every_day = [lo + timedelta(n) for n in range((hi - lo).days + 1)]
     out: list[dict[str, Any]] = []
     outliers: list[dict[str, Any]] = []
     for u, days in sorted(by_unit.items()):
         buckets: dict[str, list[date]] = defaultdict(list)
-        for d in expected:
+        for d in every_day:
             buckets[d.isoformat() if period == "day" else d.isoformat()[:7]].append(d)
         for key, ds in buckets.items():
             recs = [days[d.isoformat()] for d in ds if d.isoformat() in days]
             n = sum(int(r.n) for r in recs)
+            owed = [d for d in ds if d in expected]
             if contract.expect.period == "day":
-                due = len(ds)
-                met = sum(1 for r in recs if int(r.n) >= contract.expect.min_records)
+                due = len(owed)
+                met = sum(1 for d in owed if d.isoformat() in days
+                          and int(days[d.isoformat()].n) >= contract.expect.min_records)
             else:
                 due, met = 1, int(n >= contract.expect.min_records)
+            if not due and not n:
+                continue
             on_time = sum(int(r.on_time or 0) for r in recs)
             delay = (sum(float(r.delay or 0) * int(r.n) for r in recs) / n) if n else None
             out.append({"feed": contract.feed, "unit": u, "period": key, "records": n,
@@ -109,7 +114,7 @@ def _feed_report(engine: Engine, contract: Contract, unit: str | None, period: s
                         "mean_delay_hours": round(delay, 2) if delay is not None else None,
                         "on_time_share": round(on_time / n, 4) if n else None})
         series = [(d.isoformat(), float(days[d.isoformat()].n) if d.isoformat() in days else 0.0)
-                  for d in expected]
+                  for d in sorted(expected)]
         if len(series) >= contract.outliers.min_history:
             for (day, value), z in zip(series, _robust_z([v for _, v in series]), strict=True):
                 if abs(z) > contract.outliers.z:

@@ -198,3 +198,48 @@ async def upload_file(
     result = (f'<div role="alert"><p>Tệp bị từ chối, chưa lưu dòng nào (lô {outcome.batch_id}).'
               f" Sửa các lỗi sau rồi tải lại:</p><ul>{items}</ul></div>")
     return HTMLResponse(_page(result, unit, feed), status_code=422)
+
+
+@router.get("/intake/data-quality", response_class=HTMLResponse, include_in_schema=False)
+def data_quality_page(
+    rt: RuntimeDep, unit: str | None = None, feed: str = "tthc.dossier",
+    period: Annotated[str, Query(pattern="^(day|month)$")] = "month",
+) -> str:
+    """Completeness, timeliness and outliers, for unit heads (plan 131, section V.3)."""
+    if feed not in contracts():
+        raise HTTPException(404, f"unknown feed {feed!r}")
+    if unit and unit not in rt.catalog.units.units:
+        raise HTTPException(404, f"unknown unit {unit!r}")
+    data = quality.report(rt.engine, [feed], unit or None, period)
+    names = rt.catalog.units
+
+    def pct(v: Any) -> str:
+        return "—" if v is None else f"{float(v) * 100:.1f}%".replace(".", ",")
+
+    body = "".join(
+        f"<tr><td>{html.escape(r['unit'])} {html.escape(names.name_of(r['unit']))}</td>"
+        f"<td>{html.escape(str(r.get('period', r.get('indicator', ''))))}</td>"
+        f"<td>{r.get('records', r.get('periods', ''))}</td>"
+        f"<td>{pct(r.get('completeness', r.get('from_systems_share')))}</td>"
+        f"<td>{pct(r.get('on_time_share'))}</td>"
+        f"<td>{'—' if r.get('mean_delay_hours') is None else r['mean_delay_hours']}</td></tr>"
+        for r in data["rows"][:2000])
+    flagged = "".join(
+        f"<li>{html.escape(o['unit'])}: {html.escape(str(o.get('day', o.get('period'))))} "
+        f"— {o['value']} (z = {o['z']})</li>" for o in data["outliers"][:200])
+    options = "".join(f'<option value="{c}"{" selected" if c == feed else ""}>{c}</option>'
+                      for c in contracts())
+    return (
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Chất lượng dữ liệu'
+        ' — chiso</title><link rel="stylesheet" href="/static/chiso.css"></head><body>'
+        '<main id="main"><h1>Chất lượng dữ liệu <small lang="en">(data accountability)</small>'
+        '</h1><p>Đủ dữ liệu (completeness) và kịp thời (timeliness) theo đơn vị, theo Kế hoạch '
+        '131, mục V.3.</p><form method="get"><label>Luồng <select name="feed">'
+        f'{options}</select></label> <label>Mã đơn vị <input name="unit" size="8" '
+        f'value="{html.escape(unit or "")}"></label> <label>Kỳ <select name="period">'
+        f'<option value="month"{" selected" if period == "month" else ""}>tháng</option>'
+        f'<option value="day"{" selected" if period == "day" else ""}>ngày</option></select>'
+        '</label> <button>Xem</button></form><table><thead><tr><th>Đơn vị</th><th>Kỳ</th>'
+        '<th>Bản ghi</th><th>Đủ dữ liệu</th><th>Đúng hạn</th><th>Độ trễ TB (giờ)</th></tr>'
+        f'</thead><tbody>{body}</tbody></table><h2>Bất thường (outliers)</h2>'
+        f'<ul>{flagged or "<li>Không có</li>"}</ul></main></body></html>')
