@@ -119,3 +119,14 @@ def test_contracts_and_batches_are_readable(client: TestClient,
     batches = client.get("/api/v1/intake/batches", params={"source": name}).json()
     assert batches[0]["status"] == "accepted"
     assert batches[0]["door"] == "push"
+
+
+def test_refused_payload_can_be_inspected(client: TestClient, source: tuple[str, str]) -> None:
+    _name, token = source
+    body = b'[{"id": "HS-1", "unit": "00070"'
+    r = client.post(URL, content=body, headers={**_auth(token),
+                                                "Content-Type": "application/json"})
+    raw = client.get(f"/api/v1/intake/raw/{r.json()['raw_sha256']}")
+    assert raw.status_code == 200
+    assert raw.content == body
+    assert client.get("/api/v1/intake/raw/" + "0" * 64).status_code == 404

@@ -13,18 +13,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 
 from chiso.intake import quality
 from chiso.intake.contracts import contracts, get_contract
 from chiso.intake.doors import ingest_body, ingest_file
-from chiso.intake.pipeline import Outcome, Provenance
+from chiso.intake.pipeline import Outcome, Provenance, read_raw
 from chiso.intake.settings import get_intake_settings
 from chiso.intake.sources import Source, source_for_token
 from chiso.intake.validate import Scope
 from chiso.runtime import Runtime
-from chiso.store.tables import intake_batches
+from chiso.store.tables import intake_batches, intake_raw
 from chiso.web.api import runtime
 
 router = APIRouter()
@@ -122,6 +122,21 @@ def list_batches(
         rows = conn.execute(query).mappings().all()
     return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
             for r in rows]
+
+
+@router.get("/api/v1/intake/raw/{sha256}", tags=["intake"])
+def raw_payload(sha256: str, rt: RuntimeDep) -> Response:
+    """A raw payload exactly as archived (identifiers pseudonymised unless the operator keeps
+    them): what a source sent, accepted or refused, for inspection."""
+    with rt.engine.connect() as conn:
+        row = conn.execute(select(intake_raw.c.media_type).where(
+            intake_raw.c.sha256 == sha256)).first()
+        content = read_raw(conn, sha256)
+    if row is None or content is None:
+        raise HTTPException(404, f"no raw payload {sha256}")
+    media = row.media_type.split(";")[0]
+    return Response(content, media_type=media if "/" in media else "application/octet-stream",
+                    headers={"X-Chiso-Archive": row.media_type})
 
 
 @router.get("/api/v1/data-quality", tags=["intake"])
