@@ -1,0 +1,3 @@
+from bench.backtest.run import main
+
+raise SystemExit(main())

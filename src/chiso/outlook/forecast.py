@@ -1,0 +1,150 @@
+"""Forecasting the value at the deadline, with an interval (docs/outlook.md).
+
+The model is a structural time series: a *local linear trend* (Harvey 1989) estimated by
+maximum likelihood with the Kalman filter (``statsmodels.tsa.statespace``). It suits what the
+units report: short series (a few months), noise, months that are simply missing (the filter
+skips them, no imputation), and a level and slope that drift. The Tết months are treated as
+missing for the trend (an intervention, not a seasonal cycle: one year of data cannot estimate
+a seasonal cycle, but we know when Tết falls). Fallbacks: with 3–5 usable months an ordinary
+least-squares line with its prediction interval; with fewer, the last value and no interval.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import numpy as np
+
+from chiso.outlook.series import Point, TargetTerms, month_index, monthly_grid, tet_months
+
+Method = Literal["local_linear_trend", "ols_line", "last_value", "none"]
+
+Z80 = 1.2815515655446004  # the 80% interval: 10% each side
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The forecast value at the deadline, its standard error and 80% interval."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    se: float | None
+    method: Method
+    observations: int  # months with a usable value
+    horizon: int  # months from the last month with data to the deadline's month
+
+    @property
+    def has_interval(self) -> bool:
+        return self.se is not None
+
+
+MIN_STATE_SPACE = 6  # months needed before the structural model is fitted
+MIN_LINE = 3
+
+
+def _clip(v: float, bounds: tuple[float, float]) -> float:
+    return min(max(v, bounds[0]), bounds[1])
+
+
+def usable_grid(points: list[Point], terms: TargetTerms, today: date) -> list[float]:
+    """The monthly grid the model sees: Tết months blanked when they fall below the trend."""
+    known = [p for p in points if p.at <= today]
+    grid = monthly_grid(known, terms.start, min(today, terms.deadline))
+    first = month_index(terms.start)
+    values = [v for v in grid if not math.isnan(v)]
+    if len(values) >= MIN_LINE:
+        med = float(np.median(values))
+        for i, v in enumerate(grid):
+            year, month = divmod(first + i, 12)
+            # a dip in the Tết month is the holiday, not the trend: leave it out
+            in_tet = (year, month + 1) in tet_months(year) and not math.isnan(v)
+            if in_tet and (v < med) == terms.higher_is_better:
+                grid[i] = math.nan
+    return grid
+
+
+def forecast(points: list[Point], terms: TargetTerms, today: date) -> Forecast:
+    """Forecast the value of the deadline's month from the points known on ``today``."""
+    grid = usable_grid(points, terms, today)
+    known = [(i, v) for i, v in enumerate(grid) if not math.isnan(v)]
+    n = len(known)
+    if n == 0:
+        return Forecast(None, None, None, None, "none", 0, 0)
+    target_i = month_index(terms.deadline) - month_index(terms.start)
+    last_i = known[-1][0]
+    horizon = max(target_i - last_i, 0)
+    bounds = terms.bounds
+    if n < MIN_LINE:
+        v = known[-1][1]
+        return Forecast(v, None, None, None, "last_value", n, horizon)
+    if n >= MIN_STATE_SPACE:
+        fc = _state_space(grid[: last_i + 1], horizon, bounds, n)
+        if fc is not None:
+            return fc
+    return _line(known, target_i, bounds, n, horizon)
+
+
+def _line(known: list[tuple[int, float]], target_i: int, bounds: tuple[float, float],
+          n: int, horizon: int) -> Forecast:
+    import statsmodels.api as sm
+
+    x = np.array([i for i, _ in known], dtype=float)
+    y = np.array([v for _, v in known], dtype=float)
+    res = sm.OLS(y, sm.add_constant(x)).fit()
+    pred = res.get_prediction(np.array([[1.0, float(target_i)]]))
+    mean = float(pred.predicted_mean[0])
+    se = float(np.sqrt(pred.var_pred_mean[0] + res.scale)) if n > 2 else math.nan
+    if not math.isfinite(se) or se <= 0:
+        se = max(float(np.std(y)), 1e-6)
+    return Forecast(_clip(mean, bounds), _clip(mean - Z80 * se, bounds),
+                    _clip(mean + Z80 * se, bounds), se, "ols_line", n, horizon)
+
+
+def _state_space(grid: list[float], horizon: int, bounds: tuple[float, float], n: int
+                 ) -> Forecast | None:
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+    y = np.array(grid, dtype=float)
+    scale = float(np.nanstd(y)) or 1.0
+    centre = float(np.nanmean(y))
+    z = (y - centre) / scale  # standardised: the optimiser behaves on any unit of measure
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = UnobservedComponents(z, level="local linear trend")
+            res = model.fit(disp=False, method="lbfgs", maxiter=60)
+            if horizon == 0:
+                mean = float(res.smoothed_state[0, -1])
+                se = float(np.sqrt(max(res.smoothed_state_cov[0, 0, -1], 0.0)))
+            else:
+                fc = res.get_forecast(horizon)
+                mean = float(np.asarray(fc.predicted_mean)[-1])
+                se = float(np.asarray(fc.se_mean)[-1])
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    if not (math.isfinite(mean) and math.isfinite(se)):
+        return None
+    mean, se = centre + mean * scale, max(se * scale, 1e-6)
+    return Forecast(_clip(mean, bounds), _clip(mean - Z80 * se, bounds),
+                    _clip(mean + Z80 * se, bounds), se, "local_linear_trend", n, horizon)
+
+
+def straight_line(points: list[Point], terms: TargetTerms, today: date) -> float | None:
+    """The naive baseline: the straight line through the first and the last known values,
+    extended to the deadline (no interval, no care for Tết or noise)."""
+    known = sorted((p for p in points if p.at <= today), key=lambda p: p.at)
+    if not known:
+        return None
+    if len(known) == 1:
+        return known[0].value
+    a, b = known[0], known[-1]
+    days = (b.at - a.at).days
+    if days <= 0:
+        return b.value
+    slope = (b.value - a.value) / days
+    return _clip(b.value + slope * (terms.deadline - b.at).days, terms.bounds)

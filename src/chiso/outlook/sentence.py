@@ -1,0 +1,73 @@
+"""A sentence a person can act on, in Vietnamese or English, with Babel's number forms.
+
+"Phường Hà Đông dự kiến đạt 91,2% vào 31/12/2026, thiếu 6,8 điểm so với chỉ tiêu 98%"
+
+The outlook room must not import the web room, so it formats with ``babel`` directly.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+from chiso.outlook.series import TargetTerms
+from chiso.outlook.status import Assessment, Status
+
+NUMBER = "#,##0.#"
+
+
+def number(value: float, locale: str) -> str:
+    return str(format_decimal(round(value, 1), format=NUMBER, locale=locale))
+
+
+def amount(value: float, uom: str, locale: str) -> str:
+    """98% ; 1.234 bộ dữ liệu"""
+    text = number(value, locale)
+    return f"{text}%" if uom == "%" else f"{text} {uom}"
+
+
+def _gap_unit(uom: str, locale: str) -> str:
+    if uom == "%":
+        return "điểm" if locale.startswith("vi") else "points"
+    return uom
+
+
+def day(d: date, locale: str) -> str:
+    if locale.startswith("vi"):
+        return str(format_date(d, "dd/MM/yyyy", locale=locale))
+    return str(format_date(d, "d MMMM yyyy", locale=locale))
+
+
+def sentence(unit_name: str, terms: TargetTerms, a: Assessment, locale: str = "vi") -> str:
+    """What will happen at the deadline if nothing changes, and by how much it misses."""
+    vi = locale.startswith("vi")
+    fc = a.forecast
+    target = amount(terms.threshold, terms.unit_of_measure, locale)
+    if a.status is Status.no_data or fc.value is None:
+        if vi:
+            return (f"{unit_name} chưa đủ dữ liệu để dự báo chỉ tiêu {target} "
+                    f"đến {day(terms.deadline, locale)}")
+        return (f"{unit_name}: not enough data to forecast the {target} target "
+                f"due {day(terms.deadline, locale)}")
+    value = amount(fc.value, terms.unit_of_measure, locale)
+    when = day(terms.deadline, locale)
+    gap = terms.gap(fc.value)
+    size = f"{number(abs(gap), locale)} {_gap_unit(terms.unit_of_measure, locale)}"
+    if vi:
+        verb = "đạt" if terms.higher_is_better else "ở mức"
+        if round(gap, 1) >= 0:
+            tail = (f"đạt chỉ tiêu {target}" if round(gap, 1) == 0
+                    else f"vượt {size} so với chỉ tiêu {target}")
+        elif terms.higher_is_better:
+            tail = f"thiếu {size} so với chỉ tiêu {target}"
+        else:
+            tail = f"cần giảm thêm {size} để đạt chỉ tiêu {target}"
+        return f"{unit_name} dự kiến {verb} {value} vào {when}, {tail}"
+    if round(gap, 1) >= 0:
+        tail = (f"meeting the {target} target" if round(gap, 1) == 0
+                else f"{size} better than the {target} target")
+    else:
+        tail = f"{size} short of the {target} target"
+    return f"{unit_name} is forecast to reach {value} by {when}, {tail}"

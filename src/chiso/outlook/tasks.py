@@ -1,0 +1,76 @@
+"""Warnings on tasks: overdue, due soon with no evidence, milestones slipping.
+
+Evidence is an input (a unit officer attaches a file or link to a task or one of its
+milestones; storing it is the store's job). A task is done when evidence marked ``completes``
+is attached to the task itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from chiso.catalog.models import Task
+
+
+class TaskWarningKind(StrEnum):
+    overdue = "overdue"  # quá hạn: deadline passed, not done
+    due_soon = "due_soon_no_evidence"  # sắp đến hạn, chưa có minh chứng
+    milestone_slipping = "milestone_slipping"  # mốc đã qua mà chưa có minh chứng
+
+
+LABELS_VI = {
+    TaskWarningKind.overdue: "quá hạn",
+    TaskWarningKind.due_soon: "sắp đến hạn, chưa có minh chứng",
+    TaskWarningKind.milestone_slipping: "mốc trung gian chậm",
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    task: str  # task id within its plan
+    at: date
+    milestone: int | None = None  # index into Task.milestones; None: the task itself
+    completes: bool = False  # the task (or milestone) is finished
+
+
+@dataclass(frozen=True)
+class TaskWarning:
+    task: str
+    kind: TaskWarningKind
+    due: date
+    days: int  # days overdue (positive) or days left (due_soon)
+    milestone: int | None = None
+
+
+def task_warnings(tasks: Iterable[Task], evidence: Iterable[Evidence], today: date,
+                  due_within_days: int = 30) -> list[TaskWarning]:
+    """Warnings for dated tasks; recurring and per-schedule tasks have no deadline to miss."""
+    by_task: dict[str, list[Evidence]] = {}
+    for e in evidence:
+        by_task.setdefault(e.task, []).append(e)
+    out: list[TaskWarning] = []
+    for task in tasks:
+        ev = by_task.get(task.id, [])
+        done = any(e.completes and e.milestone is None for e in ev)
+        due = task.deadline.date
+        if due is not None and task.deadline.kind == "date" and not done:
+            if today > due:
+                out.append(TaskWarning(task.id, TaskWarningKind.overdue, due, (today - due).days))
+            elif (due - today).days <= due_within_days and not any(
+                e.milestone is None for e in ev
+            ):
+                out.append(TaskWarning(task.id, TaskWarningKind.due_soon, due,
+                                       (due - today).days))
+        if done:
+            continue
+        for i, ms in enumerate(task.milestones):
+            ms_due = ms.due.date
+            if ms_due is None or ms.due.kind != "date" or today <= ms_due:
+                continue
+            if not any(e.milestone == i for e in ev):
+                out.append(TaskWarning(task.id, TaskWarningKind.milestone_slipping, ms_due,
+                                       (today - ms_due).days, i))
+    return out
