@@ -167,7 +167,7 @@ def tune(traces: list[Trace]) -> Rule:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--scenarios", type=int, default=100, help="per seed range (default 100)")
+    ap.add_argument("--scenarios", type=int, default=80, help="per seed range (default 80)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--tune", action="store_true", help="print the grid and use its choice")
     args = ap.parse_args(argv)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from chiso.catalog.errors import CatalogError
 from chiso.catalog.indicators import Measurement, load_measurement
+from chiso.catalog.methods import Methods, load_methods
 from chiso.catalog.models import Group, Plan, PlanFile, Target, TargetsFile, Task, TasksFile
 from chiso.units.registry import UnitRegistry, load_units
 
@@ -72,6 +73,7 @@ class Catalog:
     units: UnitRegistry
     digest: str
     measurement: Measurement | None = None  # indicators and plan bindings (indicators.py)
+    methods: Methods | None = None  # scoring methods, every version (methods.py)
 
     def plan(self, number: str) -> PlanEntry:
         return self.plans[number]
@@ -228,7 +230,8 @@ def load_catalog(data_dir: Path | None = None) -> Catalog:
                                "two plan folders carry the same number")
         plans[entry.plan.number] = entry
     measurement = load_measurement(data_dir, plans)
-    return Catalog(plans, units, _digest(data_dir), measurement)
+    methods = load_methods(data_dir, plans, measurement)
+    return Catalog(plans, units, _digest(data_dir), measurement, methods)
 
 
 def deadline_errors(catalog: Catalog) -> list[CatalogError]:
