@@ -75,6 +75,13 @@ def _stop(proc: subprocess.Popen[bytes] | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    try:
+        _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while setting up: nothing is running yet
+        print("\nchiso demo stopped.", flush=True)
+
+
+def _main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--db", default="var/demo.db", help="SQLite file (kept between runs)")
