@@ -27,6 +27,11 @@ from chiso.text import squash
 
 Locate = Callable[[int, str | None], tuple[int | None, str | None]]
 
+#: Called in the accepting transaction once its latest versions are written, with (connection,
+#: feed, batch id): measurement (issue 5) keeps its day state there. Intake may not import the
+#: rooms after it, so they register here.
+AFTER_STORE: list[Callable[[Connection, str, int], None]] = []
+
 
 @dataclass
 class Outcome:
@@ -252,6 +257,8 @@ def ingest(
             .returning(intake_batches.c.id)).scalar_one()
         new_versions, changed = store_records(conn, contract, result.records, prov, batch_id,
                                               key)
+        for hook in AFTER_STORE:
+            hook(conn, contract.feed, batch_id)
         conn.execute(intake_batches.update().where(intake_batches.c.id == batch_id)
                      .values(new_versions=new_versions, latest_changed=changed))
         if in_transaction is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, func, not_, or_, text, true
+from sqlalchemy import ColumnElement, FromClause, and_, func, not_, or_, text, true
 
 from chiso.catalog.indicators import (
     AllOf,
@@ -28,7 +28,7 @@ _OPS = {
 }
 
 
-def compile_condition(cond: Condition | None, table: Table, dialect: str,
+def compile_condition(cond: Condition | None, table: FromClause, dialect: str,
                       working_days: bool = False) -> ColumnElement[bool]:
     """The SQL expression for ``cond`` over ``table``; ``dialect`` is sqlite or postgresql."""
     if cond is None:
@@ -58,7 +58,7 @@ def compile_condition(cond: Condition | None, table: Table, dialect: str,
     return _compare_fields(cond, table, dialect, working_days)
 
 
-def _compare_fields(cond: CompareFields, table: Table, dialect: str,
+def _compare_fields(cond: CompareFields, table: FromClause, dialect: str,
                     working_days: bool) -> ColumnElement[bool]:
     left: Any = table.c[cond.field]
     right: Any = table.c[cond.other]

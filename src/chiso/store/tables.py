@@ -324,3 +324,60 @@ FEED_TABLES: dict[str, tuple[Table, Table]] = {
     "stats.value": (feed_stats_value, feed_stats_value_versions),
 }
 """feed name -> (latest table, versions table)"""
+
+
+# ==========================================================================================
+# measurement (issue 5): the day state. See docs/measurement.md. Every table carries ``unit``.
+#
+# ``m_day`` is additive: per (indicator, unit, day) the records the value rests on, ``num``
+# (the count or sum; a ratio's numerator) and ``den`` (a ratio's denominator). Each accepted
+# batch adds its records' contributions and subtracts those of the versions they replaced
+# (signed deltas, same transaction); any period and the city are sums of days and units.
+# ``m_distinct`` keeps, for distinct counts, every key per (indicator, unit, day) with how
+# many latest records carry it. ``m_published`` keeps the published values that ``latest``
+# measures read (stats.value), one row per record and measure side, with the period's span.
+# ``as_of`` is when a row last changed (not part of the recompute-equals-incremental check).
+# ==========================================================================================
+
+m_day = Table(
+    "m_day", metadata,
+    Column("indicator", String(96), primary_key=True),
+    Column("unit", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("records", BigInteger, nullable=False),
+    Column("num", Float, nullable=False),
+    Column("den", Float, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Index("ix_m_day_indicator_day", "indicator", "day"),
+)
+
+m_distinct = Table(
+    "m_distinct", metadata,
+    Column("indicator", String(96), primary_key=True),
+    Column("unit", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("key", String(160), primary_key=True),
+    Column("records", BigInteger, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Index("ix_m_distinct_indicator_day", "indicator", "day"),
+)
+
+m_published = Table(
+    "m_published", metadata,
+    Column("indicator", String(96), primary_key=True),
+    Column("side", String(12), primary_key=True),  # value | numerator | denominator
+    Column("source", String(64), primary_key=True),
+    Column("record_id", String(160), primary_key=True),
+    Column("unit", String(32), nullable=False),
+    Column("period", String(24), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Index("ix_m_published_indicator_unit", "indicator", "unit", "period_end"),
+)
+
+# The incremental path finds a batch's latest rows by batch_id.
+for _latest, _ in FEED_TABLES.values():
+    Index(f"ix_{_latest.name}_batch", _latest.c.batch_id)

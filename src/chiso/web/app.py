@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from chiso import __version__
 from chiso.config import Settings, get_settings
 from chiso.runtime import Runtime, open_runtime
-from chiso.web import api, intake_api, pages
+from chiso.web import api, intake_api, measurement_api, pages
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -44,5 +44,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(pages.router)
     app.add_exception_handler(StarletteHTTPException, pages.http_error)
     app.include_router(intake_api.router)
+    app.include_router(measurement_api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -1,0 +1,139 @@
+"""What each record contributes to the day state, as SQL: shared by the incremental path and
+the full recompute, so that both compute a contribution with the very same expression.
+
+For an additive indicator (count, sum, ratio of counts or sums, change) a record in the
+population (the indicator's ``where``, a non-null time field) contributes, on its Vietnamese
+day: ``records`` 1, ``num`` (1 or the summed field when it passes the value's or numerator's
+own ``where``, else 0) and ``den`` (likewise for a ratio's denominator). For a distinct count it
+contributes its key. For a ``latest`` measure (stats.value) it contributes its published value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Float,
+    FromClause,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    text,
+    type_coerce,
+)
+
+from chiso.catalog.indicators import STATS_FEED, Indicator, Kind, Measure, Measurement
+from chiso.measurement.compile import compile_condition
+
+ADDITIVE = {Kind.count, Kind.sum, Kind.ratio, Kind.change}
+
+
+def shape(ind: Indicator) -> str:
+    """Which day-state table an indicator keeps: day (additive), distinct or published."""
+    sides = {m.agg for _, m in ind.measures()}
+    if "latest" in sides:
+        if ind.feed != STATS_FEED:
+            raise NotImplementedError(f"{ind.code}: latest over an event feed is not supported")
+        return "published"
+    if ind.kind is Kind.distinct_count:
+        return "distinct"
+    if ind.kind in ADDITIVE:
+        return "day"
+    raise NotImplementedError(f"{ind.code}: kind {ind.kind}")
+
+
+def local_day(col: Any, dialect: str) -> ColumnElement[Any]:
+    """The Vietnamese calendar day of a timestamp (stored in UTC)."""
+    if dialect == "sqlite":
+        return type_coerce(func.date(col, "+7 hours"), Date)
+    return cast(func.timezone(text("'Asia/Ho_Chi_Minh'"), col), Date)
+
+
+def _side(m: Measure | None, table: FromClause, dialect: str, ind: Indicator) -> Any:
+    if m is None:
+        return literal(0)
+    cond = compile_condition(m.where, table, dialect, ind.working_days)
+    if m.agg == "count":
+        return case((cond, 1), else_=0)
+    assert m.field is not None
+    return case((cond, func.coalesce(table.c[m.field], 0)), else_=0)
+
+
+def population(ind: Indicator, table: FromClause, dialect: str) -> ColumnElement[bool]:
+    return and_(compile_condition(ind.where, table, dialect, ind.working_days),
+                table.c[ind.time_field].is_not(None))
+
+
+def contribution_rows(ind: Indicator, table: FromClause, dialect: str,
+                      scope: ColumnElement[bool] | None = None) -> Select[Any]:
+    """One row per record of ``table`` (latest or versions) in the indicator's population:
+    indicator, source, record_id, unit, day, num, den, key, ingested_at."""
+    kind = shape(ind)
+    if kind == "day":
+        num = _side(ind.numerator or ind.value, table, dialect, ind)
+        den = _side(ind.denominator, table, dialect, ind)
+        key: Any = null()
+        extra: ColumnElement[bool] = literal(True)
+    elif kind == "distinct":
+        assert ind.value is not None
+        assert ind.value.field is not None
+        num, den = literal(0), literal(0)
+        key = cast(table.c[ind.value.field], String)
+        extra = and_(compile_condition(ind.value.where, table, dialect, ind.working_days),
+                     table.c[ind.value.field].is_not(None))
+    else:
+        raise ValueError(f"{ind.code}: published values have no day contributions")
+    where = [population(ind, table, dialect), extra]
+    if scope is not None:
+        where.append(scope)
+    return select(
+        literal(ind.code, String).label("indicator"), table.c.source, table.c.record_id,
+        table.c.unit, local_day(table.c[ind.time_field], dialect).label("day"),
+        type_coerce(num, Float).label("num"), type_coerce(den, Float).label("den"),
+        type_coerce(key, String).label("key"), table.c.ingested_at,
+    ).where(*where)
+
+
+@dataclass(frozen=True)
+class PublishedSide:
+    indicator: str
+    side: str  # value | numerator | denominator
+    measure: Measure
+
+
+def published_sides(ind: Indicator) -> list[PublishedSide]:
+    return [PublishedSide(ind.code, name, m) for name, m in ind.measures()]
+
+
+def published_rows(ind: Indicator, side: PublishedSide, table: FromClause, dialect: str,
+                   scope: ColumnElement[bool] | None = None) -> Select[Any]:
+    """The stats.value records a latest measure reads: one row per record."""
+    m = side.measure
+    assert m.field is not None
+    assert m.stats_indicator is not None
+    where = [
+        table.c.indicator == m.stats_indicator,
+        compile_condition(ind.where, table, dialect, ind.working_days),
+        compile_condition(m.where, table, dialect, ind.working_days),
+        table.c[m.field].is_not(None),
+    ]
+    if scope is not None:
+        where.append(scope)
+    return select(
+        table.c.source, table.c.record_id, table.c.unit, table.c.period,
+        type_coerce(table.c[m.field], Float).label("value"), table.c.published_at,
+        table.c.ingested_at,
+    ).where(*where)
+
+
+def feed_indicators(m: Measurement, feed: str) -> list[Indicator]:
+    return [ind for ind in m.indicators.values() if ind.feed == feed]

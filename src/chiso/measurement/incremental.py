@@ -1,0 +1,245 @@
+"""The incremental path: apply one accepted batch to the day state, in its own transaction.
+
+After intake has written a batch's latest versions (``feed_<feed>`` rows now carrying the
+batch's id), :func:`apply_batch`
+
+1. reads, in one statement per feed, the contributions of the batch's new latest rows and of
+   the versions they replaced (for each record: its newest version stored by an *earlier*
+   batch, from ``feed_<feed>_versions``);
+2. nets them in Python per (indicator, unit, day[, key]): new minus old (signed deltas);
+3. writes them with one upsert per table (``records = records + delta`` …), and deletes the
+   rows that fall to zero records, so that the state is exactly what a recompute builds.
+
+A late older version or an identical re-send does not replace the latest row, so it carries
+no contribution and changes nothing. Two batches on the same record serialise on the latest
+row's lock, and the second sees the first's version as the one it replaces.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, select, tuple_, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+
+from chiso.catalog.indicators import Measurement
+from chiso.intake import pipeline
+from chiso.measurement import engine as eng
+from chiso.measurement.periods import published_period
+from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_published
+
+
+@dataclass(frozen=True)
+class DayChange:
+    """A day-state row that a batch changed: what the change stream announces."""
+
+    indicator: str
+    unit: str
+    day: date
+    records: int
+    num: float
+    den: float
+    as_of: datetime
+
+
+_lock = threading.Lock()
+_definitions: list[Measurement] = []
+
+
+def use(measurement: Measurement) -> None:
+    """Compute with these definitions (the runtime's catalog); default: the built-in catalog."""
+    with _lock:
+        _definitions[:] = [measurement]
+
+
+def definitions() -> Measurement:
+    with _lock:
+        if not _definitions:
+            from chiso.catalog.loader import load_catalog
+            from chiso.config import get_settings
+
+            m = load_catalog(get_settings().data_dir).measurement
+            if m is None:
+                raise RuntimeError("the catalog has no indicator definitions")
+            _definitions.append(m)
+        return _definitions[0]
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    return (postgresql.insert(table) if conn.dialect.name == "postgresql"
+            else sqlite.insert(table))
+
+
+def _version_col(feed: str) -> str:
+    from chiso.intake.contracts import get_contract
+
+    return get_contract(feed).version
+
+
+def apply_batch(conn: Connection, feed: str, batch_id: int,
+                measurement: Measurement | None = None) -> list[DayChange]:
+    """Apply batch ``batch_id`` of ``feed`` (already in the latest table) to the day state."""
+    m = measurement or definitions()
+    inds = eng.feed_indicators(m, feed)
+    if not inds:
+        return []
+    latest, versions = FEED_TABLES[feed]
+    dialect = conn.dialect.name
+    now = datetime.now(UTC)
+    day_inds = [i for i in inds if eng.shape(i) in ("day", "distinct")]
+    pub_inds = [i for i in inds if eng.shape(i) == "published"]
+    changes: list[DayChange] = []
+    if day_inds:
+        vcol = _version_col(feed)
+        v = versions.alias("v")
+        v2 = versions.alias("v2")
+        changed = select(latest.c.source, latest.c.record_id).where(latest.c.batch_id == batch_id)
+        previous = (select(func.max(v2.c[vcol]))
+                    .where(v2.c.source == v.c.source, v2.c.record_id == v.c.record_id,
+                           v2.c.batch_id != batch_id).scalar_subquery())
+        old_scope = and_(tuple_(v.c.source, v.c.record_id).in_(changed),
+                         v.c.batch_id != batch_id, v.c[vcol] == previous)
+        new_scope = latest.c.batch_id == batch_id
+        new_rows = conn.execute(union_all(*(
+            eng.contribution_rows(i, latest, dialect, new_scope) for i in day_inds))).all()
+        if new_rows:
+            old_rows = conn.execute(union_all(*(
+                eng.contribution_rows(i, v, dialect, old_scope) for i in day_inds))).all()
+            changes = _apply_deltas(conn, new_rows, old_rows, now)
+    if pub_inds:
+        _apply_published(conn, pub_inds, latest, batch_id, now)
+    _queue(conn, changes)
+    return changes
+
+
+def _apply_deltas(conn: Connection, new_rows: Iterable[Any], old_rows: Iterable[Any],
+                  now: datetime) -> list[DayChange]:
+    day: dict[tuple[str, str, date], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    distinct: dict[tuple[str, str, date, str], int] = defaultdict(int)
+    for rows, sign in ((new_rows, 1), (old_rows, -1)):
+        for r in rows:
+            if r.key is not None:
+                distinct[(r.indicator, r.unit, r.day, r.key)] += sign
+            else:
+                acc = day[(r.indicator, r.unit, r.day)]
+                acc[0] += sign
+                acc[1] += sign * r.num
+                acc[2] += sign * r.den
+    changes: list[DayChange] = []
+    day_params = [{"indicator": k[0], "unit": k[1], "day": k[2], "records": int(a[0]),
+                   "num": a[1], "den": a[2], "as_of": now}
+                  for k, a in sorted(day.items()) if a[0] or a[1] or a[2]]
+    if day_params:
+        ins = _insert(conn, m_day)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[m_day.c.indicator, m_day.c.unit, m_day.c.day],
+            set_={"records": m_day.c.records + ins.excluded.records,
+                  "num": m_day.c.num + ins.excluded.num, "den": m_day.c.den + ins.excluded.den,
+                  "as_of": ins.excluded.as_of},
+        ).returning(m_day.c.indicator, m_day.c.unit, m_day.c.day, m_day.c.records,
+                    m_day.c.num, m_day.c.den)
+        result = conn.execute(stmt, day_params)
+        gone = []
+        for r in result.all():
+            changes.append(DayChange(r.indicator, r.unit, r.day, r.records, r.num, r.den, now))
+            if r.records == 0:
+                gone.append({"i": r.indicator, "u": r.unit, "d": r.day})
+        if gone:
+            conn.execute(delete(m_day).where(
+                m_day.c.indicator == _bind("i"), m_day.c.unit == _bind("u"),
+                m_day.c.day == _bind("d"), m_day.c.records == 0), gone)
+    distinct_params = [{"indicator": k[0], "unit": k[1], "day": k[2], "key": k[3],
+                        "records": n, "as_of": now} for k, n in sorted(distinct.items()) if n]
+    if distinct_params:
+        ins = _insert(conn, m_distinct)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[m_distinct.c.indicator, m_distinct.c.unit, m_distinct.c.day,
+                            m_distinct.c.key],
+            set_={"records": m_distinct.c.records + ins.excluded.records,
+                  "as_of": ins.excluded.as_of},
+        ).returning(m_distinct.c.indicator, m_distinct.c.unit, m_distinct.c.day,
+                    m_distinct.c.key, m_distinct.c.records)
+        gone = []
+        touched: set[tuple[str, str, date]] = set()
+        for r in conn.execute(stmt, distinct_params).all():
+            touched.add((r.indicator, r.unit, r.day))
+            if r.records == 0:
+                gone.append({"i": r.indicator, "u": r.unit, "d": r.day, "k": r.key})
+        if gone:
+            conn.execute(delete(m_distinct).where(
+                m_distinct.c.indicator == _bind("i"), m_distinct.c.unit == _bind("u"),
+                m_distinct.c.day == _bind("d"), m_distinct.c.key == _bind("k"),
+                m_distinct.c.records == 0), gone)
+        for ind, unit, d in sorted(touched):
+            changes.append(DayChange(ind, unit, d, 0, 0.0, 0.0, now))
+    return changes
+
+
+def _bind(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name)
+
+
+def published_params(conn: Connection, inds: list[Any], table: Any, scope: Any,
+                     now: datetime) -> list[dict[str, Any]]:
+    """The m_published rows for the records of ``table`` in ``scope`` (both paths use it)."""
+    dialect = conn.dialect.name
+    params: list[dict[str, Any]] = []
+    for ind in inds:
+        for side in eng.published_sides(ind):
+            for r in conn.execute(eng.published_rows(ind, side, table, dialect, scope)):
+                p = published_period(r.period)
+                params.append({"indicator": ind.code, "side": side.side, "source": r.source,
+                               "record_id": r.record_id, "unit": r.unit, "period": r.period,
+                               "period_start": p.start, "period_end": p.end,
+                               "value": r.value, "published_at": r.published_at,
+                               "as_of": now})
+    return params
+
+
+def _apply_published(conn: Connection, inds: list[Any], latest: Any, batch_id: int,
+                     now: datetime) -> None:
+    changed = select(latest.c.source, latest.c.record_id).where(latest.c.batch_id == batch_id)
+    codes = [i.code for i in inds]
+    conn.execute(delete(m_published).where(
+        m_published.c.indicator.in_(codes),
+        tuple_(m_published.c.source, m_published.c.record_id).in_(changed)))
+    params = published_params(conn, inds, latest, latest.c.batch_id == batch_id, now)
+    if params:
+        conn.execute(m_published.insert(), params)
+    _queue_published(conn, params)
+
+
+# -- announcing changes after commit (see chiso.measurement.stream) ----------------------------
+
+def _queue(conn: Connection, changes: list[DayChange]) -> None:
+    if changes:
+        conn.info.setdefault("chiso.changes", []).extend(changes)
+
+
+def _queue_published(conn: Connection, params: list[dict[str, Any]]) -> None:
+    for p in params:
+        conn.info.setdefault("chiso.published", []).append(
+            (p["indicator"], p["unit"], p["period"], p["value"], p["as_of"]))
+
+
+def _hook(conn: Connection, feed: str, batch_id: int) -> None:
+    apply_batch(conn, feed, batch_id)
+
+
+def enable() -> None:
+    """Maintain the day state in every accepted batch (idempotent)."""
+    if _hook not in pipeline.AFTER_STORE:
+        pipeline.AFTER_STORE.append(_hook)
+
+
+def disable() -> None:
+    """Stop maintaining the day state (benchmarks: ingest with indicators off)."""
+    while _hook in pipeline.AFTER_STORE:
+        pipeline.AFTER_STORE.remove(_hook)

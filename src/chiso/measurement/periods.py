@@ -1,0 +1,131 @@
+"""Periods: the spans of Vietnamese days that values are asked for.
+
+| string | span |
+|---|---|
+| ``2026-10-15`` | one day |
+| ``2026-10`` | a month |
+| ``2026-Q3`` | a quarter |
+| ``2026-H1`` | a half-year |
+| ``2026`` | a year |
+| ``2026-YTD`` | 1 January 2026 to today (Vietnam time), or to 31 December for a past year |
+| ``2026-01-15..2026-03-31`` | any span of days, both ends included |
+
+Days are calendar days in Vietnam's time zone (+07:00, no daylight saving): a record falls in
+the day its time field shows on a clock in Hanoi.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_HALF = re.compile(r"^(\d{4})-H([12])$")
+_YEAR = re.compile(r"^(\d{4})$")
+_YTD = re.compile(r"^(\d{4})-YTD$")
+
+
+class PeriodError(ValueError):
+    """A period string that cannot be read; the message says which forms are accepted."""
+
+
+FORMS = "2026-10-15, 2026-10, 2026-Q3, 2026-H1, 2026, 2026-YTD or 2026-01-15..2026-03-31"
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    kind: str  # day | month | quarter | half | year | ytd | range
+    start: date
+    end: date  # included
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def contains(self, other: Period) -> bool:
+        return self.start <= other.start and other.end <= self.end
+
+    def utc_bounds(self) -> tuple[datetime, datetime]:
+        """[start, end) as UTC instants: Vietnamese midnight to the midnight after ``end``."""
+        lo = datetime.combine(self.start, time(), VN).astimezone(UTC)
+        hi = datetime.combine(self.end + timedelta(days=1), time(), VN).astimezone(UTC)
+        return lo, hi
+
+    def previous_year(self) -> Period:
+        """The same span one year earlier (2026-Q3 -> 2025-Q3; 29 February -> 28 February)."""
+        def back(d: date) -> date:
+            day = min(d.day, calendar.monthrange(d.year - 1, d.month)[1])
+            return date(d.year - 1, d.month, day)
+        label = {"day": back(self.start).isoformat(), "month": f"{self.start.year - 1}-"
+                 f"{self.start.month:02d}", "year": str(self.start.year - 1)}.get(self.kind)
+        if label is None and self.kind in ("quarter", "half", "ytd"):
+            label = f"{self.start.year - 1}{self.label[4:]}"
+        if label is None:
+            label = f"{back(self.start).isoformat()}..{back(self.end).isoformat()}"
+        end = back(self.end)
+        if self.end.month == 2 and self.end.day == calendar.monthrange(self.end.year, 2)[1]:
+            end = date(self.end.year - 1, 2, calendar.monthrange(self.end.year - 1, 2)[1])
+        return Period(label, self.kind, back(self.start), end)
+
+
+def today_vn(now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(VN).date()
+
+
+def _month_end(y: int, m: int) -> date:
+    return date(y, m, calendar.monthrange(y, m)[1])
+
+
+def parse_period(text: str, today: date | None = None) -> Period:
+    """Read a period string (see the module's table); PeriodError names the accepted forms."""
+    s = text.strip()
+    try:
+        if ".." in s:
+            a, b = s.split("..", 1)
+            start, end = date.fromisoformat(a), date.fromisoformat(b)
+            if end < start:
+                raise PeriodError(f"{text!r}: the span ends before it starts")
+            return Period(s, "range", start, end)
+        if m := _DAY.match(s):
+            d = date(int(m[1]), int(m[2]), int(m[3]))
+            return Period(s, "day", d, d)
+        if m := _MONTH.match(s):
+            y, mo = int(m[1]), int(m[2])
+            return Period(s, "month", date(y, mo, 1), _month_end(y, mo))
+        if m := _QUARTER.match(s):
+            y, q = int(m[1]), int(m[2])
+            return Period(s, "quarter", date(y, 3 * q - 2, 1), _month_end(y, 3 * q))
+        if m := _HALF.match(s):
+            y, h = int(m[1]), int(m[2])
+            return Period(s, "half", date(y, 6 * h - 5, 1), _month_end(y, 6 * h))
+        if m := _YEAR.match(s):
+            y = int(m[1])
+            return Period(s, "year", date(y, 1, 1), date(y, 12, 31))
+        if m := _YTD.match(s):
+            y = int(m[1])
+            t = today or today_vn()
+            end = date(y, 12, 31) if t.year > y else t
+            if t.year < y:
+                raise PeriodError(f"{text!r}: the year has not started")
+            return Period(s, "ytd", date(y, 1, 1), end)
+    except ValueError as exc:
+        if isinstance(exc, PeriodError):
+            raise
+        raise PeriodError(f"{text!r} is not a real period: {exc}") from exc
+    raise PeriodError(f"{text!r} is not a period; write {FORMS}")
+
+
+def published_period(text: str) -> Period:
+    """The span of a period a statistical system publishes a value for (stats.value)."""
+    p = parse_period(text)
+    if p.kind in ("ytd", "range"):
+        raise PeriodError(f"{text!r}: a published period is a day, month, quarter, half or year")
+    return p

@@ -1,0 +1,267 @@
+"""Reading values from the day state: any period, one unit, a group, each unit, or the city.
+
+Every value is built from the day state, never from the records: additive indicators sum
+``num``/``den``/``records`` over the period's days and the asked units (a ratio is
+``sum(num) / sum(den) * scale``: a ratio of sums, never a mean of ratios); distinct counts
+count distinct keys over the days and units; latest measures take, per unit, the published
+value whose period lies in the asked one and ends last (ties: the finer period, then the later
+``published_at``), summed over units (or, ``rollup: city_published``, the city's own row).
+
+``as_of``: the commit time of the feed's last accepted batch, i.e. the value is true of every
+record accepted up to then; ``changed_at``: when the rows it rests on last changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import Connection, func, select
+
+from chiso.catalog.indicators import Indicator, Kind, Measurement
+from chiso.catalog.models import Direction
+from chiso.measurement import engine as eng
+from chiso.measurement.periods import Period, parse_period, today_vn
+from chiso.store.tables import FEED_TABLES, intake_batches, m_day, m_distinct, m_published
+
+CITY = "UBNDTP"
+Level = Literal["unit", "units", "city"]
+
+
+@dataclass
+class Value:
+    indicator: str
+    unit: str | None  # None: the city, rolled up
+    period: str
+    start: date
+    end: date
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    records: int
+    as_of: datetime | None
+    changed_at: datetime | None
+    baseline: float | None = None  # change: the baseline period's count or sum
+    baseline_period: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("start", "end"):
+            d[k] = d[k].isoformat()
+        for k in ("as_of", "changed_at"):
+            d[k] = d[k].isoformat() if d[k] else None
+        return d
+
+
+def feed_as_of(conn: Connection, feed: str) -> datetime | None:
+    return conn.execute(select(func.max(intake_batches.c.received_at)).where(
+        intake_batches.c.feed == feed, intake_batches.c.status == "accepted")).scalar()
+
+
+def _sums(conn: Connection, ind: Indicator, p: Period, units: list[str] | None,
+          by_unit: bool) -> dict[str | None, tuple[float, float, int, datetime | None]]:
+    key = m_day.c.unit if by_unit else None
+    cols = [func.sum(m_day.c.num), func.sum(m_day.c.den), func.sum(m_day.c.records),
+            func.max(m_day.c.as_of)]
+    q = select(*([key] if key is not None else []), *cols).where(
+        m_day.c.indicator == ind.code, m_day.c.day >= p.start, m_day.c.day <= p.end)
+    if units is not None:
+        q = q.where(m_day.c.unit.in_(units))
+    if key is not None:
+        q = q.group_by(key)
+    out: dict[str | None, tuple[float, float, int, datetime | None]] = {}
+    for r in conn.execute(q):
+        u = r[0] if by_unit else None
+        rest = r[1:] if by_unit else r
+        if rest[2] is None:
+            continue
+        out[u] = (float(rest[0] or 0), float(rest[1] or 0), int(rest[2]), rest[3])
+    return out
+
+
+def _distinct(conn: Connection, ind: Indicator, p: Period, units: list[str] | None,
+              by_unit: bool) -> dict[str | None, tuple[float, float, int, datetime | None]]:
+    cols = [func.count(m_distinct.c.key.distinct()), func.sum(m_distinct.c.records),
+            func.max(m_distinct.c.as_of)]
+    q = select(*([m_distinct.c.unit] if by_unit else []), *cols).where(
+        m_distinct.c.indicator == ind.code, m_distinct.c.day >= p.start,
+        m_distinct.c.day <= p.end)
+    if units is not None:
+        q = q.where(m_distinct.c.unit.in_(units))
+    if by_unit:
+        q = q.group_by(m_distinct.c.unit)
+    out: dict[str | None, tuple[float, float, int, datetime | None]] = {}
+    for r in conn.execute(q):
+        u = r[0] if by_unit else None
+        rest = r[1:] if by_unit else r
+        if rest[1] is None:
+            continue
+        out[u] = (float(rest[0]), 0.0, int(rest[1]), rest[2])
+    return out
+
+
+def _published(conn: Connection, ind: Indicator, p: Period, units: list[str] | None,
+               level: Level) -> dict[str | None, tuple[dict[str, float], int, datetime | None]]:
+    """Per unit (or None for the city), per side, the latest published value in ``p``."""
+    q = select(m_published).where(m_published.c.indicator == ind.code,
+                                  m_published.c.period_start >= p.start,
+                                  m_published.c.period_end <= p.end)
+    if units is not None and level != "city":
+        q = q.where(m_published.c.unit.in_(units))
+    best: dict[tuple[str, str], Any] = {}
+    for r in conn.execute(q):
+        k = (r.unit, r.side)
+        rank = (r.period_end, -(r.period_end - r.period_start).days, r.published_at)
+        if k not in best or rank > best[k][0]:
+            best[k] = (rank, r)
+    per_unit: dict[str, dict[str, Any]] = {}
+    for (unit, side), (_, r) in best.items():
+        per_unit.setdefault(unit, {})[side] = r
+    sides = [name for name, _ in ind.measures()]
+    per_unit = {u: s for u, s in per_unit.items() if all(n in s for n in sides)}
+
+    def pack(rows: list[dict[str, Any]]) -> tuple[dict[str, float], int, datetime | None]:
+        vals = {n: float(sum(r[n].value for r in rows)) for n in sides}
+        stamps = [r[n].as_of for r in rows for n in sides]
+        return vals, len(rows) * len(sides), max(stamps) if stamps else None
+
+    out: dict[str | None, tuple[dict[str, float], int, datetime | None]] = {}
+    if level == "city":
+        if ind.rollup == "city_published" or set(per_unit) <= {CITY}:
+            if CITY in per_unit:
+                out[None] = pack([per_unit[CITY]])
+        else:
+            members = [s for u, s in per_unit.items() if u != CITY]
+            if members:
+                out[None] = pack(members)
+        return out
+    if level == "unit":
+        rows = [s for u, s in per_unit.items() if units is None or u in units]
+        if rows:
+            out[units[0] if units and len(units) == 1 else None] = pack(rows)
+        return out
+    return {u: pack([s]) for u, s in per_unit.items()}
+
+
+def _finish(ind: Indicator, num: float, den: float) -> float | None:
+    scale = float(ind.scale)
+    if ind.kind is Kind.ratio:
+        return num / den * scale if den else None
+    return num
+
+
+def values(conn: Connection, m: Measurement, code: str, period: str,
+           unit: str | None = None, level: Level | None = None,
+           members: list[str] | None = None, today: date | None = None) -> list[Value]:
+    """The indicator's values for ``period``.
+
+    ``level``: ``unit`` (default when ``unit`` is given): one value for the unit (a group
+    code's ``members`` are rolled up); ``units``: one value per unit with data (within
+    ``members`` if given); ``city`` (default otherwise): every unit rolled up."""
+    ind = m.indicators[code]
+    p = parse_period(period, today)
+    level = level or ("unit" if unit else "city")
+    units = members if members is not None else ([unit] if unit else None)
+    if level == "city":
+        units = None
+    as_of = feed_as_of(conn, ind.feed)
+    shape = eng.shape(ind)
+    label = None if level == "city" else unit
+    if shape == "published":
+        got = _published(conn, ind, p, units, level)
+        out = []
+        for u, (vals, records, changed) in sorted(got.items(), key=lambda x: str(x[0])):
+            num = vals.get("numerator", vals.get("value", 0.0))
+            den = vals.get("denominator")
+            v = (num / den * float(ind.scale) if den else None) if ind.kind is Kind.ratio \
+                else num
+            out.append(Value(code, u if level == "units" else label, p.label, p.start, p.end,
+                             v, num, den, records, as_of, changed))
+        return out
+    by_unit = level == "units"
+    reader = _distinct if shape == "distinct" else _sums
+    got2 = reader(conn, ind, p, units, by_unit)
+    out = []
+    base: dict[str | None, tuple[float, float, int, datetime | None]] = {}
+    bp: Period | None = None
+    if ind.kind is Kind.change:
+        assert ind.baseline is not None
+        bp = (p.previous_year() if ind.baseline.mode == "same_period_previous_year"
+              else parse_period(ind.baseline.period or "", today))
+        base = _sums(conn, ind, bp, units, by_unit)
+    for u, (num, den, records, changed) in sorted(got2.items(), key=lambda x: str(x[0])):
+        v = _finish(ind, num, den)
+        b = None
+        if ind.kind is Kind.change:
+            b = base.get(u, (0.0, 0.0, 0, None))[0]
+            if not b:
+                v = None
+            elif ind.change_form == "reduction_pct":
+                v = (b - num) / b * float(ind.scale)
+            else:
+                v = (num - b) / b * float(ind.scale)
+        out.append(Value(code, u if by_unit else label, p.label, p.start, p.end, v,
+                         num, den if ind.kind is Kind.ratio else None, records, as_of,
+                         changed, b, bp.label if bp else None))
+    return out
+
+
+def day_series(conn: Connection, code: str, period: str, unit: str | None,
+               m: Measurement) -> list[dict[str, Any]]:
+    """Per day of ``period``: the additive state (num, den, records) for a unit or the city."""
+    ind = m.indicators[code]
+    if eng.shape(ind) != "day":
+        return []
+    p = parse_period(period)
+    q = (select(m_day.c.day, func.sum(m_day.c.num), func.sum(m_day.c.den),
+                func.sum(m_day.c.records))
+         .where(m_day.c.indicator == code, m_day.c.day >= p.start, m_day.c.day <= p.end)
+         .group_by(m_day.c.day).order_by(m_day.c.day))
+    if unit:
+        q = q.where(m_day.c.unit == unit)
+    return [{"day": r[0].isoformat(), "value": _finish(ind, float(r[1]), float(r[2])),
+             "numerator": float(r[1]), "denominator": float(r[2]), "records": int(r[3])}
+            for r in conn.execute(q)]
+
+
+# -- target progress ------------------------------------------------------------------------
+
+def judged_periods(binding: Any, deadline: date, today: date | None = None) -> list[str]:
+    """The periods a target is judged on: the binding's, or the year to date of its deadline
+    (from ``window_start`` if given), up to today or the deadline, whichever is first."""
+    if binding.periods:
+        return list(binding.periods)
+    t = today or today_vn()
+    start = date(deadline.year, 1, 1)
+    if binding.window_start:
+        start = max(start, date.fromisoformat(binding.window_start))
+    end = min(deadline, t)
+    if end < start:
+        end = start
+    return [f"{start.isoformat()}..{end.isoformat()}"]
+
+
+def met(direction: str, value: float | None, threshold: Decimal) -> bool | None:
+    if value is None:
+        return None
+    return Direction(direction).met(Decimal(str(round(value, 9))), threshold)
+
+
+def records_query(conn: Connection, ind: Indicator, p: Period, unit: str | None) -> Any:
+    """The latest records in the indicator's population for ``p`` (and ``unit``), with
+    whether each one counts in the numerator (or value)."""
+    latest, _ = FEED_TABLES[ind.feed]
+    dialect = conn.dialect.name
+    where = [eng.population(ind, latest, dialect)]
+    if ind.feed == "stats.value":
+        codes = ind.stats_indicators
+        where.append(latest.c.indicator.in_(codes))
+    else:
+        lo, hi = p.utc_bounds()
+        col = latest.c[ind.time_field]
+        where += [col >= lo, col < hi]
+    if unit:
+        where.append(latest.c.unit == unit)
+    return latest, where

@@ -1,0 +1,217 @@
+"""Measurement API (issue 5, docs/measurement.md): indicator definitions, values for any
+period and level with their as-of time, target progress, the records behind a number, and the
+change stream (server-sent events)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+
+from chiso.catalog.indicators import Indicator, Measurement
+from chiso.measurement import engine as eng
+from chiso.measurement import values as mv
+from chiso.measurement.compile import compile_condition
+from chiso.measurement.periods import PeriodError, parse_period
+from chiso.measurement.stream import HUB
+from chiso.runtime import Runtime
+from chiso.store import catalog_reads as reads
+from chiso.store.tables import assignments
+from chiso.web.api import Conn, Today, runtime
+
+router = APIRouter(prefix="/api/v1", tags=["measurement"])
+
+Rt = Annotated[Runtime, Depends(runtime)]
+PERIOD_HELP = ("2026-10-15 (day), 2026-10 (month), 2026-Q3, 2026-H1, 2026, 2026-YTD, or "
+               "2026-01-15..2026-03-31; Vietnamese days (+07:00)")
+
+
+def _measurement(rt: Runtime) -> Measurement:
+    m = rt.catalog.measurement
+    if m is None:
+        raise HTTPException(404, "no indicator definitions in the catalog")
+    return m
+
+
+def _indicator(rt: Runtime, code: str) -> Indicator:
+    ind = _measurement(rt).indicators.get(code)
+    if ind is None:
+        raise HTTPException(404, f"no indicator {code!r}")
+    return ind
+
+
+def _summary(ind: Indicator) -> dict[str, Any]:
+    return {"code": ind.code, "name_vi": ind.name_vi, "name_en": ind.name_en,
+            "feed": ind.feed, "kind": ind.kind.value, "time_field": ind.time_field,
+            "unit_of_measure": ind.unit_of_measure, "direction": ind.direction,
+            "rollup": ind.rollup, "state": eng.shape(ind)}
+
+
+@router.get("/indicators")
+def list_indicators(rt: Rt, feed: str | None = None) -> list[dict[str, Any]]:
+    """Every indicator definition (summary); ``feed`` filters by feed."""
+    return [_summary(i) for i in _measurement(rt).indicators.values()
+            if feed is None or i.feed == feed]
+
+
+@router.get("/indicators/{code}")
+def get_indicator(code: str, rt: Rt) -> dict[str, Any]:
+    """One indicator's whole definition, as its file says it, and the targets bound to it."""
+    ind = _indicator(rt, code)
+    bound = [{"plan": pb.plan, "target": b.target, "level": b.level}
+             for pb in _measurement(rt).plans.values() for b in pb.bound
+             if code in b.indicators]
+    return {**ind.model_dump(mode="json", by_alias=True), "state": eng.shape(ind),
+            "targets": bound}
+
+
+def _members(rt: Runtime, unit: str | None) -> list[str] | None:
+    """A group's member units (a group code rolls up its members); None for a plain unit."""
+    if unit and unit in rt.catalog.units.groups:
+        return rt.catalog.units.expand(unit)
+    return None
+
+
+@router.get("/indicators/{code}/values")
+def indicator_values(
+    code: str, rt: Rt, conn: Conn, today: Today,
+    period: Annotated[str, Query(description=PERIOD_HELP)] = "",
+    unit: Annotated[str | None, Query(description="A unit or group code")] = None,
+    level: Annotated[Literal["unit", "units", "city"] | None, Query(
+        description="unit: the unit (or the group rolled up); units: each unit with data; "
+                    "city: every unit rolled up (default without unit)")] = None,
+    by: Annotated[Literal["period", "day"], Query(
+        description="day: also the day-by-day series (additive indicators)")] = "period",
+) -> dict[str, Any]:
+    """The indicator's values for a period, with their as-of time and record count."""
+    ind = _indicator(rt, code)
+    period = period or f"{today.year}-YTD"
+    try:
+        vals = mv.values(conn, _measurement(rt), code, period, unit, level,
+                         _members(rt, unit), today)
+    except PeriodError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    out: dict[str, Any] = {"indicator": _summary(ind), "period": period,
+                           "level": level or ("unit" if unit else "city"),
+                           "values": [v.as_dict() for v in vals]}
+    if by == "day":
+        out["days"] = mv.day_series(conn, code, period, unit, _measurement(rt))
+    return out
+
+
+@router.get("/plans/{key}/targets/{target_id}/progress")
+def target_progress(key: str, target_id: str, rt: Rt, conn: Conn,
+                    today: Today) -> dict[str, Any]:
+    """The bound indicators' values against the target's threshold: for the city and, for
+    ``level: implementing`` bindings, each implementing unit, over each judged period."""
+    target = reads.get_target(conn, key, target_id)
+    if target is None:
+        raise HTTPException(404, f"no target {target_id} in plan {key}")
+    m = _measurement(rt)
+    pb = m.plans.get(target["plan_number"])
+    binding = pb.bindings.get(target_id) if pb else None
+    if binding is None:
+        raise HTTPException(404, f"target {target_id} has no binding")
+    base = {"plan": target["plan_number"], "plan_key": target["plan_key"],
+            "target": target_id, "direction": target["direction"],
+            "threshold": float(target["threshold"]),
+            "unit_of_measure": target["unit_of_measure"],
+            "deadline": str(target["deadline"])}
+    if binding.awaiting_data:
+        return {**base, "awaiting_data": binding.awaiting_data, "indicators": []}
+    deadline = date.fromisoformat(str(target["deadline"]))
+    periods = mv.judged_periods(binding, deadline, today)
+    units: list[str] = []
+    if binding.level == "implementing":
+        units = sorted({r.unit_code for r in conn.execute(
+            select(assignments.c.unit_code).where(
+                assignments.c.plan_key == target["plan_key"],
+                assignments.c.item_kind == "target", assignments.c.item_id == target_id,
+                assignments.c.role == "implementing"))})
+    threshold = target["threshold"]
+    indicators = []
+    for code in binding.indicators:
+        rows = []
+        for period in periods:
+            for scope in [None, *units]:
+                got = mv.values(conn, m, code, period, scope, "unit" if scope else "city",
+                                today=today)
+                v = got[0] if got else None
+                rows.append({"unit": scope, "period": period,
+                             "value": v.value if v else None,
+                             "records": v.records if v else 0,
+                             "as_of": v.as_of.isoformat() if v and v.as_of else None,
+                             "met": mv.met(target["direction"], v.value if v else None,
+                                           threshold)})
+        indicators.append({"indicator": code, "values": rows})
+    return {**base, "level": binding.level, "periods": periods, "note": binding.note,
+            "indicators": indicators}
+
+
+@router.get("/indicators/{code}/records")
+def indicator_records(
+    code: str, rt: Rt, conn: Conn, today: Today,
+    period: Annotated[str, Query(description=PERIOD_HELP)] = "",
+    unit: str | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """The latest records behind a value, paged (personal fields are pseudonyms from intake).
+    ``counts`` says whether each record adds to the numerator (or the count)."""
+    ind = _indicator(rt, code)
+    try:
+        p = parse_period(period or f"{today.year}-YTD", today)
+    except PeriodError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    latest, where = mv.records_query(conn, ind, p, unit)
+    side = ind.numerator or ind.value
+    counts = compile_condition(side.where if side else None, latest, conn.dialect.name,
+                               ind.working_days)
+    total = conn.execute(select(func.count()).select_from(latest).where(*where)).scalar_one()
+    rows = conn.execute(
+        select(latest, counts.label("counts")).where(*where)
+        .order_by(latest.c.unit, latest.c.source, latest.c.record_id)
+        .limit(size).offset((page - 1) * size)).mappings().all()
+    items = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
+             for r in rows]
+    return {"indicator": code, "period": p.label, "unit": unit, "total": total, "page": page,
+            "size": size, "records": items}
+
+
+@router.get("/stream")
+async def stream(
+    limit: Annotated[int | None, Query(ge=1, description="Close after this many events")]
+    = None,
+    keepalive: Annotated[float, Query(gt=0, le=300)] = 15.0,
+) -> StreamingResponse:
+    """Server-sent events: ``event: value`` with ``{indicator, unit, period, value, numerator,
+    denominator, records, as_of}`` for each day-state row (or published value) a committed
+    batch changed. A comment line every ``keepalive`` seconds keeps proxies from closing."""
+    sub = HUB.subscribe()
+
+    async def events() -> AsyncIterator[str]:
+        sent = 0
+        try:
+            yield ": chiso value stream\n\n"
+            while limit is None or sent < limit:
+                try:
+                    item = await asyncio.wait_for(sub.queue.get(), keepalive)
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                yield f"event: value\ndata: {json.dumps(item, ensure_ascii=False)}\n\n"
+                sent += 1
+                if sub.overflowed:
+                    sub.overflowed = False
+                    yield "event: overflow\ndata: {}\n\n"
+        finally:
+            HUB.unsubscribe(sub)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -1,0 +1,156 @@
+"""Periods, values (ratio of sums, roll-up, change, published latest), target progress, the
+records behind a number and the change stream, through the real intake path and the API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+import chiso.measurement  # noqa: F401
+from chiso.catalog.loader import Catalog
+from chiso.config import Settings
+from chiso.intake.contracts import get_contract
+from chiso.intake.pipeline import Provenance, ingest
+from chiso.measurement.periods import PeriodError, parse_period
+from chiso.measurement.stream import HUB
+from chiso.runtime import Runtime
+from chiso.web.app import create_app
+
+
+def test_periods() -> None:
+    t = date(2026, 11, 20)
+    assert parse_period("2026-10").start == date(2026, 10, 1)
+    assert parse_period("2026-10").end == date(2026, 10, 31)
+    assert (parse_period("2026-Q3").start, parse_period("2026-Q3").end) == (
+        date(2026, 7, 1), date(2026, 9, 30))
+    assert parse_period("2026-H2").start == date(2026, 7, 1)
+    assert parse_period("2026").end == date(2026, 12, 31)
+    assert parse_period("2026-YTD", t).end == t
+    assert parse_period("2025-YTD", t).end == date(2025, 12, 31)
+    assert parse_period("2026-02-03..2026-02-05").days == 3
+    assert parse_period("2026-Q3").previous_year().label == "2025-Q3"
+    assert parse_period("2024-02").previous_year().end == date(2023, 2, 28)
+    for bad in ("2026-13", "2026-Q5", "26", "2026-02-30", "2026-03-02..2026-03-01"):
+        with pytest.raises(PeriodError):
+            parse_period(bad)
+
+
+def _dossier(i: int, unit: str, **over: Any) -> dict[str, Any]:
+    rec: dict[str, Any] = {
+        "id": f"HS-{i}", "unit": unit, "procedure": "1.001",
+        "received_at": "2026-03-02T08:30:00+07:00", "due_at": "2026-03-09T17:00:00+07:00",
+        "resolved_at": "2026-03-05T10:00:00+07:00", "status": "resolved", "channel": "online",
+        "fully_online": True, "supplement_requests": 0, "supplement_days": 0,
+        "result_electronic": True, "paid_online": None, "components_total": 4,
+        "components_reused": 2, "updated_at": "2026-03-05T10:00:00+07:00",
+    }
+    rec.update(over)
+    return rec
+
+
+def _send(engine: Engine, feed: str, records: list[dict[str, Any]]) -> None:
+    out = ingest(engine, get_contract(feed), records, Provenance("t", "push"), b"{}",
+                 "application/json")
+    assert out.accepted, out.as_dict()
+
+
+@pytest.fixture
+def api(fresh_engine: Engine, catalog: Catalog) -> Iterator[TestClient]:
+    settings = Settings(database_url=fresh_engine.url.render_as_string(hide_password=False))
+    rt = Runtime(settings, fresh_engine, catalog)
+    with TestClient(create_app(settings, rt)) as client:
+        yield client
+
+
+def test_values_ratio_of_sums_and_rollup(fresh_engine: Engine, api: TestClient) -> None:
+    late = {"resolved_at": "2026-03-12T10:00:00+07:00", "updated_at": "2026-03-12T10:00:00+07:00"}
+    # 00070: 1 of 1 on time; 00004: 1 of 3 on time. City: 2 of 4 = 50% (mean of ratios: 66.7%)
+    _send(fresh_engine, "tthc.dossier", [
+        _dossier(1, "00070"), _dossier(2, "00004"), _dossier(3, "00004", **late),
+        _dossier(4, "00004", **late)])
+    r = api.get("/api/v1/indicators/tthc.on_time_rate/values?period=2026-03")
+    assert r.status_code == 200, r.text
+    [city] = r.json()["values"]
+    assert city["unit"] is None
+    assert city["value"] == 50.0
+    assert city["records"] == 4
+    assert (city["numerator"], city["denominator"]) == (2.0, 4.0)
+    assert city["as_of"] is not None
+    r = api.get("/api/v1/indicators/tthc.on_time_rate/values?period=2026-Q1&level=units")
+    got = {v["unit"]: v["value"] for v in r.json()["values"]}
+    assert got == {"00070": 100.0, "00004": pytest.approx(100 / 3)}
+    r = api.get("/api/v1/indicators/tthc.on_time_rate/values?period=2026-03-09&unit=00004")
+    assert r.json()["values"][0]["records"] == 3
+    assert api.get("/api/v1/indicators/tthc.on_time_rate/values?period=2026-04")\
+        .json()["values"] == []
+    # a new version moves dossier 3 to on time: the old contribution is retracted
+    _send(fresh_engine, "tthc.dossier", [_dossier(3, "00004", updated_at=
+                                                  "2026-03-13T10:00:00+07:00")])
+    [city] = api.get("/api/v1/indicators/tthc.on_time_rate/values?period=2026").json()["values"]
+    assert city["value"] == 75.0
+    # distinct count and records behind the number
+    [d] = api.get("/api/v1/indicators/tthc.procedures_with_dossiers/values?period=2026-03")\
+        .json()["values"]
+    assert d["value"] == 1
+    assert d["records"] == 4
+    r = api.get("/api/v1/indicators/tthc.on_time_rate/records?period=2026-03&unit=00004&size=2")
+    body = r.json()
+    assert body["total"] == 3
+    assert len(body["records"]) == 2
+    assert api.get("/api/v1/indicators/tthc.on_time_rate/values?period=2026-13")\
+        .status_code == 422
+    assert api.get("/api/v1/indicators/nope/values?period=2026").status_code == 404
+
+
+def test_published_values_and_progress(fresh_engine: Engine, api: TestClient) -> None:
+    def stat(unit: str, period: str, num: float, den: float, at: str) -> dict[str, Any]:
+        return {"indicator": "vneid_share", "unit": unit, "period": period, "value": num / den,
+                "numerator": num, "denominator": den, "source_ref": "C06",
+                "published_at": at}
+    _send(fresh_engine, "stats.value", [
+        stat("00070", "2026-Q1", 90, 100, "2026-04-05T00:00:00+07:00"),
+        stat("00070", "2026-02", 80, 100, "2026-03-05T00:00:00+07:00"),
+        stat("00004", "2026-Q1", 50, 100, "2026-04-05T00:00:00+07:00")])
+    [city] = api.get("/api/v1/indicators/stats.vneid_share/values?period=2026-H1")\
+        .json()["values"]
+    assert city["value"] == 70.0  # (90 + 50) / (100 + 100): the latest period per unit
+    [feb] = api.get("/api/v1/indicators/stats.vneid_share/values?period=2026-02&unit=00070")\
+        .json()["values"]
+    assert feb["value"] == 80.0
+    r = api.get("/api/v1/plans/131-KH-UBND/targets/III.1a/progress")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["threshold"] == 95
+    assert body["indicators"][0]["indicator"] == "stats.vneid_share"
+    r = api.get("/api/v1/plans/131-KH-UBND/targets/I.11/progress")
+    assert r.status_code == 200
+    assert r.json()["level"] == "implementing"
+    assert api.get("/api/v1/plans/131-KH-UBND/targets/I.1/progress").json()["awaiting_data"]
+    assert len(api.get("/api/v1/indicators").json()) == 59
+
+
+def test_stream_announces_committed_changes(fresh_engine: Engine, api: TestClient) -> None:
+    import threading
+    import time
+
+    def later() -> None:
+        for _ in range(100):
+            if HUB.subscribers:
+                break
+            time.sleep(0.05)
+        _send(fresh_engine, "tthc.dossier", [_dossier(9, "00070")])
+
+    threading.Thread(target=later).start()
+    events = []
+    with api.stream("GET", "/api/v1/stream?limit=2") as r:
+        for line in r.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:]))
+    assert len(events) == 2
+    assert {"indicator", "unit", "period", "value", "as_of"} <= set(events[0])
