@@ -154,3 +154,24 @@ def runtime(engine: Engine, catalog: Catalog) -> Runtime:
 def client(runtime: Runtime) -> Iterator[TestClient]:
     with TestClient(create_app(runtime.settings, runtime)) as test_client:
         yield test_client
+
+
+def role_headers(engine: Engine, role: str, unit: str | None = None) -> dict[str, str]:
+    """``Authorization`` headers of a new user holding ``role`` (an API token): the access
+    guard lets a request through only for the roles docs/access.md names."""
+    import uuid
+
+    from chiso.access import accounts
+
+    name = f"{role}-{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        accounts.add_user(conn, name)
+        accounts.grant(conn, name, role, unit)
+        token = accounts.issue_token(conn, name, "test")
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def steward_headers(engine: Engine) -> dict[str, str]:
+    """A city-wide data steward: batches, raw payloads, uploads."""
+    return role_headers(engine, "data_steward")

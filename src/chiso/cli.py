@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from chiso.access import cli as access_cli
 from chiso.catalog.errors import CatalogError
 from chiso.catalog.loader import Catalog, load_catalog
 from chiso.config import get_settings
@@ -28,6 +29,7 @@ app.add_typer(units_app, name="units")
 app.add_typer(db_app, name="db")
 intake_cli.register(app)
 measurement_cli.register(app)
+access_cli.register(app)
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # errors are read whole, never wrapped

@@ -170,18 +170,21 @@ def test_stats_typed_by_hand_needs_evidence_and_is_marked_manual(
     assert value.value == 1234567
 
 
-def test_upload_page(client: TestClient, engine: Engine) -> None:
-    page = client.get("/intake/upload")
+def test_upload_page(client: TestClient, engine: Engine,
+                     steward_headers: dict[str, str]) -> None:
+    page = client.get("/intake/upload", headers=steward_headers)
     assert page.status_code == 200
     assert "Tải tệp dữ liệu" in page.text
     good = client.post("/intake/upload", data={"feed": "tthc.dossier", "unit": "00070"},
-                       files={"file": ("hs.xlsx", io.BytesIO(dossier_xlsx(_records(4))))})
+                       files={"file": ("hs.xlsx", io.BytesIO(dossier_xlsx(_records(4))))},
+                       headers=steward_headers)
     assert good.status_code == 200, good.text
     assert "Đã nhận 4 dòng" in good.text
     records = _records(3)
     records[1]["channel"] = "fax"
     bad = client.post("/intake/upload", data={"feed": "tthc.dossier", "unit": "00070"},
-                      files={"file": ("hs.csv", io.BytesIO(dossier_csv(records)))})
+                      files={"file": ("hs.csv", io.BytesIO(dossier_csv(records)))},
+                      headers=steward_headers)
     assert bad.status_code == 422
     assert "row 5, column G (Kênh nộp)" in bad.text
 

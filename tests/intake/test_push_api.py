@@ -110,23 +110,26 @@ def test_tokens_are_checked_and_scoped(
                        headers=_auth(token)).status_code == 404
 
 
-def test_contracts_and_batches_are_readable(client: TestClient,
-                                            source: tuple[str, str]) -> None:
+def test_contracts_and_batches_are_readable(client: TestClient, source: tuple[str, str],
+                                            steward_headers: dict[str, str]) -> None:
     feeds = client.get("/api/v1/feeds").json()
     assert {f["feed"] for f in feeds} >= {"tthc.dossier", "stats.value"}
     name, token = source
     client.post(URL, json=[dossier()], headers=_auth(token))
-    batches = client.get("/api/v1/intake/batches", params={"source": name}).json()
+    batches = client.get("/api/v1/intake/batches", params={"source": name},
+                         headers=steward_headers).json()
     assert batches[0]["status"] == "accepted"
     assert batches[0]["door"] == "push"
 
 
-def test_refused_payload_can_be_inspected(client: TestClient, source: tuple[str, str]) -> None:
+def test_refused_payload_can_be_inspected(client: TestClient, source: tuple[str, str],
+                                          steward_headers: dict[str, str]) -> None:
     _name, token = source
     body = b'[{"id": "HS-1", "unit": "00070"'
     r = client.post(URL, content=body, headers={**_auth(token),
                                                 "Content-Type": "application/json"})
-    raw = client.get(f"/api/v1/intake/raw/{r.json()['raw_sha256']}")
+    raw = client.get(f"/api/v1/intake/raw/{r.json()['raw_sha256']}", headers=steward_headers)
     assert raw.status_code == 200
     assert raw.content == body
-    assert client.get("/api/v1/intake/raw/" + "0" * 64).status_code == 404
+    assert client.get("/api/v1/intake/raw/" + "0" * 64,
+                      headers=steward_headers).status_code == 404

@@ -327,6 +327,88 @@ FEED_TABLES: dict[str, tuple[Table, Table]] = {
 
 
 # ==========================================================================================
+# access and audit (issue 8): local and single-sign-on accounts, grants of roles (optionally
+# scoped to a unit), sessions, API tokens, and the append-only, hash-chained audit log with
+# its signed checkpoints. See docs/access.md. Secrets are stored only as hashes.
+# ==========================================================================================
+
+access_users = Table(
+    "access_users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),  # sign-in name
+    Column("display_name", Text, nullable=False),
+    Column("password_hash", Text),  # argon2id; null: single sign-on only
+    Column("oidc_subject", String(255), unique=True),  # "<issuer> <sub>"
+    Column("failed_signins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+access_grants = Table(
+    "access_grants", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("unit", String(32)),  # null: city-wide; a unit code: that unit only
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Index("ix_access_grants_user", "user_id"),
+)
+
+access_sessions = Table(
+    "access_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 of the cookie value
+    Column("user_id", Integer, nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ip", String(64)),
+    Column("method", String(8), nullable=False),  # password | oidc
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+access_tokens = Table(
+    "access_tokens", metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 of the token
+    Column("user_id", Integer, nullable=False),
+    Column("label", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+# Append-only: triggers refuse UPDATE and DELETE on both backends (migration 0004_access).
+# ``seq`` is dense (1, 2, 3, …); ``hash`` = sha256(prev_hash + canonical form of the entry).
+audit_log = Table(
+    "audit_log", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),  # ISO 8601 UTC, microseconds: part of the hash
+    Column("actor", String(128), nullable=False),  # user:<name> | source:<name> | anonymous
+    Column("roles", Text, nullable=False),  # comma-separated
+    Column("action", String(255), nullable=False),  # "POST /api/v1/feeds/{feed}/records" …
+    Column("target", Text),  # the record or item concerned
+    Column("unit", String(32)),
+    Column("subjects", Text),  # pseudonyms of persons whose data was read, comma-separated
+    Column("ip", String(64)),
+    Column("result", String(32), nullable=False),  # ok | denied | failed | locked | …
+    Column("detail", Text, nullable=False),  # canonical JSON
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_actor", "actor"),
+    Index("ix_audit_log_unit", "unit"),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints", metadata,
+    Column("size", BigInteger, primary_key=True),  # tree size: entries 1..size
+    Column("root", String(64), nullable=False),  # RFC 6962 Merkle tree head, hex
+    Column("signed_at", String(32), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", Text, nullable=False),  # Ed25519, base64
+)
+
+
+# ==========================================================================================
 # measurement (issue 5): the day state. See docs/measurement.md. Every table carries ``unit``.
 #
 # ``m_day`` is additive: per (indicator, unit, day) the records the value rests on, ``num``

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chiso import __version__
+from chiso.access import audit
+from chiso.access.guard import AccessGuard
+from chiso.access.settings import AccessSettings
 from chiso.config import Settings, get_settings
 from chiso.runtime import Runtime, open_runtime
-from chiso.web import api, intake_api, measurement_api, pages
+from chiso.web import access_web, api, intake_api, pages, records_api
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
+               access_settings: AccessSettings | None = None) -> FastAPI:
     """Build the app. The runtime (catalog, database) is opened at start unless given."""
     settings = settings or get_settings()
 
@@ -26,7 +34,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or open_runtime(settings)
         app.state.runtime = rt
+        audit.install_write_hook(rt.engine)  # every write a request commits is audited
+        sealer = asyncio.create_task(_seal_periodically(app))
         yield
+        sealer.cancel()
         if runtime is None:
             rt.engine.dispose()
 
@@ -44,6 +55,26 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(pages.router)
     app.add_exception_handler(StarletteHTTPException, pages.http_error)
     app.include_router(intake_api.router)
-    app.include_router(measurement_api.router)
+    app.include_router(records_api.router)
+    app.include_router(access_web.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # The one gate: every request is authenticated and authorised against chiso.access.policy.
+    app.state.access_settings = access_settings or AccessSettings()
+    app.add_middleware(AccessGuard, engine_of=lambda a: a.state.runtime.engine,
+                       refuse=access_web.refusal,
+                       max_form_bytes=app.state.access_settings.max_form_bytes)
     return app
+
+
+async def _seal_periodically(app: FastAPI) -> None:
+    """Sign a checkpoint of the audit log every ``checkpoint_seconds`` (docs/access.md)."""
+    settings: AccessSettings = app.state.access_settings
+    if not settings.checkpoint_seconds:
+        return
+    while True:
+        await asyncio.sleep(settings.checkpoint_seconds)
+        try:
+            await run_in_threadpool(audit.checkpoint, app.state.runtime.engine,
+                                    settings.audit_key_file, settings.audit_checkpoint_file)
+        except Exception:  # a full disk must not stop the app; verify will show the gap
+            log.exception("audit checkpoint failed")

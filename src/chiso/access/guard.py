@@ -1,0 +1,343 @@
+"""The one gate every request goes through: authenticate, authorise against the policy table,
+apply unit scope, check CSRF on form posts, and set the audit context for the commit hook.
+
+An ASGI middleware (not a per-route dependency) so that nothing escapes it: the OpenAPI
+document, static files and routes added later included. A route the policy does not name is
+refused (deny by default).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi.routing import iter_route_contexts
+from sqlalchemy import Engine, select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.routing import Mount, compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chiso.access import accounts, audit
+from chiso.access.policy import Rule, rule_for
+from chiso.access.roles import ANONYMOUS, Principal
+from chiso.store.tables import FEED_TABLES
+
+SESSION_COOKIE = "chiso_session"
+CSRF_COOKIE = "chiso_csrf"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+Refusal = Callable[[Request, int, str], Awaitable[Any]]
+
+
+def principal(request: Request) -> Principal:
+    """Who is asking (set by the guard before any handler runs)."""
+    found = getattr(request.state, "principal", None)
+    return found if isinstance(found, Principal) else ANONYMOUS
+
+
+def record_subjects(request: Request, subjects: set[str], target: str | None = None,
+                    unit: str | None = None) -> None:
+    """A handler reading personal data names whose: the guard audits it before the answer."""
+    note = request.state.audit_read if hasattr(request.state, "audit_read") else None
+    if note is not None:
+        note["subjects"].update(subjects)
+        note["target"] = target or note["target"]
+        note["unit"] = unit or note["unit"]
+
+
+def record_unit(engine: Engine, params: dict[str, Any]) -> str | None:
+    tables = FEED_TABLES.get(str(params.get("feed")))
+    if tables is None:
+        return None
+    latest = tables[0]
+    with engine.connect() as conn:
+        unit: str | None = conn.execute(select(latest.c.unit).where(
+            latest.c.source == params.get("source"),
+            latest.c.record_id == params.get("record_id"))).scalar()
+    return unit
+
+
+@dataclass(frozen=True)
+class RouteEntry:
+    path: str  # the template the policy names: "/plans/{key}", "/static/{path}"
+    methods: frozenset[str] | None  # None: any method (a mount)
+    regex: re.Pattern[str]
+    convertors: dict[str, Any]
+
+
+def routes_of(app: Any) -> list[RouteEntry]:
+    """Every route of the app, flattened through included routers and mounts, in the order
+    the router tries them."""
+    entries = []
+    for ctx in iter_route_contexts(app.routes):
+        route = ctx.original_route
+        if isinstance(route, Mount):
+            entries.append(RouteEntry(route.path + "/{path}", None,
+                                      re.compile("^" + re.escape(route.path) + "/(?P<path>.*)$"),
+                                      {}))
+            continue
+        path = ctx.path
+        if path is None:
+            continue
+        regex, _, convertors = compile_path(path)
+        methods = frozenset(ctx.methods) if ctx.methods else None
+        entries.append(RouteEntry(path, methods, regex, convertors))
+    return entries
+
+
+def _signature(app: Any) -> tuple[int, ...]:
+    return (len(app.routes), *(len(getattr(r, "original_router", r).routes)
+                               if hasattr(r, "original_router") else 1 for r in app.routes))
+
+
+_TABLES: dict[int, tuple[tuple[int, ...], list[RouteEntry]]] = {}
+
+
+def route_of(app: Any, scope: Scope) -> tuple[str, dict[str, Any]] | None:
+    """The template of the route that will answer and its parameters, as the router picks it;
+    None when no route takes this method and path (the app answers 404 or 405)."""
+    signature = _signature(app)
+    cached = _TABLES.get(id(app))
+    if cached is None or cached[0] != signature:
+        cached = (signature, routes_of(app))
+        _TABLES[id(app)] = cached
+    path = scope["path"]
+    method = scope["method"]
+    for entry in cached[1]:
+        match = entry.regex.match(path)
+        if match is None:
+            continue
+        if entry.methods is not None and method not in entry.methods and not (
+                method == "HEAD" and "GET" in entry.methods):
+            continue
+        params = match.groupdict()
+        for key, value in params.items():
+            if key in entry.convertors:
+                params[key] = entry.convertors[key].convert(value)
+        return entry.path, params
+    return None
+
+
+class AccessGuard:
+    def __init__(self, app: ASGIApp, engine_of: Callable[[Any], Engine],
+                 refuse: Refusal | None = None, max_form_bytes: int = 60 * 1024 * 1024) -> None:
+        self.app = app
+        self.engine_of = engine_of
+        self.refuse = refuse
+        self.max_form_bytes = max_form_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        found = route_of(scope["app"], scope)
+        if found is None:  # no route: the app answers 404 or 405 and reads nothing
+            await self.app(scope, receive, send)
+            return
+        template, params = found
+        method = scope["method"]
+        request = Request(scope, receive)
+        ip = request.client.host if request.client else None
+        rule = rule_for(method, template)
+        if rule is None:
+            await self._refuse(scope, receive, send, 403,
+                               "no access rule names this route: refused (deny by default)")
+            return
+        engine = self.engine_of(scope["app"])
+        who = await self._authenticate(request, engine)
+        if who is None:
+            await self._refuse(scope, receive, send, 401, "unknown, expired or revoked "
+                               "credentials", www=True)
+            return
+        action = f"{method} {template}"
+        if not who.allowed(rule.roles):
+            status = 401 if who.kind == "anonymous" else 403
+            await self._deny(engine, who, action, request.url.path, ip, status, rule)
+            await self._refuse(scope, receive, send, status,
+                               "sign in first" if status == 401 else
+                               "your roles do not allow this", www=status == 401)
+            return
+
+        # Bodies of unsafe requests by browsers: read once (CSRF, unit in the form), replayed.
+        form: FormData | None = None
+        if method not in SAFE and (who.via in ("session", "anonymous") or rule.scope == "form"):
+            body, form = await self._read_form(scope, receive)
+            if body is None:
+                await self._refuse(scope, receive, send, 413, "form too large")
+                return
+            receive = _replay(body)
+            if who.via in ("session", "anonymous") and not self._csrf_ok(request, who, form):
+                await self._deny(engine, who, action, request.url.path, ip, 403, rule)
+                await self._refuse(scope, receive, send, 403,
+                                   "the form's CSRF token is missing or wrong: reload the page")
+                return
+
+        unit, problem = await self._scope(rule, who, scope, params, form, engine)
+        if problem is not None:
+            status, message = problem
+            await self._deny(engine, who, action, request.url.path, ip, status, rule)
+            await self._refuse(scope, receive, send, status, message)
+            return
+
+        scope.setdefault("state", {})["principal"] = who
+        roles = ",".join(sorted(who.roles))
+        token = audit.current.set(audit.Context(who.actor, roles, action, ip,
+                                                target=request.url.path, unit=unit))
+        try:
+            if rule.personal:
+                await self._audited_read(scope, receive, send, engine, who, action, ip, unit)
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            audit.current.reset(token)
+
+    # -- parts -------------------------------------------------------------------------------
+    async def _authenticate(self, request: Request, engine: Engine) -> Principal | None:
+        header = request.headers.get("authorization")
+        if header:
+            kind, _, value = header.partition(" ")
+            if kind.lower() != "bearer" or not value.strip():
+                return None
+            return await run_in_threadpool(accounts.principal_for_token, engine, value.strip())
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            found = await run_in_threadpool(accounts.principal_for_session, engine, cookie)
+            return found or ANONYMOUS  # an expired session browses as anonymous
+        return ANONYMOUS
+
+    def _csrf_ok(self, request: Request, who: Principal, form: FormData | None) -> bool:
+        sent = request.headers.get(CSRF_HEADER) or (
+            str(form.get(CSRF_FIELD) or "") if form is not None else "")
+        expected = who.csrf if who.via == "session" else request.cookies.get(CSRF_COOKIE)
+        return bool(sent and expected and hmac.compare_digest(sent, expected))
+
+    async def _read_form(self, scope: Scope, receive: Receive
+                         ) -> tuple[bytes | None, FormData | None]:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_form_bytes:
+                return None, None
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        ctype = Request(scope).headers.get("content-type", "")
+        if not ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            return body, None
+        try:
+            form = await Request(scope, _replay(body)).form(max_part_size=self.max_form_bytes)
+        except Exception:  # a malformed form: let the handler answer it
+            return body, None
+        return body, form
+
+    async def _scope(self, rule: Rule, who: Principal, scope: Scope, params: dict[str, Any],
+                     form: FormData | None, engine: Engine
+                     ) -> tuple[str | None, tuple[int, str] | None]:
+        """(the unit concerned, or a refusal). Forces ``unit=`` on scoped list queries."""
+        if rule.scope == "feed":  # an unknown feed goes on to its handler's 404
+            feed = params.get("feed")
+            if who.kind != "source" or (feed in FEED_TABLES and feed not in who.feeds):
+                return None, (403, f"this token may not send feed {params.get('feed')!r}; "
+                                   f"it covers: {', '.join(sorted(who.feeds))}")
+            return None, None
+        units = who.scope(rule.roles)
+        query = dict(parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True))
+        asked = query.get("unit") or None
+        if units is None or rule.scope == "none":
+            return asked, None
+        mine = ", ".join(sorted(units))
+        if rule.scope == "query":
+            if asked is None:
+                if len(units) != 1:
+                    return None, (400, f"choose one of your units with unit=: {mine}")
+                asked = next(iter(units))
+                pairs = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode(),
+                                                      keep_blank_values=True) if k != "unit"]
+                scope["query_string"] = urlencode([*pairs, ("unit", asked)]).encode()
+                return asked, None
+            if asked not in units:
+                return asked, (403, f"you may see only your units' data: {mine}")
+            return asked, None
+        if rule.scope.startswith("path:"):
+            code = str(params.get(rule.scope[5:]))
+            return (code, None) if code in units else (code, (404, "not found"))
+        if rule.scope == "form":
+            sent = str(form.get("unit") or "").strip() if form is not None else ""
+            if sent not in units:
+                return sent or None, (403, f"you may send data only for your units: {mine}")
+            return sent, None
+        if rule.scope == "record":
+            unit = await run_in_threadpool(record_unit, engine, params)
+            if unit is None or unit not in units:
+                return None, (404, "not found")  # another unit's record reads as missing
+            return unit, None
+        return None, (403, f"unknown scope {rule.scope!r}: refused")
+
+    async def _deny(self, engine: Engine, who: Principal, action: str, path: str,
+                    ip: str | None, status: int, rule: Rule) -> None:
+        """Refused writes and refused reads of personal data leave a trace too."""
+        if action.split(" ", 1)[0] in SAFE and not rule.personal:
+            return
+        await run_in_threadpool(audit.record, engine, actor=who.actor, roles=who.roles,
+                                action=action, result=f"denied {status}", target=path, ip=ip)
+
+    async def _audited_read(self, scope: Scope, receive: Receive, send: Send, engine: Engine,
+                            who: Principal, action: str, ip: str | None,
+                            unit: str | None) -> None:
+        """The read is audited before its answer leaves: no trace, no data."""
+        note: dict[str, Any] = {"subjects": set(), "target": None, "unit": unit}
+        scope["state"]["audit_read"] = note
+        path = scope["path"]
+
+        async def send_after_audit(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await run_in_threadpool(
+                    audit.record, engine, actor=who.actor, roles=who.roles, action=action,
+                    result=str(message["status"]), target=note["target"] or path,
+                    unit=note["unit"], subjects=note["subjects"], ip=ip,
+                    detail={"query": scope.get("query_string", b"").decode()})
+            await send(message)
+
+        await self.app(scope, receive, send_after_audit)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int,
+                      message: str, www: bool = False) -> None:
+        request = Request(scope, receive)
+        if self.refuse is not None and not scope["path"].startswith("/api/"):
+            response = await self.refuse(request, status, message)
+        else:
+            from starlette.responses import Response
+
+            response = Response(json.dumps({"detail": message}), status_code=status,
+                                media_type="application/json")
+            if www:
+                response.headers["WWW-Authenticate"] = "Bearer"
+        await response(scope, receive, send)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive

@@ -1,0 +1,148 @@
+"""The one policy table: every route (method + path template) → the roles allowed, and how
+unit scope applies. Rendered into ``docs/access.md`` (``chiso access policy --markdown``; a
+test keeps the file fresh). A route missing here is refused (deny by default), and the
+route-by-role test fails until it gets an entry.
+
+Scope kinds, for principals whose grants for the route are limited to some units:
+
+- ``none``: no unit scope (public pages, city-wide roles only, or nothing unit-shaped).
+- ``query``: the ``unit`` query parameter is forced to the officer's unit when absent, and
+  refused (403) when it names another unit.
+- ``path:<param>``: the path parameter is a unit code; another unit's reads as not found.
+- ``form``: the ``unit`` field of the posted form must be one of the officer's units.
+- ``record``: the record's own unit is looked up; another unit's record reads as not found.
+- ``feed``: source tokens: the ``feed`` path parameter must be one the token covers; the
+  token's units are enforced per record by intake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chiso.access.roles import (
+    AUDITOR,
+    DATA_STEWARD,
+    LEADER,
+    OPERATOR,
+    PERSON_ROLES,
+    PUBLIC,
+    ROLES,
+    SIGNED_IN_ROLES,
+    SOURCE,
+    UNIT_OFFICER,
+    VIEWER,
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    method: str
+    path: str
+    roles: frozenset[str]
+    scope: str = "none"
+    personal: bool = False  # reads personal data: every call is audited
+    note: str = ""
+
+
+EVERYONE = PERSON_ROLES
+STAFF_RECORDS = frozenset({OPERATOR, DATA_STEWARD, UNIT_OFFICER})
+QUALITY = frozenset({OPERATOR, LEADER, VIEWER, DATA_STEWARD, UNIT_OFFICER})
+
+
+def _r(method: str, path: str, roles: frozenset[str] | set[str], scope: str = "none",
+       personal: bool = False, note: str = "") -> Rule:
+    return Rule(method, path, frozenset(roles), scope, personal, note)
+
+
+POLICY: tuple[Rule, ...] = (
+    # -- published: the plan catalog and the unit registry (pages and API), open data ----
+    _r("GET", "/", EVERYONE, note="home: the plans"),
+    _r("GET", "/plans/{key}", EVERYONE),
+    _r("GET", "/plans/{key}/targets/{target_id}", EVERYONE),
+    _r("GET", "/plans/{key}/tasks/{task_id}", EVERYONE),
+    _r("GET", "/targets", EVERYONE),
+    _r("GET", "/tasks", EVERYONE),
+    _r("GET", "/units", EVERYONE),
+    _r("GET", "/units/{code}", EVERYONE),
+    _r("GET", "/static/{path}", EVERYONE, note="style sheets, fonts"),
+    _r("GET", "/api/v1/health", EVERYONE),
+    _r("GET", "/api/v1/openapi.json", EVERYONE),
+    _r("GET", "/api/v1/plans", EVERYONE),
+    _r("GET", "/api/v1/plans/{key}", EVERYONE),
+    _r("GET", "/api/v1/targets", EVERYONE),
+    _r("GET", "/api/v1/plans/{key}/targets/{target_id}", EVERYONE),
+    _r("GET", "/api/v1/tasks", EVERYONE),
+    _r("GET", "/api/v1/plans/{key}/tasks/{task_id}", EVERYONE),
+    _r("GET", "/api/v1/units", EVERYONE),
+    _r("GET", "/api/v1/units/search", EVERYONE),
+    _r("GET", "/api/v1/units/{code}", EVERYONE),
+    _r("GET", "/api/v1/feeds", EVERYONE | {SOURCE}, note="the data contracts"),
+    _r("GET", "/api/v1/feeds/{feed}", EVERYONE | {SOURCE}),
+    # -- intake: the push door (source tokens only), batches, data quality, uploads ---------
+    _r("POST", "/api/v1/feeds/{feed}/records", {SOURCE}, "feed",
+       note="source token: its feeds; its units checked per record"),
+    _r("GET", "/api/v1/intake/batches", {OPERATOR, DATA_STEWARD, AUDITOR},
+       note="provenance of every batch"),
+    _r("GET", "/api/v1/intake/raw/{sha256}", {OPERATOR, DATA_STEWARD}, personal=True,
+       note="a raw payload as received (may hold personal identifiers)"),
+    _r("GET", "/api/v1/data-quality", QUALITY, "query"),
+    _r("GET", "/intake/data-quality", QUALITY, "query", note="the data-quality page"),
+    _r("GET", "/intake/upload", STAFF_RECORDS, note="the upload form"),
+    _r("POST", "/intake/upload", STAFF_RECORDS, "form", note="a file for one unit"),
+    # -- records behind the numbers: personal data (pseudonyms), every read audited ---------
+    _r("GET", "/api/v1/records/{feed}", STAFF_RECORDS, "query", personal=True),
+    _r("GET", "/api/v1/records/{feed}/{source}/{record_id}", STAFF_RECORDS, "record",
+       personal=True),
+    # -- signing in and out ----------------------------------------------------------------
+    _r("GET", "/signin", EVERYONE),
+    _r("POST", "/signin", EVERYONE, note="lock-out after repeated failures"),
+    _r("POST", "/signout", EVERYONE),
+    _r("GET", "/api/v1/me", SIGNED_IN_ROLES, note="who am I, my roles and units"),
+    # -- the operator's user page ----------------------------------------------------------
+    _r("GET", "/admin/users", {OPERATOR}),
+    _r("POST", "/admin/users", {OPERATOR}, note="add a user"),
+    _r("POST", "/admin/users/{name}/grants", {OPERATOR}, note="grant or revoke a role"),
+    # -- audit -----------------------------------------------------------------------------
+    _r("GET", "/api/v1/audit", {AUDITOR}, note="search by person, unit, record"),
+    _r("GET", "/api/v1/audit/verify", {AUDITOR}, note="check the chain and checkpoints"),
+    _r("GET", "/audit", {AUDITOR}, note="the auditor's search page"),
+    _r("GET", "/my-data", EVERYONE,
+       note="who accessed data about me: a citizen's identifier, answered by unit and date"),
+)
+
+_INDEX: dict[tuple[str, str], Rule] = {(r.method, r.path): r for r in POLICY}
+assert len(_INDEX) == len(POLICY), "a route has two rules"
+assert all(role in ROLES or role == SOURCE for r in POLICY for role in r.roles)
+
+
+def rule_for(method: str, path: str) -> Rule | None:
+    """The rule of a route template; HEAD follows GET."""
+    return _INDEX.get(("GET" if method == "HEAD" else method, path))
+
+
+ROLE_ORDER = (PUBLIC, VIEWER, LEADER, UNIT_OFFICER, DATA_STEWARD, AUDITOR, OPERATOR, SOURCE)
+_SHORT = {PUBLIC: "public", VIEWER: "viewer", LEADER: "leader", UNIT_OFFICER: "unit officer",
+          DATA_STEWARD: "data steward", AUDITOR: "auditor", OPERATOR: "operator",
+          SOURCE: "source token"}
+
+
+def markdown() -> str:
+    """The policy as the table in docs/access.md."""
+    head = "| method | route | " + " | ".join(_SHORT[r] for r in ROLE_ORDER) + " | scope | note |"
+    rule = "|---|---|" + "---|" * len(ROLE_ORDER) + "---|---|"
+    lines = [head, rule]
+    for r in POLICY:
+        cells = []
+        for role in ROLE_ORDER:
+            if role not in r.roles:
+                cells.append("")
+            elif role == UNIT_OFFICER and r.scope != "none" and PUBLIC not in r.roles:
+                cells.append("own unit")
+            else:
+                cells.append("yes")
+        note = r.note + (" (personal data: audited)" if r.personal else "")
+        lines.append(f"| {r.method} | `{r.path}` | " + " | ".join(cells)
+                     + f" | {r.scope} | {note} |")
+    roles = ["| role | who |", "|---|---|"] + [f"| {_SHORT[k]} | {v} |" for k, v in
+                                               ROLES.items()]
+    return "\n".join(roles) + "\n\n" + "\n".join(lines) + "\n"

@@ -1,0 +1,61 @@
+"""The records behind the numbers: the latest version of each record of a feed. They carry
+personal identifiers as pseudonyms, so every read is audited (by the guard, before the answer
+leaves) with the pseudonyms it showed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from sqlalchemy import Table, select
+
+from chiso.access.guard import record_subjects
+from chiso.store.tables import FEED_TABLES
+from chiso.web.api import Conn
+
+router = APIRouter(prefix="/api/v1/records", tags=["records"])
+
+_PSEUDONYMS = ("applicant_name", "applicant_id", "applicant_phone", "citizen_name",
+               "citizen_phone")
+
+
+def _table(feed: str) -> Table:
+    if feed not in FEED_TABLES:
+        raise HTTPException(404, f"unknown feed {feed!r}")
+    return FEED_TABLES[feed][0]
+
+
+def _out(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+def _subjects(rows: list[dict[str, Any]]) -> set[str]:
+    return {r[c] for r in rows for c in _PSEUDONYMS if r.get(c)}
+
+
+@router.get("/{feed}")
+def records(feed: str, request: Request, conn: Conn, unit: str | None = None,
+            limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+            offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    """The latest version of each record, newest first; ``unit=`` filters."""
+    table = _table(feed)
+    query = select(table).order_by(table.c.ingested_at.desc(), table.c.record_id)
+    if unit:
+        query = query.where(table.c.unit == unit)
+    rows = [dict(r) for r in conn.execute(query.limit(limit).offset(offset)).mappings()]
+    record_subjects(request, _subjects(rows), target=f"{feed} ({len(rows)} records)", unit=unit)
+    return {"items": [_out(r) for r in rows]}
+
+
+@router.get("/{feed}/{source}/{record_id}")
+def record(feed: str, source: str, record_id: str, request: Request,
+           conn: Conn) -> dict[str, Any]:
+    table = _table(feed)
+    row = conn.execute(select(table).where(table.c.source == source,
+                                           table.c.record_id == record_id)).mappings().first()
+    if row is None:
+        raise HTTPException(404, "not found")
+    found = dict(row)
+    record_subjects(request, _subjects([found]), target=f"{feed}/{source}/{record_id}",
+                    unit=found["unit"])
+    return _out(found)
