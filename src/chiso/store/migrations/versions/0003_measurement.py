@@ -2,7 +2,7 @@
 latest feed tables
 
 Revision ID: 0003_measurement
-Revises: 0002_intake
+Revises: 0004_access
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0003_measurement'
-down_revision: str | None = '0002_intake'
+down_revision: str | None = '0004_access'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
