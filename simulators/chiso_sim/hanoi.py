@@ -71,6 +71,8 @@ def profiles(seed: int) -> list[UnitProfile]:
 
 
 PROCEDURES = [f"1.{n:06d}" for n in range(1001, 1061)]
+LATE_DAYS = 3
+SILENT_DAYS = 21
 
 
 def _at(day: date, rng: random.Random, start_hour: int = 8, end_hour: int = 17) -> datetime:
@@ -139,18 +141,34 @@ def dossier_versions(profile: UnitProfile, day: date, seq: int, rng: random.Rand
 
 def dossier_stream(seed: int, start: date, days: int, scale: float = 1.0,
                    units: list[str] | None = None) -> Iterator[dict[str, Any]]:
-    """Every dossier version of ``days`` days from ``start``, dossier by dossier (versions of
-    one dossier together, in order). ``scale`` multiplies every unit's size."""
+    """Every dossier version of ``days`` days from ``start``, in the order a source system
+    sends them: dossier by dossier (versions of one dossier together, in order), day by day.
+    ``scale`` multiplies every unit's size. Behaviours: a ``late`` unit's records of a day are
+    sent ``LATE_DAYS`` days later; a ``silent`` unit sends nothing for ``SILENT_DAYS`` days
+    from a day of its own (its dossiers of those days are never sent)."""
     rng = random.Random(seed)
     chosen = [p for p in profiles(seed) if units is None or p.code in units]
+    silence = {p.code: rng.randrange(0, max(days - SILENT_DAYS, 1)) for p in chosen
+               if p.behaviour == "silent"}
+    held: dict[int, list[dict[str, Any]]] = {}
     for n in range(days):
+        yield from held.pop(n, [])
         day = start + timedelta(n)
         if not is_working_day(day):
             continue
         for profile in chosen:
             count = max(0, round(rng.gauss(profile.size * scale, profile.size * scale * 0.2)))
+            quiet = profile.code in silence and 0 <= n - silence[profile.code] < SILENT_DAYS
             for seq in range(count):
-                yield from dossier_versions(profile, day, seq, rng, start)
+                versions = dossier_versions(profile, day, seq, rng, start)
+                if quiet:
+                    continue
+                if profile.behaviour == "late":
+                    held.setdefault(n + LATE_DAYS, []).extend(versions)
+                else:
+                    yield from versions
+    for n in sorted(held):
+        yield from held[n]
 
 
 def feedback_versions(seed: int, start: date, days: int) -> Iterator[dict[str, Any]]:

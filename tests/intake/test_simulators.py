@@ -60,6 +60,30 @@ def test_generators_are_deterministic_realistic_and_valid(catalog: Catalog) -> N
         assert result.ok, (feed, [str(p) for p in result.problems[:5]])
 
 
+def test_late_and_silent_units_behave_so() -> None:
+    from chiso_sim.hanoi import LATE_DAYS, SILENT_DAYS
+
+    start = date(2026, 3, 2)
+    prof = profiles(7)
+    late = next(p.code for p in prof if p.behaviour == "late" and p.kind == "commune")
+    silent = next(p.code for p in prof if p.behaviour == "silent")
+    prompt = next(p.code for p in prof if p.behaviour == "prompt" and p.kind == "commune")
+    stream = list(dossier_stream(7, start, 60, scale=0.2, units=[late, silent, prompt]))
+    first = {u: next(i for i, v in enumerate(stream) if v["unit"] == u) for u in (late, prompt)}
+    assert first[late] > first[prompt]  # the late unit's first day arrives days later
+    position = {v["id"]: i for i, v in enumerate(stream)}
+    late_day1 = [position[v["id"]] for v in stream if v["unit"] == late
+                 and v["received_at"].startswith("2026-03-02")]
+    before = [position[v["id"]] for v in stream if v["unit"] == prompt
+              and v["received_at"].startswith(f"2026-03-0{1 + LATE_DAYS}")]
+    assert before  # the prompt unit sent its records of the day before
+    assert min(late_day1) > max(before)  # … and only then the late unit its first day's
+    silent_days = sorted({v["received_at"][:10] for v in stream if v["unit"] == silent})
+    gaps = [(date.fromisoformat(b) - date.fromisoformat(a)).days
+            for a, b in itertools.pairwise(silent_days)]
+    assert max(gaps) >= SILENT_DAYS - 1
+
+
 def _count(engine: Engine, feed: str, source: str, versions: bool = False) -> int:
     table = FEED_TABLES[feed][1 if versions else 0]
     with engine.connect() as conn:
