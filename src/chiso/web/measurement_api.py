@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
@@ -186,13 +186,18 @@ def indicator_records(
 
 @router.get("/stream")
 async def stream(
-    limit: Annotated[int | None, Query(ge=1, description="Close after this many events")]
+    request: Request,
+    limit: Annotated[int | None, Query(ge=0, description="Close after this many events")]
     = None,
     keepalive: Annotated[float, Query(gt=0, le=300)] = 15.0,
 ) -> StreamingResponse:
     """Server-sent events: ``event: value`` with ``{indicator, unit, period, value, numerator,
     denominator, records, as_of}`` for each day-state row (or published value) a committed
-    batch changed. A comment line every ``keepalive`` seconds keeps proxies from closing."""
+    batch changed. A comment line every ``keepalive`` seconds keeps proxies from closing.
+    A client that does not accept ``text/event-stream`` (not an EventSource) gets the opening
+    comment only, then the response ends."""
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        limit = 0
     sub = HUB.subscribe()
 
     async def events() -> AsyncIterator[str]:
