@@ -93,6 +93,15 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/api/v1/records/{feed}", STAFF_RECORDS, "query", personal=True),
     _r("GET", "/api/v1/records/{feed}/{source}/{record_id}", STAFF_RECORDS, "record",
        personal=True),
+    # -- measurement (issue 5): definitions, values, progress, the change stream -----------
+    _r("GET", "/api/v1/indicators", EVERYONE, note="indicator definitions"),
+    _r("GET", "/api/v1/indicators/{code}", EVERYONE),
+    _r("GET", "/api/v1/indicators/{code}/values", EVERYONE,
+       note="aggregates for any period, unit or the city"),
+    _r("GET", "/api/v1/plans/{key}/targets/{target_id}/progress", EVERYONE),
+    _r("GET", "/api/v1/indicators/{code}/records", STAFF_RECORDS, "query", personal=True,
+       note="the records behind a value (pseudonyms)"),
+    _r("GET", "/api/v1/stream", EVERYONE, note="server-sent events: changed values"),
     # -- signing in and out ----------------------------------------------------------------
     _r("GET", "/signin", EVERYONE),
     _r("POST", "/signin", EVERYONE, note="lock-out after repeated failures"),

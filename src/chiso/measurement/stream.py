@@ -80,12 +80,15 @@ class Hub:
 HUB = Hub()
 
 
-def day_event(c: DayChange) -> dict[str, Any]:
-    ind = definitions().indicators.get(c.indicator)
+def day_event(c: DayChange, kinds: dict[str, tuple[Kind, float]] | None = None
+              ) -> dict[str, Any]:
+    if kinds is None:
+        kinds = {code: (i.kind, float(i.scale)) for code, i in definitions().indicators.items()}
+    kind, scale = kinds.get(c.indicator, (Kind.count, 1.0))
     value: float | None = c.num
-    if ind is not None and ind.kind is Kind.ratio:
-        value = float(c.num / c.den * float(ind.scale)) if c.den else None
-    elif ind is not None and ind.kind is Kind.distinct_count:
+    if kind is Kind.ratio:
+        value = float(c.num / c.den * scale) if c.den else None
+    elif kind is Kind.distinct_count:
         value = None  # not additive: read /values for the period
     return {"indicator": c.indicator, "unit": c.unit, "period": c.day.isoformat(),
             "value": value, "numerator": c.num, "denominator": c.den, "records": c.records,
@@ -101,8 +104,13 @@ def published_event(item: tuple[str, str, str, float, datetime]) -> dict[str, An
 def _on_commit(conn: Connection) -> None:
     info = conn.info
     if _CHANGES in info or _PUBLISHED in info:
+        if not HUB.subscribers:  # nobody listens: nothing to build
+            info.pop(_CHANGES, None)
+            info.pop(_PUBLISHED, None)
+            return
+        kinds = {code: (i.kind, float(i.scale)) for code, i in definitions().indicators.items()}
         ready = info.setdefault(_READY, [])
-        ready.extend(day_event(c) for c in info.pop(_CHANGES, []))
+        ready.extend(day_event(c, kinds) for c in info.pop(_CHANGES, []))
         ready.extend(published_event(p) for p in info.pop(_PUBLISHED, []))
 
 
