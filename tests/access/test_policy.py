@@ -20,6 +20,7 @@ from chiso.intake.sources import add_source
 SAMPLE = {"key": "131-KH-UBND", "target_id": "I.11", "task_id": "1", "code": UNIT_A,
           "feed": "tthc.dossier", "source": "nobody", "record_id": "nothing", "name": "-",
           "path": "chiso.css", "sha256": "0" * 64}
+STREAMS = {"/api/v1/stream"}  # never end: called only where the guard must refuse
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "access.md"
 
 
@@ -63,6 +64,8 @@ def test_every_route_with_every_role(app_client: TestClient, fresh_engine: Engin
             rule = policy.rule_for(method, entry.path)
             assert rule is not None
             expected = bool(held & rule.roles)
+            if expected and entry.path in STREAMS:
+                continue
             kwargs: dict[str, object] = {}
             if method == "POST":  # a body that passes the gate: the gate is what is tested
                 kwargs = {"json": []} if "/api/" in entry.path else {"data": {"unit": UNIT_A}}
