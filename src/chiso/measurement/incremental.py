@@ -135,17 +135,20 @@ def _apply_deltas(conn: Connection, new_rows: Iterable[Any], old_rows: Iterable[
                    "num": a[1], "den": a[2], "as_of": now}
                   for k, a in sorted(day.items()) if a[0] or a[1] or a[2]]
     if day_params:
-        ins = _insert(conn, m_day)
-        stmt = ins.on_conflict_do_update(
-            index_elements=[m_day.c.indicator, m_day.c.unit, m_day.c.day],
-            set_={"records": m_day.c.records + ins.excluded.records,
-                  "num": m_day.c.num + ins.excluded.num, "den": m_day.c.den + ins.excluded.den,
-                  "as_of": ins.excluded.as_of},
-        ).returning(m_day.c.indicator, m_day.c.unit, m_day.c.day, m_day.c.records,
-                    m_day.c.num, m_day.c.den)
-        result = conn.execute(stmt, day_params)
+        if conn.dialect.name == "postgresql":
+            returned = _upsert_pg(conn, day_params)
+        else:
+            ins = _insert(conn, m_day)
+            stmt = ins.on_conflict_do_update(
+                index_elements=[m_day.c.indicator, m_day.c.unit, m_day.c.day],
+                set_={"records": m_day.c.records + ins.excluded.records,
+                      "num": m_day.c.num + ins.excluded.num,
+                      "den": m_day.c.den + ins.excluded.den, "as_of": ins.excluded.as_of},
+            ).returning(m_day.c.indicator, m_day.c.unit, m_day.c.day, m_day.c.records,
+                        m_day.c.num, m_day.c.den)
+            returned = list(conn.execute(stmt, day_params).all())
         gone = []
-        for r in result.all():
+        for r in returned:
             changes.append(DayChange(r.indicator, r.unit, r.day, r.records, r.num, r.den, now))
             if r.records == 0:
                 gone.append({"i": r.indicator, "u": r.unit, "d": r.day})
@@ -178,6 +181,34 @@ def _apply_deltas(conn: Connection, new_rows: Iterable[Any], old_rows: Iterable[
         for ind, unit, d in sorted(touched):
             changes.append(DayChange(ind, unit, d, 0, 0.0, 0.0, now))
     return changes
+
+
+_DAY_COLS = ("indicator", "unit", "day", "records", "num", "den", "as_of")
+
+
+def _upsert_pg(conn: Connection, params: list[dict[str, Any]]) -> list[Any]:
+    """PostgreSQL: COPY the deltas into a temporary table, then one set-based upsert (a
+    many-row INSERT with thousands of parameters is slow to bind; COPY is not)."""
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS tmp_m_day (indicator text, unit text, day date, "
+        "records bigint, num double precision, den double precision, as_of timestamptz) "
+        "ON COMMIT DELETE ROWS")
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(
+            f"COPY tmp_m_day ({', '.join(_DAY_COLS)}) FROM STDIN") as copy:
+        for p in params:
+            copy.write_row([p[c] for c in _DAY_COLS])
+    rows = conn.exec_driver_sql(
+        "INSERT INTO m_day (indicator, unit, day, records, num, den, as_of) "
+        "SELECT indicator, unit, day, records, num, den, as_of FROM tmp_m_day "
+        "ORDER BY indicator, unit, day "
+        "ON CONFLICT (indicator, unit, day) DO UPDATE SET "
+        "records = m_day.records + EXCLUDED.records, num = m_day.num + EXCLUDED.num, "
+        "den = m_day.den + EXCLUDED.den, as_of = EXCLUDED.as_of "
+        "RETURNING indicator, unit, day, records, num, den").all()
+    conn.exec_driver_sql("DELETE FROM tmp_m_day")
+    return list(rows)
 
 
 def _bind(name: str) -> Any:
