@@ -73,7 +73,9 @@ def pg_databases() -> Iterator[Callable[[str], str]]:
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     url = make_url(PG_URL)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    # pre-ping: the durability test restarts PostgreSQL, which kills pooled connections.
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                          pool_pre_ping=True)
     made: dict[str, str] = {}
 
     def make(purpose: str) -> str:

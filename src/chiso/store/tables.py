@@ -377,7 +377,7 @@ access_tokens = Table(
     Column("revoked_at", DateTime(timezone=True)),
 )
 
-# Append-only: triggers refuse UPDATE and DELETE on both backends (migration 0004_access).
+# Append-only: triggers refuse UPDATE and DELETE on both backends (migration 0003_access).
 # ``seq`` is dense (1, 2, 3, …); ``hash`` = sha256(prev_hash + canonical form of the entry).
 audit_log = Table(
     "audit_log", metadata,

@@ -1,8 +1,8 @@
 """measurement: the day state (m_day, m_distinct, m_published) and batch indexes on the
 latest feed tables
 
-Revision ID: 0003_measurement
-Revises: 0004_access
+Revision ID: 0004_measurement
+Revises: 0003_access
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0003_measurement'
-down_revision: str | None = '0004_access'
+revision: str = '0004_measurement'
+down_revision: str | None = '0003_access'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """access: users, grants, sessions, API tokens, append-only audit log and checkpoints
 
-Revision ID: 0004_access
+Revision ID: 0003_access
 Revises: 0002_intake
 Create Date: 2026-11-23 19:05:02.307420
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0004_access'
+revision: str = '0003_access'
 down_revision: str | None = '0002_intake'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
