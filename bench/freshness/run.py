@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "simulators"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import chiso.measurement  # noqa: E402,F401
+from _pg import fresh_pg  # noqa: E402
 from chiso.catalog.loader import load_catalog  # noqa: E402
 from chiso.config import Settings  # noqa: E402
 from chiso.intake.sources import add_source  # noqa: E402
@@ -46,15 +46,6 @@ from chiso.web.app import create_app  # noqa: E402
 from chiso_sim.servers import ServerThread  # noqa: E402
 
 BASE = date(2027, 1, 1)
-
-
-def fresh_pg(url: str, name: str) -> str:
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def batch(i: int, size: int) -> list[dict[str, Any]]:

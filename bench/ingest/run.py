@@ -25,26 +25,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "simulators"))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from _pg import fresh_pg  # noqa: E402
 from chiso_sim.files import contract_csv_chunks  # noqa: E402
 from chiso_sim.hanoi import dossier_stream  # noqa: E402
 from chiso_sim.servers import Pusher, free_port  # noqa: E402
 
 CHISO = shutil.which("chiso") or str(Path(sys.executable).parent / "chiso")
-
-
-def fresh_pg(url: str, name: str) -> str:
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def prepare(url: str) -> None:

@@ -22,13 +22,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "simulators"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import chiso.measurement  # noqa: E402,F401
+from _pg import fresh_pg  # noqa: E402
 from chiso.catalog.loader import load_catalog  # noqa: E402
 from chiso.intake.contracts import get_contract  # noqa: E402
 from chiso.intake.pipeline import Provenance, ingest  # noqa: E402
@@ -38,15 +39,6 @@ from chiso.store import migrate  # noqa: E402
 from chiso.store.catalog_sync import sync_catalog  # noqa: E402
 from chiso.store.db import make_engine  # noqa: E402
 from chiso_sim.hanoi import dossier_stream  # noqa: E402
-
-
-def fresh_pg(url: str, name: str) -> str:
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def records(size: int) -> list[dict[str, Any]]:

@@ -36,7 +36,8 @@ class CatalogError(Exception):
             entry = data[loc[0]]
             label = None
             if isinstance(entry, dict):
-                label = entry.get("id") or entry.get("code") or entry.get("number")
+                label = (entry.get("id") or entry.get("code") or entry.get("number")
+                         or entry.get("target"))
             item = f"{key}[{loc[0]}]" + (f" ({label})" if label else "")
             loc = list(loc)[1:]
         field = ".".join(str(part) for part in loc) or None

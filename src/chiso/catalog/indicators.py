@@ -27,18 +27,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
     Tag,
-    ValidationError,
     model_validator,
 )
 
 from chiso.catalog.errors import CatalogError
+from chiso.catalog.files import load_model, read_mapping
 from chiso.catalog.models import Direction, Target
 
 if TYPE_CHECKING:  # the loader imports this module; the name is needed for types only
@@ -387,8 +386,8 @@ def read_feed_fields(feeds_dir: Path) -> dict[str, dict[str, FeedField]]:
     """The fields of every feed contract, read from the contract YAML files themselves."""
     out: dict[str, dict[str, FeedField]] = {}
     for path in sorted(feeds_dir.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or "feed" not in data or "fields" not in data:
+        data = read_mapping(path)
+        if "feed" not in data or "fields" not in data:
             raise CatalogError(str(path), None, None, "a feed contract needs feed: and fields:")
         out[str(data["feed"])] = {
             name: FeedField(
@@ -398,35 +397,6 @@ def read_feed_fields(feeds_dir: Path) -> dict[str, dict[str, FeedField]]:
             for name, spec in data["fields"].items()
         }
     return out
-
-
-def _load(path: Path, model: type[M], key: str) -> M:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CatalogError(str(path), None, None, f"not valid YAML: {exc}") from exc
-    except ValueError as exc:  # PyYAML builds dates while parsing: 2026-13-31 fails here
-        raise CatalogError(str(path), None, None, f"a value cannot be read: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CatalogError(str(path), None, None, f"expected a mapping at the top of {path.name}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        loc = list(exc.errors()[0]["loc"])
-        items = data.get(key)
-        if loc and loc[0] == key and isinstance(items, list) and len(loc) > 1:
-            err = CatalogError.from_validation(str(path), key, items, exc, skip=1)
-            # Bindings are named by target, not code/id.
-            idx = loc[1]
-            if isinstance(idx, int) and idx < len(items) and isinstance(items[idx], dict):
-                label = items[idx].get("code") or items[idx].get("target")
-                if label and str(label) not in (err.item or ""):
-                    err = CatalogError(str(path), f"{key}[{idx}] ({label})", err.field,
-                                       err.message)
-            raise err from exc
-        raise CatalogError(str(path), str(loc[0]) if loc else None,
-                           ".".join(str(p) for p in loc[1:]) or None,
-                           exc.errors()[0]["msg"]) from exc
 
 
 _NUMERIC = {"int", "number"}
@@ -540,7 +510,7 @@ def load_indicators(directory: Path, feeds: Mapping[str, dict[str, FeedField]]
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith("bindings-"):
             continue
-        for ind in _load(path, IndicatorsFile, "indicators").indicators:
+        for ind in load_model(path, IndicatorsFile).indicators:
             if ind.code in indicators:
                 raise CatalogError(str(path), ind.code, "code",
                                    f"duplicate indicator, first defined in {origin[ind.code]}")
@@ -556,7 +526,7 @@ def _target_units_ok(target: Target) -> bool:
 
 def load_bindings(path: Path, plans: Mapping[str, PlanEntry],
                   indicators: Mapping[str, Indicator]) -> PlanBindings:
-    content = _load(path, BindingsFile, "bindings")
+    content = load_model(path, BindingsFile)
     file = str(path)
     if content.plan not in plans:
         raise CatalogError(file, content.plan, "plan", "no plan with this number in the catalog")

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from chiso.catalog.errors import CatalogError
+from chiso.catalog.files import load_model
 from chiso.catalog.indicators import Measurement, load_measurement
 from chiso.catalog.methods import Methods, load_methods
 from chiso.catalog.models import Group, Plan, PlanFile, Target, TargetsFile, Task, TasksFile
@@ -139,36 +139,13 @@ def iter_notes(entry: PlanEntry) -> Iterator[tuple[str, Any]]:
                 yield task.id, note
 
 
-def _load(path: Path, model: type[M]) -> M:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        raise CatalogError(str(path), None, None, f"not valid YAML: {exc}") from exc
-    except ValueError as exc:  # PyYAML builds dates while parsing: 2026-13-31 fails here
-        raise CatalogError(str(path), None, None, f"a value cannot be read: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CatalogError(str(path), None, None, f"expected a mapping at the top of {path.name}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = list(err["loc"])
-        key = str(loc[0]) if loc else ""
-        items = data.get(key) if key else None
-        if isinstance(items, list) and len(loc) > 1:
-            raise CatalogError.from_validation(str(path), key, items, exc, skip=1) from exc
-        field = ".".join(str(p) for p in loc[1:]) or None
-        raise CatalogError(str(path), key or None, field, err["msg"]) from exc
-
-
 def _load_plan(folder: Path) -> PlanEntry:
     plan_path = folder / "plan.yaml"
     if not plan_path.exists():
         raise CatalogError(str(folder), None, None, "plan folder has no plan.yaml")
-    entry = PlanEntry(_load(plan_path, PlanFile).plan, folder)
-    files = [(p, _load(p, TargetsFile)) for p in sorted(folder.glob("targets*.yaml"))] + [
-        (p, _load(p, TasksFile)) for p in sorted(folder.glob("tasks*.yaml"))
+    entry = PlanEntry(load_model(plan_path, PlanFile).plan, folder)
+    files = [(p, load_model(p, TargetsFile)) for p in sorted(folder.glob("targets*.yaml"))] + [
+        (p, load_model(p, TasksFile)) for p in sorted(folder.glob("tasks*.yaml"))
     ]
     # Groups may be declared in plan.yaml or beside the items that use them.
     group_origin = {g.code: str(plan_path) for g in entry.plan.groups}

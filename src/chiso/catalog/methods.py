@@ -22,10 +22,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from chiso.catalog.errors import CatalogError
+from chiso.catalog.files import read_mapping
 from chiso.catalog.models import Direction
 
 if TYPE_CHECKING:
@@ -214,12 +214,7 @@ def load_methods(data_dir: Path, plans: Mapping[str, PlanEntry],
     out = Methods()
     for path in sorted(directory.glob("*.yaml")):
         file = str(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, ValueError) as exc:
-            raise CatalogError(file, None, None, f"not valid YAML: {exc}") from exc
-        if not isinstance(data, dict):
-            raise CatalogError(file, None, None, f"expected a mapping at the top of {path.name}")
+        data = read_mapping(path)
         try:
             method = MethodFile.model_validate(data).method
         except ValidationError as exc:

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from chiso.catalog.errors import CatalogError
+from chiso.catalog.files import read_mapping
 from chiso.text import fold
 from chiso.units.models import Group, Unit, UnitKind
 
@@ -145,14 +145,6 @@ class UnitRegistry:
         return ranked[:limit]
 
 
-def _read_yaml(path: Path) -> object:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        raise CatalogError(str(path), None, None, f"not valid YAML: {exc}") from exc
-
-
 def _validated(adapter: TypeAdapter[list[T]], data: object, path: Path, key: str) -> list[T]:
     try:
         return adapter.validate_python(data)
@@ -179,9 +171,7 @@ def load_units(units_dir: Path) -> UnitRegistry:
                 raise CatalogError(str(communes), f"line {lineno}", None, str(exc)) from exc
             registry.add_unit(unit, f"{communes}:{lineno}")
     for path in sorted(units_dir.glob("*.yaml")):
-        data = _read_yaml(path)
-        if not isinstance(data, dict):
-            raise CatalogError(str(path), None, None, "expected a mapping with 'units'/'groups'")
+        data = read_mapping(path)
         unknown = set(data) - {"units", "groups"}
         if unknown:
             raise CatalogError(str(path), None, sorted(unknown)[0], "unknown top-level key")
