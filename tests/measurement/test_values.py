@@ -162,3 +162,23 @@ def test_stream_announces_committed_changes(fresh_engine: Engine, api: TestClien
                 events.append(json.loads(line[6:]))
     assert len(events) == 2
     assert {"indicator", "unit", "period", "value", "as_of"} <= set(events[0])
+
+
+def test_target_page_shows_the_same_progress_as_the_api(fresh_engine: Engine,
+                                                        api: TestClient) -> None:
+    late = {"resolved_at": "2026-03-12T10:00:00+07:00", "updated_at": "2026-03-12T10:00:00+07:00"}
+    _send(fresh_engine, "tthc.dossier", [
+        _dossier(1, "00070"), _dossier(2, "00004"), _dossier(3, "00004", **late)])
+    progress = api.get("/api/v1/plans/131-KH-UBND/targets/I.11/progress").json()
+    [ind] = progress["indicators"]
+    city = next(v for v in ind["values"] if v["unit"] is None)
+    units = {v["unit"]: v for v in ind["values"] if v["unit"]}
+    assert len(units) > 126  # every commune and department that implements I.11
+    assert units["00070"]["met"] is True
+    assert units["00004"]["met"] is False
+    page = api.get("/plans/131-KH-UBND/targets/I.11", params={"lang": "vi"}).text
+    assert "Tiến độ thực hiện" in page
+    # the city's value as the page writes it, Vietnamese style: 66,7%
+    assert f"{city['value']:.1f}".replace(".", ",") + "%" in page
+    assert "Chưa đạt" in page
+    assert page.index("Phường Ba Đình") < page.index("Phường Hoàn Kiếm")  # lowest first

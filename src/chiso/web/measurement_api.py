@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -16,13 +15,13 @@ from sqlalchemy import func, select
 
 from chiso.catalog.indicators import Indicator, Measurement
 from chiso.measurement import engine as eng
+from chiso.measurement import progress as measured_progress
 from chiso.measurement import values as mv
 from chiso.measurement.compile import compile_condition
 from chiso.measurement.periods import PeriodError, parse_period
 from chiso.measurement.stream import HUB
 from chiso.runtime import Runtime
 from chiso.store import catalog_reads as reads
-from chiso.store.tables import assignments
 from chiso.web.api import Conn, Today, runtime
 
 router = APIRouter(prefix="/api/v1", tags=["measurement"])
@@ -113,45 +112,10 @@ def target_progress(key: str, target_id: str, rt: Rt, conn: Conn,
     target = reads.get_target(conn, key, target_id)
     if target is None:
         raise HTTPException(404, f"no target {target_id} in plan {key}")
-    m = _measurement(rt)
-    pb = m.plans.get(target["plan_number"])
-    binding = pb.bindings.get(target_id) if pb else None
-    if binding is None:
+    progress = measured_progress.target_progress(conn, _measurement(rt), target, today)
+    if progress is None:
         raise HTTPException(404, f"target {target_id} has no binding")
-    base = {"plan": target["plan_number"], "plan_key": target["plan_key"],
-            "target": target_id, "direction": target["direction"],
-            "threshold": float(target["threshold"]),
-            "unit_of_measure": target["unit_of_measure"],
-            "deadline": str(target["deadline"])}
-    if binding.awaiting_data:
-        return {**base, "awaiting_data": binding.awaiting_data, "indicators": []}
-    deadline = date.fromisoformat(str(target["deadline"]))
-    periods = mv.judged_periods(binding, deadline, today)
-    units: list[str] = []
-    if binding.level == "implementing":
-        units = sorted({r.unit_code for r in conn.execute(
-            select(assignments.c.unit_code).where(
-                assignments.c.plan_key == target["plan_key"],
-                assignments.c.item_kind == "target", assignments.c.item_id == target_id,
-                assignments.c.role == "implementing"))})
-    threshold = target["threshold"]
-    indicators = []
-    for code in binding.indicators:
-        rows = []
-        for period in periods:
-            for scope in [None, *units]:
-                got = mv.values(conn, m, code, period, scope, "unit" if scope else "city",
-                                today=today)
-                v = got[0] if got else None
-                rows.append({"unit": scope, "period": period,
-                             "value": v.value if v else None,
-                             "records": v.records if v else 0,
-                             "as_of": v.as_of.isoformat() if v and v.as_of else None,
-                             "met": mv.met(target["direction"], v.value if v else None,
-                                           threshold)})
-        indicators.append({"indicator": code, "values": rows})
-    return {**base, "level": binding.level, "periods": periods, "note": binding.note,
-            "indicators": indicators}
+    return progress
 
 
 @router.get("/indicators/{code}/records")

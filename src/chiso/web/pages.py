@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from chiso.measurement import progress as measured_progress
 from chiso.store import catalog_reads as reads
 from chiso.web import i18n
 from chiso.web.api import Conn, Today
@@ -96,11 +97,17 @@ def plan(key: str, request: Request, lang: Locale, conn: Conn, day: Today) -> HT
 
 
 @router.get("/plans/{key}/targets/{target_id}", response_class=HTMLResponse)
-def target(key: str, target_id: str, request: Request, lang: Locale, conn: Conn) -> HTMLResponse:
+def target(key: str, target_id: str, request: Request, lang: Locale, conn: Conn,
+           day: Today) -> HTMLResponse:
     found = reads.get_target(conn, key, target_id)
     if found is None:
         raise HTTPException(404, f"target {target_id} not found")
-    return render(request, lang, "target.html", target=found, plan=reads.get_plan(conn, key))
+    measurement = request.app.state.runtime.catalog.measurement
+    progress = (measured_progress.target_progress(conn, measurement, found, day)
+                if measurement is not None else None)
+    units = {u["code"]: u["name"] for u in reads.list_units(conn)}
+    return render(request, lang, "target.html", target=found, plan=reads.get_plan(conn, key),
+                  progress=progress, unit_names=units)
 
 
 @router.get("/plans/{key}/tasks/{task_id}", response_class=HTMLResponse)
