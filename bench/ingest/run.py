@@ -14,34 +14,22 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "simulators"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _common import CHISO, bulk_backfill, prepare, raw_copy, year_csv  # noqa: E402
 from _pg import fresh_pg  # noqa: E402
-from chiso_sim.files import contract_csv_chunks  # noqa: E402
 from chiso_sim.hanoi import dossier_stream  # noqa: E402
 from chiso_sim.servers import Pusher, free_port  # noqa: E402
-
-CHISO = shutil.which("chiso") or str(Path(sys.executable).parent / "chiso")
-
-
-def prepare(url: str) -> None:
-    env = {**os.environ, "CHISO_DATABASE_URL": url}
-    subprocess.run([CHISO, "db", "upgrade"], env=env, check=True, capture_output=True)
 
 
 def push_rate(url: str, n: int, clients: int, batch: int) -> float:
@@ -80,72 +68,13 @@ def push_rate(url: str, n: int, clients: int, batch: int) -> float:
     return len(records) / elapsed
 
 
-def year_csv(size: int, path: Path) -> tuple[int, float]:
-    """Write ``size`` dossiers' versions as a CSV file; returns (rows, seconds)."""
-    from chiso.intake.contracts import get_contract
-
-    fields = list(get_contract("tthc.dossier").fields)
-    start = time.perf_counter()
-    scale = max(size / 850_000, 0.01)  # the generator makes about 850k dossiers a year
-    ids: set[str] = set()
-    rows = 0
-
-    def limited() -> Iterator[dict[str, Any]]:
-        nonlocal rows
-        for record in dossier_stream(2026, date(2026, 1, 1), 365, scale=scale):
-            if record["id"] not in ids:
-                if len(ids) >= size:
-                    return
-                ids.add(record["id"])
-            rows += 1
-            yield record
-
-    with path.open("wb") as f:
-        for chunk in contract_csv_chunks(limited(), fields, 50_000):
-            f.write(chunk)
-    return rows, time.perf_counter() - start
-
-
-def file_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
-    with path.open("rb") as f:
-        while chunk := f.read(size):
-            yield chunk
-
-
 def bulk_vs_copy(pg_url: str, path: Path, rows: int) -> dict[str, float]:
-    from chiso.catalog.loader import load_catalog
-    from chiso.intake.bulk import backfill_csv
-    from chiso.intake.contracts import get_contract
     from chiso.store.db import make_engine
 
     prepare(pg_url)
     engine = make_engine(pg_url)
-    contract = get_contract("tthc.dossier")
-    fields = list(contract.fields)
-    cols = ", ".join(f'"{f}" text' for f in fields)
-    types = {"int": "integer", "number": "double precision", "bool": "boolean",
-             "datetime": "timestamptz"}
-    cols = ", ".join(f'"{f}" {types.get(s.type.value, "text")}'
-                     for f, s in contract.fields.items())
-    quoted = ", ".join(f'"{f}"' for f in fields)
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP TABLE IF EXISTS bench_raw_copy; CREATE TABLE bench_raw_copy "
-                          f"({cols})"))
-    start = time.perf_counter()
-    with engine.begin() as conn:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with raw.cursor().copy(f"COPY bench_raw_copy ({quoted}) FROM STDIN WITH (FORMAT csv, "
-                               "HEADER true)") as copy:
-            for chunk in file_chunks(path):
-                copy.write(chunk)
-    copy_s = time.perf_counter() - start
-    units = frozenset(load_catalog().units.units)
-    start = time.perf_counter()
-    result = backfill_csv(engine, contract, "backfill", file_chunks(path), path.name, units)
-    bulk_s = time.perf_counter() - start
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE bench_raw_copy"))
+    copy_s = raw_copy(engine, path)
+    result, bulk_s = bulk_backfill(engine, path)
     engine.dispose()
     return {"rows": rows, "copy_rows_s": rows / copy_s, "bulk_rows_s": rows / bulk_s,
             "copy_s": copy_s, "bulk_s": bulk_s, "bulk_copy_s": result.seconds_copy,

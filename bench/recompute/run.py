@@ -18,7 +18,6 @@ import os
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT / "simulators"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import chiso.measurement  # noqa: E402,F401
+from _common import dossier_year  # noqa: E402
 from _pg import fresh_pg  # noqa: E402
 from chiso.catalog.loader import load_catalog  # noqa: E402
 from chiso.intake.contracts import get_contract  # noqa: E402
@@ -38,20 +38,10 @@ from chiso.measurement.recompute import recompute  # noqa: E402
 from chiso.store import migrate  # noqa: E402
 from chiso.store.catalog_sync import sync_catalog  # noqa: E402
 from chiso.store.db import make_engine  # noqa: E402
-from chiso_sim.hanoi import dossier_stream  # noqa: E402
 
 
 def records(size: int) -> list[dict[str, Any]]:
-    scale = max(size / 850_000, 0.01)
-    seen: set[str] = set()
-    out = []
-    for r in dossier_stream(2026, date(2026, 1, 1), 365, scale=scale):
-        if r["id"] not in seen:
-            if len(seen) >= size:
-                break
-            seen.add(r["id"])
-        out.append(r)
-    return out
+    return list(dossier_year(size))
 
 
 def ingest_all(url: str, recs: list[dict[str, Any]], batch: int, on: bool) -> tuple[Any, float]:
