@@ -102,6 +102,10 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/api/v1/indicators/{code}/records", STAFF_RECORDS, "query", personal=True,
        note="the records behind a value (pseudonyms)"),
     _r("GET", "/api/v1/stream", EVERYONE, note="server-sent events: changed values"),
+    # -- outlook and scoring (issue 6): aggregates, public like the values -----------------
+    _r("GET", "/api/v1/plans/{key}/targets/{target_id}/outlook", EVERYONE,
+       note="forecast, status, progress measure, sentence; ?unit="),
+    _r("GET", "/api/v1/tasks/warnings", EVERYONE, note="overdue, due soon, milestones slipping"),
     # -- signing in and out ----------------------------------------------------------------
     _r("GET", "/signin", EVERYONE),
     _r("POST", "/signin", EVERYONE, note="lock-out after repeated failures"),

@@ -19,7 +19,15 @@ from chiso.access.guard import AccessGuard
 from chiso.access.settings import AccessSettings
 from chiso.config import Settings, get_settings
 from chiso.runtime import Runtime, open_runtime
-from chiso.web import access_web, api, intake_api, measurement_api, pages, records_api
+from chiso.web import (
+    access_web,
+    api,
+    intake_api,
+    measurement_api,
+    pages,
+    records_api,
+    scoring_api,
+)
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -57,6 +65,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.include_router(intake_api.router)
     app.include_router(measurement_api.router)
     app.include_router(records_api.router)
+    app.include_router(scoring_api.router)
     app.include_router(access_web.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The one gate: every request is authenticated and authorised against chiso.access.policy.
