@@ -59,6 +59,15 @@ def test_numbers_and_dates_in_vietnamese_form() -> None:
         assert i18n.day(date(2026, 12, 31)) == "31/12/2026"
     finally:
         i18n.current_locale.reset(token)
+    token = i18n.current_locale.set("vi")
+    try:
+        assert i18n.period("2026-Q3") == "Quý III/2026"
+        assert i18n.period("2026-10") == "Tháng 10/2026"
+        assert i18n.period("2026-01-01..2026-11-24") == "01/01/2026 – 24/11/2026"
+        assert i18n.period("2026-H1") == "6 tháng đầu năm 2026"
+        assert i18n.period("2026") == "Năm 2026"
+    finally:
+        i18n.current_locale.reset(token)
     token = i18n.current_locale.set("en")
     try:
         assert i18n.number(1234567, 0) == "1,234,567"

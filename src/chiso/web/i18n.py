@@ -78,7 +78,35 @@ def day(value: date | datetime | None) -> str:
     return str(format_date(value, "dd/MM/yyyy", locale=current_locale.get()))
 
 
-def moment(value: datetime | None) -> str:
+_ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+
+
+def period(value: str) -> str:
+    """A period as officials write it: '2026-Q3' -> 'Quý III/2026', '2026-10' -> 'Tháng 10/2026',
+    '2026-01-01..2026-11-24' -> '01/01/2026 – 24/11/2026' (English: 'Q3 2026', …)."""
+    vi = current_locale.get() == "vi"
+    if ".." in value:
+        start, _, end = value.partition("..")
+        return f"{period(start)} – {period(end)}"
+    parts = value.split("-")
+    if len(parts) == 3:
+        return day(date.fromisoformat(value))
+    if len(parts) == 2:
+        year, part = parts
+        if part.startswith("Q"):
+            return f"Quý {_ROMAN[part[1]]}/{year}" if vi else f"Q{part[1]} {year}"
+        if part.startswith("H"):
+            return f"6 tháng {'đầu' if part[1] == '1' else 'cuối'} năm {year}" if vi else (
+                f"H{part[1]} {year}")
+        if part == "YTD":
+            return f"Từ đầu năm {year}" if vi else f"{year} to date"
+        return f"Tháng {int(part)}/{year}" if vi else f"{int(part):02d}/{year}"
+    return f"Năm {value}" if vi else value
+
+
+def moment(value: datetime | str | None) -> str:
     if value is None:
         return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return str(format_datetime(value, "HH:mm dd/MM/yyyy", locale=current_locale.get()))

@@ -41,7 +41,7 @@ def highlight(text: str, part: str | None) -> Markup:
 
 
 env.filters.update(number=i18n.number, percent=i18n.percent, day=i18n.day, moment=i18n.moment,
-                   highlight=highlight)
+                   period=i18n.period, highlight=highlight)
 env.globals.update(pick=i18n.pick, statuses=reads.TASK_STATUSES)
 
 LANG_COOKIE = "chiso_lang"
