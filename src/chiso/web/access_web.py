@@ -5,6 +5,8 @@ the policy table, never here; handlers only read who is asking.
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 from typing import Annotated, Any
 
@@ -12,7 +14,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from chiso.access import accounts, audit
+from chiso.access import accounts, audit, oidc
 from chiso.access.guard import CSRF_COOKIE, SESSION_COOKIE, principal
 from chiso.access.roles import GRANTABLE
 from chiso.access.settings import AccessSettings
@@ -90,6 +92,114 @@ async def signin(request: Request, lang: Locale, name: Annotated[str, Form()],
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(request, response, token)
     return response
+
+
+# -- single sign-on (OpenID Connect, code flow with PKCE) --------------------------------------
+OIDC_COOKIE = "chiso_oidc"  # state, nonce and PKCE verifier of a sign-in under way
+OIDC_PENDING_SECONDS = 600
+
+REFUSALS = {  # reason (audited) → what the person reads; Vietnamese through gettext
+    "state mismatch": "This sign-in does not match the one this browser started. "
+                      "Please sign in again.",
+    "provider error": "The single sign-on service refused the sign-in.",
+    "provider unreachable": "The single sign-on service cannot be reached. Please try "
+                            "again later.",
+    "name taken": "A local account already has this user name; ask the operator.",
+    "unknown user": "This account is not registered in chiso; ask the operator.",
+    "user disabled": "This account is disabled.",
+}
+REFUSAL_STATUS = {"state mismatch": 400, "provider error": 400, "provider unreachable": 503,
+                  "name taken": 403, "unknown user": 403, "user disabled": 403}
+TOKEN_REFUSED = "The identity token from the single sign-on service is not valid for chiso."
+
+
+def _oidc(request: Request) -> oidc.OidcClient | None:
+    found: oidc.OidcClient | None = getattr(request.app.state, "oidc", None)
+    return found
+
+
+def _redirect_uri(request: Request, client: oidc.OidcClient) -> str:
+    return client.settings.redirect_uri or str(request.url_for("oidc_callback"))
+
+
+@router.get("/signin/oidc", include_in_schema=False)
+def oidc_start(request: Request, lang: Locale, next: str | None = None) -> Response:
+    client = _oidc(request)
+    if client is None:
+        i18n.current_locale.set(lang)
+        return _signin_page(request, lang, i18n.gettext(
+            "Single sign-on is not configured."), status=404)
+    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    verifier = secrets.token_urlsafe(64)
+    try:
+        url = client.authorization_url(_redirect_uri(request, client), state, nonce, verifier)
+    except oidc.OidcRefusedError as refused:
+        return _oidc_refused(request, lang, refused, 503)
+    pending = {"state": state, "nonce": nonce, "verifier": verifier,
+               "next": _safe_next(next), "lang": lang}
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(OIDC_COOKIE, base64.urlsafe_b64encode(json.dumps(pending).encode())
+                        .decode(), max_age=OIDC_PENDING_SECONDS, httponly=True,
+                        samesite="lax", secure=_settings(request).cookie_secure,
+                        path="/signin/oidc")
+    return response
+
+
+def _pending(request: Request) -> dict[str, str] | None:
+    raw = request.cookies.get(OIDC_COOKIE)
+    if not raw:
+        return None
+    try:
+        found = json.loads(base64.urlsafe_b64decode(raw.encode()))
+    except ValueError:
+        return None
+    keys = ("state", "nonce", "verifier", "next")
+    if not isinstance(found, dict) or not all(isinstance(found.get(k), str) for k in keys):
+        return None
+    return {k: str(v) for k, v in found.items()}
+
+
+@router.get("/signin/oidc/callback", include_in_schema=False)
+def oidc_callback(request: Request, lang: Locale, code: str | None = None,
+                  state: str | None = None, error: str | None = None) -> Response:
+    """The provider sends the browser back here: check the state, exchange the code (with
+    the PKCE verifier), validate the ID token, map its claims, start a chiso session."""
+    client = _oidc(request)
+    if client is None:
+        return _signin_page(request, lang, status=404)
+    pending = _pending(request)
+    ip = _ip(request)
+    engine = _rt(request).engine
+    subject: str | None = None
+    try:
+        if pending is None or not state or not secrets.compare_digest(state, pending["state"]):
+            raise oidc.OidcRefusedError("state mismatch", "the state does not match this browser's")
+        if error or not code:
+            raise oidc.OidcRefusedError("provider error", error or "no code")
+        redirect_uri = _redirect_uri(request, client)
+        id_token = client.exchange(redirect_uri, code, pending["verifier"])
+        claims = client.validate(id_token, pending["nonce"])
+        subject = f"{client.issuer} {claims.get('sub')}"
+        identity = oidc.map_claims(client.settings, client.issuer, claims,
+                                   _known_units(request))
+        _, token = oidc.sign_in(engine, client.settings, identity, ip)
+    except oidc.OidcRefusedError as refused:
+        oidc.record_refusal(engine, refused, ip, subject)
+        status = REFUSAL_STATUS.get(refused.reason, 401)  # a token refused: 401
+        return _oidc_refused(request, lang, refused, status)
+    response = RedirectResponse(pending["next"], status_code=303)
+    response.delete_cookie(OIDC_COOKIE, path="/signin/oidc")
+    set_session_cookie(request, response, token)
+    return response
+
+
+def _oidc_refused(request: Request, lang: str, refused: oidc.OidcRefusedError,
+                  status: int) -> Response:
+    i18n.current_locale.set(lang)
+    message = i18n.gettext(REFUSALS.get(refused.reason, TOKEN_REFUSED))
+    page = _signin_page(request, lang, f"{message} ({refused.reason})", status=status)
+    page.delete_cookie(OIDC_COOKIE, path="/signin/oidc")
+    return page
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:

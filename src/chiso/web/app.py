@@ -16,7 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from chiso import __version__
 from chiso.access import audit
 from chiso.access.guard import AccessGuard
-from chiso.access.settings import AccessSettings
+from chiso.access.oidc import OidcClient
+from chiso.access.settings import AccessSettings, OidcSettings
 from chiso.config import Settings, get_settings
 from chiso.runtime import Runtime, open_runtime
 from chiso.web import (
@@ -34,7 +35,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
-               access_settings: AccessSettings | None = None) -> FastAPI:
+               access_settings: AccessSettings | None = None,
+               oidc_settings: OidcSettings | None = None) -> FastAPI:
     """Build the app. The runtime (catalog, database) is opened at start unless given."""
     settings = settings or get_settings()
 
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The one gate: every request is authenticated and authorised against chiso.access.policy.
     app.state.access_settings = access_settings or AccessSettings()
+    sso = oidc_settings or OidcSettings()
+    app.state.oidc = OidcClient(sso) if sso.enabled else None  # single sign-on, when set
     app.add_middleware(AccessGuard, engine_of=lambda a: a.state.runtime.engine,
                        refuse=access_web.refusal,
                        max_form_bytes=app.state.access_settings.max_form_bytes)
