@@ -17,6 +17,7 @@ from chiso.catalog.loader import Catalog, load_catalog
 from chiso.config import get_settings
 from chiso.intake import cli as intake_cli
 from chiso.measurement import cli as measurement_cli
+from chiso.scoring import cli as scoring_cli
 
 app = typer.Typer(help="chiso: Hanoi's digital-transformation measurement system.",
                   no_args_is_help=True)
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 intake_cli.register(app)
 measurement_cli.register(app)
 access_cli.register(app)
+scoring_cli.register(app)
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # errors are read whole, never wrapped

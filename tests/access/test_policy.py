@@ -19,7 +19,7 @@ from chiso.intake.sources import add_source
 
 SAMPLE = {"key": "131-KH-UBND", "target_id": "I.11", "task_id": "1", "code": UNIT_A,
           "feed": "tthc.dossier", "source": "nobody", "record_id": "nothing", "name": "-",
-          "path": "chiso.css", "sha256": "0" * 64}
+          "path": "chiso.css", "sha256": "0" * 64, "method": "dvc-766", "unit": UNIT_A}
 STREAMS = {"/api/v1/stream"}  # never end: called only where the guard must refuse
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "access.md"
 

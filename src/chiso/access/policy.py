@@ -106,12 +106,12 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/api/v1/plans/{key}/targets/{target_id}/outlook", EVERYONE,
        note="forecast, status, progress measure, sentence; ?unit="),
     _r("GET", "/api/v1/tasks/warnings", EVERYONE, note="overdue, due soon, milestones slipping"),
+    _r("GET", "/api/v1/scores/{method}/{unit}", EVERYONE,
+       note="score tree down to indicator values; records stay staff-only"),
+    _r("GET", "/api/v1/rankings/{method}", EVERYONE, note="ranks, change and its explanation"),
     # -- signing in and out ----------------------------------------------------------------
     _r("GET", "/signin", EVERYONE),
     _r("POST", "/signin", EVERYONE, note="lock-out after repeated failures"),
-    _r("GET", "/signin/oidc", EVERYONE, note="single sign-on: to the city's provider"),
-    _r("GET", "/signin/oidc/callback", EVERYONE,
-       note="back from the provider: state, PKCE, ID token checked; audited"),
     _r("POST", "/signout", EVERYONE),
     _r("GET", "/api/v1/me", SIGNED_IN_ROLES, note="who am I, my roles and units"),
     # -- the operator's user page ----------------------------------------------------------

@@ -84,6 +84,8 @@ class Node(Strict):
     indicator: str | None = None
     targets: list[str] = Field(default_factory=list)
     tasks: list[str] = Field(default_factory=list)
+    data: Literal["completeness", "timeliness"] | None = Field(
+        default=None, description="data accountability of the feeds the unit sends (intake)")
     awaiting_data: str | None = None
     function: Function | None = None
     note: str | None = None
@@ -97,7 +99,7 @@ class Node(Strict):
         if (self.points is None) == (self.weight is None):
             raise ValueError("give exactly one of points or weight")
         bound = [self.indicator is not None, bool(self.targets), bool(self.tasks),
-                 self.awaiting_data is not None]
+                 self.data is not None, self.awaiting_data is not None]
         if self.children:
             if any(bound) or self.function is not None:
                 raise ValueError("a group has children, not an input or a function")
@@ -108,7 +110,7 @@ class Node(Strict):
         else:
             if sum(bound) != 1:
                 raise ValueError("a criterion has exactly one of indicator, targets, tasks, "
-                                 "awaiting_data")
+                                 "data, awaiting_data")
             if self.function is None and self.awaiting_data is None:
                 raise ValueError("a bound criterion needs a function")
         return self

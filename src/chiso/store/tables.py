@@ -463,3 +463,49 @@ m_published = Table(
 # The incremental path finds a batch's latest rows by batch_id.
 for _latest, _ in FEED_TABLES.values():
     Index(f"ix_{_latest.name}_batch", _latest.c.batch_id)
+
+
+# ==========================================================================================
+# scoring (issue 6): scores and ranks per (method, version, unit, period). See docs/scoring.md.
+#
+# ``scores`` holds the current score of each unit: points, rank among the units of its kind
+# (1 = best; ties share a rank), the whole tree (points, formula, inputs, missing markers) and
+# when it was computed, under which catalog digest. ``score_history`` is append-only: a row each
+# time a unit's points or rank for a period changed, so that the past can be replayed and a
+# rank change explained (which criteria moved, by how much: compare the two trees).
+# ==========================================================================================
+
+scores = Table(
+    "scores", metadata,
+    Column("method", String(64), primary_key=True),
+    Column("version", String(32), primary_key=True),
+    Column("unit", String(32), primary_key=True),
+    Column("period", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("points", Float, nullable=False),
+    Column("max_points", Float, nullable=False),
+    Column("rank", Integer),
+    Column("of", Integer),
+    Column("missing", Integer, nullable=False),  # criteria with no current input
+    Column("tree", JSON, nullable=False),
+    Column("catalog", String(32), nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_scores_method_period_kind", "method", "period", "kind"),
+)
+
+score_history = Table(
+    "score_history", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("method", String(64), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("period", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("points", Float, nullable=False),
+    Column("rank", Integer),
+    Column("of", Integer),
+    Column("tree", JSON, nullable=False),
+    Column("reason", String(64), nullable=False),  # compute | values changed
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_score_history_key", "method", "unit", "period", "computed_at"),
+)

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from chiso.measurement.periods import PeriodError, parse_period
 from chiso.outlook import live as outlook
 from chiso.runtime import Runtime
+from chiso.scoring import live as scoring
 from chiso.store import catalog_reads as reads
 from chiso.web.api import Conn, Today, runtime
 
@@ -46,3 +48,47 @@ def task_warnings(rt: Rt, conn: Conn, today: Today,
         return outlook.unit_task_warnings(conn, rt.catalog, unit, today, days)
     except outlook.OutlookError as exc:
         raise HTTPException(404, str(exc)) from exc
+
+
+def _period(period: str, today: Any) -> str:
+    label = period or f"{today.year}-YTD"
+    try:
+        parse_period(label, today)
+    except PeriodError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return label
+
+
+@router.get("/scores/{method}/{unit}")
+def unit_score(method: str, unit: str, rt: Rt, conn: Conn, today: Today,
+               period: Annotated[str, Query(description="2026-03, 2026-Q1, 2026-YTD, …")] = "",
+               ) -> dict[str, Any]:
+    """A unit's whole score tree: points, formula, input value and missing markers for each
+    criterion, with links down to the indicator's values and records. The stored score when
+    ``chiso scores compute`` has run for the period (``stored``), else computed now."""
+    label = _period(period, today)
+    try:
+        fresh = scoring.unit_score(conn, rt.catalog, method, unit, label, today)
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from exc
+    row = scoring.stored_score(conn, fresh["method"], unit, fresh["period"])
+    if row is None:
+        return {**fresh, "stored": False, "rank": None, "of": None, "computed_at": None}
+    return {**fresh, "stored": True, "points": row["points"], "tree": row["tree"],
+            "rank": row["rank"], "of": row["of"],
+            "computed_at": row["computed_at"].isoformat(), "version": row["version"],
+            "computed_now": {"points": fresh["points"]}}
+
+
+@router.get("/rankings/{method}")
+def rankings(method: str, rt: Rt, conn: Conn, today: Today,
+             kind: Annotated[str, Query(description="department, agency or commune")]
+             = "commune",
+             period: Annotated[str, Query(description="2026-03, 2026-Q1, 2026-YTD, …")] = "",
+             ) -> dict[str, Any]:
+    """Rank, score, the change since the previous period and which criteria moved."""
+    label = _period(period, today)
+    try:
+        return scoring.ranking(conn, rt.catalog, method, kind, label, today)
+    except (KeyError, ValueError) as exc:
+        raise HTTPException(404, str(exc.args[0])) from exc

@@ -1,0 +1,403 @@
+"""Scores on stored data: each criterion's input gathered for a unit and a period, the pure
+scoring function applied, scores and ranks stored with their history (docs/scoring.md, "Live").
+
+Inputs, by binding:
+
+* ``indicator``: the unit's value for the period (``chiso.measurement.values``, one query per
+  indicator for every unit); for the ``last_known`` rule, the value of the 12 months before.
+* ``targets``: the mean progress share (value / threshold, 0–1; threshold / value when lower is
+  better) of the bound targets the unit implements, on the period's value of the first bound
+  indicator.
+* ``tasks``: the dated tasks the unit leads that fell due by the period's end (or today).
+  Evidence is not stored yet, so none is known done: each counts as overdue (said in the
+  formula's source).
+* ``data``: completeness (periods met / periods due) and timeliness (share of records arriving
+  within the contract's hours) of the feeds the unit sends, from intake's data quality.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select
+
+from chiso.catalog.loader import Catalog
+from chiso.catalog.methods import Method, Node, criteria
+from chiso.catalog.models import Target, Task
+from chiso.intake import quality
+from chiso.measurement import values as mv
+from chiso.measurement.periods import Period, parse_period
+from chiso.measurement.values import Value
+from chiso.scoring.score import CriterionInput, ScoreNode, score
+from chiso.store.catalog_sync import plan_key
+from chiso.store.tables import FEED_TABLES, assignments, score_history, scores
+from chiso.units.models import UnitKind
+
+NO_EVIDENCE = "no evidence stored yet: a task past its deadline counts as overdue"
+
+
+def previous_period(label: str) -> str | None:
+    """The period before: 2026-03 -> 2026-02, 2026-Q1 -> 2025-Q4, 2026-H2 -> 2026-H1,
+    2026 -> 2025; None for days, spans and year-to-date."""
+    p = parse_period(label)
+    y = p.start.year
+    if p.kind == "month":
+        m = p.start.month
+        return f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
+    if p.kind == "quarter":
+        q = (p.start.month + 2) // 3
+        return f"{y - 1}-Q4" if q == 1 else f"{y}-Q{q - 1}"
+    if p.kind == "half":
+        return f"{y - 1}-H2" if p.start.month == 1 else f"{y}-H1"
+    if p.kind == "year":
+        return str(y - 1)
+    return None
+
+
+def progress_share(value: float, threshold: float, higher_is_better: bool) -> float:
+    if higher_is_better:
+        return 1.0 if threshold <= 0 else min(max(value / threshold, 0.0), 1.0)
+    if value <= threshold:
+        return 1.0
+    return min(max(threshold / value, 0.0), 1.0) if value > 0 else 1.0
+
+
+@dataclass
+class Gatherer:
+    """Reads the stored data a period's scores rest on, each source once for every unit."""
+
+    conn: Connection
+    catalog: Catalog
+    period: Period
+    today: date
+    _values: dict[str, dict[str, Value]] = field(default_factory=dict)
+    _last: dict[str, dict[str, Value]] = field(default_factory=dict)
+    _assigned: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)
+    _quality: dict[str, dict[str, float | None]] | None = None
+
+    @property
+    def until(self) -> date:
+        return min(self.period.end, self.today)
+
+    def values(self, code: str, last: bool = False) -> dict[str, Value]:
+        cache = self._last if last else self._values
+        if code not in cache:
+            m = self.catalog.measurement
+            assert m is not None
+            label = self.period.label
+            if last:
+                lo = self.period.start - timedelta(days=365)
+                label = f"{lo.isoformat()}..{(self.period.start - timedelta(days=1)).isoformat()}"
+            got = mv.values(self.conn, m, code, label, level="units", today=self.today)
+            cache[code] = {v.unit: v for v in got if v.unit is not None and v.value is not None}
+        return cache[code]
+
+    def assigned(self, kind: str, role: str) -> set[tuple[str, str]]:
+        """(plan key, item id, unit) of every assignment of ``kind`` in ``role``."""
+        if (kind, role) not in self._assigned:
+            rows = self.conn.execute(select(
+                assignments.c.plan_key, assignments.c.item_id, assignments.c.unit_code).where(
+                assignments.c.item_kind == kind, assignments.c.role == role))
+            self._assigned[(kind, role)] = {(f"{k}|{i}", u) for k, i, u in rows}
+        return self._assigned[(kind, role)]
+
+    def quality(self, unit: str) -> dict[str, float | None]:
+        if self._quality is None:
+            engine: Engine = self.conn.engine
+            feeds = [f for f in FEED_TABLES if f != "stats.value"]
+            rep = quality.report(engine, feeds, None, "month", self.period.start.isoformat(),
+                                 self.until.isoformat())
+            sums: dict[str, list[float]] = {}
+            for r in rep["rows"]:
+                if r.get("periods_due") is None:
+                    continue
+                s = sums.setdefault(r["unit"], [0.0, 0.0, 0.0, 0.0])
+                s[0] += r["periods_met"]
+                s[1] += r["periods_due"]
+                if r["records"]:
+                    s[2] += (r["on_time_share"] or 0.0) * r["records"]
+                    s[3] += r["records"]
+            self._quality = {u: {"completeness": s[0] / s[1] if s[1] else None,
+                                 "timeliness": s[2] / s[3] if s[3] else None}
+                             for u, s in sums.items()}
+        return self._quality.get(unit, {"completeness": None, "timeliness": None})
+
+    # -- one criterion ---------------------------------------------------------------------
+
+    def _items(self, refs: list[str], kind: str) -> list[tuple[str, Target | Task]]:
+        out: list[tuple[str, Target | Task]] = []
+        for ref in refs:
+            plan, _, ident = ref.partition(":")
+            entry = self.catalog.plans[plan]
+            items: list[Any] = entry.targets if kind == "target" else entry.tasks
+            out.extend((plan, x) for x in items if ident in ("*", x.id))
+        return out
+
+    def _targets(self, n: Node, unit: str) -> CriterionInput:
+        m = self.catalog.measurement
+        assert m is not None
+        implementing = self.assigned("target", "implementing")
+        shares, parts = [], []
+        for plan, t in self._items(n.targets, "target"):
+            assert isinstance(t, Target)
+            pb = m.plans.get(plan)
+            b = pb.bindings.get(t.id) if pb else None
+            if b is None or not b.indicators or b.level != "implementing":
+                continue
+            if (f"{plan_key(plan)}|{t.id}", unit) not in implementing:
+                continue
+            v = self.values(b.indicators[0]).get(unit)
+            if v is None or v.value is None:
+                continue
+            share = progress_share(v.value, float(t.threshold), t.direction.higher_is_better)
+            shares.append(share)
+            parts.append(f"{t.id}: {b.indicators[0]} {v.value:.4g} / {t.threshold:g} "
+                         f"→ {share:.2f}")
+        if not shares:
+            return CriterionInput(missing=True, source="no bound target with a value")
+        return CriterionInput(value=sum(shares) / len(shares),
+                              source=f"mean of {len(shares)} targets: " + "; ".join(parts))
+
+    def _tasks(self, n: Node, unit: str) -> CriterionInput:
+        lead = self.assigned("task", "lead")
+        due = []
+        for plan, t in self._items(n.tasks, "task"):
+            assert isinstance(t, Task)
+            d = t.deadline
+            if d.kind != "date" or d.date is None or d.date > self.until:
+                continue
+            if (f"{plan_key(plan)}|{t.id}", unit) in lead:
+                due.append(t.id)
+        if not due:
+            return CriterionInput(missing=True, source="no task of the unit due in the period")
+        return CriterionInput(overdue=len(due),
+                              source=f"{NO_EVIDENCE}; due: {', '.join(due[:20])}"
+                              + (" …" if len(due) > 20 else ""))
+
+    def criterion(self, n: Node, unit: str, rule: str) -> CriterionInput | None:
+        if n.indicator is not None:
+            v = self.values(n.indicator).get(unit)
+            src = f"{n.indicator} {self.period.label}"
+            if v is not None and v.value is not None:
+                return CriterionInput(value=v.value, source=src)
+            inp = CriterionInput(missing=True, source=src)
+            if rule == "last_known":
+                old = self.values(n.indicator, last=True).get(unit)
+                if old is not None and old.value is not None:
+                    inp = CriterionInput(missing=True, last_known=old.value,
+                                         last_known_period=old.period, source=src)
+            return inp
+        if n.targets:
+            return self._targets(n, unit)
+        if n.tasks:
+            return self._tasks(n, unit)
+        if n.data is not None:
+            got = self.quality(unit)[n.data]
+            src = f"intake data quality: {n.data} of the feeds the unit sends"
+            return CriterionInput(missing=True, source=src) if got is None else \
+                CriterionInput(value=got, source=src)
+        return None  # awaiting data
+
+    def inputs(self, method: Method, kind: str, unit: str) -> dict[str, CriterionInput]:
+        out = {}
+        for n in criteria(method.kinds[kind]):  # type: ignore[index]
+            inp = self.criterion(n, unit, method.missing)
+            if inp is not None:
+                out[n.code] = inp
+        return out
+
+
+# -- trees as data -------------------------------------------------------------------------
+
+def tree_dict(node: ScoreNode, method: Method, kind: str, unit: str, period: str
+              ) -> dict[str, Any]:
+    """The score tree as JSON, each criterion with its binding and drill-down links."""
+    binding = {n.code: n for n in criteria(method.kinds[kind])}  # type: ignore[index]
+
+    def walk(s: ScoreNode) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "code": s.code, "name": s.name, "points": round(s.points, 4),
+            "max_points": round(s.max_points, 4), "formula": s.formula, "missing": s.missing,
+            "stale": s.stale, "excluded": s.excluded, "value": s.value, "share": s.share,
+            "source": s.source}
+        n = binding.get(s.code)
+        if n is not None and not s.children:
+            d["input"] = ({"indicator": n.indicator} if n.indicator else
+                          {"targets": n.targets} if n.targets else
+                          {"tasks": n.tasks} if n.tasks else
+                          {"data": n.data} if n.data else {"awaiting_data": n.awaiting_data})
+            if n.indicator:
+                q = f"period={period}&unit={unit}"
+                d["links"] = {"values": f"/api/v1/indicators/{n.indicator}/values?{q}",
+                              "records": f"/api/v1/indicators/{n.indicator}/records?{q}"}
+        if s.children:
+            d["children"] = [walk(c) for c in s.children]
+        return d
+
+    return walk(node)
+
+
+def leaves(tree: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    if "children" not in tree:
+        return {tree["code"]: tree}
+    out: dict[str, dict[str, Any]] = {}
+    for c in tree["children"]:
+        out.update(leaves(c))
+    return out
+
+
+def explain(before: dict[str, Any] | None, now: dict[str, Any]) -> list[dict[str, Any]]:
+    """Which criteria moved between two trees, and by how much (largest moves first)."""
+    if before is None:
+        return []
+    old = leaves(before)
+    moved = []
+    for code, leaf in leaves(now).items():
+        was = old.get(code, {}).get("points", 0.0)
+        delta = round(leaf["points"] - was, 4)
+        if abs(delta) >= 0.005:
+            moved.append({"criterion": code, "name": leaf["name"], "before": was,
+                          "now": leaf["points"], "delta": delta,
+                          "value_before": old.get(code, {}).get("value"),
+                          "value_now": leaf["value"]})
+    return sorted(moved, key=lambda x: -abs(x["delta"]))
+
+
+# -- computing and storing -----------------------------------------------------------------
+
+def method_for(catalog: Catalog, code: str, period: Period, today: date) -> Method:
+    if catalog.methods is None or code not in catalog.methods.versions:
+        raise KeyError(f"no scoring method {code!r}")
+    return catalog.methods.in_force(code, min(period.end, today))
+
+
+def scored_units(catalog: Catalog, kind: str) -> list[str]:
+    return [u.code for u in catalog.units.of_kind(UnitKind(kind)) if u.scored]
+
+
+def unit_score(conn: Connection, catalog: Catalog, code: str, unit: str, period: str,
+               today: date, gatherer: Gatherer | None = None) -> dict[str, Any]:
+    """One unit's score for a period, computed now from the stored values."""
+    p = parse_period(period, today)
+    method = method_for(catalog, code, p, today)
+    u = catalog.units.units.get(unit)
+    if u is None or u.kind.value not in method.kinds:
+        raise KeyError(f"{method.code} scores no unit {unit!r}")
+    kind = u.kind.value
+    g = gatherer or Gatherer(conn, catalog, p, today)
+    node = score(method, kind, g.inputs(method, kind, unit))
+    tree = tree_dict(node, method, kind, unit, p.label)
+    return {"method": method.code, "version": method.version, "provisional": method.provisional,
+            "missing_rule": method.missing, "unit": unit, "unit_name": u.name, "kind": kind,
+            "period": p.label, "points": tree["points"], "max_points": tree["max_points"],
+            "missing": sum(1 for leaf in leaves(tree).values() if leaf["missing"]),
+            "tree": tree}
+
+
+def rank(points: dict[str, float]) -> dict[str, int]:
+    """Competition ranking: 1 is best, ties share a rank (1, 2, 2, 4)."""
+    ordered = sorted(points.items(), key=lambda x: (-round(x[1], 6), x[0]))
+    out: dict[str, int] = {}
+    for i, (u, pts) in enumerate(ordered):
+        prev = ordered[i - 1] if i else None
+        out[u] = out[prev[0]] if prev and round(prev[1], 6) == round(pts, 6) else i + 1
+    return out
+
+
+def compute(engine: Engine, catalog: Catalog, code: str, period: str, today: date,
+            progress: Callable[[str], None] | None = None, reason: str = "compute",
+            units: int | None = None) -> dict[str, Any]:
+    """Score every scored unit of every kind the method covers for ``period``, rank them per
+    kind and store scores (history rows where points or rank changed). Returns counts."""
+    p = parse_period(period, today)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        method = method_for(catalog, code, p, today)
+        g = Gatherer(conn, catalog, p, today)
+        done = 0
+        for kind in method.kinds:
+            results = {}
+            for unit in scored_units(catalog, kind)[:units]:
+                results[unit] = unit_score(conn, catalog, code, unit, p.label, today, g)
+                if progress:
+                    progress(unit)
+            ranks = rank({u: r["points"] for u, r in results.items()})
+            old = {r.unit: r for r in conn.execute(select(scores).where(
+                scores.c.method == method.code, scores.c.version == method.version,
+                scores.c.period == p.label, scores.c.kind == kind))}
+            conn.execute(delete(scores).where(
+                scores.c.method == method.code, scores.c.version == method.version,
+                scores.c.period == p.label, scores.c.kind == kind))
+            rows, history = [], []
+            for unit, r in results.items():
+                row = {"method": method.code, "version": method.version, "unit": unit,
+                       "period": p.label, "kind": kind, "points": r["points"],
+                       "max_points": r["max_points"], "rank": ranks[unit],
+                       "of": len(results), "missing": r["missing"], "tree": r["tree"],
+                       "catalog": catalog.digest, "computed_at": now}
+                rows.append(row)
+                was = old.get(unit)
+                if was is None or abs(was.points - r["points"]) > 1e-9 \
+                        or was.rank != ranks[unit]:
+                    history.append({k: row[k] for k in (
+                        "method", "version", "unit", "period", "kind", "points", "rank", "of",
+                        "tree", "computed_at")} | {"reason": reason})
+            if rows:
+                conn.execute(insert(scores), rows)
+            if history:
+                conn.execute(insert(score_history), history)
+            done += len(rows)
+    return {"method": method.code, "version": method.version, "period": p.label,
+            "units": done}
+
+
+def stored_score(conn: Connection, code: str, unit: str, period: str) -> dict[str, Any] | None:
+    r = conn.execute(select(scores).where(scores.c.method == code, scores.c.unit == unit,
+                                          scores.c.period == period)
+                     .order_by(scores.c.computed_at.desc())).mappings().first()
+    return dict(r) if r else None
+
+
+def ranking(conn: Connection, catalog: Catalog, code: str, kind: str, period: str,
+            today: date) -> dict[str, Any]:
+    """Ranks of one kind of unit for a period, with the change since the previous period and
+    which criteria moved. Stored scores are read; without any, they are computed now (not
+    stored: ``stored`` is false)."""
+    p = parse_period(period, today)
+    method = method_for(catalog, code, p, today)
+    if kind not in method.kinds:
+        raise KeyError(f"{method.code} has no tree for {kind}")
+
+    def read(label: str) -> dict[str, dict[str, Any]]:
+        q = select(scores).where(scores.c.method == method.code, scores.c.period == label,
+                                 scores.c.kind == kind)
+        return {r["unit"]: dict(r) for r in conn.execute(q).mappings()}
+
+    now = read(p.label)
+    stored = bool(now)
+    if not stored:
+        g = Gatherer(conn, catalog, p, today)
+        now = {u: unit_score(conn, catalog, code, u, p.label, today, g)
+               for u in scored_units(catalog, kind)}
+        for code_, place in rank({k: v["points"] for k, v in now.items()}).items():
+            now[code_]["rank"] = place
+    prev_label = previous_period(p.label)
+    before = read(prev_label) if prev_label else {}
+    rows = []
+    for unit, r in sorted(now.items(), key=lambda x: (x[1]["rank"], x[0])):
+        b = before.get(unit)
+        u = catalog.units.units.get(unit)
+        rows.append({
+            "rank": r["rank"], "unit": unit, "name": u.name if u else unit,
+            "points": r["points"], "missing": r["missing"],
+            "computed_at": r["computed_at"].isoformat() if r.get("computed_at") else None,
+            "previous": None if b is None else {"rank": b["rank"], "points": b["points"]},
+            "rank_change": None if b is None else b["rank"] - r["rank"],
+            "points_change": None if b is None else round(r["points"] - b["points"], 4),
+            "explanation": explain(b["tree"] if b else None, r["tree"])})
+    return {"method": method.code, "version": method.version,
+            "provisional": method.provisional, "kind": kind, "period": p.label,
+            "previous_period": prev_label, "stored": stored, "units": rows}
