@@ -112,6 +112,9 @@ POLICY: tuple[Rule, ...] = (
     # -- signing in and out ----------------------------------------------------------------
     _r("GET", "/signin", EVERYONE),
     _r("POST", "/signin", EVERYONE, note="lock-out after repeated failures"),
+    _r("GET", "/signin/oidc", EVERYONE, note="single sign-on: to the city's provider"),
+    _r("GET", "/signin/oidc/callback", EVERYONE,
+       note="back from the provider: state, PKCE, ID token checked; audited"),
     _r("POST", "/signout", EVERYONE),
     _r("GET", "/api/v1/me", SIGNED_IN_ROLES, note="who am I, my roles and units"),
     # -- the operator's user page ----------------------------------------------------------
