@@ -147,6 +147,15 @@ def fresh_engine(backend: str, catalog: Catalog, tmp_path: Path,
 
 
 @pytest.fixture
+def fresh_client(fresh_engine: Engine, catalog: Catalog) -> Iterator[TestClient]:
+    """The app on a database of the test's own (``fresh_engine``), for tests that write.
+    Set ``fresh_client.app.dependency_overrides`` to fix "today" and the like."""
+    settings = Settings(database_url=fresh_engine.url.render_as_string(hide_password=False))
+    with TestClient(create_app(settings, Runtime(settings, fresh_engine, catalog))) as client:
+        yield client
+
+
+@pytest.fixture
 def runtime(engine: Engine, catalog: Catalog) -> Runtime:
     settings = Settings(database_url=engine.url.render_as_string(hide_password=False))
     return Runtime(settings, engine, catalog)

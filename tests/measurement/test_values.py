@@ -4,7 +4,6 @@ records behind a number and the change stream, through the real intake path and 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -14,14 +13,11 @@ from sqlalchemy import Engine, func, select
 
 import chiso.measurement  # noqa: F401
 from chiso.catalog.loader import Catalog
-from chiso.config import Settings
 from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.measurement.periods import PeriodError, parse_period
 from chiso.measurement.stream import HUB
 from chiso.measurement.values import records_query
-from chiso.runtime import Runtime
-from chiso.web.app import create_app
 
 
 def test_periods() -> None:
@@ -62,11 +58,8 @@ def _send(engine: Engine, feed: str, records: list[dict[str, Any]]) -> None:
 
 
 @pytest.fixture
-def api(fresh_engine: Engine, catalog: Catalog) -> Iterator[TestClient]:
-    settings = Settings(database_url=fresh_engine.url.render_as_string(hide_password=False))
-    rt = Runtime(settings, fresh_engine, catalog)
-    with TestClient(create_app(settings, rt)) as client:
-        yield client
+def api(fresh_client: TestClient) -> TestClient:
+    return fresh_client
 
 
 def test_values_ratio_of_sums_and_rollup(fresh_engine: Engine, api: TestClient,

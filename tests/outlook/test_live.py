@@ -4,7 +4,6 @@ and task warnings, through the API."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -13,13 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from chiso.catalog.loader import Catalog
-from chiso.config import Settings
 from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.outlook.live import target_outlook, unit_task_warnings
-from chiso.runtime import Runtime
 from chiso.web import api as web_api
-from chiso.web.app import create_app
 
 TODAY = date(2026, 7, 20)
 
@@ -47,13 +43,9 @@ def send_months(engine: Engine, unit: str, on_time_per_10: dict[int, int]) -> No
 
 
 @pytest.fixture
-def api(fresh_engine: Engine, catalog: Catalog) -> Iterator[TestClient]:
-    settings = Settings(database_url=fresh_engine.url.render_as_string(hide_password=False))
-    rt = Runtime(settings, fresh_engine, catalog)
-    app = create_app(settings, rt)
-    app.dependency_overrides[web_api.today] = lambda: TODAY
-    with TestClient(app) as client:
-        yield client
+def api(fresh_client: TestClient) -> TestClient:
+    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    return fresh_client
 
 
 def test_target_outlook_at_a_unit(fresh_engine: Engine, catalog: Catalog,

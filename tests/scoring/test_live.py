@@ -3,7 +3,6 @@ a score tree down to its inputs, stored ranks per period and a rank change expla
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -12,27 +11,20 @@ from sqlalchemy import Engine, func, select
 from tests.outlook.test_live import dossier, send_months
 
 from chiso.catalog.loader import Catalog
-from chiso.config import Settings
 from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
-from chiso.runtime import Runtime
 from chiso.scoring.live import compute, previous_period, rank, unit_score
 from chiso.store.tables import score_history, scores
 from chiso.web import api as web_api
-from chiso.web.app import create_app
 
 TODAY = date(2026, 4, 10)
 HOAN_KIEM, BA_DINH = "00070", "00004"
 
 
 @pytest.fixture
-def api(fresh_engine: Engine, catalog: Catalog) -> Iterator[TestClient]:
-    settings = Settings(database_url=fresh_engine.url.render_as_string(hide_password=False))
-    rt = Runtime(settings, fresh_engine, catalog)
-    app = create_app(settings, rt)
-    app.dependency_overrides[web_api.today] = lambda: TODAY
-    with TestClient(app) as client:
-        yield client
+def api(fresh_client: TestClient) -> TestClient:
+    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    return fresh_client
 
 
 def test_periods_and_ranks() -> None:
