@@ -24,6 +24,14 @@ class Settings(BaseSettings):
     boundaries_dir: Path | None = Field(
         default=None, description="Folder of commune boundary GeoJSON files (third-party data)"
     )
+    alert_rules: Path | None = Field(
+        default=None, description="Alert rules YAML (default: the built-in data/alerts/rules.yaml)")
+    smtp_host: str = Field(default="localhost", description="SMTP server for alert e-mail")
+    smtp_port: int = 25
+    mail_from: str = "chiso@skhcn.hanoi.gov.vn"
+    alert_webhook_url: str | None = Field(default=None, description="Where alerts are POSTed")
+    alert_webhook_secret: str = Field(
+        default="", description="HMAC-SHA256 key signing webhook bodies (X-Chiso-Signature)")
     default_locale: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
 

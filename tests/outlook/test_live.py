@@ -93,7 +93,7 @@ def test_task_warnings(fresh_engine: Engine, catalog: Catalog, api: TestClient) 
     with fresh_engine.connect() as conn:
         city = unit_task_warnings(conn, catalog, None, TODAY, 30)
         sokhcn = unit_task_warnings(conn, catalog, "SKHCN", TODAY, 30)
-    assert city["evidence"]["stored"] is False
+    assert city["evidence"]["stored"] is True
     assert city["warnings"], "the catalog has dated tasks past 20/07/2026"
     assert {w["kind"] for w in city["warnings"]} <= {
         "overdue", "due_soon_no_evidence", "milestone_slipping"}

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chiso.access import accounts, audit
 from chiso.access.policy import Rule, rule_for
 from chiso.access.roles import ANONYMOUS, Principal
-from chiso.store.tables import FEED_TABLES
+from chiso.store.tables import FEED_TABLES, assignments
 
 SESSION_COOKIE = "chiso_session"
 CSRF_COOKIE = "chiso_csrf"
@@ -64,6 +64,14 @@ def record_unit(engine: Engine, params: dict[str, Any]) -> str | None:
             latest.c.source == params.get("source"),
             latest.c.record_id == params.get("record_id"))).scalar()
     return unit
+
+
+def task_lead_units(engine: Engine, params: dict[str, Any]) -> set[str]:
+    """The lead units of the task a route names (``key``: the plan key, ``task_id``)."""
+    with engine.connect() as conn:
+        return {u for (u,) in conn.execute(select(assignments.c.unit_code).where(
+            assignments.c.plan_key == params.get("key"), assignments.c.item_kind == "task",
+            assignments.c.item_id == params.get("task_id"), assignments.c.role == "lead"))}
 
 
 @dataclass(frozen=True)
@@ -286,6 +294,14 @@ class AccessGuard:
             if unit is None or unit not in units:
                 return None, (404, "not found")  # another unit's record reads as missing
             return unit, None
+        if rule.scope == "task":
+            leads = await run_in_threadpool(task_lead_units, engine, params)
+            ours = sorted(leads & units)
+            if not leads:  # no such task (or none leads it): its handler answers 404
+                return None, None
+            if not ours:
+                return None, (403, f"only an officer of a lead unit of this task may: {mine}")
+            return ours[0], None
         return None, (403, f"unknown scope {rule.scope!r}: refused")
 
     async def _deny(self, engine: Engine, who: Principal, action: str, path: str,

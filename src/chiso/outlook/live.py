@@ -15,6 +15,7 @@ from chiso.catalog.loader import Catalog
 from chiso.catalog.models import Target, Task
 from chiso.measurement import values as mv
 from chiso.measurement.periods import parse_period
+from chiso.outlook.evidence import stored as stored_evidence
 from chiso.outlook.progress import LABELS_VI as PROGRESS_VI
 from chiso.outlook.sentence import sentence
 from chiso.outlook.series import Point, TargetTerms, month_index
@@ -25,9 +26,10 @@ from chiso.store.catalog_sync import plan_key
 from chiso.store.tables import assignments
 
 CITY_NAME = {"vi": "Thành phố Hà Nội", "en": "Hanoi"}
-NO_EVIDENCE = ("Evidence (a file or link attached to a task or milestone) is not stored yet: "
-               "every dated task past its deadline is reported overdue, and every task due "
-               "soon has no evidence.")
+EVIDENCE_NOTE = ("Evidence (a file or link attached to a task or milestone by an officer of a "
+                 "lead unit) is stored: a task with evidence is not due with no evidence, a "
+                 "milestone with evidence is not slipping, and evidence marked completes "
+                 "closes the task.")
 
 
 class OutlookError(LookupError):
@@ -154,9 +156,10 @@ def unit_task_warnings(conn: Connection, catalog: Catalog, unit: str | None, tod
     pairs = _unit_tasks(conn, catalog, unit)
     by_id = {(n, t.id): t for n, t in pairs}
     warnings: list[dict[str, Any]] = []
+    evidence = stored_evidence(conn)
     for number in catalog.plans:
         tasks = [t for n, t in pairs if n == number]
-        for w in task_warnings(tasks, [], today, days):
+        for w in task_warnings(tasks, evidence.get(plan_key(number), []), today, days):
             task = by_id[(number, w.task)]
             warnings.append({
                 "plan": number, "task": w.task, "title": task.title, "kind": w.kind.value,
@@ -168,5 +171,5 @@ def unit_task_warnings(conn: Connection, catalog: Catalog, unit: str | None, tod
     for row in warnings:
         counts[row["kind"]] = counts.get(row["kind"], 0) + 1
     return {"unit": unit, "today": today.isoformat(), "days": days, "tasks": len(pairs),
-            "counts": counts, "evidence": {"stored": False, "note": NO_EVIDENCE},
+            "counts": counts, "evidence": {"stored": True, "note": EVIDENCE_NOTE},
             "warnings": warnings}

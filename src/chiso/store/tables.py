@@ -509,3 +509,70 @@ score_history = Table(
     Column("computed_at", DateTime(timezone=True), nullable=False),
     Index("ix_score_history_key", "method", "unit", "period", "computed_at"),
 )
+
+# ==========================================================================================
+# tasks and alerts (issue 6): evidence attached to tasks, and the early-warning alerts with
+# every delivery attempt. See docs/outlook.md ("Evidence", "Alerts").
+#
+# ``task_evidence``: a file (its bytes, SHA-256 and size) or a link attached by a unit officer
+# of a lead unit to a task (``milestone`` null) or one of its milestones (index into the
+# catalog's milestones). ``alerts``: one row per raised alert; ``subject`` is kind + plan +
+# item + unit, ``dedup_key`` is subject + status: a new row only when the subject is new or its
+# status changed (the previous row is then ``superseded``). ``escalated_on`` is set once, when
+# the alert is escalated to the tracking agency and the operator. ``alert_deliveries`` records
+# every attempt (in-app, e-mail, webhook), sent or failed.
+# ==========================================================================================
+
+task_evidence = Table(
+    "task_evidence", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_key", String(64), nullable=False),
+    Column("task_id", String(32), nullable=False),
+    Column("milestone", Integer),
+    Column("kind", String(8), nullable=False),  # file | link
+    Column("filename", Text),
+    Column("content_type", String(128)),
+    Column("url", Text),
+    Column("note", Text),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content", LargeBinary),
+    Column("completes", Boolean, nullable=False, default=False),
+    Column("unit", String(32)),
+    Column("uploaded_by", String(128), nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_task_evidence_task", "plan_key", "task_id"),
+)
+
+alerts = Table(
+    "alerts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject", String(160), nullable=False),
+    Column("dedup_key", String(224), nullable=False),
+    Column("kind", String(16), nullable=False),  # target | task
+    Column("plan_key", String(64), nullable=False),
+    Column("item_id", String(32), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("status", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("raised_on", Date, nullable=False),
+    Column("superseded", Boolean, nullable=False, default=False),
+    Column("escalated_on", Date),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_alerts_subject", "subject"),
+    Index("ix_alerts_unit", "unit"),
+)
+
+alert_deliveries = Table(
+    "alert_deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, nullable=False),
+    Column("purpose", String(16), nullable=False),  # alert | escalation
+    Column("channel", String(16), nullable=False),  # app | email | webhook
+    Column("recipient", Text, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_alert_deliveries_alert", "alert_id"),
+)

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from sqlalchemy import select
+from starlette.datastructures import UploadFile
 
+from chiso.access.guard import principal
 from chiso.measurement.periods import PeriodError, parse_period
+from chiso.outlook import alerts as alerting
+from chiso.outlook import evidence as ev
 from chiso.outlook import live as outlook
 from chiso.runtime import Runtime
 from chiso.scoring import live as scoring
 from chiso.store import catalog_reads as reads
+from chiso.store.catalog_sync import plan_key
+from chiso.store.tables import tasks
 from chiso.web.api import Conn, Today, runtime
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"])
@@ -48,6 +55,73 @@ def task_warnings(rt: Rt, conn: Conn, today: Today,
         return outlook.unit_task_warnings(conn, rt.catalog, unit, today, days)
     except outlook.OutlookError as exc:
         raise HTTPException(404, str(exc)) from exc
+
+
+def _task_or_404(conn: Any, key: str, task_id: str) -> None:
+    found = conn.execute(select(tasks.c.id).where(tasks.c.plan_key == key,
+                                                  tasks.c.id == task_id)).first()
+    if found is None:
+        raise HTTPException(404, f"no task {task_id} in plan {key}")
+
+
+@router.post("/plans/{key}/tasks/{task_id}/evidence", status_code=201)
+async def attach_evidence(key: str, task_id: str, request: Request, rt: Rt) -> dict[str, Any]:
+    """Attach evidence to a task (or, with ``milestone``, one of its milestones): a file
+    (multipart field ``file``) or a link (JSON ``{"url": …}``); optional ``note``,
+    ``completes`` (the task or milestone is finished). Stored with SHA-256, size, uploader."""
+    ctype = request.headers.get("content-type", "")
+    fields: dict[str, Any]
+    content: bytes | None = None
+    filename = content_type = None
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form(max_part_size=ev.MAX_BYTES)
+        fields = {k: v for k, v in form.items() if not isinstance(v, UploadFile)}
+        upload = form.get("file")
+        if isinstance(upload, UploadFile):
+            content = await upload.read()
+            filename, content_type = upload.filename, upload.content_type
+    else:
+        try:
+            fields = dict(await request.json())
+        except ValueError as exc:
+            raise HTTPException(422, "send a multipart file or a JSON link") from exc
+    try:
+        milestone = int(fields["milestone"]) if fields.get("milestone") not in (None, "") \
+            else None
+    except (TypeError, ValueError) as exc:
+        raise HTTPException(422, "milestone must be a number") from exc
+    completes = str(fields.get("completes", "")).lower() in ("1", "true", "yes", "on")
+    who = principal(request)
+    with rt.engine.begin() as conn:
+        _task_or_404(conn, key, task_id)
+        entry = next((t for n, p in rt.catalog.plans.items() if plan_key(n) == key
+                      for t in p.tasks if t.id == task_id), None)
+        leads = ev.lead_units(conn, key, task_id)
+        units = {g.unit for g in who.grants if g.unit} & leads
+        try:
+            return ev.attach(conn, key, task_id, uploaded_by=who.actor,
+                             unit=min(units) if units else None, milestone=milestone,
+                             milestones=len(entry.milestones) if entry else 0,
+                             content=content, filename=filename, content_type=content_type,
+                             url=fields.get("url") if content is None else None,
+                             note=fields.get("note"), completes=completes)
+        except ev.EvidenceError as exc:
+            raise HTTPException(422, str(exc)) from exc
+
+
+@router.get("/plans/{key}/tasks/{task_id}/evidence")
+def list_evidence(key: str, task_id: str, conn: Conn) -> dict[str, Any]:
+    """The evidence attached to a task and its milestones (no file bytes)."""
+    _task_or_404(conn, key, task_id)
+    return {"plan_key": key, "task": task_id, "evidence": ev.listing(conn, key, task_id)}
+
+
+@router.get("/alerts")
+def list_alerts(conn: Conn, unit: Annotated[str | None, Query(
+                    description="A unit code; unit officers: their unit")] = None,
+                ) -> dict[str, Any]:
+    """Alerts raised for a unit (or all), newest first, with every delivery attempt."""
+    return {"unit": unit, "alerts": alerting.listing(conn, unit)}
 
 
 def _period(period: str, today: Any) -> str:

@@ -1,0 +1,267 @@
+"""Alerts (docs/outlook.md, "Alerts"): the target outlooks and task warnings of each owning
+unit, raised once per (kind, item, unit, status), delivered in the app, by e-mail (SMTP) and
+by a signed webhook, every attempt recorded; escalated once to the tracking agency and the
+operator when an alert's status has not changed for the configured time.
+
+Rules are configuration (``data/alerts/rules.yaml`` or ``CHISO_ALERT_RULES``); endpoints and
+the webhook secret are settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from sqlalchemy import Connection, Engine, select
+
+from chiso.catalog.loader import Catalog, load_catalog
+from chiso.config import Settings
+from chiso.outlook import live
+from chiso.store.catalog_sync import plan_key
+from chiso.store.tables import alert_deliveries, alerts, assignments
+
+DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "alerts" / "rules.yaml"
+SIGNATURE_HEADER = "X-Chiso-Signature"
+
+
+@dataclass(frozen=True)
+class Rules:
+    target_statuses: tuple[str, ...] = ("có nguy cơ", "chậm tiến độ")
+    target_roles: tuple[str, ...] = ("tracking", "implementing")
+    task_kinds: tuple[str, ...] = ("overdue", "due_soon_no_evidence", "milestone_slipping")
+    task_roles: tuple[str, ...] = ("lead",)
+    due_within_days: int = 30
+    escalate_after_days: int = 14
+    task_tracking_agency: str = "SKHCN"
+    unit_email: str = "{unit}@donvi.hanoi.gov.vn"
+    operator_email: str = "chiso-vanhanh@skhcn.hanoi.gov.vn"
+    units: tuple[str, ...] = field(default_factory=tuple)
+
+
+def load_rules(path: Path | None = None) -> Rules:
+    raw = yaml.safe_load((path or DEFAULT_RULES).read_text(encoding="utf-8")) or {}
+    known = set(Rules.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise ValueError(f"unknown alert rule keys: {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    return Rules(**values)
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The webhook signature header value: ``sha256=<hex HMAC-SHA256 of the body>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    kind: str  # target | task
+    plan_key: str
+    item_id: str
+    unit: str
+    status: str
+    message: str
+    detail: dict[str, Any]
+
+    @property
+    def subject(self) -> str:
+        return f"{self.kind}|{self.plan_key}|{self.item_id}|{self.unit}"
+
+    @property
+    def dedup_key(self) -> str:
+        return f"{self.subject}|{self.status}"
+
+
+def _owners(conn: Connection, kind: str, roles: tuple[str, ...]
+            ) -> dict[tuple[str, str], set[str]]:
+    out: dict[tuple[str, str], set[str]] = {}
+    for key, item, unit in conn.execute(select(
+            assignments.c.plan_key, assignments.c.item_id, assignments.c.unit_code).where(
+            assignments.c.item_kind == kind, assignments.c.role.in_(roles))):
+        out.setdefault((key, item), set()).add(unit)
+    return out
+
+
+def candidates(conn: Connection, catalog: Catalog, rules: Rules, today: date
+               ) -> list[Candidate]:
+    """What should be alerted now: flagged target outlooks at their owning units and task
+    warnings at their lead units, as the rules select them."""
+    wanted = set(rules.units)
+    out: list[Candidate] = []
+    m = catalog.measurement
+    target_owners = _owners(conn, "target", rules.target_roles)
+    for number, entry in catalog.plans.items():
+        key = plan_key(number)
+        pb = m.plans.get(number) if m else None
+        for target in entry.targets:
+            binding = pb.bindings.get(target.id) if pb else None
+            if binding is None or not binding.indicators:
+                continue
+            for unit in sorted(target_owners.get((key, target.id), set())):
+                if wanted and unit not in wanted:
+                    continue
+                got = live.target_outlook(conn, catalog, number, target.id, unit, today)
+                status = got.get("status")
+                if status in rules.target_statuses:
+                    out.append(Candidate(
+                        "target", key, target.id, unit, str(status), got["sentence"]["vi"],
+                        {"sentence": got["sentence"], "forecast": got["forecast"],
+                         "deadline": got["deadline"], "plan": number}))
+    task_owners = _owners(conn, "task", rules.task_roles)
+    units = sorted({u for us in task_owners.values() for u in us})
+    for unit in units:
+        if wanted and unit not in wanted:
+            continue
+        got = live.unit_task_warnings(conn, catalog, unit, today, rules.due_within_days)
+        for w in got["warnings"]:
+            key = plan_key(w["plan"])
+            if w["kind"] not in rules.task_kinds or unit not in task_owners.get(
+                    (key, w["task"]), set()):
+                continue
+            item = w["task"] if w["milestone"] is None else f"{w['task']}#{w['milestone']}"
+            message = (f"Nhiệm vụ {w['task']} ({w['plan']}): {w['kind_vi']}, "
+                       f"hạn {date.fromisoformat(w['due']).strftime('%d/%m/%Y')}")
+            out.append(Candidate("task", key, item, unit, w["kind"], message,
+                                 {**w, "title": w["title"]}))
+    return out
+
+
+def _record(conn: Connection, alert_id: int, purpose: str, channel: str, recipient: str,
+            ok: bool, detail: str) -> None:
+    conn.execute(alert_deliveries.insert().values(
+        alert_id=alert_id, purpose=purpose, channel=channel, recipient=recipient, ok=ok,
+        detail=detail[:2000], at=datetime.now(UTC)))
+
+
+def _payload(row: dict[str, Any], purpose: str, recipients: list[str]) -> dict[str, Any]:
+    return {"event": purpose, "alert": row["id"], "kind": row["kind"],
+            "plan_key": row["plan_key"], "item": row["item_id"], "unit": row["unit"],
+            "status": row["status"], "message": row["message"],
+            "raised_on": row["raised_on"].isoformat(), "recipients": recipients,
+            "detail": row["detail"]}
+
+
+def _deliver(conn: Connection, settings: Settings, row: dict[str, Any], purpose: str,
+             emails: list[str]) -> None:
+    """E-mail to ``emails`` and one signed webhook POST; each attempt recorded."""
+    prefix = "[chiso] Cảnh báo" if purpose == "alert" else "[chiso] Chuyển cấp cảnh báo"
+    for to in emails:
+        msg = EmailMessage()
+        msg["From"] = settings.mail_from
+        msg["To"] = to
+        msg["Subject"] = f"{prefix}: {row['item_id']} – {row['status']} ({row['unit']})"
+        msg["X-Chiso-Alert"] = f"{row['id']}:{purpose}"
+        msg.set_content(f"{row['message']}\n\nĐơn vị: {row['unit']}\nKế hoạch: "
+                        f"{row['plan_key']}\nMã cảnh báo: {row['id']}\n")
+        try:
+            with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+                smtp.send_message(msg)
+            _record(conn, row["id"], purpose, "email", to, True, "sent")
+        except (OSError, smtplib.SMTPException) as exc:
+            _record(conn, row["id"], purpose, "email", to, False, repr(exc))
+    url = settings.alert_webhook_url
+    if url:
+        body = json.dumps(_payload(row, purpose, emails), ensure_ascii=False,
+                          default=str).encode()
+        headers = {"Content-Type": "application/json", "X-Chiso-Event": purpose,
+                   SIGNATURE_HEADER: sign(settings.alert_webhook_secret, body)}
+        try:
+            r = httpx.post(url, content=body, headers=headers, timeout=10)
+            _record(conn, row["id"], purpose, "webhook", url, r.is_success,
+                    f"HTTP {r.status_code}")
+        except httpx.HTTPError as exc:
+            _record(conn, row["id"], purpose, "webhook", url, False, repr(exc))
+
+
+def _tracking(conn: Connection, rules: Rules, row: dict[str, Any]) -> list[str]:
+    if row["kind"] == "task":
+        return [rules.task_tracking_agency] if rules.task_tracking_agency else []
+    return sorted({u for (u,) in conn.execute(select(assignments.c.unit_code).where(
+        assignments.c.plan_key == row["plan_key"], assignments.c.item_kind == "target",
+        assignments.c.item_id == row["item_id"], assignments.c.role == "tracking"))})
+
+
+def run_alerts(engine: Engine, settings: Settings, today: date,
+               catalog: Catalog | None = None, rules: Rules | None = None) -> dict[str, Any]:
+    """Raise new alerts (new subject, or its status changed), deliver them, and escalate the
+    ones unchanged past ``escalate_after_days``. Returns counts."""
+    catalog = catalog or load_catalog(settings.data_dir)
+    rules = rules or load_rules(settings.alert_rules)
+    now = datetime.now(UTC)
+    raised = escalated = 0
+    with engine.begin() as conn:
+        found = candidates(conn, catalog, rules, today)
+        current = {r["subject"]: dict(r) for r in conn.execute(
+            select(alerts).where(alerts.c.superseded.is_(False))).mappings()}
+        live_subjects = set()
+        for c in found:
+            live_subjects.add(c.subject)
+            old = current.get(c.subject)
+            if old is not None and old["dedup_key"] == c.dedup_key:
+                continue
+            if old is not None:
+                conn.execute(alerts.update().where(alerts.c.id == old["id"])
+                             .values(superseded=True))
+            values = {"subject": c.subject, "dedup_key": c.dedup_key, "kind": c.kind,
+                      "plan_key": c.plan_key, "item_id": c.item_id, "unit": c.unit,
+                      "status": c.status, "message": c.message,
+                      "detail": json.loads(json.dumps(c.detail, default=str)),
+                      "raised_on": today, "superseded": False, "escalated_on": None,
+                      "created_at": now}
+            new_id = conn.execute(alerts.insert().values(**values)).inserted_primary_key[0]  # type: ignore[index]
+            row = {**values, "id": new_id}
+            current[c.subject] = row
+            raised += 1
+            _record(conn, new_id, "alert", "app", c.unit, True, "shown in the app")
+            _deliver(conn, settings, row, "alert", [rules.unit_email.format(unit=c.unit)])
+        # an alert whose condition is gone is closed (superseded, nothing sent)
+        for subject, row in current.items():
+            if subject not in live_subjects:
+                conn.execute(alerts.update().where(alerts.c.id == row["id"])
+                             .values(superseded=True))
+        due = today - timedelta(days=rules.escalate_after_days)
+        for subject, row in current.items():
+            if (subject in live_subjects and row["escalated_on"] is None
+                    and row["raised_on"] <= due):
+                conn.execute(alerts.update().where(alerts.c.id == row["id"])
+                             .values(escalated_on=today))
+                to = [rules.unit_email.format(unit=u) for u in _tracking(conn, rules, row)]
+                to.append(rules.operator_email)
+                _record(conn, row["id"], "escalation", "app", ",".join(to), True,
+                        "shown in the app")
+                _deliver(conn, settings, row, "escalation", to)
+                escalated += 1
+    return {"today": today.isoformat(), "candidates": len(found), "raised": raised,
+            "escalated": escalated}
+
+
+def listing(conn: Connection, unit: str | None, limit: int = 500) -> list[dict[str, Any]]:
+    """Alerts (newest first) with their delivery attempts."""
+    q = select(alerts).order_by(alerts.c.id.desc()).limit(limit)
+    if unit is not None:
+        q = q.where(alerts.c.unit == unit)
+    rows = [dict(r) for r in conn.execute(q).mappings()]
+    ids = [r["id"] for r in rows]
+    sent: dict[int, list[dict[str, Any]]] = {}
+    if ids:
+        for d in conn.execute(select(alert_deliveries).where(
+                alert_deliveries.c.alert_id.in_(ids)).order_by(alert_deliveries.c.id)
+                ).mappings():
+            sent.setdefault(d["alert_id"], []).append(
+                {"purpose": d["purpose"], "channel": d["channel"], "recipient": d["recipient"],
+                 "ok": d["ok"], "detail": d["detail"], "at": d["at"].isoformat()})
+    for r in rows:
+        for k in ("raised_on", "escalated_on", "created_at"):
+            if r[k] is not None:
+                r[k] = r[k].isoformat()
+        r["deliveries"] = sent.get(r["id"], [])
+    return rows
