@@ -23,6 +23,10 @@ from chiso.store.catalog_sync import sync_catalog
 from chiso.store.db import make_engine
 from chiso.web.app import create_app
 
+# Background re-scoring (chiso.scoring.follow) would race each test's teardown: tests turn it
+# on where they test it.
+os.environ.setdefault("CHISO_SCORES_FOLLOW", "0")
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CHISO_SHARED_DIR", ROOT.parent / "shared"))
 PG_URL = os.environ.get(

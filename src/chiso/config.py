@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = Field(default=None, description="Where alerts are POSTed")
     alert_webhook_secret: str = Field(
         default="", description="HMAC-SHA256 key signing webhook bodies (X-Chiso-Signature)")
+    scores_follow: bool = Field(
+        default=True, description="Re-score the current periods as values change (stream)"
+    )
+    scores_debounce: float = Field(default=2.0, description="Seconds to let a burst settle")
     default_locale: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
 

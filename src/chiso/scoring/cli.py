@@ -29,6 +29,7 @@ def compute(
     period from the stored values, rank them per kind, and store scores with their history."""
     from chiso.measurement.periods import PeriodError, parse_period, today_vn
     from chiso.runtime import open_runtime
+    from chiso.scoring.follow import current_periods
     from chiso.scoring.live import compute as run
     from chiso.scoring.live import method_for, scored_units
 
@@ -47,8 +48,7 @@ def compute(
     if unknown:
         err.print(f"[red]Unknown method(s):[/red] {', '.join(unknown)}")
         raise typer.Exit(1)
-    periods = period or [f"{today:%Y-%m}", f"{today.year}-Q{(today.month + 2) // 3}",
-                         f"{today.year}-YTD"]
+    periods = period or current_periods(today)
     try:
         jobs = [(c, p, method_for(rt.catalog, c, parse_period(p, today), today))
                 for c in codes for p in periods]

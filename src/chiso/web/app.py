@@ -20,6 +20,7 @@ from chiso.access.oidc import OidcClient
 from chiso.access.settings import AccessSettings, OidcSettings
 from chiso.config import Settings, get_settings
 from chiso.runtime import Runtime, open_runtime
+from chiso.scoring.follow import follow
 from chiso.web import (
     access_web,
     api,
@@ -46,8 +47,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         app.state.runtime = rt
         audit.install_write_hook(rt.engine)  # every write a request commits is audited
         sealer = asyncio.create_task(_seal_periodically(app))
+        scorer = (asyncio.create_task(follow(rt.engine, rt.catalog, settings.scores_debounce))
+                  if settings.scores_follow else None)
         yield
         sealer.cancel()
+        if scorer is not None:
+            scorer.cancel()
         if runtime is None:
             rt.engine.dispose()
 

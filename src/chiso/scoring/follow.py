@@ -1,0 +1,56 @@
+"""Scores that follow the data: a consumer of the measurement change stream that re-scores the
+current periods (this month, this quarter, the year to date) when values change, instead of a
+nightly job. Changes are debounced: a burst of batches causes one re-scoring, and at most one
+runs at a time. Each finished re-scoring is announced on the same stream (``type: scores``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date
+
+from sqlalchemy import Engine
+
+from chiso.catalog.loader import Catalog
+from chiso.measurement.periods import today_vn
+from chiso.measurement.stream import HUB
+from chiso.scoring.live import compute
+
+log = logging.getLogger(__name__)
+
+
+def current_periods(today: date) -> list[str]:
+    """The periods whose scores move while data arrives today."""
+    return [f"{today:%Y-%m}", f"{today.year}-Q{(today.month + 2) // 3}", f"{today.year}-YTD"]
+
+
+def rescore(engine: Engine, catalog: Catalog, today: date) -> list[dict[str, object]]:
+    """Re-score every method for the current periods; one failure does not stop the others."""
+    done: list[dict[str, object]] = []
+    if catalog.methods is None:
+        return done
+    for code in sorted(catalog.methods.versions):
+        for period in current_periods(today):
+            try:
+                done.append(compute(engine, catalog, code, period, today, reason="stream"))
+            except Exception:  # a method without a version in force, a database hiccup
+                log.exception("re-scoring %s %s failed", code, period)
+    return done
+
+
+async def follow(engine: Engine, catalog: Catalog, debounce: float = 2.0) -> None:
+    """Run until cancelled: wait for value changes, let the burst settle, re-score."""
+    sub = HUB.subscribe()
+    try:
+        while True:
+            item = await sub.queue.get()
+            if item.get("type") == "scores":  # our own announcements
+                continue
+            await asyncio.sleep(debounce)
+            while not sub.queue.empty():
+                sub.queue.get_nowait()
+            done = await asyncio.to_thread(rescore, engine, catalog, today_vn())
+            HUB.publish([{"type": "scores", **d} for d in done])
+    finally:
+        HUB.unsubscribe(sub)

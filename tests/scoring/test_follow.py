@@ -1,0 +1,58 @@
+"""Scores follow the data: records pushed through intake re-score the current periods by
+themselves, through the change stream, with no command run."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from chiso.catalog.loader import Catalog
+from chiso.config import Settings
+from chiso.intake.contracts import get_contract
+from chiso.intake.pipeline import Provenance, ingest
+from chiso.measurement.periods import today_vn
+from chiso.runtime import Runtime
+from chiso.scoring.follow import current_periods
+from chiso.store.tables import score_history, scores
+from chiso.web.app import create_app
+
+
+def _dossier(i: int, unit: str, day: str) -> dict[str, object]:
+    return {
+        "id": f"HS-F-{i}", "unit": unit, "procedure": "1.001",
+        "received_at": f"{day}T07:00:00+07:00", "due_at": f"{day}T17:00:00+07:00",
+        "resolved_at": f"{day}T08:00:00+07:00", "status": "resolved", "channel": "online",
+        "fully_online": True, "supplement_requests": 0, "supplement_days": 0,
+        "result_electronic": True, "paid_online": None, "components_total": 4,
+        "components_reused": 2, "updated_at": f"{day}T08:00:00+07:00",
+    }
+
+
+def test_pushed_records_rescore_the_current_periods(fresh_engine: Engine,
+                                                    catalog: Catalog) -> None:
+    settings = Settings(database_url=fresh_engine.url.render_as_string(hide_password=False),
+                        scores_follow=True, scores_debounce=0.2)
+    today = today_vn()
+    this_month = current_periods(today)[0]
+    with TestClient(create_app(settings, Runtime(settings, fresh_engine, catalog))):
+        out = ingest(fresh_engine, get_contract("tthc.dossier"),
+                     [_dossier(i, "00070", today.isoformat()) for i in range(5)],
+                     Provenance("t", "push"), b"{}", "application/json")
+        assert out.accepted, out.as_dict()
+        followed = 0
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not followed:
+            time.sleep(0.3)
+            with fresh_engine.connect() as conn:
+                followed = conn.execute(
+                    select(func.count()).select_from(score_history)
+                    .where(score_history.c.reason == "stream")).scalar_one()
+    assert followed > 0, "no re-scoring followed the pushed records"
+    with fresh_engine.connect() as conn:
+        row = conn.execute(select(scores).where(
+            scores.c.method == "dvc-766", scores.c.unit == "00070",
+            scores.c.period == this_month)).first()
+    assert row is not None
+    assert row.rank is not None
