@@ -160,15 +160,10 @@ def units_list(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the schema, then write the catalog into the database."""
-    from chiso.runtime import open_runtime
-
-    settings = get_settings()
-    try:
-        rt = open_runtime(settings)
-    except CatalogError as exc:
-        err.print(f"[red]Catalog error:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    from chiso.runtime import open_runtime_for_command
     from chiso.store import migrate
+
+    rt = open_runtime_for_command()
 
     out.print(f"Database {rt.engine.url.render_as_string(hide_password=True)} at revision "
               f"{migrate.current(rt.engine)}; catalog {rt.catalog.digest} loaded.")

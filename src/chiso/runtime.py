@@ -29,3 +29,19 @@ def open_runtime(settings: Settings) -> Runtime:
     migrate.upgrade(engine)
     sync_catalog(engine, catalog)
     return Runtime(settings, engine, catalog)
+
+
+def open_runtime_for_command() -> Runtime:
+    """The runtime a ``chiso`` command works in, from the environment's settings. A broken
+    catalog file stops the command with one line naming file, item and field, not a traceback."""
+    import typer
+    from rich.console import Console
+
+    from chiso.catalog.errors import CatalogError
+    from chiso.config import get_settings
+
+    try:
+        return open_runtime(get_settings())
+    except CatalogError as exc:
+        Console(stderr=True, soft_wrap=True).print(f"[red]Catalog error:[/red] {exc}")
+        raise typer.Exit(1) from exc

@@ -26,10 +26,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _runtime() -> Runtime:
-    from chiso.config import get_settings
-    from chiso.runtime import open_runtime
+    from chiso.runtime import open_runtime_for_command
 
-    return open_runtime(get_settings())
+    return open_runtime_for_command()
 
 
 def _audited(action: str, target: str, unit: str | None = None) -> object:

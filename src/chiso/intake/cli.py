@@ -19,10 +19,9 @@ if TYPE_CHECKING:
 
 
 def _runtime() -> Runtime:
-    from chiso.config import get_settings
-    from chiso.runtime import open_runtime
+    from chiso.runtime import open_runtime_for_command
 
-    return open_runtime(get_settings())
+    return open_runtime_for_command()
 
 
 @sources_app.command("add")

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from chiso.catalog.errors import CatalogError
 from chiso.config import get_settings
 
 out = Console()
@@ -27,13 +26,9 @@ def recompute(
     transaction."""
     from chiso.measurement import incremental
     from chiso.measurement.recompute import recompute as run
-    from chiso.runtime import open_runtime
+    from chiso.runtime import open_runtime_for_command
 
-    try:
-        rt = open_runtime(get_settings())
-    except CatalogError as exc:
-        err.print(f"[red]Catalog error:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    rt = open_runtime_for_command()
     m = rt.catalog.measurement
     if m is None:
         err.print("[red]The catalog has no indicator definitions.[/red]")

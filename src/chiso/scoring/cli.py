@@ -9,9 +9,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from chiso.catalog.errors import CatalogError
-from chiso.config import get_settings
-
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 app = typer.Typer(help="Scores and rankings (docs/scoring.md).", no_args_is_help=True)
@@ -28,16 +25,12 @@ def compute(
     """Score every scored unit (departments, agencies, communes) by each method for each
     period from the stored values, rank them per kind, and store scores with their history."""
     from chiso.measurement.periods import PeriodError, parse_period, today_vn
-    from chiso.runtime import open_runtime
+    from chiso.runtime import open_runtime_for_command
     from chiso.scoring.follow import current_periods
     from chiso.scoring.live import compute as run
     from chiso.scoring.live import method_for, scored_units
 
-    try:
-        rt = open_runtime(get_settings())
-    except CatalogError as exc:
-        err.print(f"[red]Catalog error:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    rt = open_runtime_for_command()
     methods = rt.catalog.methods
     if methods is None:
         err.print("[red]The catalog has no scoring methods.[/red]")
