@@ -58,7 +58,8 @@ def _r(method: str, path: str, roles: frozenset[str] | set[str], scope: str = "n
 
 POLICY: tuple[Rule, ...] = (
     # -- published: the plan catalog and the unit registry (pages and API), open data ----
-    _r("GET", "/", EVERYONE, note="home: the plans"),
+    _r("GET", "/", EVERYONE, note="home: the operations dashboard"),
+    _r("GET", "/plans", EVERYONE, note="the plans"),
     _r("GET", "/plans/{key}", EVERYONE),
     _r("GET", "/plans/{key}/targets/{target_id}", EVERYONE),
     _r("GET", "/plans/{key}/tasks/{task_id}", EVERYONE),

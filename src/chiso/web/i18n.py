@@ -1,7 +1,8 @@
 """Languages: Vietnamese first, English second.
 
 Interface strings are gettext messages with English message ids, in
-``locale/<lang>/LC_MESSAGES/messages.po``, read with Babel at start. Numbers and dates are
+``locale/<lang>/LC_MESSAGES/*.po`` (one file per part of the interface: ``messages.po`` for the
+catalog pages, ``dashboard.po``, ``map.po``, …), read with Babel at start and merged. Numbers and dates are
 formatted by Babel in the reader's locale: 98,5%; 1.234.567; 31/12/2026 in Vietnamese.
 """
 
@@ -29,15 +30,23 @@ current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_L
 
 @lru_cache
 def translations(locale: str) -> NullTranslations:
-    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
+    files = sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"))
+    if not files:
         return NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer)
+    merged: Translations | None = None
+    for po in files:
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        part = Translations(buffer)
+        if merged is None:
+            merged = part
+        else:
+            merged.merge(part)
+    assert merged is not None
+    return merged
 
 
 def gettext(message: str) -> str:

@@ -78,11 +78,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return page
 
 
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, lang: Locale, conn: Conn, day: Today) -> HTMLResponse:
+@router.get("/plans", response_class=HTMLResponse)
+def plans(request: Request, lang: Locale, conn: Conn, day: Today) -> HTMLResponse:
     overdue = reads.list_tasks(conn, today=day, status="past_due", limit=1).total
     soon = reads.list_tasks(conn, today=day, status="due_soon", limit=1).total
-    return render(request, lang, "home.html", plans=reads.list_plans(conn),
+    return render(request, lang, "plans.html", plans=reads.list_plans(conn),
                   overdue=overdue, soon=soon, today=day)
 
 
