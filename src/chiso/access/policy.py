@@ -119,6 +119,11 @@ POLICY: tuple[Rule, ...] = (
        note="the task's evidence: hash, size, uploader, time"),
     _r("GET", "/api/v1/alerts", {UNIT_OFFICER, OPERATOR, LEADER, AUDITOR, VIEWER}, "query",
        note="in-app alerts and their deliveries; ?unit="),
+    # -- the operations dashboard (issue 7): tiles and their live stream -------------------
+    # -- dashboard: the commune map --------------------------------------------------------
+    # -- dashboard: rankings and the tasks-and-deadlines view ------------------------------
+    # -- dashboard: indicator pages down to the records ------------------------------------
+    # -- dashboard: the decision log -------------------------------------------------------
     # -- signing in and out ----------------------------------------------------------------
     _r("GET", "/signin", EVERYONE),
     _r("POST", "/signin", EVERYONE, note="lock-out after repeated failures"),

@@ -24,9 +24,14 @@ from chiso.scoring.follow import follow
 from chiso.web import (
     access_web,
     api,
+    dashboard_web,
+    decisions_web,
+    indicator_web,
     intake_api,
+    map_web,
     measurement_api,
     pages,
+    rankings_web,
     records_api,
     scoring_api,
 )
@@ -74,6 +79,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.include_router(records_api.router)
     app.include_router(scoring_api.router)
     app.include_router(access_web.router)
+    for room in (dashboard_web, map_web, rankings_web, indicator_web, decisions_web):
+        app.include_router(room.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The one gate: every request is authenticated and authorised against chiso.access.policy.
     app.state.access_settings = access_settings or AccessSettings()
