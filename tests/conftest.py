@@ -26,6 +26,7 @@ from chiso.web.app import create_app
 # Background re-scoring (chiso.scoring.follow) would race each test's teardown: tests turn it
 # on where they test it.
 os.environ.setdefault("CHISO_SCORES_FOLLOW", "0")
+os.environ.setdefault("CHISO_DASHBOARD_FOLLOW", "0")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CHISO_SHARED_DIR", ROOT.parent / "shared"))

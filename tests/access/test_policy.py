@@ -19,8 +19,10 @@ from chiso.intake.sources import add_source
 
 SAMPLE = {"key": "131-KH-UBND", "target_id": "I.11", "task_id": "1", "code": UNIT_A,
           "feed": "tthc.dossier", "source": "nobody", "record_id": "nothing", "name": "-",
-          "path": "chiso.css", "sha256": "0" * 64, "method": "dvc-766", "unit": UNIT_A}
-STREAMS = {"/api/v1/stream"}  # never end: called only where the guard must refuse
+          "path": "chiso.css", "sha256": "0" * 64, "method": "dvc-766", "unit": UNIT_A,
+          "tile_id": "ho-so-dung-han"}
+# Streams never end: called only where the guard must refuse.
+STREAMS = {"/api/v1/stream", "/dashboard/stream"}
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "access.md"
 
 

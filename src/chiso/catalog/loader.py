@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from chiso.catalog.errors import CatalogError
 from chiso.catalog.files import load_model
+from chiso.catalog.dashboard import Dashboard, load_dashboard
 from chiso.catalog.indicators import Measurement, load_measurement
 from chiso.catalog.methods import Methods, load_methods
 from chiso.catalog.models import Group, Plan, PlanFile, Target, TargetsFile, Task, TasksFile
@@ -74,6 +75,7 @@ class Catalog:
     digest: str
     measurement: Measurement | None = None  # indicators and plan bindings (indicators.py)
     methods: Methods | None = None  # scoring methods, every version (methods.py)
+    dashboard: Dashboard | None = None  # the dashboard's groups and tiles (dashboard.py)
 
     def plan(self, number: str) -> PlanEntry:
         return self.plans[number]
@@ -208,7 +210,8 @@ def load_catalog(data_dir: Path | None = None) -> Catalog:
         plans[entry.plan.number] = entry
     measurement = load_measurement(data_dir, plans)
     methods = load_methods(data_dir, plans, measurement)
-    return Catalog(plans, units, _digest(data_dir), measurement, methods)
+    dashboard = load_dashboard(data_dir, plans, measurement, methods)
+    return Catalog(plans, units, _digest(data_dir), measurement, methods, dashboard)
 
 
 def deadline_errors(catalog: Catalog) -> list[CatalogError]:

@@ -19,6 +19,7 @@ from chiso.access.guard import AccessGuard
 from chiso.access.oidc import OidcClient
 from chiso.access.settings import AccessSettings, OidcSettings
 from chiso.config import Settings, get_settings
+from chiso.dashboard.board import Board
 from chiso.runtime import Runtime, open_runtime
 from chiso.scoring.follow import follow
 from chiso.web import (
@@ -54,10 +55,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         sealer = asyncio.create_task(_seal_periodically(app))
         scorer = (asyncio.create_task(follow(rt.engine, rt.catalog, settings.scores_debounce))
                   if settings.scores_follow else None)
+        app.state.board = Board(rt.engine, rt.catalog)
+        app.state.board_follows = settings.dashboard_follow
+        tiles = (asyncio.create_task(app.state.board.follow())
+                 if settings.dashboard_follow else None)
         yield
         sealer.cancel()
-        if scorer is not None:
-            scorer.cancel()
+        for task in (scorer, tiles):
+            if task is not None:
+                task.cancel()
         if runtime is None:
             rt.engine.dispose()
 

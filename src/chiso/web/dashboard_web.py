@@ -1,7 +1,154 @@
-"""The operations dashboard: the home page's tiles, their API and their live stream (issue 7)."""
+"""The operations dashboard: the home page's tiles, their API and their live stream (issue 7).
+
+``GET /api/v1/dashboard`` is the whole board as JSON (groups, tiles, statuses), served from the
+board's last snapshot; the home page renders the same snapshot, and ``/dashboard/stream`` sends
+each tile the change stream moved as an HTML fragment that htmx swaps in place.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_timedelta
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse, StreamingResponse
+from markupsafe import Markup
+
+from chiso.dashboard.board import Board
+from chiso.measurement.stream import HUB
+from chiso.web import i18n
+from chiso.web.pages import Locale, env, locale, render
 
 router = APIRouter()
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def board(request: Request) -> Board:
+    """The app's board; without a follower (tests, scripts) every read recomputes it."""
+    b: Board = request.app.state.board
+    if not getattr(request.app.state, "board_follows", False) or b.version == 0:
+        b.refresh()
+    return b
+
+
+# -- the API ------------------------------------------------------------------------------
+@router.get("/api/v1/dashboard", tags=["dashboard"])
+def dashboard(request: Request) -> Response:
+    """Every group and tile: the operational question, value, target, status (met, on_track,
+    at_risk, behind, no_data), monthly trend, the units behind the number, and freshness
+    (``as_of``, ``stale``). Served from the board the change stream keeps current."""
+    b = board(request)
+    etag = f'"{b.version}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(b.encoded, media_type="application/json",
+                    headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+
+@router.get("/api/v1/dashboard/tiles/{tile_id}", tags=["dashboard"])
+def dashboard_tile(tile_id: str, request: Request) -> dict[str, Any]:
+    """One tile, as in the board."""
+    b = board(request)
+    if tile_id not in b.views:
+        raise HTTPException(404, f"no tile {tile_id!r}")
+    return b.views[tile_id]
+
+
+# -- rendering helpers ------------------------------------------------------------------------
+def ago(value: str | None) -> str:
+    """'2 phút trước' / '2 minutes ago'."""
+    if not value:
+        return ""
+    delta = datetime.fromisoformat(value) - datetime.now(UTC)
+    return str(format_timedelta(delta, locale=i18n.current_locale.get(), add_direction=True,
+                                threshold=1.1))
+
+
+def clock(value: str | None) -> str:
+    """The local time of day of an instant: 14:05 (the dashboard's 'cập nhật 14:05')."""
+    if not value:
+        return "—"
+    return datetime.fromisoformat(value).astimezone(VN).strftime("%H:%M")
+
+
+def amount(value: float | None, uom: str | None) -> str:
+    """A tile's number as a person reads it: 98,5% or 1.234 hồ sơ."""
+    if value is None:
+        return "—"
+    if uom == "%":
+        return i18n.percent(value)
+    whole = float(value).is_integer() or abs(value) >= 100
+    return i18n.number(value, 0 if whole else 1)
+
+
+def sparkline(points: list[dict[str, Any]], width: int = 120, height: int = 32) -> Markup:
+    """A small line of the monthly values; decorative (the text beside it says the same)."""
+    vals = [float(p["value"]) for p in points if p.get("value") is not None]
+    if len(vals) < 2:
+        return Markup("")
+    lo, hi = min(vals), max(vals)
+    span = (hi - lo) or 1.0
+    step = width / (len(vals) - 1)
+    xy = " ".join(f"{i * step:.1f},{height - 3 - (v - lo) / span * (height - 6):.1f}"
+                  for i, v in enumerate(vals))
+    return Markup(f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" '
+                  f'height="{height}" aria-hidden="true" focusable="false">'
+                  f'<polyline points="{xy}" fill="none" stroke="currentColor" '
+                  f'stroke-width="2"/></svg>')
+
+
+env.filters.update(ago=ago, clock=clock, amount=amount)
+env.globals.update(sparkline=sparkline)
+
+
+def _tile_html(view: dict[str, Any], lang: str) -> str:
+    i18n.current_locale.set(lang)
+    return env.get_template("_tile.html").render(tile=view, lang=lang)
+
+
+# -- the pages ----------------------------------------------------------------------------
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def home(request: Request, lang: Locale) -> HTMLResponse:
+    b = board(request)
+    snap = b.snapshot()
+    return render(request, lang, "dashboard.html", board=snap, version=b.version)
+
+
+@router.get("/dashboard/stream", include_in_schema=False)
+async def stream(request: Request,
+                 limit: Annotated[int | None, Query(ge=0)] = None) -> StreamingResponse:
+    """Server-sent events for the open dashboard: ``event: tile-<id>`` with the tile's HTML,
+    in the reader's language, each time the board recomputes it."""
+    lang = locale(request, request.query_params.get("lang"))
+    b: Board = request.app.state.board
+    sub = HUB.subscribe()
+
+    async def events() -> AsyncIterator[str]:
+        sent = 0
+        try:
+            yield ": chiso dashboard\n\n"
+            while limit is None or sent < limit:
+                try:
+                    item = await asyncio.wait_for(sub.queue.get(), 15)
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                if item.get("type") != "tiles":
+                    continue
+                for tile_id in item.get("ids", []):
+                    view = b.views.get(tile_id)
+                    if view is None:
+                        continue
+                    html = _tile_html(view, lang)
+                    data = "\n".join(f"data: {line}" for line in html.splitlines() if line)
+                    yield f"event: tile-{tile_id}\n{data}\n\n"
+                    sent += 1
+        finally:
+            HUB.unsubscribe(sub)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

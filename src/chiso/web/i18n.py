@@ -79,9 +79,11 @@ def percent(value: float | int | Decimal | None, digits: int = 1) -> str:
     return number(value, digits) + "%"
 
 
-def day(value: date | datetime | None) -> str:
+def day(value: date | datetime | str | None) -> str:
     if value is None:
         return "—"
+    if isinstance(value, str):  # an ISO date from an API answer
+        value = date.fromisoformat(value[:10])
     if isinstance(value, datetime):
         value = value.date()
     return str(format_date(value, "dd/MM/yyyy", locale=current_locale.get()))

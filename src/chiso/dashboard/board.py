@@ -1,0 +1,373 @@
+"""The dashboard's tiles, computed from the catalog's tile files (``chiso.catalog.dashboard``).
+
+:func:`tile_view` turns one tile into the JSON the API serves and the pages render: value,
+target, status, trend, freshness and the units behind it. :class:`Board` keeps every tile's
+view in memory and follows the change stream, so a request never computes: it reads the last
+snapshot (already encoded), and a batch of records moves only the tiles it touches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from chiso.catalog.dashboard import (
+    AlertsMeasure,
+    DecisionsMeasure,
+    Goal,
+    IndicatorMeasure,
+    RankingMeasure,
+    TargetsMeasure,
+    TasksMeasure,
+    Tile,
+)
+from chiso.catalog.loader import Catalog
+from chiso.measurement import values as mv
+from chiso.measurement.periods import today_vn
+from chiso.measurement.stream import HUB
+from chiso.outlook import live as outlook
+from chiso.outlook.status import Status
+from chiso.scoring import live as scoring
+from chiso.store.catalog_sync import plan_key
+from chiso.store.tables import alerts
+
+log = logging.getLogger(__name__)
+
+# The five statuses of the outlook (issue 6), by key; the pages show text, shape and colour.
+STATUSES: dict[str, dict[str, str]] = {
+    s.name: {"vi": s.value, "en": s.en} for s in Status}
+_BY_VALUE = {s.value: s.name for s in Status}
+
+
+def period_label(kind: str, today: date) -> str:
+    if kind == "month":
+        return f"{today:%Y-%m}"
+    if kind == "quarter":
+        return f"{today.year}-Q{(today.month + 2) // 3}"
+    return f"{today.year}-YTD"
+
+
+def goal_status(goal: Goal, value: float | None) -> str:
+    """met / at_risk (within the margin) / behind; no_data without a value."""
+    if value is None:
+        return Status.no_data.name
+    ok = {">=": value >= goal.value, ">": value > goal.value, "<=": value <= goal.value,
+          "<": value < goal.value}[goal.op]
+    if ok:
+        return Status.met.name
+    return Status.at_risk.name if abs(value - goal.value) <= goal.margin else Status.behind.name
+
+
+def _iso(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()
+
+
+def _unit_name(catalog: Catalog, code: str) -> str:
+    u = catalog.units.units.get(code)
+    return u.name if u else code
+
+
+# -- one tile ---------------------------------------------------------------------------------
+def _indicator(conn: Connection, catalog: Catalog, tile: Tile, m: IndicatorMeasure,
+               today: date) -> dict[str, Any]:
+    measurement = catalog.measurement
+    assert measurement is not None
+    ind = measurement.indicators[m.indicator]
+    period = period_label(m.period, today)
+    got = mv.values(conn, measurement, m.indicator, period, None, "city", None, today)
+    v = got[0] if got else None
+    out: dict[str, Any] = {
+        "period": period, "value": v.value if v else None,
+        "numerator": v.numerator if v else None, "denominator": v.denominator if v else None,
+        "records": v.records if v else 0, "unit_of_measure": ind.unit_of_measure,
+        "direction": ind.direction, "as_of": _iso(mv.feed_as_of(conn, ind.feed)),
+        "drill": f"/indicators/{m.indicator}?period={period}", "indicator": m.indicator}
+    if m.where and ind.direction in ("higher_is_better", "lower_is_better"):
+        units = [u for u in mv.values(conn, measurement, m.indicator, period, None, "units",
+                                      None, today) if u.value is not None and u.unit]
+        worst_first = sorted(units, key=lambda u: (u.value or 0.0),
+                             reverse=ind.direction == "lower_is_better")
+        out["where"] = [{"unit": u.unit, "name": _unit_name(catalog, u.unit or ""),
+                         "value": u.value, "records": u.records,
+                         "drill": f"/indicators/{m.indicator}?unit={u.unit}&period={period}"}
+                        for u in worst_first[:m.where]]
+    if tile.target is None:
+        year = date(today.year, 1, 1)
+        points = outlook.monthly_points(conn, catalog, m.indicator, None, year, today)
+        out["trend"] = [{"month": p.at.isoformat()[:7], "value": p.value} for p in points]
+    return out
+
+
+def _target(conn: Connection, catalog: Catalog, ref: str, today: date) -> dict[str, Any]:
+    plan, _, target_id = ref.partition(":")
+    o = outlook.target_outlook(conn, catalog, plan, target_id, None, today)
+    status = _BY_VALUE.get(o["status"] or "", Status.no_data.name)
+    return {"plan": plan, "id": target_id, "threshold": o["threshold"],
+            "direction": o["direction"], "unit_of_measure": o["unit_of_measure"],
+            "deadline": o["deadline"], "status": status,
+            "awaiting_data": o.get("awaiting_data"),
+            "forecast": (o.get("forecast") or {}).get("value"),
+            "sentence": o.get("sentence"),
+            "trend": [{"month": p["month"], "value": p["value"]} for p in o.get("series", [])]}
+
+
+def _tasks(conn: Connection, catalog: Catalog, m: TasksMeasure, today: date) -> dict[str, Any]:
+    warned = outlook.unit_task_warnings(conn, catalog, None, today, m.days)["warnings"]
+    kind = "overdue" if m.show == "overdue" else "due_soon"
+    rows = [w for w in warned if w["kind"] == kind and (m.plan is None or w["plan"] == m.plan)]
+    leads: dict[str, int] = {}
+    by_task = {(n, t.id): t for n, p in catalog.plans.items() for t in p.tasks}
+    for w in rows:
+        task = by_task.get((w["plan"], w["task"]))
+        lead = task.lead[0] if task and task.lead else "—"
+        leads[lead] = leads.get(lead, 0) + 1
+    top = sorted(leads.items(), key=lambda kv: (-kv[1], kv[0]))[:m.where]
+    return {"value": float(len(rows)), "unit_of_measure": "nhiệm vụ", "period": today.isoformat(),
+            "where": [{"name": name, "value": float(n)} for name, n in top],
+            "drill": f"/deadlines?days={m.days}", "as_of": None}
+
+
+def _targets(conn: Connection, catalog: Catalog, m: TargetsMeasure, today: date
+             ) -> dict[str, Any]:
+    measurement = catalog.measurement
+    pb = measurement.plans.get(m.plan) if measurement else None
+    flagged, judged = [], 0
+    for target_id, binding in (pb.bindings.items() if pb else []):
+        if not binding.indicators:
+            continue
+        o = outlook.target_outlook(conn, catalog, m.plan, target_id, None, today)
+        if o["status"] is None or o["status"] == Status.no_data.value:
+            continue
+        judged += 1
+        if o.get("flagged"):
+            flagged.append({"name": target_id, "value": o["latest"]["value"]
+                            if o.get("latest") else None, "status": _BY_VALUE[o["status"]],
+                            "drill": f"/plans/{plan_key(m.plan)}/targets/{target_id}"})
+    # Nothing judged yet (no values at all) is "no data", not "none at risk".
+    return {"value": float(len(flagged)) if judged else None, "of": judged,
+            "unit_of_measure": "chỉ tiêu",
+            "period": today.isoformat(), "where": flagged[:5],
+            "drill": f"/targets?plan={plan_key(m.plan)}", "as_of": None}
+
+
+def _ranking(conn: Connection, catalog: Catalog, m: RankingMeasure, today: date
+             ) -> dict[str, Any]:
+    period = period_label(m.period, today)
+    r = scoring.ranking(conn, catalog, m.method, m.units, period, today)
+    rows = r["units"]
+    points = [u["points"] for u in rows if u["points"] is not None]
+    pick = rows[:m.where] + (rows[-m.where:] if len(rows) > 2 * m.where else [])
+    computed = [u["computed_at"] for u in rows if u.get("computed_at")]
+    return {"value": sum(points) / len(points) if points else None, "unit_of_measure": "điểm",
+            "period": period, "of": len(rows), "provisional": r["provisional"],
+            "where": [{"unit": u["unit"], "name": u["name"], "value": u["points"],
+                       "rank": u["rank"], "rank_change": u["rank_change"],
+                       "drill": f"/units/{u['unit']}/scores/{m.method}?period={period}"}
+                      for u in pick],
+            "drill": f"/rankings/{m.method}?kind={m.units}&period={period}",
+            "as_of": max(computed) if computed else None}
+
+
+def _decisions(conn: Connection, today: date) -> dict[str, Any]:
+    from chiso.dashboard import decisions
+    counts = decisions.counts(conn, months=12)
+    month = f"{today:%Y-%m}"
+    totals = counts.get("months", {})
+    trend = [{"month": k, "value": float(v)} for k, v in sorted(totals.items())]
+    by_tile = counts.get("tiles", {})
+    top = sorted(((t, n.get(month, 0)) for t, n in by_tile.items()), key=lambda kv: -kv[1])
+    return {"value": float(totals.get(month, 0)), "unit_of_measure": "quyết định",
+            "period": month, "trend": trend,
+            "where": [{"tile": t, "value": float(n)} for t, n in top[:3] if n],
+            "drill": "/decisions", "as_of": counts.get("latest")}
+
+
+def _alerts(conn: Connection, m: AlertsMeasure, today: date) -> dict[str, Any]:
+    since = today - timedelta(days=m.days)
+    n = conn.execute(select(func.count()).select_from(alerts).where(
+        alerts.c.raised_on >= since)).scalar_one()
+    latest = conn.execute(select(func.max(alerts.c.created_at))).scalar()
+    return {"value": float(n), "unit_of_measure": "cảnh báo", "period": f"{since}..{today}",
+            "drill": "/deadlines", "as_of": _iso(latest)}
+
+
+def tile_view(conn: Connection, catalog: Catalog, tile: Tile, today: date,
+              now: datetime | None = None) -> dict[str, Any]:
+    """One tile as the API serves it."""
+    m = tile.measure
+    body: dict[str, Any]
+    if isinstance(m, IndicatorMeasure):
+        body = _indicator(conn, catalog, tile, m, today)
+    elif isinstance(m, TasksMeasure):
+        body = _tasks(conn, catalog, m, today)
+    elif isinstance(m, TargetsMeasure):
+        body = _targets(conn, catalog, m, today)
+    elif isinstance(m, RankingMeasure):
+        body = _ranking(conn, catalog, m, today)
+    elif isinstance(m, DecisionsMeasure):
+        body = _decisions(conn, today)
+    else:
+        assert isinstance(m, AlertsMeasure)
+        body = _alerts(conn, m, today)
+    status: str | None = None
+    target = None
+    if tile.target is not None:
+        target = _target(conn, catalog, tile.target, today)
+        status = target.pop("status")
+        body.setdefault("trend", target.pop("trend"))
+        target.pop("trend", None)
+    elif tile.goal is not None:
+        status = goal_status(tile.goal, body.get("value"))
+        target = {"op": tile.goal.op, "threshold": tile.goal.value}
+    if body.get("value") is None and status is not None:
+        status = Status.no_data.name
+    now = now or datetime.now(UTC)
+    as_of = body.get("as_of")
+    age = (now - datetime.fromisoformat(as_of)).total_seconds() / 3600 if as_of else None
+    return {
+        "id": tile.id, "group": tile.group, "kind": m.kind,
+        "title": {"vi": tile.title_vi, "en": tile.title_en},
+        "question": {"vi": tile.question_vi, "en": tile.question_en},
+        **body, "trend": body.get("trend", []), "where": body.get("where", []),
+        "target": target, "status": status,
+        "status_text": STATUSES[status] if status else None,
+        "stale": age is not None and age > tile.stale_after_hours,
+        "stale_after_hours": tile.stale_after_hours, "computed_at": now.isoformat()}
+
+
+def _safe_view(conn: Connection, catalog: Catalog, tile: Tile, today: date) -> dict[str, Any]:
+    """A tile that cannot be computed says so instead of taking the board down."""
+    try:
+        return tile_view(conn, catalog, tile, today)
+    except Exception as exc:  # a method without a version in force, a table not there yet
+        log.exception("tile %s could not be computed", tile.id)
+        return {"id": tile.id, "group": tile.group, "kind": tile.measure.kind,
+                "title": {"vi": tile.title_vi, "en": tile.title_en},
+                "question": {"vi": tile.question_vi, "en": tile.question_en},
+                "value": None, "trend": [], "where": [], "target": None,
+                "status": Status.no_data.name, "status_text": STATUSES["no_data"],
+                "stale": True, "error": str(exc), "as_of": None,
+                "computed_at": datetime.now(UTC).isoformat()}
+
+
+# -- the board: every tile, kept fresh ----------------------------------------------------
+class Board:
+    """Every tile's view, rebuilt only where the data moved.
+
+    Value events name an indicator: its tiles (and the targets tiles, more slowly) are
+    recomputed after ``debounce`` seconds. Score announcements move the ranking tiles. Tasks,
+    decisions and alerts move with the calendar and with writes: they are refreshed every
+    ``slow`` seconds and on :meth:`touch`. Each refresh is announced on the hub as
+    ``{"type": "tiles", "ids": [...], "version": n}``.
+    """
+
+    def __init__(self, engine: Engine, catalog: Catalog,
+                 today: Callable[[], date] = today_vn) -> None:
+        self.engine, self.catalog, self.today = engine, catalog, today
+        self.views: dict[str, dict[str, Any]] = {}
+        self.version = 0
+        self.encoded = b"{}"
+        self._lock = threading.Lock()
+        self._pending: set[str] = set()
+        self._wake: asyncio.Event | None = None
+        tiles = catalog.dashboard.tiles if catalog.dashboard else {}
+        self.by_indicator: dict[str, set[str]] = {}
+        for t in tiles.values():
+            if t.indicator:
+                self.by_indicator.setdefault(t.indicator, set()).add(t.id)
+        self.by_kind: dict[str, set[str]] = {}
+        for t in tiles.values():
+            self.by_kind.setdefault(t.measure.kind, set()).add(t.id)
+
+    @property
+    def tiles(self) -> dict[str, Tile]:
+        return self.catalog.dashboard.tiles if self.catalog.dashboard else {}
+
+    def refresh(self, ids: Iterable[str] | None = None) -> list[str]:
+        """Recompute these tiles (all by default) and re-encode the snapshot."""
+        chosen = [i for i in (self.tiles if ids is None else ids) if i in self.tiles]
+        today = self.today()
+        with self.engine.connect() as conn:
+            fresh = {i: _safe_view(conn, self.catalog, self.tiles[i], today) for i in chosen}
+        with self._lock:
+            self.views.update(fresh)
+            self.version += 1
+            self.encoded = json.dumps(self.snapshot(), ensure_ascii=False,
+                                      separators=(",", ":")).encode()
+        return chosen
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole dashboard as the API serves it: groups in order, each with its tiles."""
+        board = self.catalog.dashboard
+        groups = []
+        for g in board.groups if board else []:
+            groups.append({"id": g.group.id, "order": g.group.order,
+                           "title": {"vi": g.group.title_vi, "en": g.group.title_en},
+                           "summary": {"vi": g.group.summary_vi, "en": g.group.summary_en},
+                           "tiles": [self.views[t.id] for t in g.tiles if t.id in self.views]})
+        return {"version": self.version, "today": self.today().isoformat(),
+                "statuses": STATUSES, "groups": groups}
+
+    def touch(self, kind: str) -> None:
+        """Something outside the change stream moved tiles of this kind (a decision taken)."""
+        self._mark(self.by_kind.get(kind, set()))
+
+    def _mark(self, ids: Iterable[str]) -> None:
+        self._pending.update(ids)
+        if self._wake is not None:
+            self._wake.set()
+
+    async def follow(self, debounce: float = 0.3, slow: float = 60.0) -> None:
+        """Run until cancelled: refresh the tiles the stream, writes and time move."""
+        self._wake = asyncio.Event()
+        sub = HUB.subscribe()
+        quick_kinds = ("indicator",)
+        slow_ids = set().union(*(self.by_kind.get(k, set()) for k in
+                                 ("tasks", "decisions", "alerts", "targets")))
+
+        async def listen() -> None:
+            while True:
+                item = await sub.queue.get()
+                kind = item.get("type")
+                if kind == "tiles":
+                    continue
+                if kind == "scores":
+                    self._mark(self.by_kind.get("ranking", set()))
+                else:
+                    self._mark(self.by_indicator.get(str(item.get("indicator")), set()))
+
+        async def tick() -> None:
+            while True:
+                await asyncio.sleep(slow)
+                self._mark(slow_ids)
+
+        listener, ticker = asyncio.create_task(listen()), asyncio.create_task(tick())
+        try:
+            while True:
+                await self._wake.wait()
+                await asyncio.sleep(debounce)  # let a burst of batches settle
+                self._wake.clear()
+                ids, self._pending = self._pending, set()
+                if not ids:
+                    continue
+                # Quick tiles first, so a value reaches the page in well under a second;
+                # the slower ones (forecasts, tasks) follow in their own pass.
+                quick = {i for i in ids if self.tiles[i].measure.kind in quick_kinds}
+                for part in (quick, ids - quick):
+                    if part:
+                        done = await asyncio.to_thread(self.refresh, sorted(part))
+                        HUB.publish([{"type": "tiles", "ids": done, "version": self.version}])
+        finally:
+            listener.cancel()
+            ticker.cancel()
+            HUB.unsubscribe(sub)
+            self._wake = None
