@@ -576,3 +576,36 @@ alert_deliveries = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_alert_deliveries_alert", "alert_id"),
 )
+
+# ==========================================================================================
+# the decision log (issue 7, task 2.1.1 of plan 131): a decision a leader took from a dashboard
+# tile. See docs/dashboard-decisions.md.
+#
+# Append-only (triggers refuse UPDATE and DELETE): a correction is a new row whose ``corrects``
+# names the row it replaces (unique: a decision is corrected once; correct the correction to
+# change it again). ``month`` (YYYY-MM of ``taken_at`` in Vietnam time) is what the counts group
+# by; ``seen`` holds the tile's values as the leader saw them (value, target, status, as_of,
+# period, unit_of_measure). ``unit`` is the recorder's unit when their grant is unit-limited,
+# else null.
+# ==========================================================================================
+
+decisions = Table(
+    "decisions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tile", String(64), nullable=False),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("unit", String(32)),
+    Column("text", Text, nullable=False),
+    Column("seen", JSON, nullable=False),
+    Column("follow_up", Date),
+    Column("plan_key", String(64)),
+    Column("target_id", String(32)),
+    Column("task_id", String(32)),
+    Column("corrects", Integer, unique=True),
+    Index("ix_decisions_tile_month", "tile", "month"),
+    Index("ix_decisions_month", "month"),
+)
