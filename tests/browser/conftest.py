@@ -154,7 +154,7 @@ def fed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FedServer]:
 
     db = tmp_path_factory.mktemp("fed") / "chiso.db"
     env = {**os.environ, "CHISO_DATABASE_URL": f"sqlite:///{db}",
-           "CHISO_SCORES_FOLLOW": "1"}
+           "CHISO_SCORES_FOLLOW": "1", "CHISO_DASHBOARD_FOLLOW": "1"}
     if BOUNDARIES.is_dir():
         env["CHISO_BOUNDARIES_DIR"] = str(BOUNDARIES)
     _chiso(env, "db", "upgrade")

@@ -1,0 +1,70 @@
+"""The operations dashboard in Chromium: every group and tile as the API gives it, in
+Vietnamese, live without reloading, and free of serious accessibility violations."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from playwright.sync_api import Page
+from tests.browser.conftest import FedServer, screenshot
+from tests.browser.test_pages_in_chromium import _serious_violations
+
+pytestmark = pytest.mark.browser
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _dossier(n: int, unit: str) -> dict[str, object]:
+    now = datetime.now(VN).replace(microsecond=0)
+    return {"id": f"LIVE-{now:%H%M%S}-{n}", "unit": unit, "procedure": "1.001001",
+            "received_at": now.isoformat(), "due_at": (now + timedelta(days=5)).isoformat(),
+            "resolved_at": None, "status": "received", "channel": "online",
+            "fully_online": True, "supplement_requests": 0, "supplement_days": 0,
+            "result_electronic": None, "paid_online": None, "components_total": 3,
+            "components_reused": 1, "updated_at": now.isoformat()}
+
+
+def test_home_shows_every_group_and_tile_the_api_gives(page: Page,
+                                                      fed_server: FedServer) -> None:
+    api = httpx.get(fed_server.url + "/api/v1/dashboard", timeout=60).json()
+    page.goto(fed_server.url + "/")
+    groups = page.locator("[data-group]")
+    assert groups.count() == len(api["groups"]) >= 10
+    assert [groups.nth(i).get_attribute("data-group") for i in range(groups.count())] == \
+        [g["id"] for g in api["groups"]]
+    first = api["groups"][0]
+    assert groups.first.locator("h2").inner_text() == first["title"]["vi"]
+    for group in api["groups"]:
+        for tile in group["tiles"]:
+            card = page.locator(f"[data-tile='{tile['id']}']")
+            assert card.locator(".question").inner_text() == tile["question"]["vi"]
+            assert card.locator(".tile-status").count() == 1
+            assert card.locator(".fresh").inner_text().strip() != ""
+    # The fed data reaches the tiles: on-time dossiers this month, with its status in words.
+    on_time = next(t for g in api["groups"] for t in g["tiles"] if t["id"] == "ho-so-dung-han")
+    assert on_time["value"] is not None and on_time["status"] is not None
+    card = page.locator("[data-tile='ho-so-dung-han']")
+    shown = card.locator(".value").inner_text()
+    assert shown == f"{on_time['value']:.1f}".replace(".", ",") + "%"
+    assert card.locator(".tile-status").inner_text() == on_time["status_text"]["vi"]
+    assert "cập nhật" in card.locator(".fresh").inner_text()
+    assert page.locator(".board[data-state=ready]").count() == 1
+    screenshot(page, "home")
+    assert _serious_violations(page) == []
+
+
+def test_a_value_pushed_through_the_api_appears_on_the_open_page(page: Page,
+                                                                fed_server: FedServer
+                                                                ) -> None:
+    page.goto(fed_server.url + "/")
+    tile = page.locator("[data-tile='ho-so-tiep-nhan']")
+    before = float(tile.get_attribute("data-value") or 0)
+    page.evaluate("window.__notReloaded = true")
+    page.wait_for_timeout(500)  # the event stream is connected
+    fed_server.push("tthc.dossier", [_dossier(n, "09556") for n in range(25)])
+    page.wait_for_function(
+        "want => Number(document.querySelector(\"[data-tile='ho-so-tiep-nhan']\")"
+        ".dataset.value) === want", arg=before + 25, timeout=15_000)
+    assert page.evaluate("window.__notReloaded") is True
