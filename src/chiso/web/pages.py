@@ -153,4 +153,12 @@ def unit(code: str, request: Request, lang: Locale, conn: Conn, day: Today) -> H
         raise HTTPException(404, f"unit {code} not found")
     targets = reads.list_targets(conn, unit=code, limit=1000)
     tasks = reads.list_tasks(conn, today=day, unit=code, limit=1000)
-    return render(request, lang, "unit.html", unit=found, targets=targets, tasks=tasks)
+    from chiso.web.indicator_reads import fresh, unit_indicators  # the drill-down's reads
+
+    rt = request.app.state.runtime
+    # The unit's indicators with data this year, and the city's value beside each (issue 7):
+    # answers of /api/v1/indicators/{code}/values, one for the unit and one for the city.
+    period, indicators = ((f"{day.year}-YTD", []) if rt.catalog.measurement is None else
+                          unit_indicators(rt, conn, day, code))
+    return render(request, lang, "unit.html", unit=found, targets=targets, tasks=tasks,
+                  indicators=indicators, indicator_period=period, fresh=fresh)
