@@ -306,7 +306,7 @@ def listing(conn: Connection, tile: str | None = None, month: str | None = None,
         .limit(limit).offset(offset)).mappings()]
     ids = [r["id"] for r in rows]
     later = dict(conn.execute(select(decisions.c.corrects, decisions.c.id).where(
-        decisions.c.corrects.in_(ids))).tuples().all()) if ids else {}
+        decisions.c.corrects.in_(ids)))) if ids else {}
     return {"total": total, "items": [_public({**r, "corrected_by": later.get(r["id"])})
                                       for r in rows]}
 
