@@ -34,6 +34,8 @@ def test_home_shows_every_group_and_tile_the_api_gives(page: Page,
     assert groups.count() == len(api["groups"]) >= 10
     assert [groups.nth(i).get_attribute("data-group") for i in range(groups.count())] == \
         [g["id"] for g in api["groups"]]
+    broken = {t["id"]: t["error"] for g in api["groups"] for t in g["tiles"] if t.get("error")}
+    assert not broken
     first = api["groups"][0]
     assert groups.first.locator("h2").inner_text() == first["title"]["vi"]
     for group in api["groups"]:

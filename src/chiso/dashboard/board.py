@@ -174,10 +174,10 @@ def _ranking(conn: Connection, catalog: Catalog, m: RankingMeasure, today: date
                        "drill": f"/units/{u['unit']}/scores/{m.method}?period={period}"}
                       for u in pick],
             "drill": f"/rankings/{m.method}?kind={m.units}&period={period}",
-            "as_of": max(computed) if computed else None}
+            "as_of": _iso(datetime.fromisoformat(max(computed))) if computed else None}
 
 
-def _decisions(conn: Connection, today: date) -> dict[str, Any]:
+def _decisions(conn: Connection, catalog: Catalog, today: date) -> dict[str, Any]:
     from chiso.dashboard import decisions
     counts = decisions.counts(conn, months=12)
     month = f"{today:%Y-%m}"
@@ -187,8 +187,14 @@ def _decisions(conn: Connection, today: date) -> dict[str, Any]:
     top = sorted(((t, n.get(month, 0)) for t, n in by_tile.items()), key=lambda kv: -kv[1])
     return {"value": float(totals.get(month, 0)), "unit_of_measure": "quyết định",
             "period": month, "trend": trend,
-            "where": [{"tile": t, "value": float(n)} for t, n in top[:3] if n],
+            "where": [{"name": _tile_title(catalog, t), "value": float(n),
+                       "drill": f"/decisions?tile={t}"} for t, n in top[:3] if n],
             "drill": "/decisions", "as_of": counts.get("latest")}
+
+
+def _tile_title(catalog: Catalog, tile_id: str) -> str:
+    tile = catalog.dashboard.tiles.get(tile_id) if catalog.dashboard else None
+    return tile.title_vi if tile else tile_id
 
 
 def _alerts(conn: Connection, m: AlertsMeasure, today: date) -> dict[str, Any]:
@@ -201,8 +207,10 @@ def _alerts(conn: Connection, m: AlertsMeasure, today: date) -> dict[str, Any]:
 
 
 def tile_view(conn: Connection, catalog: Catalog, tile: Tile, today: date,
-              now: datetime | None = None) -> dict[str, Any]:
-    """One tile as the API serves it."""
+              now: datetime | None = None,
+              outlooks: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One tile as the API serves it. ``outlooks`` caches target outlooks by target: a
+    forecast moves slowly, so the quick path reuses it while the value itself is fresh."""
     m = tile.measure
     body: dict[str, Any]
     if isinstance(m, IndicatorMeasure):
@@ -214,17 +222,21 @@ def tile_view(conn: Connection, catalog: Catalog, tile: Tile, today: date,
     elif isinstance(m, RankingMeasure):
         body = _ranking(conn, catalog, m, today)
     elif isinstance(m, DecisionsMeasure):
-        body = _decisions(conn, today)
+        body = _decisions(conn, catalog, today)
     else:
         assert isinstance(m, AlertsMeasure)
         body = _alerts(conn, m, today)
     status: str | None = None
     target = None
     if tile.target is not None:
-        target = _target(conn, catalog, tile.target, today)
-        status = target.pop("status")
-        body.setdefault("trend", target.pop("trend"))
-        target.pop("trend", None)
+        cached = outlooks.get(tile.target) if outlooks is not None else None
+        if cached is None:
+            cached = _target(conn, catalog, tile.target, today)
+            if outlooks is not None:
+                outlooks[tile.target] = cached
+        target = {k: v for k, v in cached.items() if k not in ("status", "trend")}
+        status = cached["status"]
+        body.setdefault("trend", _with_current(cached["trend"], body, today))
     elif tile.goal is not None:
         status = goal_status(tile.goal, body.get("value"))
         target = {"op": tile.goal.op, "threshold": tile.goal.value}
@@ -232,7 +244,8 @@ def tile_view(conn: Connection, catalog: Catalog, tile: Tile, today: date,
         status = Status.no_data.name
     now = now or datetime.now(UTC)
     as_of = body.get("as_of")
-    age = (now - datetime.fromisoformat(as_of)).total_seconds() / 3600 if as_of else None
+    age = (now - datetime.fromisoformat(_iso(datetime.fromisoformat(as_of)) or "")
+           ).total_seconds() / 3600 if as_of else None
     return {
         "id": tile.id, "group": tile.group, "kind": m.kind,
         "title": {"vi": tile.title_vi, "en": tile.title_en},
@@ -244,10 +257,22 @@ def tile_view(conn: Connection, catalog: Catalog, tile: Tile, today: date,
         "stale_after_hours": tile.stale_after_hours, "computed_at": now.isoformat()}
 
 
-def _safe_view(conn: Connection, catalog: Catalog, tile: Tile, today: date) -> dict[str, Any]:
+def _with_current(trend: list[dict[str, Any]], body: dict[str, Any], today: date
+                  ) -> list[dict[str, Any]]:
+    """The monthly trend with this month's point set to the value just computed (when the
+    tile shows this month), so a cached outlook never shows an old point."""
+    month = f"{today:%Y-%m}"
+    if body.get("period") != month or body.get("value") is None:
+        return list(trend)
+    return [p for p in trend if p["month"] != month] + [{"month": month,
+                                                         "value": body["value"]}]
+
+
+def _safe_view(conn: Connection, catalog: Catalog, tile: Tile, today: date,
+               outlooks: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """A tile that cannot be computed says so instead of taking the board down."""
     try:
-        return tile_view(conn, catalog, tile, today)
+        return tile_view(conn, catalog, tile, today, outlooks=outlooks)
     except Exception as exc:  # a method without a version in force, a table not there yet
         log.exception("tile %s could not be computed", tile.id)
         return {"id": tile.id, "group": tile.group, "kind": tile.measure.kind,
@@ -263,11 +288,12 @@ def _safe_view(conn: Connection, catalog: Catalog, tile: Tile, today: date) -> d
 class Board:
     """Every tile's view, rebuilt only where the data moved.
 
-    Value events name an indicator: its tiles (and the targets tiles, more slowly) are
-    recomputed after ``debounce`` seconds. Score announcements move the ranking tiles. Tasks,
-    decisions and alerts move with the calendar and with writes: they are refreshed every
-    ``slow`` seconds and on :meth:`touch`. Each refresh is announced on the hub as
-    ``{"type": "tiles", "ids": [...], "version": n}``.
+    Value events name an indicator: its tiles are recomputed after ``debounce`` seconds,
+    reusing their targets' forecasts; the forecasts (and the targets tiles) follow every
+    ``slow`` seconds, since a forecast of December does not move with one batch. Score
+    announcements move the ranking tiles. Tasks, decisions and alerts move with the calendar
+    and with writes: they are refreshed every ``slow`` seconds and on :meth:`touch`. Each
+    refresh is announced on the hub as ``{"type": "tiles", "ids": [...], "version": n}``.
     """
 
     def __init__(self, engine: Engine, catalog: Catalog,
@@ -278,6 +304,8 @@ class Board:
         self.encoded = b"{}"
         self._lock = threading.Lock()
         self._pending: set[str] = set()
+        self._outlooks: dict[str, dict[str, Any]] = {}  # target -> its outlook, for tiles
+        self._forecast_due: set[str] = set()  # tiles whose target outlook is out of date
         self._wake: asyncio.Event | None = None
         tiles = catalog.dashboard.tiles if catalog.dashboard else {}
         self.by_indicator: dict[str, set[str]] = {}
@@ -292,12 +320,17 @@ class Board:
     def tiles(self) -> dict[str, Tile]:
         return self.catalog.dashboard.tiles if self.catalog.dashboard else {}
 
-    def refresh(self, ids: Iterable[str] | None = None) -> list[str]:
-        """Recompute these tiles (all by default) and re-encode the snapshot."""
+    def refresh(self, ids: Iterable[str] | None = None, outlooks: bool = True) -> list[str]:
+        """Recompute these tiles (all by default) and re-encode the snapshot. With
+        ``outlooks=False`` their targets' forecasts are reused from the last full pass."""
         chosen = [i for i in (self.tiles if ids is None else ids) if i in self.tiles]
         today = self.today()
+        if outlooks:
+            for i in chosen:
+                self._outlooks.pop(self.tiles[i].target or "", None)
         with self.engine.connect() as conn:
-            fresh = {i: _safe_view(conn, self.catalog, self.tiles[i], today) for i in chosen}
+            fresh = {i: _safe_view(conn, self.catalog, self.tiles[i], today, self._outlooks)
+                     for i in chosen}
         with self._lock:
             self.views.update(fresh)
             self.version += 1
@@ -330,6 +363,7 @@ class Board:
         """Run until cancelled: refresh the tiles the stream, writes and time move."""
         self._wake = asyncio.Event()
         sub = HUB.subscribe()
+        await asyncio.to_thread(self.refresh)  # every tile once, before following changes
         quick_kinds = ("indicator",)
         slow_ids = set().union(*(self.by_kind.get(k, set()) for k in
                                  ("tasks", "decisions", "alerts", "targets")))
@@ -348,7 +382,9 @@ class Board:
         async def tick() -> None:
             while True:
                 await asyncio.sleep(slow)
-                self._mark(slow_ids)
+                due, self._forecast_due = self._forecast_due, set()
+                done = await asyncio.to_thread(self.refresh, sorted(slow_ids | due))
+                HUB.publish([{"type": "tiles", "ids": done, "version": self.version}])
 
         listener, ticker = asyncio.create_task(listen()), asyncio.create_task(tick())
         try:
@@ -362,9 +398,11 @@ class Board:
                 # Quick tiles first, so a value reaches the page in well under a second;
                 # the slower ones (forecasts, tasks) follow in their own pass.
                 quick = {i for i in ids if self.tiles[i].measure.kind in quick_kinds}
-                for part in (quick, ids - quick):
+                self._forecast_due |= {i for i in quick if self.tiles[i].target}
+                for part, fresh_outlooks in ((quick, False), (ids - quick, True)):
                     if part:
-                        done = await asyncio.to_thread(self.refresh, sorted(part))
+                        done = await asyncio.to_thread(self.refresh, sorted(part),
+                                                       fresh_outlooks)
                         HUB.publish([{"type": "tiles", "ids": done, "version": self.version}])
         finally:
             listener.cancel()

@@ -30,7 +30,7 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 def board(request: Request) -> Board:
     """The app's board; without a follower (tests, scripts) every read recomputes it."""
     b: Board = request.app.state.board
-    if not getattr(request.app.state, "board_follows", False) or b.version == 0:
+    if not getattr(request.app.state, "board_follows", False) or len(b.views) < len(b.tiles):
         b.refresh()
     return b
 
