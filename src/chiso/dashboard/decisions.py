@@ -305,8 +305,11 @@ def listing(conn: Connection, tile: str | None = None, month: str | None = None,
                                                  decisions.c.id.desc())
         .limit(limit).offset(offset)).mappings()]
     ids = [r["id"] for r in rows]
-    later = dict(conn.execute(select(decisions.c.corrects, decisions.c.id).where(
-        decisions.c.corrects.in_(ids)))) if ids else {}
+    later: dict[int, int] = {}  # decision -> the decision that corrected it
+    if ids:
+        for row in conn.execute(select(decisions.c.corrects, decisions.c.id).where(
+                decisions.c.corrects.in_(ids))):
+            later[row.corrects] = row.id
     return {"total": total, "items": [_public({**r, "corrected_by": later.get(r["id"])})
                                       for r in rows]}
 
