@@ -40,7 +40,7 @@ CITY_FILE = "01_ha_noi.geojson"
 WARD_FILE = re.compile(r"^(\d{5})(?:_.*)?\.geojson$")
 
 # The tile grid: a fixed number of tiles a row, in the official order.
-GRID_COLUMNS = 12
+GRID_COLUMNS = 10
 TILE_W, TILE_H, GAP = 80.0, 44.0, 4.0
 
 
