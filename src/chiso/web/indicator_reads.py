@@ -6,16 +6,20 @@ indicators. Nothing here computes a value: it arranges what the API returns."""
 from __future__ import annotations
 
 import math
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
 from chiso.intake.contracts import Contract, get_contract
 from chiso.measurement.periods import PeriodError, parse_period
 from chiso.runtime import Runtime
+from chiso.store.tables import intake_batches
 from chiso.web import i18n
 from chiso.web import measurement_api as api
 
@@ -25,24 +29,58 @@ Level = Literal["unit", "units", "city"]
 
 # -- values through the API's own functions --------------------------------------------------
 
+# An answer of the values API stays true until the feed accepts another batch: answers are kept
+# per data version (the feed's accepted batches: how many, the newest id and receipt time), for
+# at most CACHE_SECONDS (a recompute or backfill run by another process is seen by then).
+CACHE_SECONDS = 300.0
+CACHE_SIZE = 4096
+_cache: OrderedDict[tuple[Any, ...], tuple[float, dict[str, Any]]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def data_version(conn: Connection, feed: str) -> tuple[Any, ...]:
+    """What changes whenever a batch of ``feed`` becomes visible (one indexed query)."""
+    row = conn.execute(select(func.count(), func.max(intake_batches.c.id),
+                              func.max(intake_batches.c.received_at)).where(
+        intake_batches.c.feed == feed, intake_batches.c.status == "accepted")).one()
+    return (int(row[0]), row[1], str(row[2]))
+
+
 @dataclass
 class Values:
-    """``GET /api/v1/indicators/{code}/values`` answers, memoised for one request (a page that
-    needs the same answer twice asks once)."""
+    """Answers of ``GET /api/v1/indicators/{code}/values`` (the API's own function), kept for
+    the request and, per data version of the indicator's feed, across requests."""
 
     rt: Runtime
     conn: Connection
     today: date
-    seen: dict[tuple[str, str, str | None, Level | None], dict[str, Any]] = field(
-        default_factory=dict)
+    versions: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def version(self, code: str) -> tuple[Any, ...]:
+        feed = self.rt.catalog.measurement.indicators[code].feed if (
+            self.rt.catalog.measurement is not None and
+            code in self.rt.catalog.measurement.indicators) else ""
+        if feed not in self.versions:
+            self.versions[feed] = data_version(self.conn, feed)
+        return self.versions[feed]
 
     def get(self, code: str, period: str, unit: str | None = None,
             level: Level | None = None) -> dict[str, Any]:
-        key = (code, period, unit, level)
-        if key not in self.seen:
-            self.seen[key] = api.indicator_values(code, self.rt, self.conn, self.today,
-                                                  period=period, unit=unit, level=level)
-        return self.seen[key]
+        key = (str(self.conn.engine.url), id(self.rt.catalog), self.today, code, period, unit,
+               level, self.version(code))
+        now = time.monotonic()
+        with _lock:
+            hit = _cache.get(key)
+            if hit is not None and now - hit[0] < CACHE_SECONDS:
+                _cache.move_to_end(key)
+                return hit[1]
+        answer = api.indicator_values(code, self.rt, self.conn, self.today, period=period,
+                                      unit=unit, level=level)
+        with _lock:
+            _cache[key] = (now, answer)
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+        return answer
 
     def one(self, code: str, period: str, unit: str | None = None) -> Row | None:
         """The city's (or the unit's) value, or None when nothing was recorded."""
