@@ -120,10 +120,41 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/api/v1/alerts", {UNIT_OFFICER, OPERATOR, LEADER, AUDITOR, VIEWER}, "query",
        note="in-app alerts and their deliveries; ?unit="),
     # -- the operations dashboard (issue 7): tiles and their live stream -------------------
+    _r("GET", "/api/v1/dashboard", EVERYONE,
+       note="every group and tile: question, value, target, status, trend, freshness"),
+    _r("GET", "/api/v1/dashboard/tiles/{tile_id}", EVERYONE),
+    _r("GET", "/dashboard/stream", EVERYONE, note="server-sent events: changed tiles as HTML"),
     # -- dashboard: the commune map --------------------------------------------------------
+    _r("GET", "/map", EVERYONE, note="the commune map (public aggregates)"),
+    _r("GET", "/api/v1/map", EVERYONE, note="each commune's value of an indicator or score"),
+    _r("GET", "/api/v1/map/shapes", EVERYONE, note="simplified boundaries or the tile grid"),
     # -- dashboard: rankings and the tasks-and-deadlines view ------------------------------
+    _r("GET", "/rankings", EVERYONE, note="the scoring methods and their rankings"),
+    _r("GET", "/rankings/{method}", EVERYONE,
+       note="a ranking page: ranks, change since the previous period and why"),
+    _r("GET", "/units/{code}/scores/{method}", EVERYONE,
+       note="a unit's score tree down to its inputs and formulas"),
+    _r("GET", "/deadlines", EVERYONE,
+       note="tasks overdue, due soon, milestones slipping, per lead unit; evidence details "
+            "only to those the evidence route admits"),
     # -- dashboard: indicator pages down to the records ------------------------------------
+    _r("GET", "/indicators", EVERYONE, note="every indicator with the city's value"),
+    _r("GET", "/indicators/{code}", EVERYONE,
+       note="an indicator for the city or a unit: definition, trend, targets, each unit"),
+    _r("GET", "/indicators/{code}/records", STAFF_RECORDS, "query", personal=True,
+       note="the records page behind a number (pseudonyms), 50 a page"),
     # -- dashboard: the decision log -------------------------------------------------------
+    _r("POST", "/api/v1/decisions", {LEADER, OPERATOR},
+       note="record a decision taken from a tile (append-only; a correction is a new one)"),
+    _r("GET", "/api/v1/decisions", {LEADER, OPERATOR, VIEWER, AUDITOR, UNIT_OFFICER}, "query",
+       note="decisions with their text and the values seen; ?tile=&month=&page="),
+    _r("GET", "/api/v1/decisions/counts", EVERYONE,
+       note="decisions per tile and per month: counts only, no text"),
+    _r("GET", "/decisions", EVERYONE,
+       note="the decision log: counts for everyone; texts for those who may read them"),
+    _r("GET", "/decisions/new", {LEADER, OPERATOR},
+       note="the form: the tile's question and the values it shows now"),
+    _r("POST", "/decisions", {LEADER, OPERATOR}, note="record a decision (form)"),
     # -- signing in and out ----------------------------------------------------------------
     _r("GET", "/signin", EVERYONE),
     _r("POST", "/signin", EVERYONE, note="lock-out after repeated failures"),
