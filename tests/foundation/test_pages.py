@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from chiso.web import i18n
 
 
-def test_home_is_vietnamese_by_default(client: TestClient) -> None:
-    page = client.get("/")
+def test_plans_page_is_vietnamese_by_default(client: TestClient) -> None:
+    page = client.get("/plans")
     assert page.status_code == 200
     assert '<html lang="vi">' in page.text
     assert "Các kế hoạch chuyển đổi số của thành phố Hà Nội" in page.text
@@ -18,7 +18,7 @@ def test_home_is_vietnamese_by_default(client: TestClient) -> None:
 
 
 def test_english_is_switchable_and_remembered(client: TestClient) -> None:
-    page = client.get("/", params={"lang": "en"})
+    page = client.get("/plans", params={"lang": "en"})
     assert "Digital-transformation plans of Hanoi" in page.text
     assert page.cookies.get("chiso_lang") == "en"
     again = client.get("/plans/131-KH-UBND")

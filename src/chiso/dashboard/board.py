@@ -62,7 +62,8 @@ def goal_status(goal: Goal, value: float | None) -> str:
           "<": value < goal.value}[goal.op]
     if ok:
         return Status.met.name
-    return Status.at_risk.name if abs(value - goal.value) <= goal.margin else Status.behind.name
+    near = goal.margin > 0 and abs(value - goal.value) <= goal.margin
+    return Status.at_risk.name if near else Status.behind.name
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -320,11 +321,12 @@ class Board:
     def tiles(self) -> dict[str, Tile]:
         return self.catalog.dashboard.tiles if self.catalog.dashboard else {}
 
-    def refresh(self, ids: Iterable[str] | None = None, outlooks: bool = True) -> list[str]:
+    def refresh(self, ids: Iterable[str] | None = None, outlooks: bool = True,
+                today: date | None = None) -> list[str]:
         """Recompute these tiles (all by default) and re-encode the snapshot. With
         ``outlooks=False`` their targets' forecasts are reused from the last full pass."""
         chosen = [i for i in (self.tiles if ids is None else ids) if i in self.tiles]
-        today = self.today()
+        today = today or self.today()
         if outlooks:
             for i in chosen:
                 self._outlooks.pop(self.tiles[i].target or "", None)
@@ -334,11 +336,11 @@ class Board:
         with self._lock:
             self.views.update(fresh)
             self.version += 1
-            self.encoded = json.dumps(self.snapshot(), ensure_ascii=False,
+            self.encoded = json.dumps(self.snapshot(today), ensure_ascii=False,
                                       separators=(",", ":")).encode()
         return chosen
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, today: date | None = None) -> dict[str, Any]:
         """The whole dashboard as the API serves it: groups in order, each with its tiles."""
         board = self.catalog.dashboard
         groups = []
@@ -347,7 +349,7 @@ class Board:
                            "title": {"vi": g.group.title_vi, "en": g.group.title_en},
                            "summary": {"vi": g.group.summary_vi, "en": g.group.summary_en},
                            "tiles": [self.views[t.id] for t in g.tiles if t.id in self.views]})
-        return {"version": self.version, "today": self.today().isoformat(),
+        return {"version": self.version, "today": (today or self.today()).isoformat(),
                 "statuses": STATUSES, "groups": groups}
 
     def touch(self, kind: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -21,27 +21,28 @@ from markupsafe import Markup
 from chiso.dashboard.board import Board
 from chiso.measurement.stream import HUB
 from chiso.web import i18n
+from chiso.web.api import Today
 from chiso.web.pages import Locale, env, locale, render
 
 router = APIRouter()
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def board(request: Request) -> Board:
+def board(request: Request, today: date) -> Board:
     """The app's board; without a follower (tests, scripts) every read recomputes it."""
     b: Board = request.app.state.board
     if not getattr(request.app.state, "board_follows", False) or len(b.views) < len(b.tiles):
-        b.refresh()
+        b.refresh(today=today)
     return b
 
 
 # -- the API ------------------------------------------------------------------------------
 @router.get("/api/v1/dashboard", tags=["dashboard"])
-def dashboard(request: Request) -> Response:
+def dashboard(request: Request, today: Today) -> Response:
     """Every group and tile: the operational question, value, target, status (met, on_track,
     at_risk, behind, no_data), monthly trend, the units behind the number, and freshness
     (``as_of``, ``stale``). Served from the board the change stream keeps current."""
-    b = board(request)
+    b = board(request, today)
     etag = f'"{b.version}"'
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
@@ -50,9 +51,9 @@ def dashboard(request: Request) -> Response:
 
 
 @router.get("/api/v1/dashboard/tiles/{tile_id}", tags=["dashboard"])
-def dashboard_tile(tile_id: str, request: Request) -> dict[str, Any]:
+def dashboard_tile(tile_id: str, request: Request, today: Today) -> dict[str, Any]:
     """One tile, as in the board."""
-    b = board(request)
+    b = board(request, today)
     if tile_id not in b.views:
         raise HTTPException(404, f"no tile {tile_id!r}")
     return b.views[tile_id]
@@ -112,9 +113,9 @@ def _tile_html(view: dict[str, Any], lang: str) -> str:
 
 # -- the pages ----------------------------------------------------------------------------
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def home(request: Request, lang: Locale) -> HTMLResponse:
-    b = board(request)
-    snap = b.snapshot()
+def home(request: Request, lang: Locale, today: Today) -> HTMLResponse:
+    b = board(request, today)
+    snap = b.snapshot(today)
     return render(request, lang, "dashboard.html", board=snap, version=b.version)
 
 

@@ -42,7 +42,15 @@ def highlight(text: str, part: str | None) -> Markup:
 
 env.filters.update(number=i18n.number, percent=i18n.percent, day=i18n.day, moment=i18n.moment,
                    period=i18n.period, highlight=highlight)
-env.globals.update(pick=i18n.pick, statuses=reads.TASK_STATUSES)
+
+
+def lang_url(request: Request, code: str) -> str:
+    """This page in another language: the same path and query, ``lang`` replaced."""
+    query = request.url.include_query_params(lang=code).query
+    return f"{request.url.path}?{query}"
+
+
+env.globals.update(pick=i18n.pick, statuses=reads.TASK_STATUSES, lang_url=lang_url)
 
 LANG_COOKIE = "chiso_lang"
 
