@@ -46,7 +46,8 @@ def test_home_shows_every_group_and_tile_the_api_gives(page: Page,
             assert card.locator(".fresh").inner_text().strip() != ""
     # The fed data reaches the tiles: on-time dossiers this month, with its status in words.
     on_time = next(t for g in api["groups"] for t in g["tiles"] if t["id"] == "ho-so-dung-han")
-    assert on_time["value"] is not None and on_time["status"] is not None
+    assert on_time["value"] is not None
+    assert on_time["status"] is not None
     card = page.locator("[data-tile='ho-so-dung-han']")
     shown = card.locator(".value").inner_text()
     assert shown == f"{on_time['value']:.1f}".replace(".", ",") + "%"

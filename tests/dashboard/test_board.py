@@ -39,7 +39,8 @@ def test_the_tile_files_hold_at_least_ten_groups_each_tile_a_question(catalog: C
     assert [g.group.order for g in board.groups] == sorted(g.group.order for g in board.groups)
     for g in board.groups:
         for t in g.tiles:
-            assert t.question_vi.endswith("?") and t.question_en.endswith("?"), t.id
+            assert t.question_vi.endswith("?"), t.id
+            assert t.question_en.endswith("?"), t.id
             assert t.group == g.group.id
     kinds = {t.measure.kind for t in board.tiles.values()}
     assert kinds == {"indicator", "tasks", "targets", "ranking", "decisions", "alerts"}
@@ -71,8 +72,10 @@ def test_a_broken_tile_is_refused_naming_file_tile_and_field(
     data = _one_file(tmp_path, GROUP + f"tiles:\n  - {tile}\n")
     with pytest.raises(CatalogError) as err:
         load_dashboard(data, catalog.plans, catalog.measurement, catalog.methods)
-    assert err.value.item in ("a", "tiles[0] (a)") and err.value.field == field
-    assert words in err.value.message and err.value.file.endswith("01-x.yaml")
+    assert err.value.item in ("a", "tiles[0] (a)")
+    assert err.value.field == field
+    assert words in err.value.message
+    assert err.value.file.endswith("01-x.yaml")
 
 
 def test_two_tiles_with_one_id_are_refused(tmp_path: Path, catalog: Catalog) -> None:
@@ -117,24 +120,29 @@ def test_tiles_show_what_the_measurement_and_outlook_apis_say(fresh_client: Test
     values = fresh_client.get("/api/v1/indicators/tthc.on_time_rate/values",
                               params={"period": "2026-03"}).json()["values"][0]
     assert on_time["value"] == pytest.approx(values["value"]) == pytest.approx(65.0)
-    assert on_time["period"] == "2026-03" and on_time["records"] == 20
+    assert on_time["period"] == "2026-03"
+    assert on_time["records"] == 20
     # The unit pulling the number down comes first, with its own value.
     assert [w["unit"] for w in on_time["where"]] == [BA_DINH, HOAN_KIEM]
     assert on_time["where"][0]["value"] == pytest.approx(40.0)
     outlook = fresh_client.get("/api/v1/plans/131-KH-UBND/targets/I.11/outlook").json()
     assert on_time["status_text"]["vi"] == outlook["status"]
-    assert on_time["target"]["threshold"] == 98 and on_time["target"]["deadline"] == "2026-12-31"
+    assert on_time["target"]["threshold"] == 98
+    assert on_time["target"]["deadline"] == "2026-12-31"
     assert [p["month"] for p in on_time["trend"]] == ["2026-01", "2026-02", "2026-03"]
     assert on_time["trend"][0]["value"] == pytest.approx(90.0)
     received = _tile(board, "ho-so-tiep-nhan")
-    assert received["value"] == 20 and received["status"] is None  # a count: no target
-    assert received["as_of"] is not None and received["stale"] is False
+    assert received["value"] == 20
+    assert received["status"] is None
+    assert received["as_of"] is not None
+    assert received["stale"] is False
     single = fresh_client.get("/api/v1/dashboard/tiles/ho-so-dung-han").json()
     assert single["value"] == on_time["value"]
     assert fresh_client.get("/api/v1/dashboard/tiles/nothing").status_code == 404
     # The page shows the same numbers, the Vietnamese way.
     page = fresh_client.get("/").text
-    assert "65%" in page and "Bao nhiêu phần trăm hồ sơ đến hạn" in page
+    assert "65%" in page
+    assert "Bao nhiêu phần trăm hồ sơ đến hạn" in page
     assert page.count("data-tile=") == len(fresh_client.app.state.board.tiles)  # type: ignore[attr-defined]
     english = fresh_client.get("/", params={"lang": "en"}).text
     assert "What share of dossiers due this month were resolved on time" in english

@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from chiso.catalog.dashboard import Dashboard, load_dashboard
 from chiso.catalog.errors import CatalogError
 from chiso.catalog.files import load_model
-from chiso.catalog.dashboard import Dashboard, load_dashboard
 from chiso.catalog.indicators import Measurement, load_measurement
 from chiso.catalog.methods import Methods, load_methods
 from chiso.catalog.models import Group, Plan, PlanFile, Target, TargetsFile, Task, TasksFile

@@ -1,9 +1,10 @@
 """Languages: Vietnamese first, English second.
 
 Interface strings are gettext messages with English message ids, in
-``locale/<lang>/LC_MESSAGES/*.po`` (one file per part of the interface: ``messages.po`` for the
-catalog pages, ``dashboard.po``, ``map.po``, …), read with Babel at start and merged. Numbers and dates are
-formatted by Babel in the reader's locale: 98,5%; 1.234.567; 31/12/2026 in Vietnamese.
+``locale/<lang>/LC_MESSAGES/*.po`` (one file per part of the interface: ``messages.po``
+for the catalog pages, ``dashboard.po``, ``map.po``, …), read with Babel at start and merged.
+Numbers and dates are formatted by Babel in the reader's locale: 98,5%; 1.234.567; 31/12/2026
+in Vietnamese.
 """
 
 from __future__ import annotations
