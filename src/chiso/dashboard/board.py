@@ -365,7 +365,8 @@ class Board:
         """Run until cancelled: refresh the tiles the stream, writes and time move."""
         self._wake = asyncio.Event()
         sub = HUB.subscribe()
-        await asyncio.to_thread(self.refresh)  # every tile once, before following changes
+        if len(self.views) < len(self.tiles):  # every tile once, before following changes
+            await asyncio.to_thread(self.refresh)
         quick_kinds = ("indicator",)
         slow_ids = set().union(*(self.by_kind.get(k, set()) for k in
                                  ("tasks", "decisions", "alerts", "targets")))

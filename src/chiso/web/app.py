@@ -57,8 +57,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
                   if settings.scores_follow else None)
         app.state.board = Board(rt.engine, rt.catalog)
         app.state.board_follows = settings.dashboard_follow
-        tiles = (asyncio.create_task(app.state.board.follow())
-                 if settings.dashboard_follow else None)
+        tiles = None
+        if settings.dashboard_follow:
+            # Every tile once before the first request, so no reader waits for the board.
+            await asyncio.to_thread(app.state.board.refresh)
+            tiles = asyncio.create_task(app.state.board.follow())
         yield
         sealer.cancel()
         for task in (scorer, tiles):
