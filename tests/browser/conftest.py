@@ -200,6 +200,19 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands."""
+    if not AXE.exists():
+        pytest.fail("axe-core missing: run scripts/build-assets (it runs npm ci)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} node(s)"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
 def screenshot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from playwright.sync_api import Page
-from tests.browser.conftest import FedServer, screenshot
-from tests.browser.test_pages_in_chromium import _serious_violations
+from tests.browser.conftest import FedServer, screenshot, serious_violations
 
 pytestmark = pytest.mark.browser
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -55,7 +54,7 @@ def test_home_shows_every_group_and_tile_the_api_gives(page: Page,
     assert "cập nhật" in card.locator(".fresh").inner_text()
     assert page.locator(".board[data-state=ready]").count() == 1
     screenshot(page, "home")
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
 
 def test_a_value_pushed_through_the_api_appears_on_the_open_page(page: Page,

@@ -7,22 +7,13 @@ import time
 
 import pytest
 from playwright.sync_api import Page
-from tests.browser.conftest import ROOT, FedServer, screenshot, sign_in
+from tests.browser.conftest import FedServer, screenshot, serious_violations, sign_in
 
 from chiso.catalog.loader import load_catalog
 
 pytestmark = pytest.mark.browser
 
-AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 
-
-def _serious_violations(page: Page) -> list[str]:
-    if not AXE.exists():
-        pytest.fail("axe-core missing: run scripts/build-assets (it runs npm ci)")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} node(s)"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def _tile() -> tuple[str, str, str]:
@@ -66,7 +57,7 @@ def test_a_leader_records_a_decision_from_a_tile_and_it_is_counted(
     seen = page.locator("dl.seen").inner_text()
     assert "Tình trạng" in seen
     assert "Kỳ" in seen
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
     text = "Giao Sở Nội vụ đôn đốc các xã có tỷ lệ hồ sơ đúng hạn thấp, báo cáo trước ngày 30."
     page.get_by_label("Nội dung quyết định").fill(text)
@@ -81,7 +72,7 @@ def test_a_leader_records_a_decision_from_a_tile_and_it_is_counted(
     assert question in decision.inner_text()
     assert "Giá trị đã thấy" in decision.inner_text()
     screenshot(page, "decisions")
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
     # The decisions tile of the home page counts it too (the board refreshes it on a write).
     for _ in range(20):

@@ -7,21 +7,12 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import ROOT, FedServer, screenshot, sign_in
+from tests.browser.conftest import FedServer, screenshot, serious_violations, sign_in
 
 pytestmark = pytest.mark.browser
 
-AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 CODE = "tthc.on_time_rate"
 
-
-def _serious_violations(page: Page) -> list[str]:
-    if not AXE.exists():
-        pytest.fail("axe-core missing: run scripts/build-assets (it runs npm ci)")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} node(s)"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def test_from_an_indicator_to_a_unit_to_the_records(page: Page, fed_server: FedServer) -> None:
@@ -37,7 +28,7 @@ def test_from_an_indicator_to_a_unit_to_the_records(page: Page, fed_server: FedS
     rows = page.locator("table.per-unit tbody tr")
     assert rows.count() > 10
     screenshot(page, "indicator")
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
     # click the first unit (the worst): the same indicator for that unit
     first = rows.first
@@ -64,7 +55,7 @@ def test_from_an_indicator_to_a_unit_to_the_records(page: Page, fed_server: FedS
     expect(page.locator("table.records")).to_have_attribute("data-unit", unit)
     expect(page.locator("table.records thead")).to_contain_text("Tính vào tử số")
     expect(page.locator("p.privacy")).to_contain_text("mã bí danh")
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
 
 def test_unit_page_lists_its_indicators_beside_the_city(page: Page,
@@ -80,7 +71,7 @@ def test_unit_page_lists_its_indicators_beside_the_city(page: Page,
     value = first.get_attribute("data-value")
     assert first.get_attribute("data-unit") == "09556"
     screenshot(page, "unit")
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
     first.locator(f"a[href^='/indicators/{code}?unit=09556']").click()
     page.wait_for_load_state()
     headline = page.locator(f"section.headline[data-indicator='{code}']")

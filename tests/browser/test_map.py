@@ -10,21 +10,18 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Page
-from tests.browser.conftest import BOUNDARIES, ROOT, FedServer, screenshot, start_server
+from tests.browser.conftest import (
+    BOUNDARIES,
+    FedServer,
+    screenshot,
+    serious_violations,
+    start_server,
+)
 
 pytestmark = pytest.mark.browser
 
-AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 COMMUNES = 126
 
-
-def _serious_violations(page: Page) -> list[str]:
-    if not AXE.exists():
-        pytest.fail("axe-core missing: run scripts/build-assets (it runs npm ci)")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} node(s)"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def _coloured(page: Page, shape: str) -> int:
@@ -60,7 +57,7 @@ def test_the_map_draws_126_communes_from_the_boundary_files(page: Page,
     assert all(s > 0 for s in sizes)
     assert page.locator("table.map-table tbody tr").count() == COMMUNES
     screenshot(page, "map")
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
     # Keyboard: Tab from the form's button reaches the first commune, visibly focused.
     page.locator("form.map-form button").focus()
@@ -103,4 +100,4 @@ def test_the_tile_grid_without_boundary_files(page: Page, fed_server: FedServer,
         assert "Hoàn Kiếm" in (first.locator("text").text_content() or "")
         assert "ô theo thứ tự danh mục chính thức" in page.locator("figcaption").inner_text()
         screenshot(page, "map-grid")
-        assert _serious_violations(page) == []
+        assert serious_violations(page) == []

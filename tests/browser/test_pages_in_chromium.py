@@ -7,20 +7,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
-from tests.browser.conftest import ROOT, screenshot
+from tests.browser.conftest import screenshot, serious_violations
 
 pytestmark = pytest.mark.browser
 
-AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 
-
-def _serious_violations(page: Page) -> list[str]:
-    if not AXE.exists():
-        pytest.fail("axe-core missing: run scripts/build-assets (it runs npm ci)")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} node(s)"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 @pytest.mark.parametrize(
@@ -33,7 +24,7 @@ def test_page_has_no_serious_accessibility_violations(page: Page, live_server: s
                                                       name: str) -> None:
     page.goto(live_server + path)
     screenshot(page, name)
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
 
 def test_plans_speak_vietnamese_in_a_font_with_full_coverage(page: Page,

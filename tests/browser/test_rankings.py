@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Page
-from tests.browser.conftest import FedServer, screenshot, sign_in
-from tests.browser.test_pages_in_chromium import _serious_violations
+from tests.browser.conftest import FedServer, screenshot, serious_violations, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -49,21 +48,21 @@ def test_commune_ranking_shows_every_ranked_commune(page: Page, fed_server: FedS
     changes = page.locator("table.ranking .change")
     assert changes.count() == 126  # a change (or "no previous rank") on every row, in words
     screenshot(page, "ranking")
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
     first = rows.first
     first.locator("a", has_text="Xem").click()
     page.wait_for_load_state()
     assert f"/units/{api['units'][0]['unit']}/scores/dvc-766" in page.url
     assert page.locator("table.tree tr[data-code]").count() > 5
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
 
 def test_rankings_index_links_every_method(page: Page, fed_server: FedServer) -> None:
     page.goto(fed_server.url + "/rankings")
     assert page.locator("h1").inner_text() == "Xếp hạng"
     assert page.locator("a[href^='/rankings/dx-5279?kind=']").count() == 2
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
 
 def test_deadlines_page_per_lead_unit(page: Page, fed_server: FedServer) -> None:
@@ -78,7 +77,7 @@ def test_deadlines_page_per_lead_unit(page: Page, fed_server: FedServer) -> None
         assert shown == str(api["counts"].get(kind, 0))
     assert page.locator("th", has_text="Minh chứng").count() == 0  # the public: no evidence
     screenshot(page, "deadlines")
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
     sign_in(page, fed_server, "leader")
     page.goto(fed_server.url + "/deadlines")
