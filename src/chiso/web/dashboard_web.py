@@ -7,8 +7,6 @@ each tile the change stream moved as an HTML fragment that htmx swaps in place.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -19,10 +17,10 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from markupsafe import Markup
 
 from chiso.dashboard.board import Board
-from chiso.measurement.stream import HUB
 from chiso.web import i18n
 from chiso.web.api import Today
 from chiso.web.pages import Locale, env, locale, render
+from chiso.web.sse import hub_stream
 
 router = APIRouter()
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -126,30 +124,17 @@ async def stream(request: Request,
     in the reader's language, each time the board recomputes it."""
     lang = locale(request, request.query_params.get("lang"))
     b: Board = request.app.state.board
-    sub = HUB.subscribe()
 
-    async def events() -> AsyncIterator[str]:
-        sent = 0
-        try:
-            yield ": chiso dashboard\n\n"
-            while limit is None or sent < limit:
-                try:
-                    item = await asyncio.wait_for(sub.queue.get(), 15)
-                except TimeoutError:
-                    yield ": keepalive\n\n"
-                    continue
-                if item.get("type") != "tiles":
-                    continue
-                for tile_id in item.get("ids", []):
-                    view = b.views.get(tile_id)
-                    if view is None:
-                        continue
-                    html = _tile_html(view, lang)
-                    data = "\n".join(f"data: {line}" for line in html.splitlines() if line)
-                    yield f"event: tile-{tile_id}\n{data}\n\n"
-                    sent += 1
-        finally:
-            HUB.unsubscribe(sub)
+    def render(item: dict[str, Any]) -> list[str]:
+        if item.get("type") != "tiles":
+            return []
+        out = []
+        for tile_id in item.get("ids", []):
+            view = b.views.get(tile_id)
+            if view is not None:
+                html = _tile_html(view, lang)
+                data = "\n".join(f"data: {line}" for line in html.splitlines() if line)
+                out.append(f"event: tile-{tile_id}\n{data}\n\n")
+        return out
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return hub_stream(render, greeting="chiso dashboard", limit=limit)

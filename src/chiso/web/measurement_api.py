@@ -4,9 +4,7 @@ change stream (server-sent events)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -19,10 +17,10 @@ from chiso.measurement import progress as measured_progress
 from chiso.measurement import values as mv
 from chiso.measurement.compile import compile_condition
 from chiso.measurement.periods import PeriodError, parse_period
-from chiso.measurement.stream import HUB
 from chiso.runtime import Runtime
 from chiso.store import catalog_reads as reads
 from chiso.web.api import Conn, Today, runtime
+from chiso.web.sse import hub_stream
 
 router = APIRouter(prefix="/api/v1", tags=["measurement"])
 
@@ -162,25 +160,8 @@ async def stream(
     comment only, then the response ends."""
     if "text/event-stream" not in request.headers.get("accept", ""):
         limit = 0
-    sub = HUB.subscribe()
 
-    async def events() -> AsyncIterator[str]:
-        sent = 0
-        try:
-            yield ": chiso value stream\n\n"
-            while limit is None or sent < limit:
-                try:
-                    item = await asyncio.wait_for(sub.queue.get(), keepalive)
-                except TimeoutError:
-                    yield ": keepalive\n\n"
-                    continue
-                yield f"event: value\ndata: {json.dumps(item, ensure_ascii=False)}\n\n"
-                sent += 1
-                if sub.overflowed:
-                    sub.overflowed = False
-                    yield "event: overflow\ndata: {}\n\n"
-        finally:
-            HUB.unsubscribe(sub)
+    def render(item: dict[str, Any]) -> list[str]:
+        return [f"event: value\ndata: {json.dumps(item, ensure_ascii=False)}\n\n"]
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return hub_stream(render, greeting="chiso value stream", limit=limit, keepalive=keepalive)
