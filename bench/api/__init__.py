@@ -1,0 +1,1 @@
+"""bench/api: the dashboard and ranking endpoints under 100 concurrent clients (``run.py``)."""

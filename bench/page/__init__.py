@@ -1,0 +1,1 @@
+"""bench/page: the dashboard's first view complete in Chromium (``run.py``)."""

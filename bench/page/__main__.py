@@ -1,0 +1,3 @@
+from bench.page.run import main
+
+raise SystemExit(main())
