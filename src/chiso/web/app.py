@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 
 from chiso import __version__
 from chiso.access import audit
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.state.access_settings = access_settings or AccessSettings()
     sso = oidc_settings or OidcSettings()
     app.state.oidc = OidcClient(sso) if sso.enabled else None  # single sign-on, when set
+    # Pages, style sheets, scripts and JSON travel compressed (event streams are left alone).
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(AccessGuard, engine_of=lambda a: a.state.runtime.engine,
                        refuse=access_web.refusal,
                        max_form_bytes=app.state.access_settings.max_form_bytes)

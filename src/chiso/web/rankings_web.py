@@ -8,6 +8,7 @@ and only for a principal the policy lets read that API for the task (``may_read_
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -105,7 +106,7 @@ def ranking_page(method: str, request: Request, lang: Locale, rt: Rt, conn: Conn
     if kind not in kinds:
         raise HTTPException(404, f"{method} ranks no {kind}")
     try:
-        data = scoring_api.rankings(method, rt, conn, day, kind, period)
+        data = json.loads(scoring_api.ranking_bytes(method, rt, conn, day, kind, period))
     except HTTPException as exc:
         if exc.status_code != 422:
             raise

@@ -3,10 +3,12 @@ unit or the city, task warnings, score trees and rankings."""
 
 from __future__ import annotations
 
+import json
+import weakref
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
 
 from chiso.access.guard import principal
@@ -18,7 +20,7 @@ from chiso.runtime import Runtime
 from chiso.scoring import live as scoring
 from chiso.store import catalog_reads as reads
 from chiso.store.catalog_sync import plan_key
-from chiso.store.tables import tasks
+from chiso.store.tables import intake_batches, scores, task_evidence, tasks
 from chiso.web.api import Conn, Today, runtime
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"])
@@ -154,15 +156,47 @@ def unit_score(method: str, unit: str, rt: Rt, conn: Conn, today: Today,
             "computed_now": {"points": fresh["points"]}}
 
 
+# Rankings are read far more often than scores change: the answer is kept, encoded, until the
+# method's stored scores or the data behind scores computed on the fly move (one cheap query).
+# One cache per engine (a test opens many databases in one process).
+_RANKINGS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str, str],
+                                                tuple[tuple[Any, ...], bytes]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _rankings_mark(conn: Any, method: str, labels: list[str]) -> tuple[Any, ...]:
+    stored = conn.execute(select(func.count(), func.max(scores.c.computed_at)).where(
+        scores.c.method == method, scores.c.period.in_(labels))).one()
+    batch = conn.execute(select(func.max(intake_batches.c.id))).scalar()
+    evidence = conn.execute(select(func.max(task_evidence.c.id))).scalar()  # task criteria
+    return (*stored, batch, evidence)
+
+
+def ranking_bytes(method: str, rt: Runtime, conn: Any, today: Any, kind: str,
+                  period: str) -> bytes:
+    """The ranking's JSON, from the cache while its scores and data have not moved."""
+    label = _period(period, today)
+    key = (method, kind, label, today.isoformat())
+    previous = scoring.previous_period(parse_period(label, today).label)
+    mark = _rankings_mark(conn, method, [label, *([previous] if previous else [])])
+    kept = _RANKINGS.setdefault(rt.engine, {})
+    cached = kept.get(key)
+    if cached is None or cached[0] != mark:
+        try:
+            answer = scoring.ranking(conn, rt.catalog, method, kind, label, today)
+        except (KeyError, ValueError) as exc:
+            raise HTTPException(404, str(exc.args[0])) from exc
+        cached = (mark, json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode())
+        kept[key] = cached
+    return cached[1]
+
+
 @router.get("/rankings/{method}")
 def rankings(method: str, rt: Rt, conn: Conn, today: Today,
              kind: Annotated[str, Query(description="department, agency or commune")]
              = "commune",
              period: Annotated[str, Query(description="2026-03, 2026-Q1, 2026-YTD, …")] = "",
-             ) -> dict[str, Any]:
+             ) -> Response:
     """Rank, score, the change since the previous period and which criteria moved."""
-    label = _period(period, today)
-    try:
-        return scoring.ranking(conn, rt.catalog, method, kind, label, today)
-    except (KeyError, ValueError) as exc:
-        raise HTTPException(404, str(exc.args[0])) from exc
+    return Response(ranking_bytes(method, rt, conn, today, kind, period),
+                    media_type="application/json")
