@@ -27,6 +27,7 @@ from chiso.web.app import create_app
 # on where they test it.
 os.environ.setdefault("CHISO_SCORES_FOLLOW", "0")
 os.environ.setdefault("CHISO_DASHBOARD_FOLLOW", "0")
+os.environ.setdefault("CHISO_RANKINGS_RECHECK", "0")  # tests change scores between reads
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CHISO_SHARED_DIR", ROOT.parent / "shared"))

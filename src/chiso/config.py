@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         default=True, description="Re-score the current periods as values change (stream)"
     )
     scores_debounce: float = Field(default=2.0, description="Seconds to let a burst settle")
+    rankings_recheck: float = Field(
+        default=1.0, description="Seconds a cached ranking is served before its scores are "
+        "checked for change")
     dashboard_follow: bool = Field(
         default=True, description="Keep the dashboard's tiles current from the change stream "
         "(off: every read recomputes them)")

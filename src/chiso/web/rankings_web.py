@@ -106,7 +106,7 @@ def ranking_page(method: str, request: Request, lang: Locale, rt: Rt, conn: Conn
     if kind not in kinds:
         raise HTTPException(404, f"{method} ranks no {kind}")
     try:
-        data = json.loads(scoring_api.ranking_bytes(method, rt, conn, day, kind, period))
+        data = json.loads(scoring_api.ranking_bytes(method, rt, day, kind, period))
     except HTTPException as exc:
         if exc.status_code != 422:
             raise

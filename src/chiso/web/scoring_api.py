@@ -4,6 +4,7 @@ unit or the city, task warnings, score trees and rankings."""
 from __future__ import annotations
 
 import json
+import time
 import weakref
 from typing import Annotated, Any
 
@@ -159,8 +160,9 @@ def unit_score(method: str, unit: str, rt: Rt, conn: Conn, today: Today,
 # Rankings are read far more often than scores change: the answer is kept, encoded, until the
 # method's stored scores or the data behind scores computed on the fly move (one cheap query).
 # One cache per engine (a test opens many databases in one process).
+# An entry: (mark, when the mark was last checked, the encoded answer).
 _RANKINGS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str, str],
-                                                tuple[tuple[Any, ...], bytes]]] = \
+                                                tuple[tuple[Any, ...], float, bytes]]] = \
     weakref.WeakKeyDictionary()
 
 
@@ -172,31 +174,38 @@ def _rankings_mark(conn: Any, method: str, labels: list[str]) -> tuple[Any, ...]
     return (*stored, batch, evidence)
 
 
-def ranking_bytes(method: str, rt: Runtime, conn: Any, today: Any, kind: str,
-                  period: str) -> bytes:
-    """The ranking's JSON, from the cache while its scores and data have not moved."""
+def ranking_bytes(method: str, rt: Runtime, today: Any, kind: str, period: str) -> bytes:
+    """The ranking's JSON, from the cache while its scores and data have not moved. The mark
+    is checked at most every ``rankings_recheck`` seconds, so a busy dashboard costs the
+    database nothing between checks."""
     label = _period(period, today)
     key = (method, kind, label, today.isoformat())
-    previous = scoring.previous_period(parse_period(label, today).label)
-    mark = _rankings_mark(conn, method, [label, *([previous] if previous else [])])
     kept = _RANKINGS.setdefault(rt.engine, {})
     cached = kept.get(key)
-    if cached is None or cached[0] != mark:
-        try:
-            answer = scoring.ranking(conn, rt.catalog, method, kind, label, today)
-        except (KeyError, ValueError) as exc:
-            raise HTTPException(404, str(exc.args[0])) from exc
-        cached = (mark, json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode())
-        kept[key] = cached
-    return cached[1]
+    now = time.monotonic()
+    if cached is not None and now - cached[1] < rt.settings.rankings_recheck:
+        return cached[2]
+    previous = scoring.previous_period(parse_period(label, today).label)
+    with rt.engine.connect() as conn:
+        mark = _rankings_mark(conn, method, [label, *([previous] if previous else [])])
+        if cached is None or cached[0] != mark:
+            try:
+                answer = scoring.ranking(conn, rt.catalog, method, kind, label, today)
+            except (KeyError, ValueError) as exc:
+                raise HTTPException(404, str(exc.args[0])) from exc
+            body = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+        else:
+            body = cached[2]
+    kept[key] = (mark, now, body)
+    return body
 
 
 @router.get("/rankings/{method}")
-def rankings(method: str, rt: Rt, conn: Conn, today: Today,
+def rankings(method: str, rt: Rt, today: Today,
              kind: Annotated[str, Query(description="department, agency or commune")]
              = "commune",
              period: Annotated[str, Query(description="2026-03, 2026-Q1, 2026-YTD, …")] = "",
              ) -> Response:
     """Rank, score, the change since the previous period and which criteria moved."""
-    return Response(ranking_bytes(method, rt, conn, today, kind, period),
+    return Response(ranking_bytes(method, rt, today, kind, period),
                     media_type="application/json")
