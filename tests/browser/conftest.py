@@ -141,16 +141,17 @@ def _sample(records: Iterator[dict[str, object]], one_in: int) -> Iterator[dict[
 
 @pytest.fixture(scope="session")
 def fed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FedServer]:
-    """chiso fed by the simulators (about 11 months of every feed, a small Hanoi), with the
+    """chiso fed by the simulators (about 11 months of every feed, a small Hanoi; every
+    ``stats.*`` indicator for each month published so far, with iHanoi's accounts), with the
     boundary files configured and an account per role."""
     from chiso_sim.hanoi import (  # the simulators, as the demo uses them
         document_versions,
         dossier_stream,
         feedback_versions,
         meeting_versions,
-        stats_values,
     )
     from chiso_sim.servers import batches
+    from chiso_sim.statistics import city_statistics, fetch_definitions
 
     db = tmp_path_factory.mktemp("fed") / "chiso.db"
     env = {**os.environ, "CHISO_DATABASE_URL": f"sqlite:///{db}",
@@ -169,11 +170,13 @@ def fed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FedServer]:
     days = (date.today() - FEED_START).days
     with start_server({k: v for k, v in env.items() if k.startswith("CHISO_")}, db) as base:
         server = FedServer(base, db, env, tokens, users)
+        definitions, targets = fetch_definitions(base)  # what chiso asks of the publisher
         feeds = [("tthc.dossier", dossier_stream(2026, FEED_START, days, scale=0.015)),
                  ("ihanoi.feedback", _sample(feedback_versions(2026, FEED_START, days), 10)),
                  ("eoffice.document", _sample(document_versions(2026, FEED_START, days), 5)),
                  ("meetings.meeting", meeting_versions(2026, FEED_START, days)),
-                 ("stats.value", stats_values(2026, 2026, date.today().month))]
+                 ("stats.value", city_statistics(definitions, targets, 2026,
+                                                 date.today().year))]
         for feed, records in feeds:
             for batch in batches(records, 2000):
                 server.push(feed, batch)
