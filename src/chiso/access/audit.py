@@ -99,12 +99,15 @@ def append(conn: Connection, *, actor: str, roles: Iterable[str] | str, action: 
 
 
 def record(engine: Engine, **kwargs: Any) -> dict[str, Any]:
-    """Append an entry in a transaction of its own (denials, reads), retrying a busy SQLite."""
+    """Append an entry in a transaction of its own (denials, reads), retrying a busy SQLite.
+    SQLite's driver reads the last entry before it opens the write transaction, so a writer in
+    between can take the same ``seq``: the unique key refuses it and the entry is appended
+    again after the other one."""
     for attempt in range(20):
         try:
             with engine.begin() as conn:
                 return append(conn, **kwargs)
-        except exc.OperationalError:
+        except (exc.OperationalError, exc.IntegrityError):
             if attempt == 19:
                 raise
             time.sleep(0.01 * (attempt + 1))
