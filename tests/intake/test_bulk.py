@@ -12,9 +12,9 @@ from tests.intake.helpers import uid
 from chiso.catalog.loader import Catalog
 from chiso.intake.bulk import BulkRefusedError, backfill_csv
 from chiso.intake.contracts import get_contract
-from chiso.store.tables import feed_tthc_dossier, feed_tthc_dossier_versions
+from chiso.store.tables import feed_stats_value, feed_tthc_dossier, feed_tthc_dossier_versions
 from chiso_sim.files import contract_csv_chunks
-from chiso_sim.hanoi import dossier_stream
+from chiso_sim.hanoi import dossier_stream, stats_values
 
 DOSSIER = get_contract("tthc.dossier")
 
@@ -54,3 +54,20 @@ def test_backfill_is_set_based_idempotent_and_all_or_nothing(
         assert conn.execute(select(func.count()).select_from(feed_tthc_dossier_versions)
                             .where(feed_tthc_dossier_versions.c.source == other)
                             ).scalar_one() == 0
+
+
+def test_backfill_of_statistics_marks_them_not_typed_by_hand(
+    engine: Engine, backend: str
+) -> None:
+    if backend != "postgresql":
+        return
+    stats = get_contract("stats.value")
+    records = list(itertools.islice(stats_values(7, 2026, 2), 40))
+    source = uid("backfill-stats")
+    done = backfill_csv(engine, stats, source, contract_csv_chunks(records, list(stats.fields)))
+    assert done.new_versions == len(records)
+    with engine.connect() as conn:
+        manual = conn.execute(select(feed_stats_value.c.manual).where(
+            feed_stats_value.c.source == source)).scalars().all()
+    assert len(manual) == len(records)
+    assert not any(manual)

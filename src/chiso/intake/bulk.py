@@ -137,8 +137,12 @@ def backfill_csv(
         t1 = datetime.now()
         prov = (f":source AS source, {key} AS record_id, unit, 'bulk' AS door, "
                 f":batch AS batch_id, :now AS ingested_at")
+        target = "source, record_id, unit, door, batch_id, ingested_at"
+        if "manual" in versions.c:  # statistics: a backfilled figure is never typed by hand
+            prov += ", false AS manual"
+            target += ", manual"
         typed = ", ".join(f'"{f}"' for f in fields if f != "unit")
-        target = f"source, record_id, unit, door, batch_id, ingested_at, {typed}"
+        target += f", {typed}"
         p = {"source": source, "batch": batch_id, "now": now}
         new_versions = conn.execute(text(
             f"INSERT INTO {versions.name} ({target}) SELECT {prov}, {typed} FROM {staging} "
