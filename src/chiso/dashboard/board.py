@@ -231,7 +231,9 @@ def tile_view(conn: Connection, catalog: Catalog, tile: Tile, today: date,
     target = None
     if tile.target is not None:
         cached = outlooks.get(tile.target) if outlooks is not None else None
-        if cached is None:
+        # A forecast kept from before the tile had data would say "no data" beside a value.
+        if cached is None or (cached["status"] == Status.no_data.name
+                              and body.get("value") is not None):
             cached = _target(conn, catalog, tile.target, today)
             if outlooks is not None:
                 outlooks[tile.target] = cached
