@@ -11,6 +11,9 @@ import pytest
 from playwright.sync_api import Page
 from tests.browser.conftest import FedServer, screenshot, serious_violations
 
+from chiso.web import i18n
+from chiso.web.dashboard_web import amount
+
 pytestmark = pytest.mark.browser
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -23,6 +26,14 @@ def _dossier(n: int, unit: str) -> dict[str, object]:
             "fully_online": True, "supplement_requests": 0, "supplement_days": 0,
             "result_electronic": None, "paid_online": None, "components_total": 3,
             "components_reused": 1, "updated_at": now.isoformat()}
+
+
+def _as_page_writes(value: float, uom: str | None) -> str:
+    token = i18n.current_locale.set("vi")
+    try:
+        return amount(value, uom)
+    finally:
+        i18n.current_locale.reset(token)
 
 
 def test_home_shows_every_group_and_tile_the_api_gives(page: Page,
@@ -49,7 +60,9 @@ def test_home_shows_every_group_and_tile_the_api_gives(page: Page,
     assert on_time["status"] is not None
     card = page.locator("[data-tile='ho-so-dung-han']")
     shown = card.locator(".value").inner_text()
-    assert shown == f"{on_time['value']:.1f}".replace(".", ",") + "%"
+    # The page phrases the API's number with the product's one formatter (whose rule, 88% and
+    # 85,6%, is tested on fixed numbers in tests/foundation): the value depends on the day.
+    assert shown == _as_page_writes(on_time["value"], on_time["unit_of_measure"])
     assert card.locator(".tile-status").inner_text() == on_time["status_text"]["vi"]
     assert "cập nhật" in card.locator(".fresh").inner_text()
     assert page.locator(".board[data-state=ready]").count() == 1

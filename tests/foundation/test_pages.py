@@ -54,6 +54,11 @@ def test_numbers_and_dates_in_vietnamese_form() -> None:
     try:
         assert i18n.number(1234567, 0) == "1.234.567"
         assert i18n.percent(Decimal("98.5")) == "98,5%"
+        # one decimal at most, and none when it rounds to a whole number: 88% not 88,0%
+        assert i18n.percent(88) == "88%"
+        assert i18n.percent(87.96) == "88%"
+        assert i18n.percent(85.63) == "85,6%"
+        assert i18n.number(0.05) == "0,1"
         from datetime import date
 
         assert i18n.day(date(2026, 12, 31)) == "31/12/2026"

@@ -9,6 +9,7 @@ in Vietnamese.
 
 from __future__ import annotations
 
+import decimal
 import io
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -70,7 +71,9 @@ def number(value: float | int | Decimal | None, digits: int = 1) -> str:
     if value is None:
         return "—"
     pattern = "#,##0" if digits == 0 else "#,##0." + "#" * digits
-    return str(format_decimal(value, format=pattern, locale=current_locale.get()))
+    # Half up, as reports are rounded by hand (Babel follows the context, half-even by default).
+    with decimal.localcontext(rounding=decimal.ROUND_HALF_UP):
+        return str(format_decimal(value, format=pattern, locale=current_locale.get()))
 
 
 def percent(value: float | int | Decimal | None, digits: int = 1) -> str:
