@@ -17,11 +17,9 @@ from sqlalchemy.engine import make_url
 
 from chiso.catalog.loader import Catalog, load_catalog
 from chiso.config import Settings
-from chiso.runtime import Runtime
-from chiso.store import migrate
-from chiso.store.catalog_sync import sync_catalog
+from chiso.context import Runtime
+from chiso.runtime import create_app, open_runtime
 from chiso.store.db import make_engine
-from chiso.web.app import create_app
 
 # Background re-scoring (chiso.scoring.follow) would race each test's teardown: tests turn it
 # on where they test it.
@@ -120,11 +118,9 @@ def blank_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest,
     return url
 
 
-def prepared_engine(url: str, catalog: Catalog) -> Engine:
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    sync_catalog(engine, catalog)
-    return engine
+def prepared_runtime(url: str, catalog: Catalog) -> Runtime:
+    """A runtime opened as chiso opens one (migrated, catalog written, rooms wired)."""
+    return open_runtime(Settings(database_url=url), catalog=catalog)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -133,38 +129,46 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def engine(backend: str, catalog: Catalog, tmp_path_factory: pytest.TempPathFactory,
-           request: pytest.FixtureRequest) -> Iterator[Engine]:
+def shared_runtime(backend: str, catalog: Catalog, tmp_path_factory: pytest.TempPathFactory,
+                   request: pytest.FixtureRequest) -> Iterator[Runtime]:
     """A migrated database holding the catalog, shared by the read-only tests of a session.
-    Tests that write use ``fresh_engine``, which has a database of its own."""
+    Tests that write use ``fresh_runtime``, which has a database of its own."""
     url = blank_database(backend, tmp_path_factory.mktemp(f"db-{backend}"), request, "shared")
-    engine = prepared_engine(url, catalog)
-    yield engine
-    engine.dispose()
+    rt = prepared_runtime(url, catalog)
+    yield rt
+    rt.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(shared_runtime: Runtime) -> Engine:
+    return shared_runtime.engine
 
 
 @pytest.fixture
-def fresh_engine(backend: str, catalog: Catalog, tmp_path: Path,
-                 request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """A migrated database of its own, for a test that writes."""
-    engine = prepared_engine(blank_database(backend, tmp_path, request), catalog)
-    yield engine
-    engine.dispose()
+def fresh_runtime(backend: str, catalog: Catalog, tmp_path: Path,
+                  request: pytest.FixtureRequest) -> Iterator[Runtime]:
+    """A runtime on a migrated database of its own, for a test that writes."""
+    rt = prepared_runtime(blank_database(backend, tmp_path, request), catalog)
+    yield rt
+    rt.engine.dispose()
 
 
 @pytest.fixture
-def fresh_client(fresh_engine: Engine, catalog: Catalog) -> Iterator[TestClient]:
-    """The app on a database of the test's own (``fresh_engine``), for tests that write.
+def fresh_engine(fresh_runtime: Runtime) -> Engine:
+    return fresh_runtime.engine
+
+
+@pytest.fixture
+def fresh_client(fresh_runtime: Runtime) -> Iterator[TestClient]:
+    """The app on a database of the test's own (``fresh_runtime``), for tests that write.
     Set ``fresh_client.app.dependency_overrides`` to fix "today" and the like."""
-    settings = Settings(database_url=fresh_engine.url.render_as_string(hide_password=False))
-    with TestClient(create_app(settings, Runtime(settings, fresh_engine, catalog))) as client:
+    with TestClient(create_app(fresh_runtime.settings, fresh_runtime)) as client:
         yield client
 
 
 @pytest.fixture
-def runtime(engine: Engine, catalog: Catalog) -> Runtime:
-    settings = Settings(database_url=engine.url.render_as_string(hide_password=False))
-    return Runtime(settings, engine, catalog)
+def runtime(shared_runtime: Runtime) -> Runtime:
+    return shared_runtime
 
 
 @pytest.fixture

@@ -44,12 +44,10 @@ YEAR_VERSIONS = 30_000_000  # SPEC §4: a Hanoi-year, order of 30 million record
 def recompute_all(engine: object) -> tuple[float, list[tuple[float, str]], int]:
     """Every indicator, as ``chiso recompute`` runs it; (seconds, per-indicator seconds, n)."""
     from chiso.catalog.loader import load_catalog
-    from chiso.measurement import incremental
     from chiso.measurement.recompute import recompute
 
     m = load_catalog().measurement
     assert m is not None, "the catalog has no indicator definitions"
-    incremental.use(m)
     times: list[tuple[float, str]] = []
     last = time.perf_counter()
 

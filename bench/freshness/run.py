@@ -32,17 +32,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "simulators"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import chiso.measurement  # noqa: E402,F401
 from _pg import fresh_pg  # noqa: E402
-from chiso.catalog.loader import load_catalog  # noqa: E402
 from chiso.config import Settings  # noqa: E402
 from chiso.intake.sources import add_source  # noqa: E402
-from chiso.measurement.stream import HUB  # noqa: E402
-from chiso.runtime import Runtime  # noqa: E402
-from chiso.store import migrate  # noqa: E402
-from chiso.store.catalog_sync import sync_catalog  # noqa: E402
-from chiso.store.db import make_engine  # noqa: E402
-from chiso.web.app import create_app  # noqa: E402
+from chiso.runtime import create_app, open_runtime  # noqa: E402
 from chiso_sim.servers import ServerThread  # noqa: E402
 
 BASE = date(2027, 1, 1)
@@ -67,27 +60,24 @@ def pct(values: list[float], p: float) -> float:
 
 
 def run(label: str, url: str, rate: int, seconds: float, size: int) -> None:
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    catalog = load_catalog()
-    sync_catalog(engine, catalog)
+    rt = open_runtime(Settings(database_url=url))
+    engine = rt.engine
     token = add_source(engine, "bench", ["tthc.dossier"], None)
-    app = create_app(Settings(database_url=url), Runtime(Settings(database_url=url), engine,
-                                                         catalog))
+    app = create_app(rt.settings, rt)
     seen: dict[str, float] = {}
     ready, stop = threading.Event(), threading.Event()
 
     async def listen() -> None:
-        sub = HUB.subscribe()
+        sub = rt.hub.subscribe()
         ready.set()
         while not stop.is_set():
             try:
                 item = await asyncio.wait_for(sub.queue.get(), 0.2)
             except TimeoutError:
                 continue
-            if item["indicator"] == "tthc.dossiers_received":
+            if item.get("indicator") == "tthc.dossiers_received":
                 seen.setdefault(item["period"], time.perf_counter())
-        HUB.unsubscribe(sub)
+        rt.hub.unsubscribe(sub)
 
     listener = threading.Thread(target=lambda: asyncio.run(listen()), daemon=True)
     listener.start()

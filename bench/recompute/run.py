@@ -27,17 +27,18 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "simulators"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import chiso.measurement  # noqa: E402,F401
 from _common import dossier_year  # noqa: E402
 from _pg import fresh_pg  # noqa: E402
 from chiso.catalog.loader import load_catalog  # noqa: E402
+from chiso.config import Settings  # noqa: E402
 from chiso.intake.contracts import get_contract  # noqa: E402
-from chiso.intake.pipeline import Provenance, ingest  # noqa: E402
-from chiso.measurement import incremental  # noqa: E402
+from chiso.intake.pipeline import (  # noqa: E402
+    Provenance,
+    ingest,
+    off_store,
+)
 from chiso.measurement.recompute import recompute  # noqa: E402
-from chiso.store import migrate  # noqa: E402
-from chiso.store.catalog_sync import sync_catalog  # noqa: E402
-from chiso.store.db import make_engine  # noqa: E402
+from chiso.runtime import open_runtime  # noqa: E402
 
 
 def records(size: int) -> list[dict[str, Any]]:
@@ -45,10 +46,9 @@ def records(size: int) -> list[dict[str, Any]]:
 
 
 def ingest_all(url: str, recs: list[dict[str, Any]], batch: int, on: bool) -> tuple[Any, float]:
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    sync_catalog(engine, load_catalog())
-    (incremental.enable if on else incremental.disable)()
+    engine = open_runtime(Settings(database_url=url)).engine
+    if not on:
+        off_store(engine)
     contract = get_contract("tthc.dossier")
     prov = Provenance("bench", "push")
     start = time.perf_counter()
@@ -57,7 +57,6 @@ def ingest_all(url: str, recs: list[dict[str, Any]], batch: int, on: bool) -> tu
         out = ingest(engine, contract, chunk, prov, b"{}", "application/json")
         assert out.accepted, out.problems[:3]
     elapsed = time.perf_counter() - start
-    incremental.enable()
     return engine, len(recs) / elapsed
 
 

@@ -29,6 +29,17 @@ db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(units_app, name="units")
 app.add_typer(db_app, name="db")
+
+
+@app.callback()
+def _root() -> None:
+    """chiso: Hanoi's digital-transformation measurement system."""
+    from chiso.context import command_opener
+    from chiso.runtime import open_runtime_for_command
+
+    command_opener.set(open_runtime_for_command)  # what the rooms' sub-commands open
+
+
 intake_cli.register(app)
 measurement_cli.register(app)
 access_cli.register(app)
@@ -164,7 +175,6 @@ def db_upgrade() -> None:
     from chiso.store import migrate
 
     rt = open_runtime_for_command()
-
     out.print(f"Database {rt.engine.url.render_as_string(hide_password=True)} at revision "
               f"{migrate.current(rt.engine)}; catalog {rt.catalog.digest} loaded.")
     rt.engine.dispose()
@@ -178,7 +188,7 @@ def serve(
     """Start the web app and API (schema upgraded and catalog loaded at start)."""
     import uvicorn
 
-    from chiso.web.app import create_app
+    from chiso.runtime import create_app
 
     _catalog(None)  # a broken catalog file stops here with one clear line, not a traceback
     out.print(f"chiso on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)",

@@ -1,34 +1,53 @@
-"""Bringing chiso up: load the catalog, open the database, migrate it, write the catalog in."""
+"""Bringing chiso up, and the one place where its rooms are wired together.
+
+:func:`open_runtime` loads and validates the catalog, opens and migrates the database, writes
+the catalog in, creates the change hub and registers what later rooms need to do inside
+earlier rooms' work: measurement's day state in every accepted intake batch, and the change
+stream on the engine's commits. Nothing else registers anything: importing a module of chiso
+has no side effect.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from chiso.catalog.loader import Catalog, load_catalog
 from chiso.config import Settings
+from chiso.context import Hub, Runtime
+from chiso.intake import pipeline
+from chiso.measurement import incremental, stream
 from chiso.store import migrate
 from chiso.store.catalog_sync import sync_catalog
 from chiso.store.db import make_engine
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
-@dataclass
-class Runtime:
-    """What every room shares while chiso runs."""
+    from chiso.access.settings import AccessSettings, OidcSettings
 
-    settings: Settings
-    engine: Engine
-    catalog: Catalog
+__all__ = ["Runtime", "create_app", "open_runtime", "open_runtime_for_command", "wire"]
 
 
-def open_runtime(settings: Settings) -> Runtime:
-    """Load and validate the catalog first, so that a broken file stops chiso before any write."""
-    catalog = load_catalog(settings.data_dir)
+def open_runtime(settings: Settings, *, catalog: Catalog | None = None) -> Runtime:
+    """Load and validate the catalog first (unless given), so that a broken file stops chiso
+    before any write; then open, migrate and fill the database and wire the rooms."""
+    catalog = catalog or load_catalog(settings.data_dir)
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     sync_catalog(engine, catalog)
-    return Runtime(settings, engine, catalog)
+    return wire(settings, engine, catalog)
+
+
+def wire(settings: Settings, engine: Engine, catalog: Catalog) -> Runtime:
+    """Register the rooms' hooks on an open, migrated database and return its runtime."""
+    rt = Runtime(settings, engine, catalog, Hub())
+    if catalog.measurement is not None:
+        pipeline.on_store(engine, incremental.batch_hook(catalog.measurement))
+        stream.attach(engine, rt.hub, catalog.measurement)
+    return rt
 
 
 def open_runtime_for_command() -> Runtime:
@@ -45,3 +64,19 @@ def open_runtime_for_command() -> Runtime:
     except CatalogError as exc:
         Console(stderr=True, soft_wrap=True).print(f"[red]Catalog error:[/red] {exc}")
         raise typer.Exit(1) from exc
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
+               access_settings: AccessSettings | None = None,
+               oidc_settings: OidcSettings | None = None) -> FastAPI:
+    """The web app over ``runtime``, or over a runtime it opens from ``settings`` at start
+    (and closes at shutdown)."""
+    from chiso.config import get_settings
+    from chiso.web.app import build_app
+
+    settings = settings or get_settings()
+    ready = settings
+    opener: Callable[[], Runtime] = (
+        (lambda: runtime) if runtime is not None else (lambda: open_runtime(ready)))
+    return build_app(settings, opener, owned=runtime is None, access_settings=access_settings,
+                     oidc_settings=oidc_settings)

@@ -12,10 +12,8 @@ from sqlalchemy import Engine
 
 from chiso.access import accounts
 from chiso.access.settings import AccessSettings
-from chiso.catalog.loader import Catalog
-from chiso.config import Settings
-from chiso.runtime import Runtime
-from chiso.web.app import create_app
+from chiso.context import Runtime
+from chiso.runtime import create_app
 
 UNIT_A = "00070"  # two communes of the test data
 UNIT_B = "00082"
@@ -45,9 +43,8 @@ def access_settings(tmp_path: Path) -> AccessSettings:
 
 
 @pytest.fixture
-def own_runtime(fresh_engine: Engine, catalog: Catalog) -> Runtime:
-    settings = Settings(database_url=fresh_engine.url.render_as_string(hide_password=False))
-    return Runtime(settings, fresh_engine, catalog)
+def own_runtime(fresh_runtime: Runtime) -> Runtime:
+    return fresh_runtime
 
 
 @pytest.fixture

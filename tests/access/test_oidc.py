@@ -26,9 +26,9 @@ from tests.access.oidc_provider import CLIENTS, REDIRECT_URI, provider_login, ru
 
 from chiso.access import oidc
 from chiso.access.settings import AccessSettings, OidcSettings
-from chiso.runtime import Runtime
+from chiso.context import Runtime
+from chiso.runtime import create_app
 from chiso.store.tables import audit_log
-from chiso.web.app import create_app
 
 ROLE_MAP = {"can-bo-don-vi": "unit_officer", "lanh-dao": "leader", "tham-tra": "data_steward"}
 

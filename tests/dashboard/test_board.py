@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,11 @@ from chiso.catalog.dashboard import Goal, load_dashboard
 from chiso.catalog.errors import CatalogError
 from chiso.catalog.loader import DEFAULT_DATA_DIR, Catalog
 from chiso.config import Settings
+from chiso.context import Runtime
 from chiso.dashboard.board import Board, goal_status
 from chiso.intake.sources import add_source
-from chiso.measurement.stream import HUB
-from chiso.runtime import Runtime
+from chiso.runtime import create_app
 from chiso.web import api as web_api
-from chiso.web.app import create_app
 
 TODAY = date(2026, 3, 28)
 HOAN_KIEM, BA_DINH = "00070", "00004"
@@ -167,11 +167,11 @@ def test_stale_data_is_marked(fresh_engine: Engine, catalog: Catalog) -> None:
     assert later.views == {}
 
 
-def test_the_board_follows_the_stream_and_sends_changed_tiles(fresh_engine: Engine,
-                                                             catalog: Catalog) -> None:
+def test_the_board_follows_the_stream_and_sends_changed_tiles(fresh_runtime: Runtime,
+                                                             fresh_engine: Engine) -> None:
     settings = Settings(database_url=fresh_engine.url.render_as_string(hide_password=False),
                         dashboard_follow=True)
-    app = create_app(settings, Runtime(settings, fresh_engine, catalog))
+    app = create_app(settings, replace(fresh_runtime, settings=settings))
     with TestClient(app) as client:
         token = add_source(fresh_engine, "dvc-live", ["tthc.dossier"], [HOAN_KIEM])
         today = date.today()
@@ -180,7 +180,7 @@ def test_the_board_follows_the_stream_and_sends_changed_tiles(fresh_engine: Engi
 
         def push_when_listening() -> None:
             for _ in range(100):
-                if HUB.subscribers >= 2:  # the board and the page's stream
+                if fresh_runtime.hub.subscribers >= 2:  # the board and the page's stream
                     break
                 time.sleep(0.05)
             rec = dossier(1, HOAN_KIEM, today.month, True)

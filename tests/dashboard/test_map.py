@@ -9,6 +9,7 @@ import logging
 import re
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from chiso.catalog.loader import Catalog
-from chiso.config import Settings
+from chiso.context import Runtime
 from chiso.dashboard import choropleth as cp
 from chiso.dashboard import geo
 from chiso.intake.sources import add_source
-from chiso.runtime import Runtime
+from chiso.runtime import create_app
 from chiso.web import api as web_api
-from chiso.web.app import create_app
 
 TODAY = date(2026, 4, 10)
 PUSH = "/api/v1/feeds/tthc.dossier/records"
@@ -38,18 +38,17 @@ def boundaries(shared_dir: Path) -> Path:
     return folder
 
 
-def _client(engine: Engine, catalog: Catalog, folder: Path | None) -> TestClient:
-    settings = Settings(database_url=engine.url.render_as_string(hide_password=False),
-                        boundaries_dir=folder)
-    app = create_app(settings, Runtime(settings, engine, catalog))
+def _client(runtime: Runtime, folder: Path | None) -> TestClient:
+    settings = runtime.settings.model_copy(update={"boundaries_dir": folder})
+    app = create_app(settings, replace(runtime, settings=settings))
     app.dependency_overrides[web_api.today] = lambda: TODAY
     return TestClient(app)
 
 
 @pytest.fixture
-def mapped(engine: Engine, catalog: Catalog, boundaries: Path) -> Iterator[TestClient]:
+def mapped(runtime: Runtime, boundaries: Path) -> Iterator[TestClient]:
     """The app (shared read-only database) with the boundary files configured."""
-    with _client(engine, catalog, boundaries) as client:
+    with _client(runtime, boundaries) as client:
         yield client
 
 

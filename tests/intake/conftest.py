@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from chiso.runtime import Runtime
-from chiso.web.app import create_app
+from chiso.context import Runtime
+from chiso.runtime import create_app
 from chiso_sim.servers import ServerThread
 
 

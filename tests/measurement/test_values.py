@@ -11,12 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-import chiso.measurement  # noqa: F401
 from chiso.catalog.loader import Catalog
+from chiso.context import Runtime
 from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.measurement.periods import PeriodError, parse_period
-from chiso.measurement.stream import HUB
 from chiso.measurement.values import records_query
 
 
@@ -134,13 +133,14 @@ def test_published_values_and_progress(fresh_engine: Engine, api: TestClient) ->
     assert len(api.get("/api/v1/indicators").json()) == 59
 
 
-def test_stream_announces_committed_changes(fresh_engine: Engine, api: TestClient) -> None:
+def test_stream_announces_committed_changes(fresh_runtime: Runtime, fresh_engine: Engine,
+                                            api: TestClient) -> None:
     import threading
     import time
 
     def later() -> None:
         for _ in range(100):
-            if HUB.subscribers:
+            if fresh_runtime.hub.subscribers:
                 break
             time.sleep(0.05)
         _send(fresh_engine, "tthc.dossier", [_dossier(9, "00070")])

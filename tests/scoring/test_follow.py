@@ -4,19 +4,19 @@ themselves, through the change stream, with no command run."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from chiso.catalog.loader import Catalog
 from chiso.config import Settings
+from chiso.context import Runtime
 from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.measurement.periods import today_vn
-from chiso.runtime import Runtime
+from chiso.runtime import create_app
 from chiso.scoring.follow import current_periods
 from chiso.store.tables import score_history, scores
-from chiso.web.app import create_app
 
 
 def _dossier(i: int, unit: str, day: str) -> dict[str, object]:
@@ -30,13 +30,13 @@ def _dossier(i: int, unit: str, day: str) -> dict[str, object]:
     }
 
 
-def test_pushed_records_rescore_the_current_periods(fresh_engine: Engine,
-                                                    catalog: Catalog) -> None:
+def test_pushed_records_rescore_the_current_periods(fresh_runtime: Runtime,
+                                                    fresh_engine: Engine) -> None:
     settings = Settings(database_url=fresh_engine.url.render_as_string(hide_password=False),
                         scores_follow=True, scores_debounce=0.2)
     today = today_vn()
     this_month = current_periods(today)[0]
-    with TestClient(create_app(settings, Runtime(settings, fresh_engine, catalog))):
+    with TestClient(create_app(settings, replace(fresh_runtime, settings=settings))):
         out = ingest(fresh_engine, get_contract("tthc.dossier"),
                      [_dossier(i, "00070", today.isoformat()) for i in range(5)],
                      Provenance("t", "push"), b"{}", "application/json")

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from chiso.runtime import Runtime
+    from chiso.context import Runtime
 
 users_app = typer.Typer(help="Users, their roles and API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log: verify, seal, search.", no_args_is_help=True)
@@ -26,9 +26,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _runtime() -> Runtime:
-    from chiso.runtime import open_runtime_for_command
+    from chiso.context import command_runtime
 
-    return open_runtime_for_command()
+    return command_runtime()
 
 
 def _audited(action: str, target: str, unit: str | None = None) -> object:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +17,11 @@ from urllib.parse import parse_qsl, urlencode
 
 from fastapi.routing import iter_route_contexts
 from sqlalchemy import Engine, select
+from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.routing import Mount, compile_path
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chiso.access import accounts, audit
@@ -74,12 +74,24 @@ def task_lead_units(engine: Engine, params: dict[str, Any]) -> set[str]:
             assignments.c.item_id == params.get("task_id"), assignments.c.role == "lead"))}
 
 
+async def _never(scope: Scope, receive: Receive, send: Send) -> None:
+    raise RuntimeError("the guard's route table only matches; the app's router answers")
+
+
 @dataclass(frozen=True)
 class RouteEntry:
-    path: str  # the template the policy names: "/plans/{key}", "/static/{path}"
-    methods: frozenset[str] | None  # None: any method (a mount)
-    regex: re.Pattern[str]
-    convertors: dict[str, Any]
+    """One route as the router sees it: the template the policy names ("/plans/{key}",
+    "/static/{path}") and a Starlette route on that same path, whose ``matches`` is the
+    router's own matching (the root path and a mount prefix stripped the same way)."""
+
+    path: str
+    matcher: BaseRoute
+
+    @property
+    def methods(self) -> frozenset[str] | None:
+        """The methods the route takes (HEAD with GET); None: any (a mount)."""
+        found = getattr(self.matcher, "methods", None)
+        return frozenset(found) if found else None
 
 
 def routes_of(app: Any) -> list[RouteEntry]:
@@ -89,16 +101,13 @@ def routes_of(app: Any) -> list[RouteEntry]:
     for ctx in iter_route_contexts(app.routes):
         route = ctx.original_route
         if isinstance(route, Mount):
-            entries.append(RouteEntry(route.path + "/{path}", None,
-                                      re.compile("^" + re.escape(route.path) + "/(?P<path>.*)$"),
-                                      {}))
+            entries.append(RouteEntry(route.path + "/{path}", Mount(route.path, app=_never)))
             continue
         path = ctx.path
         if path is None:
             continue
-        regex, _, convertors = compile_path(path)
-        methods = frozenset(ctx.methods) if ctx.methods else None
-        entries.append(RouteEntry(path, methods, regex, convertors))
+        methods = sorted(ctx.methods) if ctx.methods else None
+        entries.append(RouteEntry(path, Route(path, _never, methods=methods)))
     return entries
 
 
@@ -107,32 +116,24 @@ def _signature(app: Any) -> tuple[int, ...]:
                                if hasattr(r, "original_router") else 1 for r in app.routes))
 
 
-_TABLES: dict[int, tuple[tuple[int, ...], list[RouteEntry]]] = {}
-
-
-def route_of(app: Any, scope: Scope) -> tuple[str, dict[str, Any]] | None:
-    """The template of the route that will answer and its parameters, as the router picks it;
-    None when no route takes this method and path (the app answers 404 or 405)."""
+def route_of(app: Any, scope: Scope) -> tuple[str, dict[str, Any]] | Match:
+    """The template of the route that will answer and its parameters, as the router picks it
+    (the first full match in router order); otherwise ``Match.PARTIAL`` (a route takes the
+    path but not the method: 405) or ``Match.NONE`` (404)."""
     signature = _signature(app)
-    cached = _TABLES.get(id(app))
+    cached = getattr(app.state, "route_table", None)
     if cached is None or cached[0] != signature:
         cached = (signature, routes_of(app))
-        _TABLES[id(app)] = cached
-    path = scope["path"]
-    method = scope["method"]
+        app.state.route_table = cached
+    probe = {**scope, "path_params": {}}
+    seen = Match.NONE
     for entry in cached[1]:
-        match = entry.regex.match(path)
-        if match is None:
-            continue
-        if entry.methods is not None and method not in entry.methods and not (
-                method == "HEAD" and "GET" in entry.methods):
-            continue
-        params = match.groupdict()
-        for key, value in params.items():
-            if key in entry.convertors:
-                params[key] = entry.convertors[key].convert(value)
-        return entry.path, params
-    return None
+        match, child = entry.matcher.matches(probe)
+        if match is Match.FULL:
+            return entry.path, dict(child.get("path_params", {}))
+        if match is Match.PARTIAL:
+            seen = Match.PARTIAL
+    return seen
 
 
 class AccessGuard:
@@ -148,8 +149,10 @@ class AccessGuard:
             await self.app(scope, receive, send)
             return
         found = route_of(scope["app"], scope)
-        if found is None:  # no route: the app answers 404 or 405 and reads nothing
-            await self.app(scope, receive, send)
+        if isinstance(found, Match):  # no route takes it: refused here, never passed through
+            await self._refuse(scope, receive, send, *(
+                (405, "this method is not allowed here") if found is Match.PARTIAL
+                else (404, "not found")))
             return
         template, params = found
         method = scope["method"]
@@ -334,7 +337,7 @@ class AccessGuard:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int,
                       message: str, www: bool = False) -> None:
         request = Request(scope, receive)
-        if self.refuse is not None and not scope["path"].startswith("/api/"):
+        if self.refuse is not None and not get_route_path(scope).startswith("/api/"):
             response = await self.refuse(request, status, message)
         else:
             from starlette.responses import Response

@@ -29,9 +29,9 @@ from chiso.catalog.dashboard import (
     Tile,
 )
 from chiso.catalog.loader import Catalog
+from chiso.context import Hub
 from chiso.measurement import values as mv
 from chiso.measurement.periods import today_vn
-from chiso.measurement.stream import HUB
 from chiso.outlook import live as outlook
 from chiso.outlook.status import Status
 from chiso.scoring import live as scoring
@@ -299,9 +299,11 @@ class Board:
     refresh is announced on the hub as ``{"type": "tiles", "ids": [...], "version": n}``.
     """
 
-    def __init__(self, engine: Engine, catalog: Catalog,
+    def __init__(self, engine: Engine, catalog: Catalog, hub: Hub | None = None,
                  today: Callable[[], date] = today_vn) -> None:
+        """``hub``: the change stream :meth:`follow` listens to and announces tiles on."""
         self.engine, self.catalog, self.today = engine, catalog, today
+        self.hub = hub or Hub()
         self.views: dict[str, dict[str, Any]] = {}
         self.version = 0
         self.encoded = b"{}"
@@ -366,7 +368,7 @@ class Board:
     async def follow(self, debounce: float = 0.3, slow: float = 60.0) -> None:
         """Run until cancelled: refresh the tiles the stream, writes and time move."""
         self._wake = asyncio.Event()
-        sub = HUB.subscribe()
+        sub = self.hub.subscribe()
         if len(self.views) < len(self.tiles):  # every tile once, before following changes
             await asyncio.to_thread(self.refresh)
         quick_kinds = ("indicator",)
@@ -389,7 +391,7 @@ class Board:
                 await asyncio.sleep(slow)
                 due, self._forecast_due = self._forecast_due, set()
                 done = await asyncio.to_thread(self.refresh, sorted(slow_ids | due))
-                HUB.publish([{"type": "tiles", "ids": done, "version": self.version}])
+                self.hub.publish([{"type": "tiles", "ids": done, "version": self.version}])
 
         listener, ticker = asyncio.create_task(listen()), asyncio.create_task(tick())
         try:
@@ -408,9 +410,9 @@ class Board:
                     if part:
                         done = await asyncio.to_thread(self.refresh, sorted(part),
                                                        fresh_outlooks)
-                        HUB.publish([{"type": "tiles", "ids": done, "version": self.version}])
+                        self.hub.publish([{"type": "tiles", "ids": done, "version": self.version}])
         finally:
             listener.cancel()
             ticker.cancel()
-            HUB.unsubscribe(sub)
+            self.hub.unsubscribe(sub)
             self._wake = None

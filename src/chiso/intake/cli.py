@@ -15,13 +15,13 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 if TYPE_CHECKING:
-    from chiso.runtime import Runtime
+    from chiso.context import Runtime
 
 
 def _runtime() -> Runtime:
-    from chiso.runtime import open_runtime_for_command
+    from chiso.context import command_runtime
 
-    return open_runtime_for_command()
+    return command_runtime()
 
 
 @sources_app.command("add")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,9 +29,27 @@ from chiso.text import squash
 Locate = Callable[[int, str | None], tuple[int | None, str | None]]
 
 #: Called in the accepting transaction once its latest versions are written, with (connection,
-#: feed, batch id): measurement (issue 5) keeps its day state there. Intake may not import the
-#: rooms after it, so they register here.
-AFTER_STORE: list[Callable[[Connection, str, int], None]] = []
+#: feed, batch id): measurement keeps its day state there. Intake may not import the rooms
+#: after it, so the runtime registers their hooks per engine (:func:`on_store`).
+AfterStore = Callable[[Connection, str, int], None]
+_AFTER_STORE: WeakKeyDictionary[Engine, list[AfterStore]] = WeakKeyDictionary()
+
+
+def on_store(engine: Engine, hook: AfterStore) -> None:
+    """Run ``hook`` inside every batch that ``engine`` accepts (idempotent)."""
+    hooks = _AFTER_STORE.setdefault(engine, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def store_hooks(engine: Engine) -> tuple[AfterStore, ...]:
+    """The hooks registered on ``engine``, in registration order."""
+    return tuple(_AFTER_STORE.get(engine, ()))
+
+
+def off_store(engine: Engine) -> None:
+    """Remove every hook of ``engine`` (benchmarks: ingest with indicators off)."""
+    _AFTER_STORE.pop(engine, None)
 
 
 @dataclass
@@ -257,7 +276,7 @@ def ingest(
             .returning(intake_batches.c.id)).scalar_one()
         new_versions, changed = store_records(conn, contract, result.records, prov, batch_id,
                                               key)
-        for hook in AFTER_STORE:
+        for hook in store_hooks(engine):
             hook(conn, contract.feed, batch_id)
         conn.execute(intake_batches.update().where(intake_batches.c.id == batch_id)
                      .values(new_versions=new_versions, latest_changed=changed))

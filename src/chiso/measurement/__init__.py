@@ -2,11 +2,7 @@
 values from the stored records. The indicator definitions themselves are catalog data
 (:mod:`chiso.catalog.indicators`).
 
-Importing the room turns on the incremental path (every accepted batch updates the day state
-in its own transaction) and the change stream's commit hooks.
+Importing the room changes nothing: the runtime (:func:`chiso.runtime.open_runtime`) registers
+the incremental path on intake (every accepted batch updates the day state in its own
+transaction) and ties the change stream to its engine.
 """
-
-from chiso.measurement import incremental, stream
-
-incremental.enable()
-stream.install()

@@ -11,8 +11,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from chiso.config import get_settings
-
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -24,11 +22,10 @@ def recompute(
     """Rebuild every indicator's day state from the stored records (set-based SQL), the oracle
     of the incremental path. Safe while records arrive: each feed is rebuilt in one
     transaction."""
-    from chiso.measurement import incremental
+    from chiso.context import command_runtime
     from chiso.measurement.recompute import recompute as run
-    from chiso.runtime import open_runtime_for_command
 
-    rt = open_runtime_for_command()
+    rt = command_runtime()
     m = rt.catalog.measurement
     if m is None:
         err.print("[red]The catalog has no indicator definitions.[/red]")
@@ -37,7 +34,6 @@ def recompute(
     if unknown:
         err.print(f"[red]Unknown indicator(s):[/red] {', '.join(unknown)}")
         raise typer.Exit(1)
-    incremental.use(m)
     total = len(indicator) if indicator else len(m.indicators)
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -57,11 +53,11 @@ def values(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Print an indicator's values for a period, with as-of time and record count."""
+    from chiso.context import command_runtime
     from chiso.measurement import values as mv
     from chiso.measurement.periods import PeriodError
-    from chiso.runtime import open_runtime
 
-    rt = open_runtime(get_settings())
+    rt = command_runtime()
     m = rt.catalog.measurement
     if m is None or code not in m.indicators:
         err.print(f"[red]Unknown indicator:[/red] {code}")

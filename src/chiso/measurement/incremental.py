@@ -17,7 +17,6 @@ row's lock, and the second sees the first's version as the one it replaces.
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -47,29 +46,6 @@ class DayChange:
     as_of: datetime
 
 
-_lock = threading.Lock()
-_definitions: list[Measurement] = []
-
-
-def use(measurement: Measurement) -> None:
-    """Compute with these definitions (the runtime's catalog); default: the built-in catalog."""
-    with _lock:
-        _definitions[:] = [measurement]
-
-
-def definitions() -> Measurement:
-    with _lock:
-        if not _definitions:
-            from chiso.catalog.loader import load_catalog
-            from chiso.config import get_settings
-
-            m = load_catalog(get_settings().data_dir).measurement
-            if m is None:
-                raise RuntimeError("the catalog has no indicator definitions")
-            _definitions.append(m)
-        return _definitions[0]
-
-
 def _insert(conn: Connection, table: Any) -> Any:
     return (postgresql.insert(table) if conn.dialect.name == "postgresql"
             else sqlite.insert(table))
@@ -82,9 +58,9 @@ def _version_col(feed: str) -> str:
 
 
 def apply_batch(conn: Connection, feed: str, batch_id: int,
-                measurement: Measurement | None = None) -> list[DayChange]:
+                measurement: Measurement) -> list[DayChange]:
     """Apply batch ``batch_id`` of ``feed`` (already in the latest table) to the day state."""
-    m = measurement or definitions()
+    m = measurement
     inds = eng.feed_indicators(m, feed)
     if not inds:
         return []
@@ -260,17 +236,11 @@ def _queue_published(conn: Connection, params: list[dict[str, Any]]) -> None:
             (p["indicator"], p["unit"], p["period"], p["value"], p["as_of"]))
 
 
-def _hook(conn: Connection, feed: str, batch_id: int) -> None:
-    apply_batch(conn, feed, batch_id)
+def batch_hook(measurement: Measurement) -> pipeline.AfterStore:
+    """The intake hook that keeps the day state of ``measurement``'s indicators in every
+    accepted batch's transaction (the runtime registers it)."""
 
+    def after_store(conn: Connection, feed: str, batch_id: int) -> None:
+        apply_batch(conn, feed, batch_id, measurement)
 
-def enable() -> None:
-    """Maintain the day state in every accepted batch (idempotent)."""
-    if _hook not in pipeline.AFTER_STORE:
-        pipeline.AFTER_STORE.append(_hook)
-
-
-def disable() -> None:
-    """Stop maintaining the day state (benchmarks: ingest with indicators off)."""
-    while _hook in pipeline.AFTER_STORE:
-        pipeline.AFTER_STORE.remove(_hook)
+    return after_store

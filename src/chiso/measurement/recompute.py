@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, literal, select
 
 from chiso.catalog.indicators import Indicator, Measurement
 from chiso.measurement import engine as eng
-from chiso.measurement.incremental import definitions, published_params
+from chiso.measurement.incremental import published_params
 from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_published
 
 Progress = Callable[[Indicator], None]
@@ -49,10 +49,10 @@ def recompute_indicator(conn: Connection, ind: Indicator) -> None:
             .group_by(rows.c.unit, rows.c.day, rows.c.key)))
 
 
-def recompute(engine: Engine, measurement: Measurement | None = None,
+def recompute(engine: Engine, measurement: Measurement,
               codes: list[str] | None = None, progress: Progress | None = None) -> int:
     """Rebuild the day state (of ``codes``, or every indicator); returns indicators done."""
-    m = measurement or definitions()
+    m = measurement
     wanted = [m.indicators[c] for c in codes] if codes else list(m.indicators.values())
     done = 0
     for feed in sorted({i.feed for i in wanted}):

@@ -2,8 +2,8 @@
 
 The incremental path leaves the day-state rows it changed on the connection
 (``conn.info``); when the transaction commits they are marked ready, and when the connection
-goes back to the pool (after the commit has completed) they are published to every
-subscriber of the in-process :data:`HUB`. A rolled-back batch announces nothing.
+goes back to the pool (after the commit has completed) they are published to the hub that
+:func:`attach` tied to the engine (the runtime's). A rolled-back batch announces nothing.
 
 One process only: several server processes each see only their own batches. A multi-process
 deployment sends the same payload with PostgreSQL ``NOTIFY chiso_values`` inside the batch's
@@ -12,78 +12,28 @@ transaction (delivered at commit) and has every process ``LISTEN`` and feed its 
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
-from sqlalchemy.pool import Pool
 
-from chiso.catalog.indicators import Kind
-from chiso.measurement.incremental import DayChange, definitions
+from chiso.catalog.indicators import Kind, Measurement
+from chiso.context import Hub
+from chiso.measurement.incremental import DayChange
 
 _CHANGES = "chiso.changes"
 _PUBLISHED = "chiso.published"
 _READY = "chiso.ready"
 
-
-@dataclass(eq=False)
-class Subscriber:
-    loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(10_000))
-    overflowed: bool = False
-
-    def put(self, items: list[dict[str, Any]]) -> None:
-        for item in items:
-            try:
-                self.queue.put_nowait(item)
-            except asyncio.QueueFull:
-                self.overflowed = True
-                return
+Kinds = dict[str, tuple[Kind, float]]
 
 
-class Hub:
-    """In-process fan-out of value announcements to SSE subscribers (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._subs: set[Subscriber] = set()
-        self._lock = threading.Lock()
-
-    def subscribe(self) -> Subscriber:
-        sub = Subscriber(asyncio.get_running_loop())
-        with self._lock:
-            self._subs.add(sub)
-        return sub
-
-    def unsubscribe(self, sub: Subscriber) -> None:
-        with self._lock:
-            self._subs.discard(sub)
-
-    @property
-    def subscribers(self) -> int:
-        return len(self._subs)
-
-    def publish(self, items: list[dict[str, Any]]) -> None:
-        if not items:
-            return
-        with self._lock:
-            subs = list(self._subs)
-        for sub in subs:
-            try:
-                sub.loop.call_soon_threadsafe(sub.put, items)
-            except RuntimeError:  # the subscriber's loop has closed
-                self.unsubscribe(sub)
+def kinds_of(measurement: Measurement) -> Kinds:
+    """What an announcement needs of each indicator: its kind and scale."""
+    return {code: (i.kind, float(i.scale)) for code, i in measurement.indicators.items()}
 
 
-HUB = Hub()
-
-
-def day_event(c: DayChange, kinds: dict[str, tuple[Kind, float]] | None = None
-              ) -> dict[str, Any]:
-    if kinds is None:
-        kinds = {code: (i.kind, float(i.scale)) for code, i in definitions().indicators.items()}
+def day_event(c: DayChange, kinds: Kinds) -> dict[str, Any]:
     kind, scale = kinds.get(c.indicator, (Kind.count, 1.0))
     value: float | None = c.num
     if kind is Kind.ratio:
@@ -101,41 +51,33 @@ def published_event(item: tuple[str, str, str, float, datetime]) -> dict[str, An
             "published": True, "as_of": as_of.isoformat()}
 
 
-def _on_commit(conn: Connection) -> None:
-    info = conn.info
-    if _CHANGES in info or _PUBLISHED in info:
-        if not HUB.subscribers:  # nobody listens: nothing to build
-            info.pop(_CHANGES, None)
-            info.pop(_PUBLISHED, None)
+def attach(engine: Engine, hub: Hub, measurement: Measurement) -> None:
+    """Announce the changes committed through ``engine`` on ``hub`` (the runtime calls this
+    once per engine it opens)."""
+    kinds = kinds_of(measurement)
+
+    def on_commit(conn: Connection) -> None:
+        info = conn.info
+        if _CHANGES in info or _PUBLISHED in info:
+            if not hub.subscribers:  # nobody listens: nothing to build
+                info.pop(_CHANGES, None)
+                info.pop(_PUBLISHED, None)
+                return
+            ready = info.setdefault(_READY, [])
+            ready.extend(day_event(c, kinds) for c in info.pop(_CHANGES, []))
+            ready.extend(published_event(p) for p in info.pop(_PUBLISHED, []))
+
+    def on_rollback(conn: Connection) -> None:
+        conn.info.pop(_CHANGES, None)
+        conn.info.pop(_PUBLISHED, None)
+
+    def on_checkin(dbapi_connection: Any, record: Any) -> None:
+        if record is None:
             return
-        kinds = {code: (i.kind, float(i.scale)) for code, i in definitions().indicators.items()}
-        ready = info.setdefault(_READY, [])
-        ready.extend(day_event(c, kinds) for c in info.pop(_CHANGES, []))
-        ready.extend(published_event(p) for p in info.pop(_PUBLISHED, []))
+        ready = record.info.pop(_READY, None)
+        if ready:
+            hub.publish(ready)
 
-
-def _on_rollback(conn: Connection) -> None:
-    conn.info.pop(_CHANGES, None)
-    conn.info.pop(_PUBLISHED, None)
-
-
-def _on_checkin(dbapi_connection: Any, record: Any) -> None:
-    if record is None:
-        return
-    ready = record.info.pop(_READY, None)
-    if ready:
-        HUB.publish(ready)
-
-
-_installed = False
-
-
-def install() -> None:
-    """Publish committed changes to :data:`HUB` (idempotent; every engine of the process)."""
-    global _installed
-    if _installed:
-        return
-    event.listen(Engine, "commit", _on_commit)
-    event.listen(Engine, "rollback", _on_rollback)
-    event.listen(Pool, "checkin", _on_checkin)
-    _installed = True
+    event.listen(engine, "commit", on_commit)
+    event.listen(engine, "rollback", on_rollback)
+    event.listen(engine, "checkin", on_checkin)

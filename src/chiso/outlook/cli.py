@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from chiso.config import get_settings
-
 alerts_app = typer.Typer(help="Early-warning alerts: raise, deliver, escalate.",
                          no_args_is_help=True)
 
@@ -18,13 +16,14 @@ alerts_app = typer.Typer(help="Early-warning alerts: raise, deliver, escalate.",
 def alerts_run(today: Annotated[str | None, typer.Option(
         help="The day to run as (YYYY-MM-DD; default: today)")] = None) -> None:
     """Compute outlooks and task warnings per owning unit; send new alerts, escalate stale."""
+    from chiso.context import command_runtime
+    from chiso.measurement.periods import today_vn
     from chiso.outlook.alerts import run_alerts
-    from chiso.store.db import make_engine
 
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    day = date.fromisoformat(today) if today else date.today()
-    typer.echo(json.dumps(run_alerts(engine, settings, day), ensure_ascii=False))
+    rt = command_runtime()
+    day = date.fromisoformat(today) if today else today_vn()
+    typer.echo(json.dumps(run_alerts(rt.engine, rt.settings, day), ensure_ascii=False))
+    rt.engine.dispose()
 
 
 def register(app: typer.Typer) -> None:

@@ -24,13 +24,13 @@ def compute(
 ) -> None:
     """Score every scored unit (departments, agencies, communes) by each method for each
     period from the stored values, rank them per kind, and store scores with their history."""
+    from chiso.context import command_runtime
     from chiso.measurement.periods import PeriodError, parse_period, today_vn
-    from chiso.runtime import open_runtime_for_command
     from chiso.scoring.follow import current_periods
     from chiso.scoring.live import compute as run
     from chiso.scoring.live import method_for, scored_units
 
-    rt = open_runtime_for_command()
+    rt = command_runtime()
     methods = rt.catalog.methods
     if methods is None:
         err.print("[red]The catalog has no scoring methods.[/red]")

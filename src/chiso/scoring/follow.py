@@ -13,8 +13,8 @@ from datetime import date
 from sqlalchemy import Engine
 
 from chiso.catalog.loader import Catalog
+from chiso.context import Hub
 from chiso.measurement.periods import today_vn
-from chiso.measurement.stream import HUB
 from chiso.scoring.live import compute
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,10 @@ def rescore(engine: Engine, catalog: Catalog, today: date) -> list[dict[str, obj
     return done
 
 
-async def follow(engine: Engine, catalog: Catalog, debounce: float = 2.0) -> None:
-    """Run until cancelled: wait for value changes, let the burst settle, re-score."""
-    sub = HUB.subscribe()
+async def follow(engine: Engine, catalog: Catalog, hub: Hub, debounce: float = 2.0) -> None:
+    """Run until cancelled: wait for value changes on ``hub``, let the burst settle, re-score,
+    and announce the new scores on ``hub``."""
+    sub = hub.subscribe()
     try:
         while True:
             item = await sub.queue.get()
@@ -51,6 +52,6 @@ async def follow(engine: Engine, catalog: Catalog, debounce: float = 2.0) -> Non
             while not sub.queue.empty():
                 sub.queue.get_nowait()
             done = await asyncio.to_thread(rescore, engine, catalog, today_vn())
-            HUB.publish([{"type": "scores", **d} for d in done])
+            hub.publish([{"type": "scores", **d} for d in done])
     finally:
-        HUB.unsubscribe(sub)
+        hub.unsubscribe(sub)

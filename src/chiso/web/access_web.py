@@ -9,6 +9,7 @@ import base64
 import json
 import secrets
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,7 +19,7 @@ from chiso.access import accounts, audit, oidc
 from chiso.access.guard import CSRF_COOKIE, SESSION_COOKIE, principal
 from chiso.access.roles import GRANTABLE
 from chiso.access.settings import AccessSettings
-from chiso.runtime import Runtime
+from chiso.context import Runtime
 from chiso.web import i18n
 from chiso.web.api import Conn
 from chiso.web.pages import Locale, render
@@ -50,8 +51,10 @@ def _safe_next(value: str | None) -> str:
 async def refusal(request: Request, status: int, message: str) -> Response:
     """How the guard refuses a person browsing: to the sign-in page, or a page that says no."""
     if status == 401:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/signin?next={target}", status_code=303)
+        root = request.scope.get("root_path", "")
+        target = request.url.path.removeprefix(root) or "/"
+        target += f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{root}/signin?next={quote(target)}", status_code=303)
     lang = request.query_params.get("lang") or request.cookies.get("chiso_lang") or "vi"
     lang = lang if lang in i18n.LOCALES else i18n.DEFAULT_LOCALE
     page = render(request, lang, "error.html" if status == 404 else "refused.html",

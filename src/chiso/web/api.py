@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from chiso.runtime import Runtime
+from chiso.context import Runtime
 from chiso.store import catalog_reads as reads
 
 router = APIRouter(prefix="/api/v1")

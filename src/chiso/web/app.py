@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,9 +19,9 @@ from chiso.access import audit
 from chiso.access.guard import AccessGuard
 from chiso.access.oidc import OidcClient
 from chiso.access.settings import AccessSettings, OidcSettings
-from chiso.config import Settings, get_settings
+from chiso.config import Settings
+from chiso.context import Runtime
 from chiso.dashboard.board import Board
-from chiso.runtime import Runtime, open_runtime
 from chiso.scoring.follow import follow
 from chiso.web import (
     access_web,
@@ -42,21 +42,22 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
-               access_settings: AccessSettings | None = None,
-               oidc_settings: OidcSettings | None = None) -> FastAPI:
-    """Build the app. The runtime (catalog, database) is opened at start unless given."""
-    settings = settings or get_settings()
+def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned: bool,
+              access_settings: AccessSettings | None = None,
+              oidc_settings: OidcSettings | None = None) -> FastAPI:
+    """Build the app; ``open_runtime`` gives its runtime at start (``chiso.runtime.create_app``
+    wires it). ``owned``: the app disposes of the runtime's engine at shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = runtime or open_runtime(settings)
+        rt = open_runtime()
         app.state.runtime = rt
         audit.install_write_hook(rt.engine)  # every write a request commits is audited
         sealer = asyncio.create_task(_seal_periodically(app))
-        scorer = (asyncio.create_task(follow(rt.engine, rt.catalog, settings.scores_debounce))
+        scorer = (asyncio.create_task(follow(rt.engine, rt.catalog, rt.hub,
+                                             settings.scores_debounce))
                   if settings.scores_follow else None)
-        app.state.board = Board(rt.engine, rt.catalog)
+        app.state.board = Board(rt.engine, rt.catalog, rt.hub)
         app.state.board_follows = settings.dashboard_follow
         tiles = None
         if settings.dashboard_follow:
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         for task in (scorer, tiles):
             if task is not None:
                 task.cancel()
-        if runtime is None:
+        if owned:
             rt.engine.dispose()
 
     app = FastAPI(

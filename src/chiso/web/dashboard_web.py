@@ -137,4 +137,5 @@ async def stream(request: Request,
                 out.append(f"event: tile-{tile_id}\n{data}\n\n")
         return out
 
-    return hub_stream(render, greeting="chiso dashboard", limit=limit)
+    return hub_stream(request.app.state.runtime.hub, render, greeting="chiso dashboard",
+                      limit=limit)

@@ -24,9 +24,9 @@ from chiso.access.guard import principal
 from chiso.access.policy import Rule, rule_for
 from chiso.access.roles import LEADER, Principal
 from chiso.catalog.dashboard import Tile
+from chiso.context import Runtime
 from chiso.dashboard import decisions as log
 from chiso.dashboard.board import STATUSES, tile_view
-from chiso.runtime import Runtime
 from chiso.web import i18n
 from chiso.web.api import Conn, Today, runtime
 from chiso.web.pages import Locale, render

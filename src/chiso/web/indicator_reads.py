@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
+from chiso.context import Runtime
 from chiso.intake.contracts import Contract, get_contract
 from chiso.measurement.periods import PeriodError, parse_period
-from chiso.runtime import Runtime
 from chiso.store.tables import intake_batches
 from chiso.web import i18n
 from chiso.web import measurement_api as api

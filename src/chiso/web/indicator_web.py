@@ -17,9 +17,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from chiso.access.guard import record_subjects
+from chiso.context import Runtime
 from chiso.intake.contracts import get_contract
 from chiso.measurement.periods import parse_period
-from chiso.runtime import Runtime
 from chiso.web import i18n
 from chiso.web import measurement_api as api
 from chiso.web.api import Conn, Today

@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 
+from chiso.context import Runtime
 from chiso.intake import quality
 from chiso.intake.contracts import contracts, get_contract
 from chiso.intake.doors import ingest_body, ingest_file
@@ -23,7 +24,6 @@ from chiso.intake.pipeline import Outcome, Provenance, read_raw
 from chiso.intake.settings import get_intake_settings
 from chiso.intake.sources import Source, source_for_token
 from chiso.intake.validate import Scope
-from chiso.runtime import Runtime
 from chiso.store.tables import intake_batches, intake_raw
 from chiso.web.api import runtime
 

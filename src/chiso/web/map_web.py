@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Connection
 
+from chiso.context import Runtime
 from chiso.dashboard import choropleth as cp
 from chiso.dashboard import geo
 from chiso.measurement.periods import PeriodError
-from chiso.runtime import Runtime
 from chiso.web import i18n
 from chiso.web.api import Conn, Today, runtime
 from chiso.web.pages import Locale, render

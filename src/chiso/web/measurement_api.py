@@ -12,12 +12,12 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
 from chiso.catalog.indicators import Indicator, Measurement
+from chiso.context import Runtime
 from chiso.measurement import engine as eng
 from chiso.measurement import progress as measured_progress
 from chiso.measurement import values as mv
 from chiso.measurement.compile import compile_condition
 from chiso.measurement.periods import PeriodError, parse_period
-from chiso.runtime import Runtime
 from chiso.store import catalog_reads as reads
 from chiso.web.api import Conn, Today, runtime
 from chiso.web.sse import hub_stream
@@ -162,6 +162,10 @@ async def stream(
         limit = 0
 
     def render(item: dict[str, Any]) -> list[str]:
+        if "indicator" not in item:  # scores and tiles travel on the same hub
+            return []
         return [f"event: value\ndata: {json.dumps(item, ensure_ascii=False)}\n\n"]
 
-    return hub_stream(render, greeting="chiso value stream", limit=limit, keepalive=keepalive)
+    rt: Runtime = request.app.state.runtime
+    return hub_stream(rt.hub, render, greeting="chiso value stream", limit=limit,
+                      keepalive=keepalive)

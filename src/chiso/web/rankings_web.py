@@ -22,8 +22,8 @@ from chiso.access import policy
 from chiso.access.guard import principal
 from chiso.access.roles import Principal
 from chiso.catalog.methods import Method, Node
+from chiso.context import Runtime
 from chiso.outlook import evidence as ev
-from chiso.runtime import Runtime
 from chiso.store import catalog_reads as reads
 from chiso.store.catalog_sync import plan_key
 from chiso.web import scoring_api

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
 
 from chiso.access.guard import principal
+from chiso.context import Runtime
 from chiso.measurement.periods import PeriodError, parse_period
 from chiso.outlook import alerts as alerting
 from chiso.outlook import evidence as ev
 from chiso.outlook import live as outlook
-from chiso.runtime import Runtime
 from chiso.scoring import live as scoring
 from chiso.store import catalog_reads as reads
 from chiso.store.catalog_sync import plan_key

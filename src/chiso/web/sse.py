@@ -8,19 +8,19 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-from chiso.measurement.stream import HUB
+from chiso.context import Hub
 
 # Turns one hub item into the events to send (none, one or several ``event: …\ndata: …``).
 Render = Callable[[dict[str, Any]], list[str]]
 
 
-def hub_stream(render: Render, *, greeting: str, limit: int | None = None,
+def hub_stream(hub: Hub, render: Render, *, greeting: str, limit: int | None = None,
                keepalive: float = 15.0) -> StreamingResponse:
-    """Subscribe to the hub and send what ``render`` makes of each item, until ``limit``
-    events have gone (never, by default) or the client leaves. A comment line every
+    """Subscribe to ``hub`` (the runtime's) and send what ``render`` makes of each item,
+    until ``limit`` events have gone (never, by default) or the client leaves. A comment line every
     ``keepalive`` seconds keeps proxies from closing the connection; a subscriber that fell
     behind is told with ``event: overflow``."""
-    sub = HUB.subscribe()
+    sub = hub.subscribe()
 
     async def events() -> AsyncIterator[str]:
         sent = 0
@@ -39,7 +39,7 @@ def hub_stream(render: Render, *, greeting: str, limit: int | None = None,
                     sub.overflowed = False
                     yield "event: overflow\ndata: {}\n\n"
         finally:
-            HUB.unsubscribe(sub)
+            hub.unsubscribe(sub)
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
