@@ -225,13 +225,13 @@ def rss_of(pid: int) -> tuple[int, int]:
 
 @contextlib.contextmanager
 def serve(url: str, *, follow: bool = False, log: Path | None = None) -> Iterator[Server]:
-    """chiso under ``uvicorn chiso.web.app:create_app --factory`` (one worker, loopback) on the
+    """chiso under ``uvicorn chiso.runtime:create_app --factory`` (one worker, loopback) on the
     database ``url``, in a process of its own; yields when ``/api/v1/health`` answers."""
     port = free_port()
     env = chiso_env(url, CHISO_SCORES_FOLLOW="1" if follow else "0")
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "chiso.web.app:create_app", "--factory",
+        [sys.executable, "-m", "uvicorn", "chiso.runtime:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning",
          "--no-access-log"],
         env=env, cwd=ROOT, stdout=out, stderr=out)

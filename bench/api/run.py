@@ -6,7 +6,7 @@ same load (the floor of the stack) measured in the same run.
     uv run python -m bench.api --scale 1 --backend postgresql --duration 30
 
 The dataset comes from ``bench/_dataset.py`` (built once, then cached under var/bench/). chiso
-runs as its own process, ``uvicorn chiso.web.app:create_app --factory`` with one worker on
+runs as its own process, ``uvicorn chiso.runtime:create_app --factory`` with one worker on
 loopback, with the default settings (the score and dashboard followers on: idle, as nothing is
 written during the run). It is warmed (every endpoint requested a few times, one at a time:
 the unloaded latency printed), then ``wrk`` (a second process, apt-get install -y wrk) drives it

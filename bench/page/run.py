@@ -5,7 +5,7 @@ dataset, beside the API's time to first byte for ``/api/v1/dashboard`` measured 
     uv run python -m bench.page --scale 1 --backend postgresql --runs 20
 
 The dataset comes from ``bench/_dataset.py`` (built once, then cached under var/bench/); chiso
-runs as its own process (``uvicorn chiso.web.app:create_app --factory``, one worker, default
+runs as its own process (``uvicorn chiso.runtime:create_app --factory``, one worker, default
 settings). Debian's Chromium (``/usr/bin/chromium``, or ``CHISO_CHROMIUM``; no browser is
 downloaded) is driven by Playwright with the arguments of tests/browser/conftest.py. Each run
 opens a new browser context (no cache, no cookies), navigates to ``/`` and waits for the view:

@@ -102,7 +102,7 @@ def start_server(env_extra: dict[str, str], db: Path) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "CHISO_DATABASE_URL": f"sqlite:///{db}", **env_extra}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "chiso.web.app:create_app", "--factory",
+        [sys.executable, "-m", "uvicorn", "chiso.runtime:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
