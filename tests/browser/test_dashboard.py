@@ -12,7 +12,7 @@ from playwright.sync_api import Page
 from tests.browser.conftest import FedServer, screenshot, serious_violations
 
 from chiso.web import i18n
-from chiso.web.dashboard_web import amount
+from chiso.web.format import amount
 
 pytestmark = pytest.mark.browser
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

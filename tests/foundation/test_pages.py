@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from fastapi.testclient import TestClient
 
-from chiso.web import i18n
+from chiso.web import format, i18n
 
 
 def test_plans_page_is_vietnamese_by_default(client: TestClient) -> None:
@@ -52,30 +52,30 @@ def test_missing_page_is_404(client: TestClient) -> None:
 def test_numbers_and_dates_in_vietnamese_form() -> None:
     token = i18n.current_locale.set("vi")
     try:
-        assert i18n.number(1234567, 0) == "1.234.567"
-        assert i18n.percent(Decimal("98.5")) == "98,5%"
+        assert format.number(1234567, 0) == "1.234.567"
+        assert format.percent(Decimal("98.5")) == "98,5%"
         # one decimal at most, and none when it rounds to a whole number: 88% not 88,0%
-        assert i18n.percent(88) == "88%"
-        assert i18n.percent(87.96) == "88%"
-        assert i18n.percent(85.63) == "85,6%"
-        assert i18n.number(0.05) == "0,1"
+        assert format.percent(88) == "88%"
+        assert format.percent(87.96) == "88%"
+        assert format.percent(85.63) == "85,6%"
+        assert format.number(0.05) == "0,1"
         from datetime import date
 
-        assert i18n.day(date(2026, 12, 31)) == "31/12/2026"
+        assert format.day(date(2026, 12, 31)) == "31/12/2026"
     finally:
         i18n.current_locale.reset(token)
     token = i18n.current_locale.set("vi")
     try:
-        assert i18n.period("2026-Q3") == "Quý III/2026"
-        assert i18n.period("2026-10") == "Tháng 10/2026"
-        assert i18n.period("2026-01-01..2026-11-24") == "01/01/2026 – 24/11/2026"
-        assert i18n.period("2026-H1") == "6 tháng đầu năm 2026"
-        assert i18n.period("2026") == "Năm 2026"
+        assert format.period("2026-Q3") == "Quý III/2026"
+        assert format.period("2026-10") == "Tháng 10/2026"
+        assert format.period("2026-01-01..2026-11-24") == "01/01/2026 – 24/11/2026"
+        assert format.period("2026-H1") == "6 tháng đầu năm 2026"
+        assert format.period("2026") == "Năm 2026"
     finally:
         i18n.current_locale.reset(token)
     token = i18n.current_locale.set("en")
     try:
-        assert i18n.number(1234567, 0) == "1,234,567"
+        assert format.number(1234567, 0) == "1,234,567"
     finally:
         i18n.current_locale.reset(token)
 

@@ -120,6 +120,10 @@ class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     feed: str = Field(pattern=r"^[a-z]+\.[a-z_]+$")
+    kind: Literal["records", "published_values"] = Field(
+        default="records", description="records: events a system of work keeps (dossiers, "
+        "feedback, …), measured by counting them; published_values: figures a statistical "
+        "or sector system publishes per unit and period, read as published")
     title: str
     title_en: str
     key: list[str] = Field(min_length=1)
@@ -159,6 +163,11 @@ class Contract(BaseModel):
     def table_key(self) -> str:
         """The feed's name in table names: ``tthc.dossier`` -> ``tthc_dossier``."""
         return self.feed.replace(".", "_")
+
+    @property
+    def publishes_values(self) -> bool:
+        """Its records are published figures (read as they are), not events to count."""
+        return self.kind == "published_values"
 
     @property
     def personal_fields(self) -> list[str]:

@@ -75,7 +75,7 @@ def _robust_z(values: list[float]) -> list[float]:
 def _feed_report(engine: Engine, contract: Contract, unit: str | None, period: str,
                  start: date | None, end: date | None) -> tuple[list[dict[str, Any]],
                                                                  list[dict[str, Any]]]:
-    if contract.feed == "stats.value":
+    if contract.publishes_values:
         return _stats_report(engine, contract, unit)
     rows = _daily(engine, contract, unit)
     by_unit: dict[str, dict[str, Any]] = defaultdict(dict)

@@ -76,6 +76,53 @@ class Period:
         return Period(label, self.kind, back(self.start), end)
 
 
+    def previous(self) -> Period | None:
+        """The period before: 2026-03 -> 2026-02, 2026-Q1 -> 2025-Q4, 2026-H2 -> 2026-H1,
+        2026 -> 2025; None for days, spans and year-to-date (they have no "before")."""
+        y = self.start.year
+        if self.kind == "month":
+            m = self.start.month
+            return parse_period(f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}")
+        if self.kind == "quarter":
+            q = (self.start.month + 2) // 3
+            return parse_period(f"{y - 1}-Q4" if q == 1 else f"{y}-Q{q - 1}")
+        if self.kind == "half":
+            return parse_period(f"{y - 1}-H2" if self.start.month == 1 else f"{y}-H1")
+        if self.kind == "year":
+            return parse_period(str(y - 1))
+        return None
+
+    @classmethod
+    def month_of(cls, day: date) -> Period:
+        return parse_period(f"{day:%Y-%m}")
+
+    @classmethod
+    def quarter_of(cls, day: date) -> Period:
+        return parse_period(f"{day.year}-Q{(day.month + 2) // 3}")
+
+    @classmethod
+    def ytd(cls, today: date) -> Period:
+        """1 January to ``today``."""
+        return parse_period(f"{today.year}-YTD", today)
+
+    @classmethod
+    def current(cls, today: date) -> list[Period]:
+        """The periods whose values move while data arrives today: this month, this quarter
+        and the year to date."""
+        return [cls.month_of(today), cls.quarter_of(today), cls.ytd(today)]
+
+    @classmethod
+    def choices(cls, today: date) -> list[Period]:
+        """Periods a reader can pick, newest first: the year to date, the months, quarters
+        and halves of this year that have begun, this year and the last."""
+        y = today.year
+        labels = [f"{y}-{m:02d}" for m in range(today.month, 0, -1)]
+        labels += [f"{y}-Q{q}" for q in range((today.month + 2) // 3, 0, -1)]
+        labels += [f"{y}-H{h}" for h in range(1 if today.month <= 6 else 2, 0, -1)]
+        return [cls.ytd(today), *(parse_period(x) for x in labels), parse_period(str(y)),
+                parse_period(str(y - 1))]
+
+
 def today_vn(now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(VN).date()
 

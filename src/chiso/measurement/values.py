@@ -22,6 +22,7 @@ from sqlalchemy import Connection, func, select
 
 from chiso.catalog.indicators import Indicator, Kind, Measurement
 from chiso.catalog.models import Direction
+from chiso.intake.contracts import get_contract
 from chiso.measurement import engine as eng
 from chiso.measurement.periods import Period, parse_period, today_vn
 from chiso.store.tables import FEED_TABLES, intake_batches, m_day, m_distinct, m_published
@@ -255,7 +256,7 @@ def records_query(conn: Connection, ind: Indicator, p: Period, unit: str | None)
     latest, _ = FEED_TABLES[ind.feed]
     dialect = conn.dialect.name
     where = [eng.population(ind, latest, dialect)]
-    if ind.feed == "stats.value":
+    if get_contract(ind.feed).publishes_values:
         codes = ind.stats_indicators
         where.append(latest.c.indicator.in_(codes))
     else:

@@ -2,7 +2,7 @@
 
 "Phường Hà Đông dự kiến đạt 91,2% vào 31/12/2026, thiếu 6,8 điểm so với chỉ tiêu 98%"
 
-The outlook room must not import the web room, so it formats with ``babel`` directly.
+Numbers follow the one rule of :mod:`chiso.numbers`, as the pages and reports do.
 """
 
 from __future__ import annotations
@@ -10,22 +10,19 @@ from __future__ import annotations
 from datetime import date
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
 
+from chiso import numbers
 from chiso.outlook.series import TargetTerms
 from chiso.outlook.status import Assessment, Status
 
-NUMBER = "#,##0.#"
-
 
 def number(value: float, locale: str) -> str:
-    return str(format_decimal(round(value, 1), format=NUMBER, locale=locale))
+    return numbers.number(value, locale)
 
 
 def amount(value: float, uom: str, locale: str) -> str:
     """98% ; 1.234 bộ dữ liệu"""
-    text = number(value, locale)
-    return f"{text}%" if uom == "%" else f"{text} {uom}"
+    return numbers.amount(value, uom, locale)
 
 
 def _gap_unit(uom: str, locale: str) -> str:

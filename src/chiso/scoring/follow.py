@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from chiso.catalog.loader import Catalog
 from chiso.context import Hub
-from chiso.measurement.periods import today_vn
+from chiso.measurement.periods import Period, today_vn
 from chiso.scoring.live import compute
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def current_periods(today: date) -> list[str]:
     """The periods whose scores move while data arrives today."""
-    return [f"{today:%Y-%m}", f"{today.year}-Q{(today.month + 2) // 3}", f"{today.year}-YTD"]
+    return [p.label for p in Period.current(today)]
 
 
 def rescore(engine: Engine, catalog: Catalog, today: date) -> list[dict[str, object]]:

@@ -28,6 +28,7 @@ from chiso.catalog.loader import Catalog
 from chiso.catalog.methods import Method, Node, criteria
 from chiso.catalog.models import Target, Task
 from chiso.intake import quality
+from chiso.intake.contracts import get_contract
 from chiso.measurement import values as mv
 from chiso.measurement.periods import Period, parse_period
 from chiso.measurement.values import Value
@@ -40,21 +41,9 @@ NO_EVIDENCE = "no evidence stored yet: a task past its deadline counts as overdu
 
 
 def previous_period(label: str) -> str | None:
-    """The period before: 2026-03 -> 2026-02, 2026-Q1 -> 2025-Q4, 2026-H2 -> 2026-H1,
-    2026 -> 2025; None for days, spans and year-to-date."""
-    p = parse_period(label)
-    y = p.start.year
-    if p.kind == "month":
-        m = p.start.month
-        return f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
-    if p.kind == "quarter":
-        q = (p.start.month + 2) // 3
-        return f"{y - 1}-Q4" if q == 1 else f"{y}-Q{q - 1}"
-    if p.kind == "half":
-        return f"{y - 1}-H2" if p.start.month == 1 else f"{y}-H1"
-    if p.kind == "year":
-        return str(y - 1)
-    return None
+    """The label of the period before ``label`` (see :meth:`Period.previous`)."""
+    before = parse_period(label).previous()
+    return before.label if before else None
 
 
 def progress_share(value: float, threshold: float, higher_is_better: bool) -> float:
@@ -107,7 +96,7 @@ class Gatherer:
     def quality(self, unit: str) -> dict[str, float | None]:
         if self._quality is None:
             engine: Engine = self.conn.engine
-            feeds = [f for f in FEED_TABLES if f != "stats.value"]
+            feeds = [f for f in FEED_TABLES if not get_contract(f).publishes_values]
             rep = quality.report(engine, feeds, None, "month", self.period.start.isoformat(),
                                  self.until.isoformat())
             sums: dict[str, list[float]] = {}

@@ -22,7 +22,7 @@ from chiso.access.settings import AccessSettings
 from chiso.context import Runtime
 from chiso.web import i18n
 from chiso.web.api import Conn
-from chiso.web.pages import Locale, render
+from chiso.web.render import Locale, render
 
 router = APIRouter()
 

@@ -35,6 +35,7 @@ from chiso.web import (
     pages,
     rankings_web,
     records_api,
+    render,
     scoring_api,
 )
 
@@ -84,7 +85,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     )
     app.include_router(api.router)
     app.include_router(pages.router)
-    app.add_exception_handler(StarletteHTTPException, pages.http_error)
+    app.add_exception_handler(StarletteHTTPException, render.http_error)
     app.include_router(intake_api.router)
     app.include_router(measurement_api.router)
     app.include_router(records_api.router)
@@ -92,6 +93,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     app.include_router(access_web.router)
     for room in (dashboard_web, map_web, rankings_web, indicator_web, decisions_web):
         app.include_router(room.router)
+    app.state.templates = render.templates()  # one environment per app
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The one gate: every request is authenticated and authorised against chiso.access.policy.
     app.state.access_settings = access_settings or AccessSettings()

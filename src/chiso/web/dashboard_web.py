@@ -7,19 +7,16 @@ each tile the change stream moved as an HTML fragment that htmx swaps in place.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_timedelta
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
-from markupsafe import Markup
 
 from chiso.dashboard.board import Board
-from chiso.web import i18n
 from chiso.web.api import Today
-from chiso.web.pages import Locale, env, locale, render
+from chiso.web.render import Locale, fragment, locale, render
 from chiso.web.sse import hub_stream
 
 router = APIRouter()
@@ -57,56 +54,8 @@ def dashboard_tile(tile_id: str, request: Request, today: Today) -> dict[str, An
     return b.views[tile_id]
 
 
-# -- rendering helpers ------------------------------------------------------------------------
-def ago(value: str | None) -> str:
-    """'2 phút trước' / '2 minutes ago'."""
-    if not value:
-        return ""
-    delta = datetime.fromisoformat(value) - datetime.now(UTC)
-    return str(format_timedelta(delta, locale=i18n.current_locale.get(), add_direction=True,
-                                threshold=1.1))
-
-
-def clock(value: str | None) -> str:
-    """The local time of day of an instant: 14:05 (the dashboard's 'cập nhật 14:05')."""
-    if not value:
-        return "—"
-    return datetime.fromisoformat(value).astimezone(VN).strftime("%H:%M")
-
-
-def amount(value: float | None, uom: str | None) -> str:
-    """A tile's number as a person reads it: 98,5% or 1.234 hồ sơ."""
-    if value is None:
-        return "—"
-    if uom == "%":
-        return i18n.percent(value)
-    whole = float(value).is_integer() or abs(value) >= 100
-    return i18n.number(value, 0 if whole else 1)
-
-
-def sparkline(points: list[dict[str, Any]], width: int = 120, height: int = 32) -> Markup:
-    """A small line of the monthly values; decorative (the text beside it says the same)."""
-    vals = [float(p["value"]) for p in points if p.get("value") is not None]
-    if len(vals) < 2:
-        return Markup("")
-    lo, hi = min(vals), max(vals)
-    span = (hi - lo) or 1.0
-    step = width / (len(vals) - 1)
-    xy = " ".join(f"{i * step:.1f},{height - 3 - (v - lo) / span * (height - 6):.1f}"
-                  for i, v in enumerate(vals))
-    return Markup(f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" '
-                  f'height="{height}" aria-hidden="true" focusable="false">'
-                  f'<polyline points="{xy}" fill="none" stroke="currentColor" '
-                  f'stroke-width="2"/></svg>')
-
-
-env.filters.update(ago=ago, clock=clock, amount=amount)
-env.globals.update(sparkline=sparkline)
-
-
-def _tile_html(view: dict[str, Any], lang: str) -> str:
-    i18n.current_locale.set(lang)
-    return env.get_template("_tile.html").render(tile=view, lang=lang)
+def _tile_html(request: Request, view: dict[str, Any], lang: str) -> str:
+    return fragment(request, lang, "_tile.html", tile=view)
 
 
 # -- the pages ----------------------------------------------------------------------------
@@ -132,7 +81,7 @@ async def stream(request: Request,
         for tile_id in item.get("ids", []):
             view = b.views.get(tile_id)
             if view is not None:
-                html = _tile_html(view, lang)
+                html = _tile_html(request, view, lang)
                 data = "\n".join(f"data: {line}" for line in html.splitlines() if line)
                 out.append(f"event: tile-{tile_id}\n{data}\n\n")
         return out

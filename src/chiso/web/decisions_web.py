@@ -27,9 +27,9 @@ from chiso.catalog.dashboard import Tile
 from chiso.context import Runtime
 from chiso.dashboard import decisions as log
 from chiso.dashboard.board import STATUSES, tile_view
-from chiso.web import i18n
+from chiso.web import format, i18n
 from chiso.web.api import Conn, Today, runtime
-from chiso.web.pages import Locale, render
+from chiso.web.render import Locale, render
 
 router = APIRouter()
 
@@ -179,7 +179,7 @@ def _seen_value(value: Any, uom: str | None) -> str:
     if value is None:
         return "—"
     if isinstance(value, int | float):
-        text = i18n.number(value, 2)
+        text = format.number(value, 2)
         return text + "%" if uom == "%" else f"{text} {uom}" if uom else text
     return str(value)
 
@@ -187,7 +187,7 @@ def _seen_value(value: Any, uom: str | None) -> str:
 def _as_of(value: str | None) -> str:
     if not value:
         return "—"
-    return i18n.day(log.parse_day(value)) if len(value) == 10 else i18n.moment(
+    return format.day(log.parse_day(value)) if len(value) == 10 else format.moment(
         log.vietnam_time(value))
 
 

@@ -20,7 +20,7 @@ from chiso.context import Runtime
 from chiso.intake.contracts import Contract, get_contract
 from chiso.measurement.periods import PeriodError, parse_period
 from chiso.store.tables import intake_batches
-from chiso.web import i18n
+from chiso.web import format, i18n
 from chiso.web import measurement_api as api
 
 Row = dict[str, Any]
@@ -134,7 +134,7 @@ def fresh(as_of: str | datetime | None, zone: str = "Asia/Ho_Chi_Minh",
     local = stamp.astimezone(ZoneInfo(zone))
     shown = local.strftime("%H:%M")
     if local.date() != now.astimezone(ZoneInfo(zone)).date():
-        shown += " " + i18n.day(local)
+        shown += " " + format.day(local)
     seconds = max(0.0, (now - stamp).total_seconds())
     minutes = int(seconds // 60)
     if minutes < 1:
@@ -237,7 +237,7 @@ def definition_words(ind: dict[str, Any]) -> list[tuple[str, str]]:
     if ind.get("baseline"):
         base = ind["baseline"]
         when = (i18n.gettext("the same period a year earlier")
-                if base["mode"] == "same_period_previous_year" else i18n.period(base["period"]))
+                if base["mode"] == "same_period_previous_year" else format.period(base["period"]))
         form = (i18n.gettext("reduction") if ind.get("change_form") == "reduction_pct"
                 else i18n.gettext("growth"))
         out.append((i18n.gettext("Compared with"), f"{when} ({form}, %)"))

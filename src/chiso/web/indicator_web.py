@@ -36,7 +36,7 @@ from chiso.web.indicator_reads import (
     vn,
     worst_first,
 )
-from chiso.web.pages import Locale, render
+from chiso.web.render import Locale, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -19,9 +19,9 @@ from chiso.context import Runtime
 from chiso.dashboard import choropleth as cp
 from chiso.dashboard import geo
 from chiso.measurement.periods import PeriodError
-from chiso.web import i18n
+from chiso.web import format, i18n
 from chiso.web.api import Conn, Today, runtime
-from chiso.web.pages import Locale, render
+from chiso.web.render import Locale, render
 
 router = APIRouter()
 
@@ -33,17 +33,6 @@ PERIOD_HELP = "2026-10 (month), 2026-Q3, 2026-H1, 2026, 2026-YTD, …; default: 
 
 def _geometry(rt: Runtime) -> geo.Geometry:
     return geo.geometry(rt.settings.boundaries_dir, rt.catalog.units.communes())
-
-
-def format_value(value: float | None, unit_of_measure: str) -> str:
-    """98,5% / 1.234 hồ sơ / 72,3 điểm in the reader's language; '—' without a value."""
-    if value is None:
-        return "—"
-    if unit_of_measure == "%":
-        return i18n.percent(value)
-    if unit_of_measure == "điểm":
-        return f"{i18n.number(value)} {i18n.pick('điểm', 'points')}"
-    return f"{i18n.number(value)} {unit_of_measure}"
 
 
 def _default_period(today: date) -> str:
@@ -63,13 +52,13 @@ def map_api_data(rt: Runtime, conn: Connection, today: date, measure: str,
     shapes = _geometry(rt)
     uom = got.unit_of_measure
     classes = [{"min": c.min, "max": c.max, "colour": c.colour, "text_colour": c.text_colour,
-                "label": (format_value(c.min, uom) if c.min == c.max else
-                          f"{format_value(c.min, uom)} – {format_value(c.max, uom)}")}
+                "label": (format.measured(c.min, uom) if c.min == c.max else
+                          f"{format.measured(c.min, uom)} – {format.measured(c.max, uom)}")}
                for c in got.classes]
     communes = []
     for row in got.communes:
         item: dict[str, Any] = {"code": row.code, "name": row.name, "value": row.value,
-                                "class": row.klass, "text": format_value(row.value, uom)}
+                                "class": row.klass, "text": format.measured(row.value, uom)}
         if got.kind == "indicator":
             item["records"] = row.records
         else:

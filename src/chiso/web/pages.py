@@ -5,86 +5,15 @@ Each page reads through the same functions as the API (``chiso.store.catalog_rea
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup, escape
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
 
 from chiso.measurement import progress as measured_progress
 from chiso.store import catalog_reads as reads
-from chiso.web import i18n
 from chiso.web.api import Conn, Today
+from chiso.web.render import Locale, render
 
 router = APIRouter(include_in_schema=False)
-
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(["html"]),
-    extensions=["jinja2.ext.i18n"],
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-def highlight(text: str, part: str | None) -> Markup:
-    """The text, escaped, with its first occurrence of ``part`` marked (a target's own words
-    inside a row that holds several targets)."""
-    if not part or part not in text:
-        return escape(text)
-    before, _, after = text.partition(part)
-    return escape(before) + Markup("<mark>") + escape(part) + Markup("</mark>") + escape(after)
-
-
-env.filters.update(number=i18n.number, percent=i18n.percent, day=i18n.day, moment=i18n.moment,
-                   period=i18n.period, highlight=highlight)
-
-
-def lang_url(request: Request, code: str) -> str:
-    """This page in another language: the same path and query, ``lang`` replaced."""
-    query = request.url.include_query_params(lang=code).query
-    return f"{request.url.path}?{query}"
-
-
-env.globals.update(pick=i18n.pick, statuses=reads.TASK_STATUSES, lang_url=lang_url)
-
-LANG_COOKIE = "chiso_lang"
-
-
-def locale(request: Request, lang: Annotated[str | None, Query()] = None) -> str:
-    """?lang= wins, then the cookie, then Vietnamese."""
-    chosen = lang or request.cookies.get(LANG_COOKIE) or i18n.DEFAULT_LOCALE
-    return chosen if chosen in i18n.LOCALES else i18n.DEFAULT_LOCALE
-
-
-Locale = Annotated[str, Depends(locale)]
-
-
-def render(request: Request, lang: str, template: str, **context: Any) -> HTMLResponse:
-    # Set here, not in the dependency: sync dependencies run in another thread's context.
-    i18n.current_locale.set(lang)
-    html = env.get_template(template).render(request=request, lang=lang, **context)
-    response = HTMLResponse(html)
-    if request.query_params.get("lang") == lang:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax",
-                            httponly=True)
-    return response
-
-
-async def http_error(request: Request, exc: Exception) -> Response:
-    """Errors of the API stay JSON; a person browsing gets a page in their language."""
-    assert isinstance(exc, StarletteHTTPException)
-    if request.url.path.startswith("/api/") or exc.status_code != 404:
-        return await http_exception_handler(request, exc)
-    lang = locale(request, request.query_params.get("lang"))
-    page = render(request, lang, "error.html", detail=exc.detail)
-    page.status_code = 404
-    return page
-
 
 @router.get("/plans", response_class=HTMLResponse)
 def plans(request: Request, lang: Locale, conn: Conn, day: Today) -> HTMLResponse:

@@ -8,7 +8,6 @@ and only for a principal the policy lets read that API for the task (``may_read_
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,12 +22,14 @@ from chiso.access.guard import principal
 from chiso.access.roles import Principal
 from chiso.catalog.methods import Method, Node
 from chiso.context import Runtime
+from chiso.measurement.periods import Period, PeriodError
 from chiso.outlook import evidence as ev
+from chiso.scoring import answers
 from chiso.store import catalog_reads as reads
 from chiso.store.catalog_sync import plan_key
 from chiso.web import scoring_api
 from chiso.web.api import Conn, Today, runtime
-from chiso.web.pages import Locale, render
+from chiso.web.render import Locale, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -74,13 +75,8 @@ def english_names(method: Method | None) -> dict[str, str]:
 
 
 def period_choices(day: date) -> list[str]:
-    """Periods a reader can pick, newest first: the year to date, this year and the last,
-    halves, quarters and months of this year that have begun."""
-    y = day.year
-    months = [f"{y}-{m:02d}" for m in range(day.month, 0, -1)]
-    quarters = [f"{y}-Q{q}" for q in range((day.month + 2) // 3, 0, -1)]
-    halves = [f"{y}-H{h}" for h in range(1 if day.month <= 6 else 2, 0, -1)]
-    return [f"{y}-YTD", *months, *quarters, *halves, str(y), str(y - 1)]
+    """Periods a reader can pick, newest first (:meth:`Period.choices`)."""
+    return [p.label for p in Period.choices(day)]
 
 
 # -- the pages ---------------------------------------------------------------------------------
@@ -106,17 +102,17 @@ def ranking_page(method: str, request: Request, lang: Locale, rt: Rt, conn: Conn
     if kind not in kinds:
         raise HTTPException(404, f"{method} ranks no {kind}")
     try:
-        data = json.loads(scoring_api.ranking_bytes(method, rt, day, kind, period))
-    except HTTPException as exc:
-        if exc.status_code != 422:
-            raise
-        page = render(request, lang, "ranking.html", data=None, problem=exc.detail,
+        data = answers.ranking(rt, method, kind, answers.period_of(period, day), day)
+    except PeriodError as exc:
+        page = render(request, lang, "ranking.html", data=None, problem=str(exc),
                       method=found, kinds=kinds, kind=kind, period=period,
                       periods=period_choices(day), english={})
         page.status_code = 422
         return page
+    except answers.ScoringError as exc:
+        raise HTTPException(404, str(exc)) from exc
     return render(request, lang, "ranking.html", data=data, problem=None, method=found,
-                  kinds=kinds, kind=kind, period=data["period"], periods=period_choices(day),
+                  kinds=kinds, kind=kind, period=data.period, periods=period_choices(day),
                   english=english_names(found) if lang == "en" else {})
 
 
@@ -128,16 +124,16 @@ def score_page(code: str, method: str, request: Request, lang: Locale, rt: Rt, c
     if found is None:
         raise HTTPException(404, f"no scoring method {method!r}")
     try:
-        data = scoring_api.unit_score(method, code, rt, conn, day, period)
-    except HTTPException as exc:
-        if exc.status_code != 422:
-            raise
-        page = render(request, lang, "ranking.html", data=None, problem=exc.detail,
+        data = answers.unit_score(conn, rt, method, code, answers.period_of(period, day), day)
+    except PeriodError as exc:
+        page = render(request, lang, "ranking.html", data=None, problem=str(exc),
                       method=found, kinds=[k for k in KINDS if k in found.kinds],
                       kind="commune", period=period, periods=period_choices(day), english={})
         page.status_code = 422
         return page
-    return render(request, lang, "score.html", data=data, method=found, period=data["period"],
+    except answers.ScoringError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return render(request, lang, "score.html", data=data, method=found, period=data.period,
                   periods=period_choices(day),
                   english=english_names(found) if lang == "en" else {})
 

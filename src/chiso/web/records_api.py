@@ -10,14 +10,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import Table, select
 
 from chiso.access.guard import record_subjects
+from chiso.intake.contracts import get_contract
 from chiso.store.tables import FEED_TABLES
 from chiso.web.api import Conn
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
-
-_PSEUDONYMS = ("applicant_name", "applicant_id", "applicant_phone", "citizen_name",
-               "citizen_phone")
-
 
 def _table(feed: str) -> Table:
     if feed not in FEED_TABLES:
@@ -29,8 +26,10 @@ def _out(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-def _subjects(rows: list[dict[str, Any]]) -> set[str]:
-    return {r[c] for r in rows for c in _PSEUDONYMS if r.get(c)}
+def _subjects(feed: str, rows: list[dict[str, Any]]) -> set[str]:
+    """The pseudonyms the rows show: the values of the feed contract's personal fields."""
+    personal = get_contract(feed).personal_fields
+    return {r[c] for r in rows for c in personal if r.get(c)}
 
 
 @router.get("/{feed}")
@@ -43,7 +42,8 @@ def records(feed: str, request: Request, conn: Conn, unit: str | None = None,
     if unit:
         query = query.where(table.c.unit == unit)
     rows = [dict(r) for r in conn.execute(query.limit(limit).offset(offset)).mappings()]
-    record_subjects(request, _subjects(rows), target=f"{feed} ({len(rows)} records)", unit=unit)
+    record_subjects(request, _subjects(feed, rows), target=f"{feed} ({len(rows)} records)",
+                    unit=unit)
     return {"items": [_out(r) for r in rows]}
 
 
@@ -56,6 +56,6 @@ def record(feed: str, source: str, record_id: str, request: Request,
     if row is None:
         raise HTTPException(404, "not found")
     found = dict(row)
-    record_subjects(request, _subjects([found]), target=f"{feed}/{source}/{record_id}",
+    record_subjects(request, _subjects(feed, [found]), target=f"{feed}/{source}/{record_id}",
                     unit=found["unit"])
     return _out(found)

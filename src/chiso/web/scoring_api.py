@@ -3,25 +3,23 @@ unit or the city, task warnings, score trees and rankings."""
 
 from __future__ import annotations
 
-import json
-import time
-import weakref
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from chiso.access.guard import principal
 from chiso.context import Runtime
-from chiso.measurement.periods import PeriodError, parse_period
+from chiso.measurement.periods import Period, PeriodError
 from chiso.outlook import alerts as alerting
 from chiso.outlook import evidence as ev
 from chiso.outlook import live as outlook
-from chiso.scoring import live as scoring
+from chiso.scoring import answers
 from chiso.store import catalog_reads as reads
 from chiso.store.catalog_sync import plan_key
-from chiso.store.tables import intake_batches, scores, task_evidence, tasks
+from chiso.store.tables import tasks
 from chiso.web.api import Conn, Today, runtime
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"])
@@ -127,85 +125,35 @@ def list_alerts(conn: Conn, unit: Annotated[str | None, Query(
     return {"unit": unit, "alerts": alerting.listing(conn, unit)}
 
 
-def _period(period: str, today: Any) -> str:
-    label = period or f"{today.year}-YTD"
+def _period(period: str, today: date) -> Period:
     try:
-        parse_period(label, today)
+        return answers.period_of(period, today)
     except PeriodError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return label
 
 
-@router.get("/scores/{method}/{unit}")
+@router.get("/scores/{method}/{unit}", response_model=answers.ScoreTree)
 def unit_score(method: str, unit: str, rt: Rt, conn: Conn, today: Today,
                period: Annotated[str, Query(description="2026-03, 2026-Q1, 2026-YTD, …")] = "",
-               ) -> dict[str, Any]:
+               ) -> answers.ScoreTree:
     """A unit's whole score tree: points, formula, input value and missing markers for each
     criterion, with links down to the indicator's values and records. The stored score when
     ``chiso scores compute`` has run for the period (``stored``), else computed now."""
-    label = _period(period, today)
     try:
-        fresh = scoring.unit_score(conn, rt.catalog, method, unit, label, today)
-    except KeyError as exc:
-        raise HTTPException(404, str(exc.args[0])) from exc
-    row = scoring.stored_score(conn, fresh["method"], unit, fresh["period"])
-    if row is None:
-        return {**fresh, "stored": False, "rank": None, "of": None, "computed_at": None}
-    return {**fresh, "stored": True, "points": row["points"], "tree": row["tree"],
-            "rank": row["rank"], "of": row["of"],
-            "computed_at": row["computed_at"].isoformat(), "version": row["version"],
-            "computed_now": {"points": fresh["points"]}}
+        return answers.unit_score(conn, rt, method, unit, _period(period, today), today)
+    except answers.ScoringError as exc:
+        raise HTTPException(404, str(exc)) from exc
 
 
-# Rankings are read far more often than scores change: the answer is kept, encoded, until the
-# method's stored scores or the data behind scores computed on the fly move (one cheap query).
-# One cache per engine (a test opens many databases in one process).
-# An entry: (mark, when the mark was last checked, the encoded answer).
-_RANKINGS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str, str],
-                                                tuple[tuple[Any, ...], float, bytes]]] = \
-    weakref.WeakKeyDictionary()
-
-
-def _rankings_mark(conn: Any, method: str, labels: list[str]) -> tuple[Any, ...]:
-    stored = conn.execute(select(func.count(), func.max(scores.c.computed_at)).where(
-        scores.c.method == method, scores.c.period.in_(labels))).one()
-    batch = conn.execute(select(func.max(intake_batches.c.id))).scalar()
-    evidence = conn.execute(select(func.max(task_evidence.c.id))).scalar()  # task criteria
-    return (*stored, batch, evidence)
-
-
-def ranking_bytes(method: str, rt: Runtime, today: Any, kind: str, period: str) -> bytes:
-    """The ranking's JSON, from the cache while its scores and data have not moved. The mark
-    is checked at most every ``rankings_recheck`` seconds, so a busy dashboard costs the
-    database nothing between checks."""
-    label = _period(period, today)
-    key = (method, kind, label, today.isoformat())
-    kept = _RANKINGS.setdefault(rt.engine, {})
-    cached = kept.get(key)
-    now = time.monotonic()
-    if cached is not None and now - cached[1] < rt.settings.rankings_recheck:
-        return cached[2]
-    previous = scoring.previous_period(parse_period(label, today).label)
-    with rt.engine.connect() as conn:
-        mark = _rankings_mark(conn, method, [label, *([previous] if previous else [])])
-        if cached is None or cached[0] != mark:
-            try:
-                answer = scoring.ranking(conn, rt.catalog, method, kind, label, today)
-            except (KeyError, ValueError) as exc:
-                raise HTTPException(404, str(exc.args[0])) from exc
-            body = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
-        else:
-            body = cached[2]
-    kept[key] = (mark, now, body)
-    return body
-
-
-@router.get("/rankings/{method}")
+@router.get("/rankings/{method}", response_model=answers.Ranking)
 def rankings(method: str, rt: Rt, today: Today,
              kind: Annotated[str, Query(description="department, agency or commune")]
              = "commune",
              period: Annotated[str, Query(description="2026-03, 2026-Q1, 2026-YTD, …")] = "",
              ) -> Response:
     """Rank, score, the change since the previous period and which criteria moved."""
-    return Response(ranking_bytes(method, rt, today, kind, period),
-                    media_type="application/json")
+    try:
+        _, body = answers.ranking_with_json(rt, method, kind, _period(period, today), today)
+    except answers.ScoringError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return Response(body, media_type="application/json")

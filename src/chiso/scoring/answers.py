@@ -1,0 +1,201 @@
+"""The scoring room's typed answers: a ranking and a unit's score tree.
+
+The API, the pages, the reports and the exports all read scores through :func:`ranking` and
+:func:`unit_score`; none of them reads the score tables or decodes another door's JSON.
+Errors are :class:`ScoringError` (unknown method, kind or unit), never HTTP errors.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, func, select
+
+from chiso.context import Runtime
+from chiso.measurement.periods import Period, parse_period
+from chiso.scoring import live
+from chiso.store.tables import intake_batches, scores, task_evidence
+
+
+class ScoringError(LookupError):
+    """No such method, kind of unit or scored unit; the message says which."""
+
+
+class _Answer(BaseModel):
+    # Fields a method adds later travel through and are still served.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class ScoreNode(_Answer):
+    """One criterion (or group of criteria) of a score tree."""
+
+    code: str
+    name: str
+    points: float
+    max_points: float
+    formula: str
+    missing: bool = Field(description="the input was missing (shown, never dropped)")
+    stale: bool = Field(description="scored on a last known value")
+    excluded: bool = Field(description="left out, its points shared by its siblings")
+    value: float | None = None
+    share: float | None = None
+    source: str | None = None
+    input: dict[str, Any] | None = Field(
+        default=None, description="what the criterion is measured from: an indicator, "
+        "targets, tasks, published data, or awaiting_data with the reason")
+    links: dict[str, str] | None = Field(
+        default=None, description="the API addresses of the values and records behind it")
+    children: list[ScoreNode] | None = None
+
+
+class ScoreTree(_Answer):
+    """A unit's score for a period by one method: the stored score when scores have been
+    computed for the period (``stored``), else computed now."""
+
+    method: str
+    version: str
+    provisional: bool
+    missing_rule: str
+    unit: str
+    unit_name: str
+    kind: str
+    period: str
+    points: float
+    max_points: float
+    missing: int = Field(description="criteria whose input was missing")
+    tree: ScoreNode
+    stored: bool
+    rank: int | None = None
+    of: int | None = Field(default=None, description="units ranked beside it")
+    computed_at: datetime | None = None
+    computed_now: dict[str, float] | None = Field(
+        default=None, description="the points computed now from today's data, beside the "
+        "stored score")
+
+
+class CriterionMove(_Answer):
+    """A criterion whose points moved since the previous period."""
+
+    criterion: str
+    name: str
+    before: float
+    now: float
+    delta: float
+    value_before: float | None = None
+    value_now: float | None = None
+
+
+class Place(_Answer):
+    rank: int
+    points: float
+
+
+class RankingRow(_Answer):
+    rank: int
+    unit: str
+    name: str
+    points: float
+    missing: int
+    computed_at: datetime | None = None
+    previous: Place | None = None
+    rank_change: int | None = Field(default=None, description="places gained (negative: "
+                                    "lost) since the previous period")
+    points_change: float | None = None
+    explanation: list[CriterionMove] = Field(default_factory=list,
+                                             description="criteria that moved, largest first")
+
+
+class Ranking(_Answer):
+    """Ranks of one kind of unit by one method for a period, with the change since the
+    previous period and which criteria moved."""
+
+    method: str
+    version: str
+    provisional: bool
+    kind: str
+    period: str
+    previous_period: str | None
+    stored: bool = Field(description="read from stored scores (false: computed now)")
+    units: list[RankingRow]
+
+
+def default_period(today: date) -> Period:
+    """The period scores are shown for when none is asked: the year to date."""
+    return Period.ytd(today)
+
+
+def unit_score(conn: Connection, rt: Runtime, method: str, unit: str, period: Period,
+               today: date) -> ScoreTree:
+    """A unit's whole score tree: points, formula, input value and missing markers of each
+    criterion, with links down to the indicator's values and records."""
+    try:
+        fresh = live.unit_score(conn, rt.catalog, method, unit, period.label, today)
+    except KeyError as exc:
+        raise ScoringError(str(exc.args[0])) from exc
+    row = live.stored_score(conn, fresh["method"], unit, fresh["period"])
+    if row is None:
+        return ScoreTree.model_validate({**fresh, "stored": False})
+    return ScoreTree.model_validate({
+        **fresh, "stored": True, "points": row["points"], "tree": row["tree"],
+        "rank": row["rank"], "of": row["of"], "computed_at": row["computed_at"],
+        "version": row["version"], "computed_now": {"points": fresh["points"]}})
+
+
+# Rankings are read far more often than scores change: the answer is kept, with its encoded
+# JSON, until the method's stored scores or the data behind scores computed on the fly move
+# (one cheap query), checked at most every ``rankings_recheck`` seconds. The cache lives in
+# the runtime; its size is bounded by the periods a reader can ask for.
+_CACHE = "scoring.rankings"
+_MAX_ENTRIES = 512
+
+
+def _mark(conn: Connection, method: str, labels: list[str]) -> tuple[Any, ...]:
+    stored = conn.execute(select(func.count(), func.max(scores.c.computed_at)).where(
+        scores.c.method == method, scores.c.period.in_(labels))).one()
+    batch = conn.execute(select(func.max(intake_batches.c.id))).scalar()
+    evidence = conn.execute(select(func.max(task_evidence.c.id))).scalar()  # task criteria
+    return (*stored, batch, evidence)
+
+
+def ranking_with_json(rt: Runtime, method: str, kind: str, period: Period, today: date
+                      ) -> tuple[Ranking, bytes]:
+    """:func:`ranking` and its JSON encoding (what the API sends), from the runtime's cache
+    while the scores and data behind it have not moved."""
+    key = (method, kind, period.label, today.isoformat())
+    kept: dict[tuple[str, str, str, str], tuple[tuple[Any, ...], float, Ranking, bytes]] = \
+        rt.caches.setdefault(_CACHE, {})
+    cached = kept.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached[1] < rt.settings.rankings_recheck:
+        return cached[2], cached[3]
+    previous = period.previous()
+    with rt.engine.connect() as conn:
+        mark = _mark(conn, method, [period.label, *([previous.label] if previous else [])])
+        if cached is None or cached[0] != mark:
+            try:
+                answer = Ranking.model_validate(
+                    live.ranking(conn, rt.catalog, method, kind, period.label, today))
+            except (KeyError, ValueError) as exc:
+                raise ScoringError(str(exc.args[0])) from exc
+            body = answer.model_dump_json().encode()
+        else:
+            answer, body = cached[2], cached[3]
+    if key not in kept and len(kept) >= _MAX_ENTRIES:
+        kept.pop(next(iter(kept)))  # the oldest entry goes first
+    kept[key] = (mark, now, answer, body)
+    return answer, body
+
+
+def ranking(rt: Runtime, method: str, kind: str, period: Period, today: date) -> Ranking:
+    """Ranks of ``kind`` units by ``method`` for ``period`` (stored scores, or computed now
+    when none are stored), with the change since the previous period."""
+    return ranking_with_json(rt, method, kind, period, today)[0]
+
+
+def period_of(label: str, today: date) -> Period:
+    """A period a reader asked for, or the default one when the label is empty; raises
+    :class:`~chiso.measurement.periods.PeriodError` for a label that is not a period."""
+    return parse_period(label, today) if label else default_period(today)

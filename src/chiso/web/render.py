@@ -1,0 +1,83 @@
+"""Rendering pages: one Jinja environment per app (:func:`templates`, built by the app and kept
+in ``app.state.templates``), the reader's language, and error pages.
+
+Templates live in ``templates/``; their filters are the phrasings of :mod:`chiso.web.format`
+and their globals the charts of :mod:`chiso.web.charts`, registered here once for every page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette._utils import get_route_path
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chiso.store import catalog_reads as reads
+from chiso.web import charts, format, i18n
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LANG_COOKIE = "chiso_lang"
+
+
+def lang_url(request: Request, code: str) -> str:
+    """This page in another language: the same path and query, ``lang`` replaced."""
+    query = request.url.include_query_params(lang=code).query
+    return f"{request.url.path}?{query}"
+
+
+def templates() -> Environment:
+    """A new environment with chiso's templates, gettext, filters and globals."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True)
+    env.filters.update(format.FILTERS)
+    env.globals.update(charts.GLOBALS, pick=i18n.pick, statuses=reads.TASK_STATUSES,
+                       lang_url=lang_url)
+    return env
+
+
+def locale(request: Request, lang: Annotated[str | None, Query()] = None) -> str:
+    """?lang= wins, then the cookie, then Vietnamese."""
+    chosen = lang or request.cookies.get(LANG_COOKIE) or i18n.DEFAULT_LOCALE
+    return chosen if chosen in i18n.LOCALES else i18n.DEFAULT_LOCALE
+
+
+Locale = Annotated[str, Depends(locale)]
+
+
+def fragment(request: Request, lang: str, template: str, **context: Any) -> str:
+    """A template rendered to text in ``lang`` (a page, or a piece of one sent on a stream)."""
+    # Set here, not in the dependency: sync dependencies run in another thread's context.
+    i18n.current_locale.set(lang)
+    env: Environment = request.app.state.templates
+    return env.get_template(template).render(request=request, lang=lang, **context)
+
+
+def render(request: Request, lang: str, template: str, **context: Any) -> HTMLResponse:
+    response = HTMLResponse(fragment(request, lang, template, **context))
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax",
+                            httponly=True)
+    return response
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Errors of the API stay JSON; a person browsing gets a page in their language."""
+    assert isinstance(exc, StarletteHTTPException)
+    if get_route_path(request.scope).startswith("/api/") or exc.status_code != 404:
+        return await http_exception_handler(request, exc)
+    lang = locale(request, request.query_params.get("lang"))
+    page = render(request, lang, "error.html", detail=exc.detail)
+    page.status_code = 404
+    return page
