@@ -66,3 +66,13 @@ def test_imports_register_nothing_until_the_runtime_opens(tmp_path: Path) -> Non
     assert after["listeners"]["commit"] >= 1  # the change stream, on this engine only
     assert after["accepted"] is True
     assert after["day_rows"] > 0  # the ingest path kept the day state
+
+
+def test_the_architecture_names_every_web_module() -> None:
+    root = Path(__file__).resolve().parents[2]
+    doc = (root / "docs" / "architecture.md").read_text(encoding="utf-8")
+    web = root / "src" / "chiso" / "web"
+    modules = sorted(p.relative_to(web.parent).as_posix() for p in web.rglob("*.py")
+                     if p.name != "__init__.py")
+    unnamed = [m for m in modules if f"`{m}`" not in doc]
+    assert not unnamed, f"docs/architecture.md does not name {unnamed}: say what each does"

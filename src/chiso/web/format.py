@@ -70,9 +70,11 @@ def day(value: date | datetime | str | None) -> str:
 _ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV"}
 
 
-def period(value: str) -> str:
+def period(value: str | date) -> str:
     """A period as officials write it: '2026-Q3' -> 'Quý III/2026', '2026-10' -> 'Tháng 10/2026',
     '2026-01-01..2026-11-24' -> '01/01/2026 – 24/11/2026' (English: 'Q3 2026', …)."""
+    if isinstance(value, date):
+        return day(value)
     vi = current_locale.get() == "vi"
     if ".." in value:
         start, _, end = value.partition("..")

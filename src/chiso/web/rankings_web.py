@@ -23,11 +23,11 @@ from chiso.access.roles import Principal
 from chiso.catalog.methods import Method, Node
 from chiso.context import Runtime
 from chiso.measurement.periods import Period, PeriodError
+from chiso.outlook import answers as outlooks
 from chiso.outlook import evidence as ev
 from chiso.scoring import answers
 from chiso.store import catalog_reads as reads
 from chiso.store.catalog_sync import plan_key
-from chiso.web import scoring_api
 from chiso.web.api import Conn, Today, runtime
 from chiso.web.render import Locale, render
 
@@ -174,7 +174,7 @@ def _evidence(conn: Connection, who: Principal, key: str, task_id: str
     return {"count": len(items), "latest": items[-1] if items else None}
 
 
-def group_warnings(conn: Connection, who: Principal, warnings: list[dict[str, Any]],
+def group_warnings(conn: Connection, who: Principal, warnings: list[outlooks.TaskWarning],
                    day: date) -> list[UnitGroup]:
     """The API's warnings per lead unit (a task led by two units is under both), each row
     with its task's link and, where the principal may read it, its evidence. Units with the
@@ -183,7 +183,8 @@ def group_warnings(conn: Connection, who: Principal, warnings: list[dict[str, An
              for t in reads.list_tasks(conn, today=day, limit=100_000).items}
     groups: dict[str | None, UnitGroup] = {}
     evidence: dict[tuple[str, str], dict[str, Any] | None] = {}
-    for w in warnings:
+    for warning in warnings:
+        w = warning.model_dump(mode="json")
         key = plan_key(w["plan"])
         task = tasks.get((key, w["task"]), {})
         if (key, w["task"]) not in evidence:
@@ -209,9 +210,12 @@ def deadlines(request: Request, lang: Locale, rt: Rt, conn: Conn, day: Today,
     """Tasks overdue, due soon with no evidence, milestones slipping, per lead unit: what
     ``GET /api/v1/tasks/warnings`` answers; evidence as ``GET …/evidence`` lists it, for those
     who may read it."""
-    data = scoring_api.task_warnings(rt, conn, day, unit or None, days)
+    try:
+        data = outlooks.task_warnings(conn, rt.catalog, unit or None, day, days)
+    except outlooks.OutlookError as exc:
+        raise HTTPException(404, str(exc)) from exc
     who = principal(request)
-    groups = group_warnings(conn, who, data["warnings"], day)
+    groups = group_warnings(conn, who, data.warnings, day)
     units = [u for u in reads.list_units(conn) if u["kind"] in
              ("department", "agency", "commune", "group")]
     evidence_rule = policy.rule_for(*EVIDENCE_ROUTE)

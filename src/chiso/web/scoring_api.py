@@ -14,8 +14,8 @@ from chiso.access.guard import principal
 from chiso.context import Runtime
 from chiso.measurement.periods import Period, PeriodError
 from chiso.outlook import alerts as alerting
+from chiso.outlook import answers as outlooks
 from chiso.outlook import evidence as ev
-from chiso.outlook import live as outlook
 from chiso.scoring import answers
 from chiso.store import catalog_reads as reads
 from chiso.store.catalog_sync import plan_key
@@ -27,34 +27,34 @@ router = APIRouter(prefix="/api/v1", tags=["scoring"])
 Rt = Annotated[Runtime, Depends(runtime)]
 
 
-@router.get("/plans/{key}/targets/{target_id}/outlook")
+@router.get("/plans/{key}/targets/{target_id}/outlook", response_model=outlooks.Outlook)
 def target_outlook(key: str, target_id: str, rt: Rt, conn: Conn, today: Today,
                    unit: Annotated[str | None, Query(
                        description="A unit or group code; default: the city")] = None,
-                   ) -> dict[str, Any]:
+                   ) -> outlooks.Outlook:
     """The forecast at the deadline (80% interval), status, Open SDG progress measure and the
     sentence a person can act on (Vietnamese and English), from the monthly values so far."""
     target = reads.get_target(conn, key, target_id)
     if target is None:
         raise HTTPException(404, f"no target {target_id} in plan {key}")
     try:
-        return outlook.target_outlook(conn, rt.catalog, target["plan_number"], target_id,
-                                      unit, today)
-    except outlook.OutlookError as exc:
+        return outlooks.target_outlook(conn, rt.catalog, target["plan_number"], target_id,
+                                       unit, today)
+    except outlooks.OutlookError as exc:
         raise HTTPException(404, str(exc)) from exc
 
 
-@router.get("/tasks/warnings")
+@router.get("/tasks/warnings", response_model=outlooks.TaskWarnings)
 def task_warnings(rt: Rt, conn: Conn, today: Today,
                   unit: Annotated[str | None, Query(
                       description="Tasks this unit leads or coordinates; default: all")] = None,
                   days: Annotated[int, Query(ge=0, le=366,
                                              description="Due within this many days")] = 30,
-                  ) -> dict[str, Any]:
+                  ) -> outlooks.TaskWarnings:
     """Overdue tasks, tasks due within ``days`` with no evidence, milestones slipping."""
     try:
-        return outlook.unit_task_warnings(conn, rt.catalog, unit, today, days)
-    except outlook.OutlookError as exc:
+        return outlooks.task_warnings(conn, rt.catalog, unit, today, days)
+    except outlooks.OutlookError as exc:
         raise HTTPException(404, str(exc)) from exc
 
 
