@@ -68,13 +68,21 @@ def ingest_body(
     return ingest(engine, contract, records, prov, body, media, scope=scope, settings=settings)
 
 
+def upload_source(door: str, unit: str) -> str:
+    """The source name a file is stored under: one per door and unit, so that one unit's
+    uploads never share record ids (and so never collide) with another unit's."""
+    return f"{door}:{unit}"
+
+
 def ingest_file(
     engine: Engine, contract: Contract, data: bytes, filename: str, unit: str,
-    known_units: frozenset[str], settings: IntakeSettings, *, source: str = "upload",
+    known_units: frozenset[str], settings: IntakeSettings, *, source: str | None = None,
     evidence: bytes | None = None, evidence_name: str | None = None,
     encoding: str | None = None,
 ) -> tuple[Outcome, dict[str, Any]]:
-    """The file door: returns the outcome and what was read (kind, encoding, columns)."""
+    """The file door: returns the outcome and what was read (kind, encoding, columns).
+    Records are stored under ``source`` (default ``upload:<unit>``, ``upload_source``)."""
+    source = source or upload_source("upload", unit)
     media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
              if data[:4] == b"PK\x03\x04" else "text/csv")
     manual = contract.feed == "stats.value"

@@ -72,6 +72,11 @@ class Scope:
     known_units: frozenset[str] = frozenset()
     default_unit: str | None = None  # files: the unit the steward uploads for
 
+    @property
+    def limited(self) -> bool:
+        """The sender may reach only some units (a scoped token, or a file for one unit)."""
+        return self.units is not None or self.default_unit is not None
+
 
 @dataclass
 class Result:
