@@ -108,6 +108,9 @@ def ingest(
         out.print(f"Accepted {outcome.records} rows from {file.name} ({info.get('kind')}, "
                   f"{info.get('encoding') or 'xlsx'}): {outcome.new_versions} new versions, "
                   f"{outcome.latest_changed} records updated. Batch {outcome.batch_id}.")
+        if info.get("unmapped_columns"):
+            out.print("Columns no contract field reads (not stored): "
+                      + ", ".join(info["unmapped_columns"]))
     else:
         err.print(f"[red]Refused {file.name}[/red] (batch {outcome.batch_id}; nothing stored):")
         for p in outcome.problems:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -136,7 +137,7 @@ def raw_payload(sha256: str, rt: RuntimeDep) -> Response:
         raise HTTPException(404, f"no raw payload {sha256}")
     media = row.media_type.split(";")[0]
     return Response(content, media_type=media if "/" in media else "application/octet-stream",
-                    headers={"X-Chiso-Archive": row.media_type})
+                    headers={"X-Chiso-Archive": quote(row.media_type, safe=" ;=/,+-._%")})
 
 
 @router.get("/api/v1/data-quality", tags=["intake"])
@@ -202,12 +203,16 @@ async def upload_file(
     filename = getattr(upload, "filename", None) or "upload"
     ev = form.get("evidence")
     ev_name = getattr(ev, "filename", None)
-    outcome, _info = await run_in_threadpool(
+    outcome, info = await run_in_threadpool(
         ingest_file, rt.engine, contract, file, filename, unit.strip(), _known_units(rt),
         get_intake_settings(), evidence=evidence or None, evidence_name=ev_name)
+    unused = info.get("unmapped_columns") or []
     if outcome.accepted:
         result = (f'<p role="status">Đã nhận {outcome.records} dòng ({outcome.new_versions} '
                   f"phiên bản mới). Lô số {outcome.batch_id}.</p>")
+        if unused:
+            result += ("<p>Các cột không thuộc trường nào của hợp đồng dữ liệu, không được "
+                       f"đọc: {html.escape(', '.join(unused))}.</p>")
         return HTMLResponse(_page(result, unit, feed), status_code=200)
     items = "".join(f"<li>{html.escape(str(p))}</li>" for p in outcome.problems[:500])
     result = (f'<div role="alert"><p>Tệp bị từ chối, chưa lưu dòng nào (lô {outcome.batch_id}).'
