@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chiso.access import accounts, audit
 from chiso.access.policy import Rule, rule_for
 from chiso.access.roles import ANONYMOUS, Principal
-from chiso.store.tables import FEED_TABLES, assignments
+from chiso.store.tables import FEED_TABLES, assignments, tasks
 
 SESSION_COOKIE = "chiso_session"
 CSRF_COOKIE = "chiso_csrf"
@@ -66,12 +66,17 @@ def record_unit(engine: Engine, params: dict[str, Any]) -> str | None:
     return unit
 
 
-def task_lead_units(engine: Engine, params: dict[str, Any]) -> set[str]:
-    """The lead units of the task a route names (``key``: the plan key, ``task_id``)."""
+def task_lead_units(engine: Engine, params: dict[str, Any]) -> set[str] | None:
+    """The lead units of the task a route names (``key``: the plan key, ``task_id``); None
+    when the plan has no such task. A task may exist with no lead unit (an empty set)."""
+    key, task_id = params.get("key"), params.get("task_id")
     with engine.connect() as conn:
+        if conn.execute(select(tasks.c.id).where(tasks.c.plan_key == key,
+                                                 tasks.c.id == task_id)).first() is None:
+            return None
         return {u for (u,) in conn.execute(select(assignments.c.unit_code).where(
-            assignments.c.plan_key == params.get("key"), assignments.c.item_kind == "task",
-            assignments.c.item_id == params.get("task_id"), assignments.c.role == "lead"))}
+            assignments.c.plan_key == key, assignments.c.item_kind == "task",
+            assignments.c.item_id == task_id, assignments.c.role == "lead"))}
 
 
 async def _never(scope: Scope, receive: Receive, send: Send) -> None:
@@ -299,9 +304,12 @@ class AccessGuard:
             return unit, None
         if rule.scope == "task":
             leads = await run_in_threadpool(task_lead_units, engine, params)
-            ours = sorted(leads & units)
-            if not leads:  # no such task (or none leads it): its handler answers 404
+            if leads is None:  # no such task: its handler answers 404
                 return None, None
+            if not leads:  # no unit leads it: it is the city's, not any one unit's
+                return None, (403, "no unit leads this task: only the city's operator or a "
+                                   "city-wide data steward may act on it")
+            ours = sorted(leads & units)
             if not ours:
                 return None, (403, f"only an officer of a lead unit of this task may: {mine}")
             return ours[0], None

@@ -12,7 +12,8 @@ Scope kinds, for principals whose grants for the route are limited to some units
 - ``form``: the ``unit`` field of the posted form must be one of the officer's units.
 - ``record``: the record's own unit is looked up; another unit's record reads as not found.
 - ``task``: the task named by the path (``key``, ``task_id``) must be led by one of the
-  officer's units (catalog assignments, role ``lead``); otherwise refused (403).
+  officer's units (catalog assignments, role ``lead``); otherwise refused (403). A task no
+  unit leads belongs to the city: only city-wide grants reach it.
 - ``feed``: source tokens: the ``feed`` path parameter must be one the token covers; the
   token's units are enforced per record by intake.
 """
@@ -112,8 +113,10 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/api/v1/scores/{method}/{unit}", EVERYONE,
        note="score tree down to indicator values; records stay staff-only"),
     _r("GET", "/api/v1/rankings/{method}", EVERYONE, note="ranks, change and its explanation"),
-    _r("POST", "/api/v1/plans/{key}/tasks/{task_id}/evidence", {UNIT_OFFICER, OPERATOR}, "task",
-       note="attach a file (multipart) or link (JSON) to a task or milestone; lead units"),
+    _r("POST", "/api/v1/plans/{key}/tasks/{task_id}/evidence",
+       {UNIT_OFFICER, OPERATOR, DATA_STEWARD}, "task",
+       note="attach a file (multipart) or link (JSON) to a task or milestone; lead units "
+            "(a task no unit leads: city-wide operator or data steward only)"),
     _r("GET", "/api/v1/plans/{key}/tasks/{task_id}/evidence",
        {UNIT_OFFICER, OPERATOR, LEADER, AUDITOR, VIEWER}, "task",
        note="the task's evidence: hash, size, uploader, time"),

@@ -85,7 +85,7 @@ def ingest(
 ) -> None:
     """Ingest an agency file (whole or not at all); errors name spreadsheet row and column."""
     from chiso.intake.contracts import get_contract
-    from chiso.intake.doors import ingest_file
+    from chiso.intake.doors import ingest_file, upload_source
     from chiso.intake.settings import get_intake_settings
 
     try:
@@ -96,7 +96,8 @@ def ingest(
     rt = _runtime()
     outcome, info = ingest_file(
         rt.engine, contract, file.read_bytes(), file.name, unit,
-        frozenset(rt.catalog.units.units), get_intake_settings(), source="cli",
+        frozenset(rt.catalog.units.units), get_intake_settings(),
+        source=upload_source("cli", unit),
         evidence=evidence.read_bytes() if evidence else None,
         evidence_name=evidence.name if evidence else None, encoding=encoding)
     rt.engine.dispose()
@@ -107,6 +108,9 @@ def ingest(
         out.print(f"Accepted {outcome.records} rows from {file.name} ({info.get('kind')}, "
                   f"{info.get('encoding') or 'xlsx'}): {outcome.new_versions} new versions, "
                   f"{outcome.latest_changed} records updated. Batch {outcome.batch_id}.")
+        if info.get("unmapped_columns"):
+            out.print("Columns no contract field reads (not stored): "
+                      + ", ".join(info["unmapped_columns"]))
     else:
         err.print(f"[red]Refused {file.name}[/red] (batch {outcome.batch_id}; nothing stored):")
         for p in outcome.problems:

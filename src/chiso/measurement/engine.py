@@ -131,7 +131,7 @@ def published_rows(ind: Indicator, side: PublishedSide, table: FromClause, diale
     return select(
         table.c.source, table.c.record_id, table.c.unit, table.c.period,
         type_coerce(table.c[m.field], Float).label("value"), table.c.published_at,
-        table.c.ingested_at,
+        table.c.ingested_at, table.c.manual,
     ).where(*where)
 
 

@@ -206,7 +206,7 @@ def published_params(conn: Connection, inds: list[Any], table: Any, scope: Any,
                                "record_id": r.record_id, "unit": r.unit, "period": r.period,
                                "period_start": p.start, "period_end": p.end,
                                "value": r.value, "published_at": r.published_at,
-                               "as_of": now})
+                               "as_of": now, "manual": bool(r.manual)})
     return params
 
 

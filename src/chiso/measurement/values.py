@@ -105,7 +105,10 @@ def _distinct(conn: Connection, ind: Indicator, p: Period, units: list[str] | No
 
 def _published(conn: Connection, ind: Indicator, p: Period, units: list[str] | None,
                level: Level) -> dict[str | None, tuple[dict[str, float], int, datetime | None]]:
-    """Per unit (or None for the city), per side, the latest published value in ``p``."""
+    """Per unit (or None for the city), per side, the latest published value in ``p``: the
+    latest period, then the longest span, then a system's figure before one typed by hand
+    (a later hand-typed value never replaces what a statistical system published for the
+    same period), then the latest publication."""
     q = select(m_published).where(m_published.c.indicator == ind.code,
                                   m_published.c.period_start >= p.start,
                                   m_published.c.period_end <= p.end)
@@ -114,7 +117,8 @@ def _published(conn: Connection, ind: Indicator, p: Period, units: list[str] | N
     best: dict[tuple[str, str], Any] = {}
     for r in conn.execute(q):
         k = (r.unit, r.side)
-        rank = (r.period_end, -(r.period_end - r.period_start).days, r.published_at)
+        rank = (r.period_end, -(r.period_end - r.period_start).days, not r.manual,
+                r.published_at)
         if k not in best or rank > best[k][0]:
             best[k] = (rank, r)
     per_unit: dict[str, dict[str, Any]] = {}

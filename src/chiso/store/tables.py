@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData(
@@ -457,6 +458,8 @@ m_published = Table(
     Column("value", Float, nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
     Column("as_of", DateTime(timezone=True), nullable=False),
+    # typed by hand through the file door: never outranks a system's figure for the period
+    Column("manual", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_m_published_indicator_unit", "indicator", "unit", "period_end"),
 )
 

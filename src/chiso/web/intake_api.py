@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import html
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 
+from chiso.access.guard import principal
 from chiso.context import Runtime
 from chiso.intake import quality
 from chiso.intake.contracts import contracts, get_contract
@@ -136,7 +138,7 @@ def raw_payload(sha256: str, rt: RuntimeDep) -> Response:
         raise HTTPException(404, f"no raw payload {sha256}")
     media = row.media_type.split(";")[0]
     return Response(content, media_type=media if "/" in media else "application/octet-stream",
-                    headers={"X-Chiso-Archive": row.media_type})
+                    headers={"X-Chiso-Archive": quote(row.media_type, safe=" ;=/,+-._%")})
 
 
 @router.get("/api/v1/data-quality", tags=["intake"])
@@ -163,6 +165,7 @@ _PAGE = """<!doctype html><html lang="vi"><head><meta charset="utf-8">
 <p>Tệp CSV (UTF-8 hoặc Windows-1258) hoặc XLSX; ngày dạng dd/mm/yyyy; tiêu đề cột tiếng Việt.
 Tệp có lỗi bị từ chối toàn bộ, kèm danh sách dòng và cột cần sửa.</p>
 <form method="post" action="/intake/upload" enctype="multipart/form-data">
+<input type="hidden" name="csrf" value="{csrf}">
 <p><label>Luồng dữ liệu (feed) <select name="feed" required>{options}</select></label></p>
 <p><label>Mã đơn vị <input name="unit" required value="{unit}" size="10"></label></p>
 <p><label>Tệp dữ liệu <input type="file" name="file" required accept=".csv,.xlsx"></label></p>
@@ -171,17 +174,19 @@ Tệp có lỗi bị từ chối toàn bộ, kèm danh sách dòng và cột c�
 <p><button type="submit">Tải lên</button></p></form>{result}</main></body></html>"""
 
 
-def _page(result: str = "", unit: str = "", feed: str = "") -> str:
+def _page(request: Request, result: str = "", unit: str = "", feed: str = "") -> str:
+    """The form, carrying the session's CSRF token (a browser's post is refused without)."""
     options = "".join(
         f'<option value="{c.feed}"{" selected" if c.feed == feed else ""}>'
         f"{html.escape(c.feed)} — {html.escape(c.title)}</option>"
         for c in contracts().values())
-    return _PAGE.format(options=options, unit=html.escape(unit), result=result)
+    return _PAGE.format(options=options, unit=html.escape(unit), result=result,
+                        csrf=html.escape(principal(request).csrf or ""))
 
 
 @router.get("/intake/upload", response_class=HTMLResponse, include_in_schema=False)
-def upload_page() -> str:
-    return _page()
+def upload_page(request: Request) -> str:
+    return _page(request)
 
 
 @router.post("/intake/upload", include_in_schema=False)
@@ -202,17 +207,21 @@ async def upload_file(
     filename = getattr(upload, "filename", None) or "upload"
     ev = form.get("evidence")
     ev_name = getattr(ev, "filename", None)
-    outcome, _info = await run_in_threadpool(
+    outcome, info = await run_in_threadpool(
         ingest_file, rt.engine, contract, file, filename, unit.strip(), _known_units(rt),
         get_intake_settings(), evidence=evidence or None, evidence_name=ev_name)
+    unused = info.get("unmapped_columns") or []
     if outcome.accepted:
         result = (f'<p role="status">Đã nhận {outcome.records} dòng ({outcome.new_versions} '
                   f"phiên bản mới). Lô số {outcome.batch_id}.</p>")
-        return HTMLResponse(_page(result, unit, feed), status_code=200)
+        if unused:
+            result += ("<p>Các cột không thuộc trường nào của hợp đồng dữ liệu, không được "
+                       f"đọc: {html.escape(', '.join(unused))}.</p>")
+        return HTMLResponse(_page(request, result, unit, feed), status_code=200)
     items = "".join(f"<li>{html.escape(str(p))}</li>" for p in outcome.problems[:500])
     result = (f'<div role="alert"><p>Tệp bị từ chối, chưa lưu dòng nào (lô {outcome.batch_id}).'
               f" Sửa các lỗi sau rồi tải lại:</p><ul>{items}</ul></div>")
-    return HTMLResponse(_page(result, unit, feed), status_code=422)
+    return HTMLResponse(_page(request, result, unit, feed), status_code=422)
 
 
 @router.get("/intake/data-quality", response_class=HTMLResponse, include_in_schema=False)
