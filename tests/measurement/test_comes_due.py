@@ -5,7 +5,7 @@ PostgreSQL, and the recompute builds the same not-yet-due state as the batches d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -174,3 +174,32 @@ def test_feedback_and_meetings_come_due(fresh_engine: Engine, catalog: Catalog) 
     assert held.value == 2.0
     online = _city(fresh_engine, catalog, "meetings.online_rate", "2026-12", VN_NOON_5_DEC)
     assert online.value == pytest.approx(50.0)
+
+
+def test_published_figure_shows_from_publication(fresh_engine: Engine,
+                                                 catalog: Catalog) -> None:
+    """A figure published once a year for "2026" is shown in the year to date from its
+    publication (not only once the year is over), for the period it covers."""
+    def stat(period: str, num: float, at: str) -> dict[str, Any]:
+        return {"indicator": "vneid_share", "unit": "00070", "period": period,
+                "value": num / 100, "numerator": num, "denominator": 100.0,
+                "source_ref": "C06", "published_at": at}
+
+    _send(fresh_engine, "stats.value", [stat("2026-Q3", 88, "2026-10-10T09:00:00+07:00"),
+                                        stat("2026", 91, "2026-11-20T09:00:00+07:00")])
+    code = "stats.vneid_share"
+
+    def got(period: str, today: date) -> list[tuple[float | None, str | None]]:
+        with fresh_engine.connect() as conn:
+            return [(v.value, v.covers) for v in values(
+                conn, _m(catalog), code, period, unit="00070", today=today)]
+
+    assert got("2026-YTD", date(2026, 12, 4)) == [(91.0, "2026")]
+    assert got("2026-01-01..2026-12-04", date(2026, 12, 4)) == [(91.0, "2026")]
+    # before its publication the year to date shows the quarter
+    assert got("2026-YTD", date(2026, 11, 10)) == [(88.0, "2026-Q3")]
+    # a closed span the year's figure does not fit in does not take it
+    assert got("2026-Q3", date(2026, 12, 4)) == [(88.0, "2026-Q3")]
+    assert got("2026-H1", date(2026, 12, 4)) == []
+    # the whole year, as before
+    assert got("2026", date(2026, 12, 4)) == [(91.0, "2026")]

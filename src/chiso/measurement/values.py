@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Connection, func, literal, select
+from sqlalchemy import Connection, and_, func, literal, or_, select
 
 from chiso.catalog.indicators import Indicator, Kind, Measurement
 from chiso.catalog.models import Direction
@@ -55,6 +55,7 @@ class Value:
     changed_at: datetime | None
     baseline: float | None = None  # change: the baseline period's count or sum
     baseline_period: str | None = None
+    covers: str | None = None  # published values: the published period(s) the figure is for
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -150,11 +151,23 @@ def _distinct(conn: Connection, ind: Indicator, p: Period, units: list[str] | No
 
 
 def _published(conn: Connection, ind: Indicator, p: Period, units: list[str] | None,
-               level: Level) -> dict[str | None, tuple[dict[str, float], int, datetime | None]]:
-    """Per unit (or None for the city), per side, the latest published value in ``p``."""
+               level: Level, today: date | None = None
+               ) -> dict[str | None, tuple[dict[str, float], int, datetime | None, str]]:
+    """Per unit (or None for the city), per side, the latest published value in ``p``.
+
+    A figure counts when its period lies in ``p``; a span that runs to today or later (the
+    year to date, a target judged so far) also counts a figure published by then for a
+    period that starts in the span and ends later in the span's last year: a figure for
+    "2026" published in November is shown from then on, for the period it covers."""
+    t = today or today_vn()
+    inside = m_published.c.period_end <= p.end
+    if p.end >= t:
+        reaches = and_(m_published.c.period_end <= date(p.end.year, 12, 31),
+                       m_published.c.published_at < p.utc_bounds()[1])
+        inside = or_(inside, reaches)
     q = select(m_published).where(m_published.c.indicator == ind.code,
                                   m_published.c.period_start >= p.start,
-                                  m_published.c.period_end <= p.end)
+                                  m_published.c.period_start <= p.end, inside)
     if units is not None and level != "city":
         q = q.where(m_published.c.unit.in_(units))
     best: dict[tuple[str, str], Any] = {}
@@ -169,12 +182,14 @@ def _published(conn: Connection, ind: Indicator, p: Period, units: list[str] | N
     sides = [name for name, _ in ind.measures()]
     per_unit = {u: s for u, s in per_unit.items() if all(n in s for n in sides)}
 
-    def pack(rows: list[dict[str, Any]]) -> tuple[dict[str, float], int, datetime | None]:
+    def pack(rows: list[dict[str, Any]]
+             ) -> tuple[dict[str, float], int, datetime | None, str]:
         vals = {n: float(sum(r[n].value for r in rows)) for n in sides}
         stamps = [r[n].as_of for r in rows for n in sides]
-        return vals, len(rows) * len(sides), max(stamps) if stamps else None
+        covers = ", ".join(sorted({r[n].period for r in rows for n in sides}))
+        return vals, len(rows) * len(sides), max(stamps) if stamps else None, covers
 
-    out: dict[str | None, tuple[dict[str, float], int, datetime | None]] = {}
+    out: dict[str | None, tuple[dict[str, float], int, datetime | None, str]] = {}
     if level == "city":
         if ind.rollup == "city_published" or set(per_unit) <= {CITY}:
             if CITY in per_unit:
@@ -222,15 +237,16 @@ def values(conn: Connection, m: Measurement, code: str, period: str,
     shape = eng.shape(ind)
     label = None if level == "city" else unit
     if shape == "published":
-        got = _published(conn, ind, p, units, level)
+        got = _published(conn, ind, p, units, level, today)
         out = []
-        for u, (vals, records, changed) in sorted(got.items(), key=lambda x: str(x[0])):
+        for u, (vals, records, changed, covers) in sorted(got.items(),
+                                                          key=lambda x: str(x[0])):
             num = vals.get("numerator", vals.get("value", 0.0))
             den = vals.get("denominator")
             v = (num / den * float(ind.scale) if den else None) if ind.kind is Kind.ratio \
                 else num
             out.append(Value(code, u if level == "units" else label, p.label, p.start, p.end,
-                             v, num, den, records, as_of, changed))
+                             v, num, den, records, as_of, changed, covers=covers))
         return out
     by_unit = level == "units"
     got2 = (_distinct(conn, ind, p, units, by_unit) if shape == "distinct"
