@@ -16,7 +16,7 @@ from chiso.catalog.loader import Catalog
 from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.measurement.recompute import recompute
-from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_published
+from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_pending, m_published
 
 BASE = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
 UNITS = ["00070", "00004"]
@@ -48,7 +48,7 @@ def dossier(draw: st.DrawFn) -> dict[str, Any]:
         "result_electronic": draw(st.sampled_from([None, True, False])),
         "paid_online": draw(st.sampled_from([None, True, False])),
         "components_total": total, "components_reused": draw(st.integers(0, total)),
-        "updated_at": _iso(received + timedelta(hours=draw(st.integers(0, 6)))),
+        "updated_at": _iso(received + timedelta(hours=draw(st.integers(0, 24 * 6)))),
     }
 
 
@@ -86,6 +86,9 @@ def _state(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             "distinct": sorted(tuple(r) for r in conn.execute(select(
                 m_distinct.c.indicator, m_distinct.c.unit, m_distinct.c.day, m_distinct.c.key,
                 m_distinct.c.records))),
+            "pending": sorted(tuple(r) for r in conn.execute(select(
+                m_pending.c.indicator, m_pending.c.unit, m_pending.c.day, m_pending.c.due_day,
+                m_pending.c.records, m_pending.c.num, m_pending.c.den))),
             "published": sorted(tuple(r) for r in conn.execute(select(
                 m_published.c.indicator, m_published.c.side, m_published.c.source,
                 m_published.c.record_id, m_published.c.unit, m_published.c.period,
@@ -95,7 +98,7 @@ def _state(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 def _wipe(engine: Engine) -> None:
     with engine.begin() as conn:
-        for t in (m_day, m_distinct, m_published):
+        for t in (m_day, m_distinct, m_pending, m_published):
             conn.execute(delete(t))
         for latest, versions in FEED_TABLES.values():
             conn.execute(delete(latest))

@@ -8,7 +8,6 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-import chiso.measurement  # noqa: F401  (registers the day-state hook)
 from chiso.catalog.loader import Catalog
 from chiso.intake.contracts import get_contract
 from chiso.intake.doors import ingest_file
@@ -55,5 +54,5 @@ def test_a_hand_typed_value_never_replaces_the_published_figure(
     # the system's revision still replaces its own figure
     _official(fresh_engine, "2026-10", 12, "2026-11-25T00:00:00+07:00")
     assert _value(fresh_client, "2026-10") == 12.0
-    recompute(fresh_engine, codes=["stats.vneid_share"])
+    recompute(fresh_engine, catalog.measurement, ["stats.vneid_share"])  # type: ignore[arg-type]
     assert (_value(fresh_client, "2026-10"), _value(fresh_client, "2026-11")) == (12.0, 60.0)

@@ -434,6 +434,24 @@ m_day = Table(
     Index("ix_m_day_indicator_day", "indicator", "day"),
 )
 
+# ``m_pending`` holds the part of ``m_day`` that has not come due yet, for indicators placed by
+# a due time (``comes_due``): per (indicator, unit, day, due_day) the records not yet settled,
+# where ``due_day`` is the Vietnamese day after which they count (9999-12-31: clock stopped,
+# waiting for the citizen). A value as of time t subtracts the rows whose due_day is t's day
+# or later.
+m_pending = Table(
+    "m_pending", metadata,
+    Column("indicator", String(96), primary_key=True),
+    Column("unit", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("due_day", Date, primary_key=True),
+    Column("records", BigInteger, nullable=False),
+    Column("num", Float, nullable=False),
+    Column("den", Float, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Index("ix_m_pending_indicator_day", "indicator", "day"),
+)
+
 m_distinct = Table(
     "m_distinct", metadata,
     Column("indicator", String(96), primary_key=True),
