@@ -191,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--families", default=",".join(ALL),
                     help=f"comma-separated subset of {','.join(ALL)}")
     ap.add_argument("--held-out-only", action="store_true", help="skip the tuning seeds")
+    ap.add_argument("--tuning-only", action="store_true",
+                    help="only the tuning seeds (while changing the engine)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--tune", action="store_true", help="print the grid and use its choice")
     args = ap.parse_args(argv)
@@ -208,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.tune:
             rule = tune(tuning)
         report(f"TUNING seeds {TUNING[0]}..{TUNING[0] + n - 1}", tuning, rule)
+    if args.tuning_only:
+        return 0
     held = run_traces([(f, s) for f in families for s in HELD_OUT[:n]], args.workers)
     eng, nai, lowest = report(f"HELD-OUT seeds {HELD_OUT[0]}..{HELD_OUT[0] + n - 1}", held,
                               rule)
