@@ -15,11 +15,12 @@ from chiso.catalog.loader import Catalog
 from chiso.catalog.models import Target, Task
 from chiso.measurement import values as mv
 from chiso.measurement.periods import parse_period
+from chiso.outlook import milestones
 from chiso.outlook.evidence import stored as stored_evidence
 from chiso.outlook.progress import LABELS_VI as PROGRESS_VI
 from chiso.outlook.sentence import sentence
 from chiso.outlook.series import Point, TargetTerms, month_index
-from chiso.outlook.status import assess
+from chiso.outlook.status import Status, assess
 from chiso.outlook.tasks import LABELS_VI as TASK_VI
 from chiso.outlook.tasks import task_warnings
 from chiso.store.catalog_sync import plan_key
@@ -120,11 +121,20 @@ def target_outlook(conn: Connection, catalog: Catalog, plan: str, target_id: str
                         upper=100.0 if ind.unit_of_measure == "%" else None)
     a = assess(terms, points, today)
     fc = a.forecast
+    status = a.status.value
+    milestone = None
+    if binding.cumulative:  # judged against this year's milestone as well as the deadline
+        ladder = milestones.milestones(conn, plan_key(plan), target, binding)
+        milestone = milestones.judge(terms, points, today, ladder)
+        if milestone is not None:
+            status = milestones.worse(status, milestone["status"])
+    st = Status(status)
     return {
         **base, "indicator": code, "level": binding.level,
         "series": [{"month": p.at.isoformat()[:7], "at": p.at.isoformat(), "value": p.value}
                    for p in points],
-        "status": a.status.value, "status_en": a.status.en, "flagged": a.status.flagged,
+        "status": st.value, "status_en": st.en, "flagged": st.flagged,
+        "deadline_status": a.status.value, "milestone": milestone,
         "probability": a.probability,
         "latest": {"at": a.latest.at.isoformat(), "value": a.latest.value} if a.latest else None,
         "forecast": {"value": fc.value, "low": fc.low, "high": fc.high, "se": fc.se,
