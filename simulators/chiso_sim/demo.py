@@ -11,7 +11,8 @@ publisher push batches to the push API; the departments' dossier system is pulle
 The simulated window ends today: the systems send the last ``--days`` days (a backlog the
 dossier system works off in about two minutes at the default ``--rate`` and ``--scale``, then
 today's records), and the statistics publisher sends every ``stats.*`` indicator chiso defines
-(read from its public API) for each month of this year published so far. A leader account
+(read from its public API) for each month of this year published so far; the SME support
+system sends the SME programme's records since 1/1/2026 (``chiso_sim.sme``). A leader account
 (``lanhdao``) is created so that a visitor can sign in and record decisions from the tiles.
 """
 
@@ -27,7 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from chiso_sim.hanoi import (
     meeting_versions,
 )
 from chiso_sim.servers import PullSource, Pusher, ServerThread, free_port, pull_app
+from chiso_sim.sme import sme_feeds
 from chiso_sim.statistics import city_statistics, fetch_definitions
 
 LEADER = "lanhdao"
@@ -140,7 +142,8 @@ def _main(argv: list[str] | None = None) -> None:
         name: _run(["sources", "add", name, "--feed", feed], env).splitlines()[-1]
         for name, feed in [("dvc-xa", "tthc.dossier"), ("ihanoi", "ihanoi.feedback"),
                            ("eoffice", "eoffice.document"), ("hop", "meetings.meeting"),
-                           ("thongke", "stats.value")]
+                           ("thongke", "stats.value"), ("dnnvv", "sme.support"),
+                           ("tuvanvien", "sme.consultant"), ("dn-tieubieu", "sme.exemplary")]
     }
     stop = threading.Event()
     server: subprocess.Popen[bytes] | None = None
@@ -183,6 +186,11 @@ def _main(argv: list[str] | None = None) -> None:
              100, 2.0),
             ("thongke", "stats.value", statistics, 1000, 0.5),
         ]
+        # the SME programme from the plan's start (1/1/2026) to now, at 2% of full scale
+        for name, (feed, records) in zip(("dnnvv", "tuvanvien", "dn-tieubieu"),
+                                         sme_feeds(args.seed, date(2026, 1, 1), now).items(),
+                                         strict=True):
+            feeds.append((name, feed, records, 500, 1.0))
         for name, feed, records, size, pause in feeds:
             pusher = Pusher(url, tokens[name], feed, stop=stop)
             pushers.append(pusher)

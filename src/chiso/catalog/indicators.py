@@ -244,7 +244,8 @@ class Indicator(Strict):
     feed: str
     kind: Kind
     time_field: Literal[
-        "received_at", "due_at", "resolved_at", "closed_at", "sent_at", "starts_at", "period"
+        "received_at", "due_at", "resolved_at", "closed_at", "sent_at", "starts_at", "period",
+        "supported_at", "admitted_at", "recognised_at",
     ]
     where: Condition | None = Field(default=None, description="Population filter, every side")
     comes_due: ComesDue | None = Field(
@@ -343,6 +344,12 @@ class Binding(Strict):
     )
     window_start: str | None = Field(
         default=None, description="ISO date the measurement starts from ('tính từ …')")
+    cumulative: bool = Field(
+        default=False,
+        description="The value on a day is the value over window_start..that day, however many "
+        "years that spans (a plan's running total to its deadline, e.g. enterprises supported "
+        "2026-2030, each counted once); needs window_start",
+    )
     awaiting_data: str | None = Field(
         default=None, description="Why no feed can measure it yet (English)")
     note: str | None = Field(default=None, description="Interpretation, coverage limits")
@@ -357,6 +364,8 @@ class Binding(Strict):
             raise ValueError("a target awaiting data has no level or periods")
         if len(set(self.indicators)) != len(self.indicators):
             raise ValueError("an indicator is listed twice")
+        if self.cumulative and (self.window_start is None or self.periods):
+            raise ValueError("a cumulative target needs window_start and no periods")
         return self
 
 

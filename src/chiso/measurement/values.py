@@ -322,13 +322,15 @@ def day_series(conn: Connection, code: str, period: str, unit: str | None,
 
 def judged_periods(binding: Any, deadline: date, today: date | None = None) -> list[str]:
     """The periods a target is judged on: the binding's, or the year to date of its deadline
-    (from ``window_start`` if given), up to today or the deadline, whichever is first."""
+    (from ``window_start`` if given; a ``cumulative`` binding from ``window_start`` whatever
+    the deadline's year), up to today or the deadline, whichever is first."""
     if binding.periods:
         return list(binding.periods)
     t = today or today_vn()
     start = date(deadline.year, 1, 1)
     if binding.window_start:
-        start = max(start, date.fromisoformat(binding.window_start))
+        ws = date.fromisoformat(binding.window_start)
+        start = ws if getattr(binding, "cumulative", False) else max(start, ws)
     end = min(deadline, t)
     if end < start:
         end = start

@@ -317,12 +317,59 @@ feed_stats_value, feed_stats_value_versions = _feed_tables(
     ],
 )
 
+feed_sme_support, feed_sme_support_versions = _feed_tables(
+    "sme_support", "updated_at", "supported_at",
+    lambda: [
+        Column("id", String(64), nullable=False),
+        _pseudonym("tax_code"),
+        Column("size_class", String(8), nullable=False),
+        Column("sector", String(1), nullable=False),
+        Column("kind", String(24), nullable=False),
+        Column("provider", String(200), nullable=False),
+        _ts("supported_at", False),
+        Column("readiness_before", Integer),
+        Column("readiness_after", Integer),
+        Column("solution", String(200)),
+        Column("contract_signed", Boolean),
+        _ts("updated_at", False),
+    ],
+)
+
+feed_sme_consultant, feed_sme_consultant_versions = _feed_tables(
+    "sme_consultant", "updated_at", "admitted_at",
+    lambda: [
+        Column("id", String(64), nullable=False),
+        Column("name", String(200), nullable=False),
+        Column("member_kind", String(16), nullable=False),
+        Column("qualification", String(200)),
+        _ts("admitted_at", False),
+        Column("status", String(16), nullable=False),
+        _ts("withdrawn_at"),
+        _ts("updated_at", False),
+    ],
+)
+
+feed_sme_exemplary, feed_sme_exemplary_versions = _feed_tables(
+    "sme_exemplary", "updated_at", "recognised_at",
+    lambda: [
+        Column("id", String(64), nullable=False),
+        _pseudonym("tax_code"),
+        Column("sector", String(1), nullable=False),
+        _ts("recognised_at", False),
+        Column("status", String(16), nullable=False),
+        _ts("updated_at", False),
+    ],
+)
+
 FEED_TABLES: dict[str, tuple[Table, Table]] = {
     "tthc.dossier": (feed_tthc_dossier, feed_tthc_dossier_versions),
     "ihanoi.feedback": (feed_ihanoi_feedback, feed_ihanoi_feedback_versions),
     "eoffice.document": (feed_eoffice_document, feed_eoffice_document_versions),
     "meetings.meeting": (feed_meetings_meeting, feed_meetings_meeting_versions),
     "stats.value": (feed_stats_value, feed_stats_value_versions),
+    "sme.support": (feed_sme_support, feed_sme_support_versions),
+    "sme.consultant": (feed_sme_consultant, feed_sme_consultant_versions),
+    "sme.exemplary": (feed_sme_exemplary, feed_sme_exemplary_versions),
 }
 """feed name -> (latest table, versions table)"""
 
@@ -629,4 +676,21 @@ decisions = Table(
     Column("corrects", Integer, unique=True),
     Index("ix_decisions_tile_month", "tile", "month"),
     Index("ix_decisions_month", "month"),
+)
+
+# ==========================================================================================
+# target milestones: the yearly milestones an operator sets for a target whose plan gives only
+# the final figure (plan 232's 2030 targets). A year with no row takes the linear default
+# (chiso.outlook.milestones). One row per (plan, target, year); changing it overwrites the
+# row, and the audit log keeps who changed what.
+# ==========================================================================================
+
+target_milestones = Table(
+    "target_milestones", metadata,
+    Column("plan_key", String(64), primary_key=True),
+    Column("target_id", String(32), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("set_by", String(128), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
 )
