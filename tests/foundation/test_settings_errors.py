@@ -58,8 +58,10 @@ def test_a_database_url_that_is_not_one(url: str, says: str,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHISO_DATABASE_URL", url)
     line = _one_line(["db", "upgrade"])
-    assert line.startswith("Settings: CHISO_DATABASE_URL") and says in line
-    assert "sqlite:///" in line and "postgresql+psycopg://" in line
+    assert line.startswith("Settings: CHISO_DATABASE_URL")
+    assert says in line
+    assert "sqlite:///" in line
+    assert "postgresql+psycopg://" in line
 
 
 def test_a_setting_of_the_wrong_type(monkeypatch: pytest.MonkeyPatch) -> None:
