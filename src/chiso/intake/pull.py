@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import httpx
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import OperationalError
 from tenacity import (
     Retrying,
     retry_if_exception,
@@ -194,8 +195,17 @@ class PullRunner:
         return result
 
     async def run_forever(self, stop: asyncio.Event) -> None:
+        """Run every ``interval_seconds`` until ``stop``. A database that is busy or away for a
+        while fails that run only: its transaction rolled back, the cursor did not move, and the
+        next run pulls the same page again (versions already stored are not stored twice)."""
         while not stop.is_set():
-            result = await asyncio.to_thread(self.run_once)
+            try:
+                result = await asyncio.to_thread(self.run_once)
+            except OperationalError as exc:
+                reason = str(exc.orig).strip() if exc.orig else str(exc)
+                log.warning("connector %s: the database failed (%s); trying again in %g s",
+                            self.c.name, reason, self.c.interval_seconds)
+                result = RunResult()
             if result.records:
                 log.info("connector %s: %d records in %d pages", self.c.name, result.records,
                          result.pages)
