@@ -95,3 +95,17 @@ def test_early_deadline_with_a_tet_month_is_assessed() -> None:
     a = assess(terms, monthly([80, 74, 81]), date(2026, 5, 5))
     assert a.status is not Status.no_data
     assert a.status.flagged
+
+
+def test_small_counts_are_judged_by_their_counts() -> None:
+    terms = TargetTerms(Direction.ge, 90.0, DEC, START)
+    perfect = [Point(date(2026, m, 28), 100.0, 8, 8) for m in range(1, 10)]
+    one_late = [Point(date(2026, m, 28), 87.5, 7, 8) for m in range(1, 10)]
+    a, b = forecast(perfect, terms, date(2026, 10, 5)), forecast(one_late, terms,
+                                                                 date(2026, 10, 5))
+    assert a.method == b.method == "pooled_counts"
+    assert a.probability is not None
+    assert b.probability is not None
+    assert a.probability > 0.7 > b.probability
+    large = [Point(date(2026, m, 28), 95.0, 950, 1000) for m in range(1, 10)]
+    assert forecast(large, terms, date(2026, 10, 5)).method == "local_linear_trend"

@@ -56,7 +56,8 @@ def series_start(target: Target, window_start: str | None, today: date) -> date:
 def monthly_points(conn: Connection, catalog: Catalog, code: str, unit: str | None,
                    start: date, until: date) -> list[Point]:
     """One point per month with a value, from ``start``'s month to ``until``'s month, dated
-    at the month's end (or ``until`` for the month in progress)."""
+    at the month's end (or ``until`` for the month in progress), with the value's numerator
+    and denominator when it has them."""
     m = catalog.measurement
     assert m is not None
     members = catalog.units.expand(unit) if unit and unit in catalog.units.groups else None
@@ -66,9 +67,11 @@ def monthly_points(conn: Connection, catalog: Catalog, code: str, unit: str | No
         label = f"{year}-{month + 1:02d}"
         got = mv.values(conn, m, code, label, unit, "unit" if unit else "city", members,
                         today=until)
-        if got and got[0].value is not None:
+        v = got[0] if got else None
+        if v is not None and v.value is not None:
             at = min(parse_period(label).end, until)
-            points.append(Point(at, float(got[0].value)))
+            # the counts behind a share let a commune's handful of records be judged as counts
+            points.append(Point(at, float(v.value), v.numerator, v.denominator))
     return points
 
 
