@@ -55,7 +55,7 @@ class Status(StrEnum):
 class Rule:
     """The thresholds of the status rule (defaults chosen on the backtest's tuning seeds)."""
 
-    p_on_track: float = 0.7
+    p_on_track: float = 0.55
     p_behind: float = 0.25
     min_observations: int = 3
     stale_days: int = 100
