@@ -18,7 +18,8 @@ drawn away from the threshold where the family is about something else than a co
 * ``seasonal``      three earlier years of months; 70% of units dip in November–December (the
                     year-end rush of dossiers), 3–12 points, every year;
 * ``small_counts``  a commune with 3–16 records a month: the value is a ratio of small counts
-                    (numerator and denominator are reported);
+                    (numerator and denominator are reported); the true rate ends 8–20 points
+                    from the threshold;
 * ``cumulative``    a running count ("≥ N data sets published"), growing steadily, slowing,
                     pushing late or stopping.
 """
@@ -216,7 +217,9 @@ def small_counts(seed: int, rng: random.Random) -> Scenario:
     threshold = float(rng.choice([70, 75, 80, 85, 90]))
     size = rng.randint(4, 14)
     base = threshold - rng.uniform(0, 15)
-    final = threshold + rng.choice([-1, 1]) * rng.uniform(4, 15)
+    # the true rate ends 8–20 points from the threshold: closer, December's handful of records
+    # decides by chance alone and the family would measure luck
+    final = threshold + rng.choice([-1, 1]) * rng.uniform(8, 20)
     path = [min(max(v, 0.0), 100.0) for v in _trend(rng, kind, base, final, 12)]
     points: Known = []
     value = 0.0

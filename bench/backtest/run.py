@@ -173,13 +173,13 @@ def report(title: str, traces: list[Trace], rule: Rule) -> tuple[Figures, Figure
 
 
 def tune(traces: list[Trace]) -> Rule:
-    """The p_on_track with the best precision among those whose recall is at least 90%."""
+    """The p_on_track with the best precision among those whose recall is at least 95%."""
     best: tuple[float, float, float] | None = None
     print("tuning grid (p_on_track: recall, precision):")
-    for p in [x / 100 for x in range(30, 100, 5)]:
+    for p in [x / 100 for x in range(30, 96, 5)]:
         f = score(traces, "engine", Rule(p_on_track=p))
         print(f"  {p:.2f}: {f.recall:6.1%} {f.precision:6.1%}")
-        if f.recall >= 0.9 and (best is None or f.precision > best[1]):
+        if f.recall >= 0.95 and (best is None or f.precision > best[1]):
             best = (p, f.precision, f.recall)
     return Rule(p_on_track=best[0]) if best else DEFAULT_RULE
 

@@ -19,10 +19,11 @@ from typing import Literal
 
 import numpy as np
 
+from chiso.outlook.counts import counted, small_counts_forecast
 from chiso.outlook.robust import deseasonalise, isolated_outliers, seasonal_offsets
 from chiso.outlook.series import Point, TargetTerms, month_index, monthly_grid, tet_months
 
-Method = Literal["local_linear_trend", "ols_line", "last_value", "none"]
+Method = Literal["local_linear_trend", "ols_line", "pooled_counts", "last_value", "none"]
 
 Z80 = 1.2815515655446004  # the 80% interval: 10% each side
 
@@ -41,6 +42,7 @@ class Forecast:
     reported: int = 0  # months with a value, before Tết months and outliers are left out
     denominator: float | None = None  # typical count behind a ratio, when the counts are known
     seasonal: float = 0.0  # the deadline month's usual offset, from earlier years
+    probability: float | None = None  # of meeting the threshold, when the model gives it exactly
 
     @property
     def has_interval(self) -> bool:
@@ -49,6 +51,7 @@ class Forecast:
 
 MIN_STATE_SPACE = 6  # months needed before the structural model is fitted
 MIN_LINE = 3
+RECENT_MONTHS = 6  # the trend model is fitted on the last six months with a value
 OUTLIER_FLOOR = 0.05  # a month is an outlier only if also this share of the level away
 
 
@@ -99,6 +102,13 @@ def forecast(points: list[Point], terms: TargetTerms, today: date) -> Forecast:
     current = [p for p in points if terms.start <= p.at <= today]
     reported = sum(not math.isnan(v) for v in
                    monthly_grid(current, terms.start, min(today, terms.deadline)))
+    small = small_counts_forecast(current, terms)
+    if small is not None:
+        last = max(p.at for p in current)
+        return Forecast(small.mean, small.low, small.high, small.sd, "pooled_counts",
+                        len(counted(current)),
+                        max(month_index(terms.deadline) - month_index(last), 0),
+                        reported, float(small.denominator), probability=small.probability)
     grid = usable_grid(current, terms, today)
     offsets = seasonal_offsets(history)
     season = 0.0
@@ -126,7 +136,9 @@ def _fit(grid: list[float], terms: TargetTerms) -> Forecast:
         v = known[-1][1]
         return Forecast(v, None, None, None, "last_value", n, horizon)
     if n >= MIN_STATE_SPACE:
-        fc = _state_space(grid[: last_i + 1], horizon, bounds, n)
+        # the recent regime: an early burst of growth must not widen today's interval
+        first_i = known[-RECENT_MONTHS][0] if RECENT_MONTHS else 0
+        fc = _state_space(grid[first_i: last_i + 1], horizon, bounds, n)
         if fc is not None:
             return fc
     return _line(known, target_i, bounds, n, horizon)

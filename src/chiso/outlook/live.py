@@ -60,9 +60,10 @@ def series_start(target: Target, window_start: str | None, today: date,
 def monthly_points(conn: Connection, catalog: Catalog, code: str, unit: str | None,
                    start: date, until: date, cumulative: bool = False) -> list[Point]:
     """One point per month with a value, from ``start``'s month to ``until``'s month, dated
-    at the month's end (or ``until`` for the month in progress). ``cumulative``: each point
-    is the value from ``start`` to that date (a running total: a distinct count over the
-    span, not the sum of monthly counts), else the month's own value."""
+    at the month's end (or ``until`` for the month in progress), with the value's numerator
+    and denominator when it has them. ``cumulative``: each point is the value from ``start``
+    to that date (a running total: a distinct count over the span, not the sum of monthly
+    counts), else the month's own value."""
     m = catalog.measurement
     assert m is not None
     members = catalog.units.expand(unit) if unit and unit in catalog.units.groups else None
@@ -74,8 +75,10 @@ def monthly_points(conn: Connection, catalog: Catalog, code: str, unit: str | No
         asked = f"{start.isoformat()}..{at.isoformat()}" if cumulative else label
         got = mv.values(conn, m, code, asked, unit, "unit" if unit else "city", members,
                         today=until)
-        if got and got[0].value is not None:
-            points.append(Point(at, float(got[0].value)))
+        v = got[0] if got else None
+        if v is not None and v.value is not None:
+            # the counts behind a share let a commune's handful of records be judged as counts
+            points.append(Point(at, float(v.value), v.numerator, v.denominator))
     return points
 
 

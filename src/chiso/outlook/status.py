@@ -8,8 +8,7 @@ The rule, for a target ``value direction threshold`` by ``deadline``:
    (a late reporter with enough history is forecast over the longer horizon, not dropped).
 3. Otherwise forecast the deadline value with its standard error and take
    ``p`` = probability that the deadline value meets the threshold (normal forecast error;
-   for a ratio whose counts are known, the threshold the next month's counts can actually
-   reach and their binomial noise, ``probability_met``). A threshold at the measure's bound
+   exact for a share of small counts, ``counts.py``). A threshold at the measure's bound
    ("≥ 100%", "≤ 0%") cannot be judged by a forecast that is capped there:
    ``p`` = (months meeting it among the last ``bound_window`` + 1) / (months + 2), and at most
    one half when the latest value does not meet it (``bound_probability``).
@@ -56,7 +55,7 @@ class Status(StrEnum):
 class Rule:
     """The thresholds of the status rule (defaults chosen on the backtest's tuning seeds)."""
 
-    p_on_track: float = 0.7
+    p_on_track: float = 0.55
     p_behind: float = 0.25
     min_observations: int = 3
     stale_days: int = 100
@@ -96,27 +95,15 @@ def bound_probability(known: list[Point], terms: TargetTerms, window: int) -> fl
 
 
 def probability_met(fc: Forecast, terms: TargetTerms) -> float | None:
-    """P(the deadline value meets the threshold) under a normal forecast error. For a share
-    whose counts are known (``fc.denominator`` = n), the value can only be k/n: the threshold
-    becomes the smallest reachable k/n that meets it (less half a step, the continuity
-    correction), and the binomial noise of n records widens the error when it is larger."""
+    """P(the deadline value meets the threshold): exact when the forecast gives it (a share of
+    small counts, ``counts.py``), else under a normal forecast error."""
     if fc.value is None:
         return None
-    threshold = terms.threshold
-    se = fc.se
-    n = fc.denominator
-    if n is not None and terms.unit_of_measure == "%" and se is not None:
-        step = 100 / n
-        if terms.higher_is_better:
-            threshold = math.ceil(threshold / step - 1e-9) * step - step / 2
-        else:
-            threshold = math.floor(threshold / step + 1e-9) * step + step / 2
-        rate = min(max(fc.value / 100, 0.5 / n), 1 - 0.5 / n)
-        se = max(se, 100 * math.sqrt(rate * (1 - rate) / n))
-    gap = fc.value - threshold if terms.higher_is_better else threshold - fc.value
-    if se is None or se <= 0:
+    if fc.probability is not None:
+        return fc.probability
+    if fc.se is None or fc.se <= 0:
         return 1.0 if terms.met(fc.value) else 0.0
-    return _phi(gap / se)
+    return _phi(terms.gap(fc.value) / fc.se)
 
 
 def assess(terms: TargetTerms, points: list[Point], today: date,
