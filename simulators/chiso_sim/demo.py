@@ -170,6 +170,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.speed <= 0 or args.every <= 0 or args.rate <= 0:
+        raise SystemExit("--speed, --every and --rate must be above 0")
     db = Path(args.db).resolve()
     if args.fresh:
         for suffix in ("", "-wal", "-shm"):

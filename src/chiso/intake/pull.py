@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import httpx
+import httpx2
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import OperationalError
 from tenacity import (
@@ -73,9 +73,9 @@ class RunResult:
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, httpx.HTTPStatusError):
+    if isinstance(exc, httpx2.HTTPStatusError):
         return exc.response.status_code >= 500 or exc.response.status_code == 429
-    return isinstance(exc, httpx.TransportError)
+    return isinstance(exc, httpx2.TransportError)
 
 
 def get_cursor(engine: Engine, name: str) -> str | None:
@@ -105,13 +105,13 @@ class PullRunner:
 
     def __init__(self, engine: Engine, connector: Connector, known_units: frozenset[str],
                  settings: IntakeSettings | None = None,
-                 client: httpx.Client | None = None) -> None:
+                 client: httpx2.Client | None = None) -> None:
         self.engine = engine
         self.c = connector
         self.contract = get_contract(connector.feed)
         self.known_units = known_units
         self.settings = settings or get_intake_settings()
-        self.client = client or httpx.Client(timeout=30.0, headers=connector.headers)
+        self.client = client or httpx2.Client(timeout=30.0, headers=connector.headers)
 
     def _fetch(self, cursor: str | None) -> tuple[bytes, dict[str, Any]]:
         params: dict[str, Any] = {"limit": self.c.page_size}
@@ -152,7 +152,7 @@ class PullRunner:
         while max_pages is None or result.pages < max_pages:
             try:
                 body, data = self._fetch(cursor)
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx2.HTTPError, ValueError) as exc:
                 result.error = f"{type(exc).__name__}: {exc}"
                 _note_error(self.engine, self.c.name, result.error)
                 log.warning("connector %s: %s", self.c.name, result.error)
