@@ -18,11 +18,13 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Float,
     FromClause,
     and_,
     case,
     cast,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -126,8 +128,9 @@ def _compare_fields(cond: CompareFields, table: FromClause, dialect: str,
                     working_days: bool) -> ColumnElement[bool]:
     left: Any = table.c[cond.field]
     right: Any = table.c[cond.other]
-    if cond.offset_days_from is not None:
-        days = table.c[cond.offset_days_from]
+    if cond.offset_days_from is not None or cond.offset_days is not None:
+        days: Any = (table.c[cond.offset_days_from] if cond.offset_days_from is not None
+                     else literal(cond.offset_days, Float))
         if working_days:
             left, right = work_clock(left, dialect), work_clock(right, dialect) + days
         elif dialect == "sqlite":

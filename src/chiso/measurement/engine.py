@@ -85,10 +85,11 @@ def _shifted_day(ind: Indicator, table: FromClause, dialect: str) -> ColumnEleme
     working days when the indicator says so)."""
     assert ind.comes_due is not None
     col: Any = table.c[ind.time_field]
-    offset = ind.comes_due.offset_days_from
-    if offset is None:
+    offset, fixed = ind.comes_due.offset_days_from, ind.comes_due.offset_days
+    if offset is None and fixed is None:
         return local_day(col, dialect)
-    days = func.coalesce(table.c[offset], 0)
+    days: Any = (func.coalesce(table.c[offset], 0) if offset is not None
+                 else literal(fixed, Float))
     if ind.working_days:
         return working_day_after(col, days, dialect)
     if dialect == "sqlite":
@@ -110,7 +111,8 @@ def due_day(ind: Indicator, table: FromClause, dialect: str) -> ColumnElement[An
         assert cd.paused_since is not None
         # paused after its adjusted due time had passed: already late, counts now
         late = CompareFields(field=cd.paused_since, op=">=", other=ind.time_field,
-                             offset_days_from=cd.offset_days_from)
+                             offset_days_from=cd.offset_days_from,
+                             offset_days=cd.offset_days)
         paused = compile_condition(cd.paused, table, dialect, wd)
         branches.append((and_(paused, compile_condition(late, table, dialect, wd)), null()))
         branches.append((paused, literal(STOPPED, Date)))
