@@ -69,9 +69,9 @@ DOSSIERS = [
     _dossier("A", "00070", "2026-12-03", **_resolved("2026-12-02T09:00:00+07:00")),
     _dossier("E", "00070", "2026-12-04", status="supplement", supplement_requests=1,
              updated_at="2026-12-02T09:00:00+07:00"),
-    # 00004: one past due and open (late); one due on the 20th and open (not yet judged)
+    # 00004: one past due and open (late); one due on the 18th and open (not yet judged)
     _dossier("C", "00004", "2026-12-02"),
-    _dossier("B", "00004", "2026-12-20"),
+    _dossier("B", "00004", "2026-12-18"),
     # 00008: resolved early (due the 28th): counts at once, on time
     _dossier("D", "00008", "2026-12-28", **_resolved("2026-12-04T09:00:00+07:00")),
     # 00025: asked to supplement after its date had passed: already late while waiting
@@ -79,7 +79,7 @@ DOSSIERS = [
              updated_at="2026-12-04T18:00:00+07:00"),
     # 00256: rejected in time: not on time (a refusal is no result)
     _dossier("G", "00256", "2026-12-03", **_resolved("2026-12-02T09:00:00+07:00", "rejected")),
-    # 00283: resumed after 3 days waiting: due the 3rd + 3 days = the 6th, not due on the 5th
+    # 00283: resumed after 3 working days' wait: due Thu 3rd + 3 working days = Tue 8th
     _dossier("H", "00283", "2026-12-03", supplement_requests=1, supplement_days=3),
 ]
 
@@ -95,8 +95,10 @@ def test_on_time_rate_counts_what_has_come_due(fresh_engine: Engine,
     units = _units(fresh_engine, catalog, code, "2026-12", VN_NOON_5_DEC)
     assert units == {"00070": 100.0, "00004": 0.0, "00008": 100.0, "00025": 0.0,
                      "00256": 0.0}  # 00283 has nothing due yet: no value, not 0%
-    # H comes due once the 6th is over; B once the 20th is over
-    v = _city(fresh_engine, catalog, code, "2026-12", datetime(2026, 12, 7, 1, tzinfo=UTC))
+    # H comes due once Tue 8th is over (the weekend is not counted); B once the 18th is over
+    v = _city(fresh_engine, catalog, code, "2026-12", datetime(2026, 12, 8, 1, tzinfo=UTC))
+    assert (v.numerator, v.denominator) == (2.0, 5.0)
+    v = _city(fresh_engine, catalog, code, "2026-12", datetime(2026, 12, 9, 1, tzinfo=UTC))
     assert (v.numerator, v.denominator) == (2.0, 6.0)
     v = _city(fresh_engine, catalog, code, "2026-12", datetime(2026, 12, 21, 1, tzinfo=UTC))
     assert (v.numerator, v.denominator) == (2.0, 7.0)
@@ -112,7 +114,7 @@ def test_recompute_builds_the_same_not_yet_due_state(fresh_engine: Engine,
                                                      catalog: Catalog) -> None:
     _send(fresh_engine, "tthc.dossier", DOSSIERS[:4])
     _send(fresh_engine, "tthc.dossier", [
-        *DOSSIERS[4:], _dossier("B", "00004", "2026-12-20", updated_at="2026-11-27T10:00:00+07:00",
+        *DOSSIERS[4:], _dossier("B", "00004", "2026-12-18", updated_at="2026-11-27T10:00:00+07:00",
                  status="supplement", supplement_requests=1)])
 
     def state() -> list[tuple[Any, ...]]:
@@ -202,3 +204,25 @@ def test_published_figure_shows_from_publication(fresh_engine: Engine,
     assert got("2026-H1", date(2026, 12, 4)) == []
     # the whole year, as before
     assert got("2026", date(2026, 12, 4)) == [(91.0, "2026")]
+
+
+def test_supplement_days_are_working_days(fresh_engine: Engine, catalog: Catalog) -> None:
+    """The appointment moves by the working days waited: Tết (16-20/02/2026) and the weekend
+    are skipped, so a dossier due Fri 13/02 that waited one working day is due Mon 23/02."""
+    due = "2026-02-13"
+    received = {"received_at": "2026-02-09T08:30:00+07:00",
+                "updated_at": "2026-02-09T09:00:00+07:00"}
+    _send(fresh_engine, "tthc.dossier", [
+        _dossier("T1", "00070", due, supplement_requests=1, supplement_days=1, **received),
+        _dossier("T2", "00004", due, supplement_requests=1, supplement_days=1,
+                 received_at=received["received_at"], **_resolved("2026-02-23T10:00:00+07:00")),
+        _dossier("T3", "00008", due, supplement_requests=1, supplement_days=1,
+                 received_at=received["received_at"], **_resolved("2026-02-24T10:00:00+07:00")),
+    ])
+    code = "tthc.on_time_rate"
+    during_tet = datetime(2026, 2, 20, 3, tzinfo=UTC)
+    assert _units(fresh_engine, catalog, code, "2026-02", during_tet) == {
+        "00004": 100.0, "00008": 0.0}  # T1 is not due before Mon 23/02 is over
+    after = datetime(2026, 2, 24, 3, tzinfo=UTC)
+    assert _units(fresh_engine, catalog, code, "2026-02", after) == {
+        "00070": 0.0, "00004": 100.0, "00008": 0.0}

@@ -91,6 +91,7 @@ class CompareFields(Strict):
     to ``other`` before comparing, e.g. ``resolved_at <= due_at + supplement_days days``. The
     days are calendar days unless the indicator says ``working_days: true`` (then Vietnamese
     working days: weekends and public holidays skipped, from the calendar data, not code).
+    ``offset_days`` is a fixed number of days instead (``closed_at <= received_at + 15``).
     A NULL on either side makes the condition false.
     """
 
@@ -98,6 +99,13 @@ class CompareFields(Strict):
     op: Literal["==", "!=", "<", "<=", ">", ">="]
     other: str
     offset_days_from: str | None = None
+    offset_days: float | None = Field(default=None, ge=0, le=3650)
+
+    @model_validator(mode="after")
+    def _one_offset(self) -> CompareFields:
+        if self.offset_days_from is not None and self.offset_days is not None:
+            raise ValueError("give offset_days_from or offset_days, not both")
+        return self
 
 
 class AllOf(Strict):
@@ -224,6 +232,7 @@ class ComesDue(Strict):
 
     settled: Condition | None = None
     offset_days_from: str | None = None
+    offset_days: float | None = Field(default=None, ge=0, le=3650, description="fixed days")
     paused: Condition | None = None
     paused_since: str | None = None
 
@@ -231,6 +240,8 @@ class ComesDue(Strict):
     def _paused_has_since(self) -> ComesDue:
         if (self.paused is None) != (self.paused_since is None):
             raise ValueError("paused and paused_since are given together")
+        if self.offset_days_from is not None and self.offset_days is not None:
+            raise ValueError("give offset_days_from or offset_days, not both")
         return self
 
 
@@ -492,6 +503,8 @@ def check_condition(cond: Condition, fields: Mapping[str, FeedField]) -> list[tu
                     problems.append((leaf.offset_days_from, "a day offset must be numeric"))
                 elif kinds != {"datetime"}:
                     problems.append((leaf.field, "a day offset applies to datetimes only"))
+            if leaf.offset_days is not None and kinds != {"datetime"}:
+                problems.append((leaf.field, "a day offset applies to datetimes only"))
     return problems
 
 

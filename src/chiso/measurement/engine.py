@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Date,
     Float,
     FromClause,
@@ -45,7 +46,8 @@ from chiso.catalog.indicators import (
     Measure,
     Measurement,
 )
-from chiso.measurement.compile import compile_condition
+from chiso.measurement import compile as compile_mod
+from chiso.measurement.compile import compile_condition, working_day_after
 
 ADDITIVE = {Kind.count, Kind.sum, Kind.ratio, Kind.change}
 STOPPED = date(9999, 12, 31)  # due_day of a record whose clock is stopped (never due while so)
@@ -65,11 +67,7 @@ def shape(ind: Indicator) -> str:
     raise NotImplementedError(f"{ind.code}: kind {ind.kind}")
 
 
-def local_day(col: Any, dialect: str) -> ColumnElement[Any]:
-    """The Vietnamese calendar day of a timestamp (stored in UTC)."""
-    if dialect == "sqlite":
-        return type_coerce(func.date(col, "+7 hours"), Date)
-    return cast(func.timezone(text("'Asia/Ho_Chi_Minh'"), col), Date)
+local_day = compile_mod.local_day  # the Vietnamese calendar day of a timestamp
 
 
 def _side(m: Measure | None, table: FromClause, dialect: str, ind: Indicator) -> Any:
@@ -83,15 +81,17 @@ def _side(m: Measure | None, table: FromClause, dialect: str, ind: Indicator) ->
 
 
 def _shifted_day(ind: Indicator, table: FromClause, dialect: str) -> ColumnElement[Any]:
-    """The Vietnamese day of the time field moved by the due-time offset (calendar days)."""
+    """The Vietnamese day of the time field moved by the due-time offset (calendar days, or
+    working days when the indicator says so)."""
     assert ind.comes_due is not None
     col: Any = table.c[ind.time_field]
-    offset = ind.comes_due.offset_days_from
-    if offset is None:
+    offset, fixed = ind.comes_due.offset_days_from, ind.comes_due.offset_days
+    if offset is None and fixed is None:
         return local_day(col, dialect)
+    days: Any = (func.coalesce(table.c[offset], 0) if offset is not None
+                 else literal(fixed, Float))
     if ind.working_days:
-        raise NotImplementedError(f"{ind.code}: working-day due offsets need the calendar")
-    days = func.coalesce(table.c[offset], 0)
+        return working_day_after(col, days, dialect)
     if dialect == "sqlite":
         return type_coerce(func.date(func.julianday(col) + days + 7 / 24), Date)
     return cast(func.timezone(text("'Asia/Ho_Chi_Minh'"),
@@ -111,7 +111,8 @@ def due_day(ind: Indicator, table: FromClause, dialect: str) -> ColumnElement[An
         assert cd.paused_since is not None
         # paused after its adjusted due time had passed: already late, counts now
         late = CompareFields(field=cd.paused_since, op=">=", other=ind.time_field,
-                             offset_days_from=cd.offset_days_from)
+                             offset_days_from=cd.offset_days_from,
+                             offset_days=cd.offset_days)
         paused = compile_condition(cd.paused, table, dialect, wd)
         branches.append((and_(paused, compile_condition(late, table, dialect, wd)), null()))
         branches.append((paused, literal(STOPPED, Date)))
@@ -186,6 +187,19 @@ def published_rows(ind: Indicator, side: PublishedSide, table: FromClause, diale
         type_coerce(table.c[m.field], Float).label("value"), table.c.published_at,
         table.c.ingested_at, table.c.manual,
     ).where(*where)
+
+
+class CalendarMissingError(RuntimeError):
+    """Working-day indicators cannot be computed without the calendar table."""
+
+
+def require_calendar(conn: Connection, inds: list[Indicator]) -> None:
+    """Refuse to compute working-day indicators on a database whose calendar is empty: every
+    comparison would silently be false."""
+    if any(i.working_days for i in inds) and compile_mod.calendar_missing(conn):
+        raise CalendarMissingError(
+            "the working-day calendar is not in the database: run chiso with the catalog "
+            "(it writes the calendar) before computing values")
 
 
 def feed_indicators(m: Measurement, feed: str) -> list[Indicator]:

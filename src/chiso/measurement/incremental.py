@@ -68,6 +68,7 @@ def apply_batch(conn: Connection, feed: str, batch_id: int,
     dialect = conn.dialect.name
     now = datetime.now(UTC)
     day_inds = [i for i in inds if eng.shape(i) in ("day", "distinct")]
+    eng.require_calendar(conn, day_inds)
     pub_inds = [i for i in inds if eng.shape(i) == "published"]
     changes: list[DayChange] = []
     if day_inds:

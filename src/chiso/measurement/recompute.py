@@ -32,6 +32,7 @@ def recompute_indicator(conn: Connection, ind: Indicator) -> None:
         if params:
             conn.execute(m_published.insert(), params)
         return
+    eng.require_calendar(conn, [ind])
     rows = eng.contribution_rows(ind, latest, dialect).subquery("c")
     if shape == "day":
         conn.execute(delete(m_day).where(m_day.c.indicator == ind.code))

@@ -499,6 +499,17 @@ m_pending = Table(
     Index("ix_m_pending_indicator_day", "indicator", "day"),
 )
 
+# ``workdays`` is the Vietnamese working-day calendar (chiso.catalog.workdays), written with the
+# catalog: per day, how many working days precede it since the calendar's first day, and
+# whether it is worked. Working-day arithmetic in SQL reads it (chiso.measurement.compile).
+workdays = Table(
+    "workdays", metadata,
+    Column("day", Date, primary_key=True),
+    Column("n_before", Integer, nullable=False),
+    Column("working", Boolean, nullable=False),
+    Index("ix_workdays_n_before", "n_before", "day"),
+)
+
 m_distinct = Table(
     "m_distinct", metadata,
     Column("indicator", String(96), primary_key=True),

@@ -1,4 +1,5 @@
-"""pending: the part of the day state that has not come due yet (m_pending)
+"""pending: the part of the day state that has not come due yet (m_pending), and the
+working-day calendar (workdays)
 
 Revision ID: 0009_pending
 Revises: 0008_unit_integrity
@@ -32,8 +33,17 @@ def upgrade() -> None:
                                 name=op.f('pk_m_pending')),
     )
     op.create_index('ix_m_pending_indicator_day', 'm_pending', ['indicator', 'day'])
+    op.create_table(
+        'workdays',
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('n_before', sa.Integer(), nullable=False),
+        sa.Column('working', sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint('day', name=op.f('pk_workdays')),
+    )
+    op.create_index('ix_workdays_n_before', 'workdays', ['n_before', 'day'])
 
 
 def downgrade() -> None:
+    op.drop_table('workdays')
     op.drop_index('ix_m_pending_indicator_day', table_name='m_pending')
     op.drop_table('m_pending')
