@@ -43,14 +43,16 @@ class Latest(_Answer):
 
 
 class Forecast(_Answer):
-    value: float
+    """The value expected at the deadline (none when the series is too short to say)."""
+
+    value: float | None = None
     low: float | None = None
     high: float | None = None
     se: float | None = None
     interval: str | None = Field(default=None, description="'80%' when it has an interval")
-    method: str
-    observations: int
-    horizon_months: int
+    method: str | None = None
+    observations: int | None = None
+    horizon_months: int | None = None
 
 
 class Outlook(_Answer):
