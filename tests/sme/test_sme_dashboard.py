@@ -70,3 +70,26 @@ def test_sme_tiles(fresh_client: TestClient, fresh_engine: Engine) -> None:
     english = fresh_client.get("/", params={"lang": "en"}).text
     assert "Milestone 2027: 48,000" in english
     assert "linear by default" in english
+
+
+def test_commune_page_shows_its_sme_section(fresh_client: TestClient,
+                                            fresh_engine: Engine) -> None:
+    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    token = add_source(fresh_engine, "dnnvv", ["sme.support"], None)
+    records = [_support(1, "T1", A, "2026-05"), _support(2, "T1", A, "2027-01"),
+               _support(3, "T2", A, "2026-06"), _support(4, "T3", B, "2027-02")]
+    r = fresh_client.post("/api/v1/feeds/sme.support/records", json=records,
+                          headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    page = fresh_client.get(f"/units/{A}").text
+    assert "Chuyển đổi số doanh nghiệp nhỏ và vừa (Kế hoạch 232)" in page
+    assert "Từ 01/01/2026" in page
+    section = page.split('class="unit-sme"')[1]
+    row = section.split('data-indicator="sme.enterprises_supported"')[1].split("</tr>")[0]
+    cells = [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]]
+    # since 2026: T1 and T2 (T1 twice, once); this year: T1; the city: T1, T2, T3
+    assert cells == ["2 doanh nghiệp", "1 doanh nghiệp", "3 doanh nghiệp"]
+    english = fresh_client.get(f"/units/{A}", params={"lang": "en"}).text
+    assert "SME digital transformation (plan 232)" in english
+    department = fresh_client.get("/units/SKHCN").text
+    assert "unit-sme" not in department  # no SME record: no section
