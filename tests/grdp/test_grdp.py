@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from chiso.intake.contracts import get_contract
@@ -92,3 +93,35 @@ def test_the_classification_has_3_sectors_and_20_industries_in_grdp() -> None:
     assert [i["code"] for i in industries] == list("ABCDEFGHIJKLMNOPQRSTU")
     assert len([i for i in industries if i.get("in_grdp", True)]) == 20
     assert {i["sector"] for i in industries} == {"KV1", "KV2", "KV3"}
+
+
+def test_commune_page_shows_its_economy(fresh_client: TestClient, fresh_engine: Engine) -> None:
+    assert _send(fresh_engine, [
+        _fig(A, "2025-Q2", "TOTAL", "comparable", 1200.0, "Thông cáo quý II/2025",
+             "2025-07-20T09:00:00+07:00"),
+        _fig(A, "2025-6T", "TOTAL", "comparable", 2400.0, "Thông cáo quý II/2025",
+             "2025-07-20T09:00:00+07:00"),
+        _fig(A, "2026-Q1", "TOTAL", "current", 1400.0),
+        _fig(A, "2026-Q2", "TOTAL", "comparable", 1290.0, "Thông cáo quý II/2026",
+             "2026-07-20T09:00:00+07:00"),
+        _fig(A, "2026-6T", "TOTAL", "comparable", 2556.0, "Thông cáo quý II/2026",
+             "2026-07-20T09:00:00+07:00"),
+        _fig(A, "2026-Q2", "TOTAL", "current", 1500.0, "Thông cáo quý II/2026",
+             "2026-07-20T09:00:00+07:00"),
+        _fig(A, "2026-Q2", "KV2", "current", 450.0, "Thông cáo quý II/2026",
+             "2026-07-20T09:00:00+07:00"),
+        _fig(A, "2026-Q2", "KV3", "current", 1050.0, "Thông cáo quý II/2026",
+             "2026-07-20T09:00:00+07:00")]).accepted
+    page = fresh_client.get(f"/units/{A}").text
+    section = page.split('class="unit-grdp"')[1].split("</table>")[0]
+    # Q2: 1290 / 1200 = 1.075: +7,5%; six months: 2556 / 2400 = 1.065: +6,5%
+    q2 = section.split('data-period="2026-Q2">')[1].split("</tr>")[0]
+    assert "1.500" in q2
+    assert "7,5%" in q2
+    six = section.split('data-period="2026-6T">')[1].split("</tr>")[0]
+    assert "6,5%" in six
+    # 450 and 1050 of 1500: 30% and 70%
+    assert "Công nghiệp và xây dựng 30%" in page
+    assert "Dịch vụ 70%" in page
+    assert "Kinh tế: tổng sản phẩm trên địa bàn xã, phường (QĐ 3060)" in page
+    assert 'class="unit-grdp"' not in fresh_client.get(f"/units/{B}").text
