@@ -12,7 +12,8 @@ The simulated window ends today: the systems send the last ``--days`` days (a ba
 dossier system works off in about two minutes at the default ``--rate`` and ``--scale``, then
 today's records), and the statistics publisher sends every ``stats.*`` indicator chiso defines
 (read from its public API) for each month of this year published so far; the SME support
-system sends the SME programme's records since 1/1/2026 (``chiso_sim.sme``). A leader account
+system sends the SME programme's records since 1/1/2026 (``chiso_sim.sme``), and the statistics
+office this year's quarterly commune-GRDP releases (``chiso_sim.grdp``). A leader account
 (``lanhdao``) is created so that a visitor can sign in and record decisions from the tiles.
 """
 
@@ -34,6 +35,7 @@ from typing import Any
 
 import httpx
 
+from chiso_sim.grdp import grdp_releases
 from chiso_sim.hanoi import (
     DEPARTMENTS,
     VN,
@@ -143,7 +145,8 @@ def _main(argv: list[str] | None = None) -> None:
         for name, feed in [("dvc-xa", "tthc.dossier"), ("ihanoi", "ihanoi.feedback"),
                            ("eoffice", "eoffice.document"), ("hop", "meetings.meeting"),
                            ("thongke", "stats.value"), ("dnnvv", "sme.support"),
-                           ("tuvanvien", "sme.consultant"), ("dn-tieubieu", "sme.exemplary")]
+                           ("tuvanvien", "sme.consultant"), ("dn-tieubieu", "sme.exemplary"),
+                           ("thongke-grdp", "stats.grdp")]
     }
     stop = threading.Event()
     server: subprocess.Popen[bytes] | None = None
@@ -191,6 +194,9 @@ def _main(argv: list[str] | None = None) -> None:
                                          sme_feeds(args.seed, date(2026, 1, 1), now).items(),
                                          strict=True):
             feeds.append((name, feed, records, 500, 1.0))
+        # commune GRDP: this year's quarterly releases so far, with their revisions
+        feeds.append(("thongke-grdp", "stats.grdp", grdp_releases(args.seed, today.year, now),
+                      2000, 1.0))
         for name, feed, records, size, pause in feeds:
             pusher = Pusher(url, tokens[name], feed, stop=stop)
             pushers.append(pusher)
