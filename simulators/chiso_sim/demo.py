@@ -193,10 +193,10 @@ def _main(argv: list[str] | None = None) -> None:
         for name, (feed, records) in zip(("dnnvv", "tuvanvien", "dn-tieubieu"),
                                          sme_feeds(args.seed, date(2026, 1, 1), now).items(),
                                          strict=True):
-            feeds.append((name, feed, records, 500, 1.0))
+            feeds.append((name, feed, records, 500, 2.0))
         # commune GRDP: this year's quarterly releases so far, with their revisions
         feeds.append(("thongke-grdp", "stats.grdp", grdp_releases(args.seed, today.year, now),
-                      2000, 1.0))
+                      1000, 2.0))
         for name, feed, records, size, pause in feeds:
             pusher = Pusher(url, tokens[name], feed, stop=stop)
             pushers.append(pusher)
