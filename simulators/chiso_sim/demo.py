@@ -14,7 +14,8 @@ as a simulated clock passes, ``--speed`` times faster than real time (``chiso_si
 tiles keep moving for as long as the demo runs. The statistics publisher sends every ``stats.*``
 indicator chiso defines (read from its public API) for each month of this year published so
 far; the SME support system sends the SME programme's records since 1/1/2026
-(``chiso_sim.sme``). A leader account (``lanhdao``) is created so that a visitor can sign in
+(``chiso_sim.sme``), and the statistics office this year's quarterly commune-GRDP releases
+(``chiso_sim.grdp``). A leader account (``lanhdao``) is created so that a visitor can sign in
 and record decisions from the tiles.
 
 The terminal shows a summary line every ``--every`` seconds (``chiso_sim.watch``); the server's
@@ -38,6 +39,7 @@ from typing import Any
 
 import httpx
 
+from chiso_sim.grdp import grdp_releases
 from chiso_sim.hanoi import (
     DEPARTMENTS,
     VN,
@@ -193,7 +195,8 @@ def _main(argv: list[str] | None = None) -> int:
         for name, feed in [("dvc-xa", "tthc.dossier"), ("ihanoi", "ihanoi.feedback"),
                            ("eoffice", "eoffice.document"), ("hop", "meetings.meeting"),
                            ("thongke", "stats.value"), ("dnnvv", "sme.support"),
-                           ("tuvanvien", "sme.consultant"), ("dn-tieubieu", "sme.exemplary")]
+                           ("tuvanvien", "sme.consultant"), ("dn-tieubieu", "sme.exemplary"),
+                           ("thongke-grdp", "stats.grdp")]
     }
     stop = threading.Event()
     server: subprocess.Popen[bytes] | None = None
@@ -263,7 +266,13 @@ def _main(argv: list[str] | None = None) -> int:
             sme = Pusher(url, tokens[name], feed, stop=stop, keep_acked=False,
                          on_ack=watch.acknowledged)
             pushers.append(sme)
-            threads.append(sme.start(records, batch_size=500, pause=1.0))
+            threads.append(sme.start(records, batch_size=500, pause=2.0))
+        # commune GRDP: this year's quarterly releases so far, with their revisions
+        grdp = Pusher(url, tokens["thongke-grdp"], "stats.grdp", stop=stop, keep_acked=False,
+                      on_ack=watch.acknowledged)
+        pushers.append(grdp)
+        threads.append(grdp.start(grdp_releases(args.seed, today.year, now), batch_size=1000,
+                                  pause=2.0))
 
         def outages() -> None:  # the departments' system goes down for 15 s every 2 minutes
             while not stop.wait(120):

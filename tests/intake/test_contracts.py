@@ -9,7 +9,7 @@ from chiso.intake.contracts import ContractError, contracts, get_contract, load_
 from chiso.store.tables import FEED_TABLES
 
 SPEC_FEEDS = {"tthc.dossier", "ihanoi.feedback", "eoffice.document", "meetings.meeting",
-              "stats.value", "sme.support", "sme.consultant", "sme.exemplary"}
+              "stats.value", "sme.support", "sme.consultant", "sme.exemplary", "stats.grdp"}
 
 
 def test_the_feeds_of_the_spec_are_contracts() -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-import chiso.measurement  # noqa: F401  (turns the incremental path on)
 from chiso.catalog.loader import Catalog
 from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest

@@ -193,3 +193,34 @@ def test_each_target_binds_a_cumulative_window_from_2026(catalog: Catalog, targe
     assert b.window_start == "2026-01-01"
     assert mv.judged_periods(b, date(2030, 12, 31), date(2027, 2, 1)) == [
         "2026-01-01..2027-02-01"]
+
+
+def test_the_file_door_reads_a_commune_sheet_with_vietnamese_headers(
+    fresh_engine: Engine, catalog: Catalog,
+) -> None:
+    from chiso.intake.doors import ingest_file
+    from chiso.intake.settings import IntakeSettings
+
+    sheet = (
+        "Mã hỗ trợ;Xã, phường;Mã số thuế;Quy mô;Mã ngành cấp 1;Hình thức hỗ trợ;Đơn vị hỗ trợ;"
+        "Ngày hỗ trợ;Mức độ sẵn sàng trước hỗ trợ;Mức độ sẵn sàng sau hỗ trợ;"
+        "Giải pháp được áp dụng;Đã ký hợp đồng;Ngày cập nhật\n"
+        "HT-1;00070;0101234567;Nhỏ;C;Đánh giá mức độ sẵn sàng;Trung tâm;02/03/2026 09:00;1;3;;;"
+        "02/03/2026 09:00\n"
+        "HT-2;00070;0101234567;Nhỏ;C;Ứng dụng sản phẩm, giải pháp công nghệ số;Trung tâm;"
+        "05/06/2027 10:00;;;Hóa đơn điện tử;Có;05/06/2027 10:00\n"
+        "HT-3;00070;0109999999;Siêu nhỏ;G;Tư vấn;Trung tâm;31/02/2027 10:00;;;;;"
+        "31/02/2027 10:00\n").encode()
+    settings = IntakeSettings(env="test")
+    units = frozenset(catalog.units.units)
+    bad, _ = ingest_file(fresh_engine, get_contract("sme.support"), sheet, "ho-tro.csv",
+                         "00070", units, settings, source="xa-00070")
+    assert not bad.accepted
+    assert {p.row for p in bad.problems} == {4}  # 31/02 is no date: the row is named
+    good_sheet = sheet.rsplit(b"\nHT-3", 1)[0] + b"\n"
+    ok, _ = ingest_file(fresh_engine, get_contract("sme.support"), good_sheet, "ho-tro.csv",
+                        "00070", units, settings, source="xa-00070")
+    assert ok.accepted, ok.as_dict()
+    assert _value(fresh_engine, catalog, "sme.enterprises_supported", unit="00070") == 1
+    assert _value(fresh_engine, catalog, "sme.enterprises_readiness_raised") == 1
+    assert _value(fresh_engine, catalog, "sme.contracts_signed") == 1

@@ -361,6 +361,18 @@ feed_sme_exemplary, feed_sme_exemplary_versions = _feed_tables(
     ],
 )
 
+feed_stats_grdp, feed_stats_grdp_versions = _feed_tables(
+    "stats_grdp", "released_at", "released_at",
+    lambda: [
+        Column("period", String(8), nullable=False),
+        Column("sector", String(8), nullable=False),
+        Column("price_basis", String(12), nullable=False),
+        Column("value", Float, nullable=False),
+        Column("release", String(200), nullable=False),
+        _ts("released_at", False),
+    ],
+)
+
 FEED_TABLES: dict[str, tuple[Table, Table]] = {
     "tthc.dossier": (feed_tthc_dossier, feed_tthc_dossier_versions),
     "ihanoi.feedback": (feed_ihanoi_feedback, feed_ihanoi_feedback_versions),
@@ -370,6 +382,7 @@ FEED_TABLES: dict[str, tuple[Table, Table]] = {
     "sme.support": (feed_sme_support, feed_sme_support_versions),
     "sme.consultant": (feed_sme_consultant, feed_sme_consultant_versions),
     "sme.exemplary": (feed_sme_exemplary, feed_sme_exemplary_versions),
+    "stats.grdp": (feed_stats_grdp, feed_stats_grdp_versions),
 }
 """feed name -> (latest table, versions table)"""
 
