@@ -6,6 +6,7 @@ Layout of the data folder (``chiso/data`` unless ``CHISO_DATA_DIR`` says otherwi
     plans/<folder>/targets*.yaml    its targets (key ``targets:``)
     plans/<folder>/tasks*.yaml      its tasks (key ``tasks:``)
     units/communes.csv, units/*.yaml
+    reports/*.yaml                  report kinds (reports.py)
 
 Every problem becomes a :class:`CatalogError` naming the file, the item and the field.
 """
@@ -26,6 +27,7 @@ from chiso.catalog.files import load_model
 from chiso.catalog.indicators import Measurement, load_measurement
 from chiso.catalog.methods import Methods, load_methods
 from chiso.catalog.models import Group, Plan, PlanFile, Target, TargetsFile, Task, TasksFile
+from chiso.catalog.reports import ReportKind, load_reports
 from chiso.units.registry import UnitRegistry, load_units
 
 M = TypeVar("M", bound=BaseModel)
@@ -76,6 +78,7 @@ class Catalog:
     measurement: Measurement | None = None  # indicators and plan bindings (indicators.py)
     methods: Methods | None = None  # scoring methods, every version (methods.py)
     dashboard: Dashboard | None = None  # the dashboard's groups and tiles (dashboard.py)
+    reports: dict[str, ReportKind] = field(default_factory=dict)  # report kinds (reports.py)
 
     def plan(self, number: str) -> PlanEntry:
         return self.plans[number]
@@ -211,7 +214,8 @@ def load_catalog(data_dir: Path | None = None) -> Catalog:
     measurement = load_measurement(data_dir, plans)
     methods = load_methods(data_dir, plans, measurement)
     dashboard = load_dashboard(data_dir, plans, measurement, methods)
-    return Catalog(plans, units, _digest(data_dir), measurement, methods, dashboard)
+    reports = load_reports(data_dir, plans, units)
+    return Catalog(plans, units, _digest(data_dir), measurement, methods, dashboard, reports)
 
 
 def deadline_errors(catalog: Catalog) -> list[CatalogError]:
