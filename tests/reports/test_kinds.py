@@ -53,6 +53,7 @@ def _broken(tmp_path: Path, change: dict[str, object]) -> Path:
      "unknown placeholder 'unit'"),
     ({"sections": ["results", "results"]}, "sections", "listed twice"),
     ({"sections": ["results", "summary"]}, "sections.1", "Input should be"),
+    ({"ranking": {"method": "nope"}}, "ranking.method", "no scoring method 'nope'"),
     ({"due_day": 31}, "due_day", "less than or equal to 28"),
     ({"scopes.city.issuer": None}, "scopes.city.issuer", "needs an issuing unit"),
     ({"scopes.city.signer": "x"}, "scopes.city.signer", "Extra inputs"),
@@ -62,7 +63,7 @@ def test_a_broken_kind_names_file_kind_and_field(
         words: str) -> None:
     folder = _broken(tmp_path, change)
     with pytest.raises(CatalogError) as err:
-        load_reports(folder, catalog.plans, catalog.units)
+        load_reports(folder, catalog.plans, catalog.units, catalog.methods)
     assert err.value.file.endswith("monthly.yaml")
     assert err.value.item == "monthly"
     assert err.value.field == field
@@ -74,4 +75,4 @@ def test_two_files_with_one_kind_are_refused(tmp_path: Path, catalog: Catalog) -
     (folder / "reports" / "monthly-2.yaml").write_text(MONTHLY.read_text(encoding="utf-8"),
                                                        encoding="utf-8")
     with pytest.raises(CatalogError, match="kind also defined in"):
-        load_reports(folder, catalog.plans, catalog.units)
+        load_reports(folder, catalog.plans, catalog.units, catalog.methods)

@@ -214,7 +214,7 @@ def load_catalog(data_dir: Path | None = None) -> Catalog:
     measurement = load_measurement(data_dir, plans)
     methods = load_methods(data_dir, plans, measurement)
     dashboard = load_dashboard(data_dir, plans, measurement, methods)
-    reports = load_reports(data_dir, plans, units)
+    reports = load_reports(data_dir, plans, units, methods)
     return Catalog(plans, units, _digest(data_dir), measurement, methods, dashboard, reports)
 
 

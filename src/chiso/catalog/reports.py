@@ -2,8 +2,9 @@
 
 Files: ``data/reports/<id>.yaml``, one per kind, each a ``report:`` mapping: its cadence and
 due day, the plan reporting rule it fulfils, the plans it reports on, its sections in order,
-and per scope (the city, a department, an agency, a commune) who issues it, to whom, under
-which number suffix, who signs and who receives copies. Every unit code, plan, rule and
+the scoring method that names the units leading and lagging, and per scope (the city, a
+department, an agency, a commune) who issues it, to whom, under which number suffix, who
+signs and who receives copies. Every unit code, plan, rule and
 placeholder is checked at catalog load; an error names the file, the kind and the field.
 """
 
@@ -22,6 +23,7 @@ from chiso.catalog.models import parse_lines
 
 if TYPE_CHECKING:
     from chiso.catalog.loader import PlanEntry
+    from chiso.catalog.methods import Methods
     from chiso.units.registry import UnitRegistry
 
 Section = Literal["results", "shortcomings", "next_period", "proposals"]
@@ -57,6 +59,20 @@ class Scope(Strict):
     archive: str = Field(min_length=1, description="the closing '- Lưu: …' line")
 
 
+class RankingRef(Strict):
+    """The scoring method whose ranking names the units leading and lagging."""
+
+    method: str
+    count: int = Field(default=3, ge=1, le=10, description="units named at each end")
+
+
+class Accountability(Strict):
+    """When a unit's feed counts as incomplete or late in the period (shares, 0 to 1)."""
+
+    completeness: float = Field(default=1.0, ge=0, le=1)
+    on_time_share: float = Field(default=0.9, ge=0, le=1)
+
+
 class ReportKind(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title_vi: str
@@ -68,6 +84,8 @@ class ReportKind(Strict):
     subject_vi: str = Field(description="{period_vi} is replaced by the period's words")
     subject_en: str = Field(description="{period_en} is replaced by the period's words")
     sections: list[Section] = Field(min_length=1)
+    ranking: RankingRef
+    accountability: Accountability = Accountability()
     scopes: dict[ScopeKind, Scope] = Field(min_length=1)
 
 
@@ -80,7 +98,10 @@ def _fields(template: str) -> set[str]:
 
 
 def _check(kind: ReportKind, file: str, plans: Mapping[str, PlanEntry],
-           units: UnitRegistry) -> None:
+           units: UnitRegistry, methods: Methods | None) -> None:
+    if methods is None or kind.ranking.method not in methods.versions:
+        raise CatalogError(file, kind.id, "ranking.method",
+                           f"no scoring method {kind.ranking.method!r}")
     if kind.rule.plan not in plans:
         raise CatalogError(file, kind.id, "rule.plan", f"no plan {kind.rule.plan!r}")
     wanted = set(parse_lines(kind.rule.lines))
@@ -115,8 +136,8 @@ def _check(kind: ReportKind, file: str, plans: Mapping[str, PlanEntry],
                                "filled")
 
 
-def load_reports(data_dir: Path, plans: Mapping[str, PlanEntry], units: UnitRegistry
-                 ) -> dict[str, ReportKind]:
+def load_reports(data_dir: Path, plans: Mapping[str, PlanEntry], units: UnitRegistry,
+                 methods: Methods | None) -> dict[str, ReportKind]:
     """Every ``data_dir/reports/*.yaml`` by kind id, validated (empty without the folder)."""
     directory = data_dir / "reports"
     out: dict[str, ReportKind] = {}
@@ -137,7 +158,7 @@ def load_reports(data_dir: Path, plans: Mapping[str, PlanEntry], units: UnitRegi
                                first["msg"]) from exc
         if kind.id in origin:
             raise CatalogError(file, kind.id, "id", f"kind also defined in {origin[kind.id]}")
-        _check(kind, file, plans, units)
+        _check(kind, file, plans, units, methods)
         origin[kind.id] = file
         out[kind.id] = kind
     return out

@@ -43,7 +43,7 @@ class Latest(_Answer):
 
 
 class Forecast(_Answer):
-    value: float
+    value: float | None = Field(default=None, description="none while data are too few")
     low: float | None = None
     high: float | None = None
     se: float | None = None
@@ -84,7 +84,7 @@ class Outlook(_Answer):
 class TaskWarning(_Answer):
     plan: str
     task: str
-    title: str
+    title: str | None = Field(description="none where the plan's row names no task")
     kind: str = Field(description="overdue, due_soon_no_evidence or milestone_slipping")
     kind_vi: str
     due: date
