@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from chiso.context import Runtime
-from chiso.reports.content import ReportData, gather
+from chiso.reports.content import CITY, ReportData, ReportError, gather
 from chiso.reports.docx import write_docx
 from chiso.reports.wording import Letter, Locale, compose
 
@@ -18,6 +18,17 @@ class Built:
     data: ReportData
     letter: Letter
     paths: list[Path]
+
+
+def issuing_units(rt: Runtime, kind: str) -> list[str]:
+    """'city' and every scored unit whose kind issues report ``kind``, in registry order."""
+    found = rt.catalog.reports.get(kind)
+    if found is None:
+        raise ReportError(f"no report kind {kind!r}; known kinds: "
+                          f"{', '.join(sorted(rt.catalog.reports)) or 'none'}")
+    units = [u.code for u in rt.catalog.units.units.values()
+             if u.scored and str(u.kind) in found.scopes]
+    return ([CITY] if "city" in found.scopes else []) + units
 
 
 def file_stem(data: ReportData) -> str:
