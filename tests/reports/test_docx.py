@@ -141,7 +141,8 @@ def test_the_english_rendering(runtime: Runtime, tmp_path: Path) -> None:
     got = build(runtime, "monthly", "2026-11", "city", tmp_path, issued=ISSUED, locale="en")
     doc = Document(str(got.paths[0]))
     texts = [p.text for p in doc.paragraphs]
-    assert got.paths[0].name == "monthly-2026-11-city.en.docx"
+    assert [p.name for p in got.paths] == ["monthly-2026-11-city.en.docx",
+                                           "monthly-2026-11-city.xlsx"]
     assert "REPORT" in texts
     assert "To: Hanoi People's Committee" in texts
     assert any(t.startswith(f"{number(got.data.tasks.tasks, 'en')} tasks in all") for t in texts)

@@ -31,6 +31,17 @@ class DueItem(BaseModel):
     lead: list[str] = Field(default_factory=list, description="lead agencies, as written")
 
 
+class TaskState(BaseModel):
+    """One task's state as of the tally's day."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan: str
+    task: str
+    state: str = Field(description="done_on_time, done_late, overdue, open or undated")
+    evidence: int = Field(description="pieces of evidence attached up to the day")
+
+
 class TaskTally(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -45,6 +56,7 @@ class TaskTally(BaseModel):
     open: int = Field(description="dated, not yet due, not done")
     undated: int = Field(description="recurring, per-schedule or starting tasks")
     due_next: list[DueItem] = Field(description="tasks and milestones due in the span asked")
+    states: list[TaskState] = Field(description="every task counted, in catalog order")
 
 
 def task_tally(conn: Connection, catalog: Catalog, unit: str | None, today: date,
@@ -59,24 +71,28 @@ def task_tally(conn: Connection, catalog: Catalog, unit: str | None, today: date
     stored = ev.stored(conn)
     counts = {"dated": 0, "done": 0, "on_time": 0, "late": 0, "overdue": 0, "open": 0}
     due_next: list[DueItem] = []
+    states: list[TaskState] = []
     for number, task in pairs:
         mine = [e for e in stored.get(plan_key(number), [])
                 if e.task == task.id and e.at <= today]
         finished = [e.at for e in mine if e.completes and e.milestone is None]
         due = task.deadline.date if task.deadline.kind == "date" else None
         title = task.title or task.id
+        state = "undated"
         if due is not None:
             counts["dated"] += 1
             if finished:
                 counts["done"] += 1
-                counts["on_time" if min(finished) <= due else "late"] += 1
-            elif today > due:
-                counts["overdue"] += 1
+                state = "on_time" if min(finished) <= due else "late"
             else:
-                counts["open"] += 1
+                state = "overdue" if today > due else "open"
+            counts[state] += 1
             if next_start <= due <= next_end and not finished:
                 due_next.append(DueItem(plan=number, task=task.id, title=title, due=due,
                                         lead=task.lead))
+        states.append(TaskState(plan=number, task=task.id, evidence=len(mine),
+                                state={"on_time": "done_on_time", "late": "done_late"}
+                                .get(state, state)))
         if finished:
             continue
         for i, ms in enumerate(task.milestones):
@@ -89,4 +105,5 @@ def task_tally(conn: Connection, catalog: Catalog, unit: str | None, today: date
     return TaskTally(unit=unit, today=today, tasks=len(pairs), dated=counts["dated"],
                      done=counts["done"], done_on_time=counts["on_time"],
                      done_late=counts["late"], overdue=counts["overdue"], open=counts["open"],
-                     undated=len(pairs) - counts["dated"], due_next=due_next)
+                     undated=len(pairs) - counts["dated"], due_next=due_next,
+                     states=states)

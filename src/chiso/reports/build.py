@@ -11,6 +11,7 @@ from chiso.context import Runtime
 from chiso.reports.content import CITY, ReportData, ReportError, gather
 from chiso.reports.docx import write_docx
 from chiso.reports.wording import Letter, Locale, compose
+from chiso.reports.xlsx import write_xlsx
 
 
 @dataclass(frozen=True)
@@ -48,4 +49,5 @@ def build(rt: Runtime, kind: str, period: str, unit: str, out_dir: Path, *,
     stem = file_stem(data) + suffix
     stamp = datetime.combine(data.as_of, time())
     docx = write_docx(letter, out_dir / f"{stem}.docx", stamp)
-    return Built(data, letter, [docx])
+    annex = write_xlsx(data, rt.catalog, out_dir / f"{file_stem(data)}.xlsx", stamp)
+    return Built(data, letter, [docx, annex])
