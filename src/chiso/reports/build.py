@@ -10,6 +10,7 @@ from pathlib import Path
 from chiso.context import Runtime
 from chiso.reports.content import CITY, ReportData, ReportError, gather
 from chiso.reports.docx import write_docx
+from chiso.reports.pdf import write_pdf
 from chiso.reports.wording import Letter, Locale, compose
 from chiso.reports.xlsx import write_xlsx
 
@@ -50,4 +51,5 @@ def build(rt: Runtime, kind: str, period: str, unit: str, out_dir: Path, *,
     stamp = datetime.combine(data.as_of, time())
     docx = write_docx(letter, out_dir / f"{stem}.docx", stamp)
     annex = write_xlsx(data, rt.catalog, out_dir / f"{file_stem(data)}.xlsx", stamp)
-    return Built(data, letter, [docx, annex])
+    pdf = write_pdf(letter, out_dir / f"{stem}.pdf", stamp)
+    return Built(data, letter, [docx, annex, pdf])
