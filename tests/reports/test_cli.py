@@ -34,7 +34,8 @@ def test_build_prints_the_paths_it_wrote(chiso: CliRunner, tmp_path: Path) -> No
     printed = [Path(line) for line in got.stdout.splitlines() if line.strip()]
     assert printed == [tmp_path / "monthly-2026-11-00070.docx",
                        tmp_path / "monthly-2026-11-00070.xlsx",
-                       tmp_path / "monthly-2026-11-00070.pdf"]
+                       tmp_path / "monthly-2026-11-00070.pdf",
+                       tmp_path / "monthly-2026-11-00070.manifest.json"]
     assert all(p.stat().st_size > 0 for p in printed)
 
 

@@ -143,7 +143,8 @@ def test_the_english_rendering(runtime: Runtime, tmp_path: Path) -> None:
     texts = [p.text for p in doc.paragraphs]
     assert [p.name for p in got.paths] == ["monthly-2026-11-city.en.docx",
                                            "monthly-2026-11-city.xlsx",
-                                           "monthly-2026-11-city.en.pdf"]
+                                           "monthly-2026-11-city.en.pdf",
+                                           "monthly-2026-11-city.en.manifest.json"]
     assert "REPORT" in texts
     assert "To: Hanoi People's Committee" in texts
     assert any(t.startswith(f"{number(got.data.tasks.tasks, 'en')} tasks in all") for t in texts)

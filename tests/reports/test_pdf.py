@@ -27,7 +27,7 @@ def _flat(text: str) -> str:
 @pytest.mark.parametrize("unit", ["city", "00070"])
 def test_the_pdf_says_what_the_docx_says(runtime: Runtime, tmp_path: Path, unit: str) -> None:
     got = build(runtime, "monthly", "2026-11", unit, tmp_path, issued=date(2027, 1, 5))
-    docx_path, _, pdf_path = got.paths
+    docx_path, pdf_path = got.paths[0], got.paths[2]
     text = _flat(subprocess.run(["pdftotext", str(pdf_path), "-"], check=True,
                                 capture_output=True, text=True).stdout)
     doc = Document(str(docx_path))

@@ -3,6 +3,8 @@ and (later) the scheduler call :func:`build`; it returns the paths it wrote."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -19,7 +21,26 @@ from chiso.reports.xlsx import write_xlsx
 class Built:
     data: ReportData
     letter: Letter
-    paths: list[Path]
+    paths: list[Path]  # DOCX, XLSX, PDF, then the manifest
+    content_hash: str
+
+
+def content_hash(data: ReportData) -> str:
+    """The SHA-256 of the report's figures (canonical JSON): equal figures, equal hash."""
+    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()
+
+
+def manifest(rt: Runtime, data: ReportData, files: list[Path]) -> dict[str, object]:
+    """What a report was built from: its request, cut-off day, catalog version, the version
+    of its ranking method in force, its content hash and each file's hash."""
+    kind = rt.catalog.reports[data.kind]
+    methods = rt.catalog.methods
+    method = methods.in_force(kind.ranking.method, data.as_of) if methods else None
+    return {"kind": data.kind, "period": data.period, "unit": data.unit or "city",
+            "as_of": data.as_of.isoformat(), "catalog": rt.catalog.digest,
+            "methods": {method.code: method.version} if method else {},
+            "content_sha256": content_hash(data),
+            "files": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}}
 
 
 def issuing_units(rt: Runtime, kind: str) -> list[str]:
@@ -52,4 +73,9 @@ def build(rt: Runtime, kind: str, period: str, unit: str, out_dir: Path, *,
     docx = write_docx(letter, out_dir / f"{stem}.docx", stamp)
     annex = write_xlsx(data, rt.catalog, out_dir / f"{file_stem(data)}.xlsx", stamp)
     pdf = write_pdf(letter, out_dir / f"{stem}.pdf", stamp)
-    return Built(data, letter, [docx, annex, pdf])
+    files = [docx, annex, pdf]
+    facts = manifest(rt, data, files)
+    record = out_dir / f"{stem}.manifest.json"
+    record.write_text(json.dumps(facts, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                      encoding="utf-8")
+    return Built(data, letter, [*files, record], str(facts["content_sha256"]))

@@ -17,7 +17,7 @@ from chiso.context import Runtime
 from chiso.intake import quality
 from chiso.intake.contracts import contracts
 from chiso.measurement.periods import Period, PeriodError, parse_period
-from chiso.outlook.answers import Outlook, target_outlook, task_warnings
+from chiso.outlook.answers import Outlook, target_outlook
 from chiso.outlook.tally import TaskTally, task_tally
 from chiso.scoring.answers import RankingRow, ScoringError, ranking
 from chiso.store.catalog_sync import plan_key
@@ -215,12 +215,16 @@ def gather(rt: Runtime, kind_id: str, period_label: str, unit: str) -> ReportDat
                     measure_en=t.measure_en,
                     outlook=target_outlook(conn, catalog, plan, t.id, code, as_of)))
         tally = task_tally(conn, catalog, code, as_of, next_start, next_end, kind.plans)
-        leads = {(n, t.id): t.lead for n, e in catalog.plans.items() for t in e.tasks}
-        for w in task_warnings(conn, catalog, code, as_of).warnings:
-            if w.kind == "overdue" and w.plan in kind.plans:
-                overdue.append(OverdueTask(plan=w.plan, task=w.task, title=w.title or w.task,
-                                           due=w.due, days=w.days,
-                                           lead=leads.get((w.plan, w.task), [])))
+        # The tally's states count evidence up to the cut-off only; the warnings' list of
+        # overdue tasks would change with evidence received later.
+        late = {(s.plan, s.task) for s in tally.states if s.state == "overdue"}
+        for n, entry in catalog.plans.items():
+            for task in entry.tasks:
+                due = task.deadline.date
+                if (n, task.id) in late and due is not None:
+                    overdue.append(OverdueTask(plan=n, task=task.id, title=task.title or task.id,
+                                               due=due, days=(as_of - due).days,
+                                               lead=task.lead))
     if code is None:
         name_vi, name_en = "Thành phố Hà Nội", "Hanoi"
     else:
