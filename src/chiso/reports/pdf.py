@@ -101,7 +101,9 @@ def write_pdf(letter: Letter, path: Path, as_of: datetime | None = None) -> Path
     for block in letter.blocks:
         if block.kind == "table":
             pdf.set_font(FAMILY, "", 10)
-            with pdf.table(line_height=5, text_align="LEFT") as table:
+            # The targets table: room for the threshold's words; other tables share evenly.
+            widths = (10, 34, 14, 14, 14, 16) if len(block.columns) == 6 else None
+            with pdf.table(line_height=5, text_align="LEFT", col_widths=widths) as table:
                 head = table.row()
                 for name in block.columns:
                     head.cell(name)
