@@ -19,6 +19,7 @@ from chiso.config import SettingsError, check_settings, get_settings
 from chiso.intake import cli as intake_cli
 from chiso.measurement import cli as measurement_cli
 from chiso.outlook import cli as outlook_cli
+from chiso.reports import cli as reports_cli
 from chiso.scoring import cli as scoring_cli
 
 app = typer.Typer(help="chiso: Hanoi's digital-transformation measurement system.",
@@ -46,6 +47,7 @@ measurement_cli.register(app)
 access_cli.register(app)
 scoring_cli.register(app)
 outlook_cli.register(app)
+reports_cli.register(app)
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # errors are read whole, never wrapped

@@ -6,6 +6,7 @@ Layout of the data folder (``chiso/data`` unless ``CHISO_DATA_DIR`` says otherwi
     plans/<folder>/targets*.yaml    its targets (key ``targets:``)
     plans/<folder>/tasks*.yaml      its tasks (key ``tasks:``)
     units/communes.csv, units/*.yaml
+    reports/*.yaml                  report kinds (reports.py)
 
 Every problem becomes a :class:`CatalogError` naming the file, the item and the field.
 """
@@ -26,6 +27,7 @@ from chiso.catalog.files import load_model
 from chiso.catalog.indicators import Measurement, load_measurement
 from chiso.catalog.methods import Methods, load_methods
 from chiso.catalog.models import Group, Plan, PlanFile, Target, TargetsFile, Task, TasksFile
+from chiso.catalog.reports import ReportKind, load_reports
 from chiso.catalog.workdays import WorkCalendar, load_calendar
 from chiso.units.registry import UnitRegistry, load_units
 
@@ -78,6 +80,7 @@ class Catalog:
     methods: Methods | None = None  # scoring methods, every version (methods.py)
     dashboard: Dashboard | None = None  # the dashboard's groups and tiles (dashboard.py)
     calendar: WorkCalendar | None = None  # Vietnamese working days (workdays.py)
+    reports: dict[str, ReportKind] = field(default_factory=dict)  # report kinds (reports.py)
 
     def plan(self, number: str) -> PlanEntry:
         return self.plans[number]
@@ -215,7 +218,9 @@ def load_catalog(data_dir: Path | None = None) -> Catalog:
     dashboard = load_dashboard(data_dir, plans, measurement, methods)
     cal_file = data_dir / "calendar" / "vn.yaml"
     calendar = load_calendar(cal_file) if cal_file.exists() else None
-    return Catalog(plans, units, _digest(data_dir), measurement, methods, dashboard, calendar)
+    reports = load_reports(data_dir, plans, units, methods)
+    return Catalog(plans, units, _digest(data_dir), measurement, methods, dashboard, calendar,
+                   reports)
 
 
 def deadline_errors(catalog: Catalog) -> list[CatalogError]:
