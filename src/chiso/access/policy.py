@@ -126,6 +126,8 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/du-lieu-mo/{dataset}/dictionary.json", EVERYONE,
        note="a dataset's data dictionary"),
     _r("GET", "/api/v1/opendata", EVERYONE, note="the open datasets and their resources"),
+    _r("GET", "/api/3/action/{action}", EVERYONE,
+       note="CKAN Action API, read side: harvesters list, show and search the datasets"),
     # -- the operations dashboard (issue 7): tiles and their live stream -------------------
     _r("GET", "/api/v1/dashboard", EVERYONE,
        note="every group and tile: question, value, target, status, trend, freshness"),

@@ -265,6 +265,8 @@ def _method_feeds(rt: Runtime, method: Method) -> str:
     def walk(node: Node) -> None:
         if node.indicator and m is not None and node.indicator in m.indicators:
             feeds.add(m.indicators[node.indicator].feed)
+        if node.data is not None:  # data accountability of the unit's records feeds
+            feeds.update(_record_feeds(rt))
         for child in node.children:
             walk(child)
 
@@ -298,11 +300,32 @@ def _score_rows(conn: Connection, rt: Runtime, p: Period,
                        "catalog_version": rt.catalog.digest, "feeds": feeds}
 
 
+def _indicator_feeds(rt: Runtime) -> list[str]:
+    m = rt.catalog.measurement
+    return sorted({i.feed for i in m.indicators.values()} if m else set())
+
+
+def _record_feeds(rt: Runtime) -> list[str]:
+    return [f for f in _indicator_feeds(rt) if not get_contract(f).publishes_values]
+
+
+def feeds_of(rt: Runtime, dataset_id: str) -> list[str]:
+    """The feeds a dataset rests on: its data moves when one of them accepts a batch."""
+    if dataset_id == INDICATOR_VALUES.id:
+        return _indicator_feeds(rt)
+    if dataset_id == ACCOUNTABILITY.id:
+        return _record_feeds(rt)
+    methods = rt.catalog.methods
+    feeds: set[str] = set()
+    for versions in (methods.versions.values() if methods else []):
+        for method in versions:
+            feeds.update(f for f in _method_feeds(rt, method).split(";") if f)
+    return sorted(feeds)
+
+
 def _accountability_rows(conn: Connection, rt: Runtime, p: Period,
                          today: date) -> Iterator[dict[str, Any]]:
-    feeds = sorted({i.feed for i in rt.catalog.measurement.indicators.values()}
-                   if rt.catalog.measurement else set())
-    record_feeds = [f for f in feeds if not get_contract(f).publishes_values]
+    record_feeds = _record_feeds(rt)
     got = quality.report(rt.engine, record_feeds, None, "month", p.start.isoformat(),
                          p.end.isoformat())
     as_of = {f: mv.feed_as_of(conn, f) for f in record_feeds}

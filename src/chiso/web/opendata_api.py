@@ -10,9 +10,10 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from chiso.context import Runtime
+from chiso.exports import ckan
 from chiso.exports import datasets as ds
 from chiso.web.api import Today, runtime
 from chiso.web.render import locale, render
@@ -116,3 +117,24 @@ def dataset_json(dataset: str, request: Request, rt: Rt, today: Today,
     """The dataset as JSON: ``{dataset, period, last_modified, fields, rows}``."""
     t = _table(rt, dataset, period, today)
     return conditional(request, t.json(), MEDIA["json"], t.last_modified)
+
+
+def site(request: Request, rt: Runtime) -> ckan.Site:
+    """The catalog's absolute address (behind a proxy: its root path) and licence."""
+    s = rt.settings
+    return ckan.Site(str(request.base_url).rstrip("/"), s.opendata_licence_id,
+                     s.opendata_licence_title, s.opendata_licence_url)
+
+
+@router.get("/api/3/action/{action}")
+def ckan_action(action: str, request: Request, rt: Rt) -> JSONResponse:
+    """CKAN's Action API, read side: status_show, package_list, package_show, package_search
+    (q, fq on metadata_modified, rows ≤ 1000, start, sort), current_package_list_with_resources,
+    organization_list, organization_show; CKAN's envelope, errors with ``success: false``."""
+    help_url = f"{str(request.base_url).rstrip('/')}/api/3/action/help_show?name={action}"
+    params = dict(request.query_params)
+    try:
+        return JSONResponse(ckan.call(rt, site(request, rt), action, params, help_url))
+    except ckan.CkanError as exc:
+        return JSONResponse({"help": help_url, "success": False, "error": exc.error},
+                            status_code=exc.status)
