@@ -128,6 +128,9 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/api/v1/opendata", EVERYONE, note="the open datasets and their resources"),
     _r("GET", "/api/3/action/{action}", EVERYONE,
        note="CKAN Action API, read side: harvesters list, show and search the datasets"),
+    _r("GET", "/catalog.{fmt}", EVERYONE,
+       note="DCAT-AP 3 catalog: ttl, jsonld, xml; Hydra ?page=, ?modified_since="),
+    _r("GET", "/dataset/{dataset}.{fmt}", EVERYONE, note="DCAT-AP 3 dataset: ttl, jsonld, xml"),
     # -- the operations dashboard (issue 7): tiles and their live stream -------------------
     _r("GET", "/api/v1/dashboard", EVERYONE,
        note="every group and tile: question, value, target, status, trend, freshness"),

@@ -61,21 +61,22 @@ class Site:
     licence_url: str
 
 
-def _utc(t: datetime) -> datetime:
+def utc(t: datetime) -> datetime:
+    """A stored time in UTC (SQLite hands back naive times; chiso stores UTC)."""
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def _ckan_time(t: datetime) -> str:
     # CKAN writes UTC times without an offset, to the microsecond
-    return _utc(t).replace(tzinfo=None).isoformat(timespec="microseconds")
+    return utc(t).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 def modified(conn: Connection, rt: Runtime) -> dict[str, datetime]:
     """Each dataset's ``metadata_modified``: its feeds' newest accepted batch, or the
     catalog's load time when later."""
-    loaded = _utc(conn.execute(select(catalog_loads.c.loaded_at).where(
+    loaded = utc(conn.execute(select(catalog_loads.c.loaded_at).where(
         catalog_loads.c.digest == rt.catalog.digest)).scalar_one())
-    newest = {r[0]: _utc(r[1]) for r in conn.execute(
+    newest = {r[0]: utc(r[1]) for r in conn.execute(
         select(intake_batches.c.feed, func.max(intake_batches.c.received_at))
         .where(intake_batches.c.status == "accepted").group_by(intake_batches.c.feed))}
     out = {}
@@ -119,7 +120,7 @@ def _package(site: Site, d: ds.Dataset, when: datetime, created: datetime) -> di
 
 def _packages(conn: Connection, rt: Runtime, site: Site) -> list[dict[str, Any]]:
     when = modified(conn, rt)
-    created = _utc(conn.execute(select(func.min(catalog_loads.c.loaded_at))).scalar_one())
+    created = utc(conn.execute(select(func.min(catalog_loads.c.loaded_at))).scalar_one())
     return [_package(site, d, when[d.id], created) for d in ds.DATASETS.values()]
 
 
@@ -146,7 +147,7 @@ def _since(fq: str) -> datetime | None:
         raise _invalid("fq", "Only metadata_modified:[<ISO time> TO *] is understood")
     text = m.group(1).rstrip("Z")
     try:
-        return _utc(datetime.fromisoformat(text))
+        return utc(datetime.fromisoformat(text))
     except ValueError as exc:
         raise _invalid("fq", f"{m.group(1)!r} is not an ISO 8601 time") from exc
 
@@ -182,7 +183,7 @@ def search(packages: list[dict[str, Any]], params: dict[str, str]) -> dict[str, 
     words = [w for w in fold(params.get("q", "")).split() if w not in ("*:*", "*")]
     found = []
     for p in packages:
-        if since is not None and _utc(datetime.fromisoformat(p["metadata_modified"])) < since:
+        if since is not None and utc(datetime.fromisoformat(p["metadata_modified"])) < since:
             continue
         text = fold(" ".join([p["name"], p["title"], p["notes"],
                               *(e["value"] for e in p["extras"]),

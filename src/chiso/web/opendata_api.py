@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from chiso.context import Runtime
-from chiso.exports import ckan
+from chiso.exports import ckan, dcat
 from chiso.exports import datasets as ds
 from chiso.web.api import Today, runtime
 from chiso.web.render import locale, render
@@ -138,3 +138,40 @@ def ckan_action(action: str, request: Request, rt: Rt) -> JSONResponse:
     except ckan.CkanError as exc:
         return JSONResponse({"help": help_url, "success": False, "error": exc.error},
                             status_code=exc.status)
+
+
+def _rdf(request: Request, g: Any, fmt: str, last: datetime) -> Response:
+    try:
+        body, media = dcat.serialize(g, fmt)
+    except dcat.DcatError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return conditional(request, body, media, last)
+
+
+@router.get("/catalog.{fmt}", response_class=Response)
+def dcat_catalog(fmt: str, request: Request, rt: Rt,
+                 page: Annotated[int, Query(description="Hydra page, from 1")] = 1,
+                 modified_since: Annotated[datetime | None, Query(
+                     description="only datasets modified at or after this ISO time")] = None,
+                 ) -> Response:
+    """The DCAT-AP 3 catalog in Turtle (ttl), JSON-LD (jsonld) or RDF/XML (xml), paged with
+    Hydra."""
+    if fmt not in dcat.FORMATS:
+        raise HTTPException(404, f"format: give one of {', '.join(dcat.FORMATS)}")
+    try:
+        got = dcat.catalog(rt, site(request, rt), page, modified_since)
+    except dcat.DcatError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return _rdf(request, got.graph, fmt, got.last_modified)
+
+
+@router.get("/dataset/{dataset}.{fmt}", response_class=Response)
+def dcat_dataset(dataset: str, fmt: str, request: Request, rt: Rt) -> Response:
+    """One dataset in DCAT-AP 3: Turtle (ttl), JSON-LD (jsonld) or RDF/XML (xml)."""
+    if fmt not in dcat.FORMATS:
+        raise HTTPException(404, f"format: give one of {', '.join(dcat.FORMATS)}")
+    try:
+        g, last = dcat.dataset(rt, site(request, rt), dataset)
+    except dcat.DcatError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return _rdf(request, g, fmt, last)
