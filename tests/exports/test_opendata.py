@@ -14,6 +14,7 @@ from tests.outlook.test_live import send_months
 
 from chiso.catalog.loader import Catalog
 from chiso.exports import datasets as ds
+from chiso.outlook.answers import target_outlook
 from chiso.web import api as web_api
 
 TODAY = date(2026, 4, 10)
@@ -141,3 +142,26 @@ def test_bad_requests_name_the_parameter(client: TestClient) -> None:
     assert r.status_code == 422
     assert r.json()["detail"].startswith("period:")
     assert client.get("/du-lieu-mo/nope/dictionary.json").status_code == 404
+
+
+def test_target_status_is_the_outlook(fresh_engine: Engine, catalog: Catalog,
+                                      api: TestClient) -> None:
+    send_months(fresh_engine, HOAN_KIEM, {1: 8, 2: 9, 3: 8})
+    r = api.get("/du-lieu-mo/target-status.json", params={"period": "2026"})
+    assert r.status_code == 200, r.text
+    rows = {(x["plan"], x["target"], x["unit"]): x for x in r.json()["rows"]}
+    got = rows[("131/KH-UBND", "I.11", HOAN_KIEM)]
+    with fresh_engine.connect() as conn:
+        want = target_outlook(conn, catalog, "131/KH-UBND", "I.11", HOAN_KIEM, TODAY)
+    assert want.forecast is not None
+    assert got["status"] == want.status
+    assert got["forecast_value"] == want.forecast.value
+    assert got["forecast_low"] == want.forecast.low
+    assert got["forecast_interval"] == want.forecast.interval
+    assert got["latest_value"] == 80.0
+    assert got["feeds"] == "tthc.dossier"
+    assert got["as_of"] is not None
+    assert ("131/KH-UBND", "I.11", "UBNDTP") in rows  # the city beside the unit
+    awaiting = [x for x in rows.values() if x["awaiting_data"]]
+    assert awaiting  # targets no indicator measures yet are listed, with the reason
+    assert all(x["status"] is None for x in awaiting)

@@ -28,6 +28,7 @@ from chiso.intake import quality
 from chiso.intake.contracts import get_contract
 from chiso.measurement import values as mv
 from chiso.measurement.periods import Period, PeriodError, parse_period
+from chiso.outlook import answers as outlook
 from chiso.scoring import answers as scoring
 from chiso.store.tables import catalog_loads
 
@@ -206,7 +207,47 @@ ACCOUNTABILITY = Dataset(
     ),
 )
 
-DATASETS: dict[str, Dataset] = {d.id: d for d in (INDICATOR_VALUES, SCORES, ACCOUNTABILITY)}
+TARGET_STATUS = Dataset(
+    id="target-status",
+    title_vi="Tình trạng thực hiện chỉ tiêu, dự báo và khoảng tin cậy",
+    title_en="Target status with forecast and interval",
+    description_vi="Với mỗi chỉ tiêu đã gắn chỉ số: tình trạng, giá trị mới nhất, dự báo tại "
+                   "hạn với khoảng tin cậy, cho toàn Thành phố và cho từng đơn vị thực hiện có "
+                   "dữ liệu trong kỳ.",
+    description_en="For each target bound to an indicator: status, latest value, forecast at "
+                   "the deadline with its interval, for the city and for each implementing "
+                   "unit with data in the period.",
+    keywords=("chỉ tiêu", "dự báo", "targets", "forecast"),
+    fields=(
+        _f("plan", "string", "Số hiệu kế hoạch", "Plan number"),
+        _f("target", "string", "Mã chỉ tiêu trong kế hoạch", "Target id within the plan"),
+        _f("unit", "string", "Mã đơn vị (UBNDTP: toàn Thành phố)", "Unit code (UBNDTP: city)"),
+        _f("unit_name", "string", "Tên đơn vị", "Unit name"),
+        _f("indicator", "string", "Chỉ số đo chỉ tiêu", "The indicator measuring it"),
+        _f("direction", "string", "Chiều: at_least, at_most, …", "Direction of the target"),
+        _f("threshold", "number", "Ngưỡng chỉ tiêu", "Threshold"),
+        _f("unit_of_measure", "string", "Đơn vị tính", "Unit of measure"),
+        _f("deadline", "date", "Hạn hoàn thành", "Deadline"),
+        _f("today", "date", "Ngày đánh giá", "Day of the assessment"),
+        _f("status", "string", "Tình trạng (tiếng Việt)", "Status in Vietnamese"),
+        _f("status_en", "string", "Tình trạng (tiếng Anh)", "Status in English"),
+        _f("flagged", "boolean", "Cần chú ý", "Flagged for attention"),
+        _f("probability", "number", "Xác suất đạt tại hạn (0–1)",
+           "Probability of meeting it by the deadline (0–1)"),
+        _f("latest_value", "number", "Giá trị tháng gần nhất", "Latest monthly value"),
+        _f("latest_at", "date", "Ngày của giá trị gần nhất", "Day of the latest value"),
+        _f("forecast_value", "number", "Giá trị dự báo tại hạn", "Forecast at the deadline"),
+        _f("forecast_low", "number", "Cận dưới khoảng dự báo", "Forecast interval, low"),
+        _f("forecast_high", "number", "Cận trên khoảng dự báo", "Forecast interval, high"),
+        _f("forecast_interval", "string", "Mức của khoảng dự báo (80%)",
+           "The interval's level (80%)"),
+        _f("awaiting_data", "string", "Lý do chưa đánh giá được", "Why it is not assessed yet"),
+        *PROVENANCE,
+    ),
+)
+
+DATASETS: dict[str, Dataset] = {d.id: d for d in (INDICATOR_VALUES, TARGET_STATUS, SCORES,
+                                                  ACCOUNTABILITY)}
 
 
 def get(dataset_id: str) -> Dataset:
@@ -256,6 +297,43 @@ def _indicator_rows(conn: Connection, rt: Runtime, p: Period,
                    "records": v.records, "changed_at": v.changed_at, "as_of": v.as_of,
                    "method": f"indicator {code}", "method_version": None,
                    "catalog_version": rt.catalog.digest, "feeds": ind.feed}
+
+
+def _target_rows(conn: Connection, rt: Runtime, p: Period,
+                 today: date) -> Iterator[dict[str, Any]]:
+    m = rt.catalog.measurement
+    if m is None:
+        return
+    for plan, pb in sorted(m.plans.items()):
+        for target, binding in sorted(pb.bindings.items()):
+            units: list[str | None] = [None]
+            if binding.indicators and binding.level == "implementing":
+                units += sorted({v.unit for v in mv.values(
+                    conn, m, binding.indicators[0], p.label, level="units", today=today)
+                    if v.unit is not None and v.records})
+            for unit in units:
+                yield _target_row(conn, rt, outlook.target_outlook(
+                    conn, rt.catalog, plan, target, unit, today))
+
+
+def _target_row(conn: Connection, rt: Runtime, o: outlook.Outlook) -> dict[str, Any]:
+    m = rt.catalog.measurement
+    feed = m.indicators[o.indicator].feed if m and o.indicator else None
+    fc = o.forecast
+    return {"plan": o.plan, "target": o.target, "unit": o.unit or mv.CITY,
+            "unit_name": o.unit_name, "indicator": o.indicator, "direction": o.direction,
+            "threshold": o.threshold, "unit_of_measure": o.unit_of_measure,
+            "deadline": o.deadline, "today": o.today, "status": o.status,
+            "status_en": o.status_en, "flagged": o.flagged, "probability": o.probability,
+            "latest_value": o.latest.value if o.latest else None,
+            "latest_at": o.latest.at if o.latest else None,
+            "forecast_value": fc.value if fc else None, "forecast_low": fc.low if fc else None,
+            "forecast_high": fc.high if fc else None,
+            "forecast_interval": fc.interval if fc else None,
+            "awaiting_data": o.awaiting_data,
+            "as_of": mv.feed_as_of(conn, feed) if feed else None,
+            "method": f"forecast {fc.method}" if fc else None, "method_version": None,
+            "catalog_version": rt.catalog.digest, "feeds": feed}
 
 
 def _method_feeds(rt: Runtime, method: Method) -> str:
@@ -313,6 +391,10 @@ def feeds_of(rt: Runtime, dataset_id: str) -> list[str]:
     """The feeds a dataset rests on: its data moves when one of them accepts a batch."""
     if dataset_id == INDICATOR_VALUES.id:
         return _indicator_feeds(rt)
+    if dataset_id == TARGET_STATUS.id:
+        m = rt.catalog.measurement
+        return sorted({m.indicators[c].feed for pb in m.plans.values()
+                       for b in pb.bindings.values() for c in b.indicators} if m else set())
     if dataset_id == ACCOUNTABILITY.id:
         return _record_feeds(rt)
     methods = rt.catalog.methods
@@ -341,6 +423,7 @@ def _accountability_rows(conn: Connection, rt: Runtime, p: Period,
 
 _ROWS: dict[str, Callable[[Connection, Runtime, Period, date], Iterator[dict[str, Any]]]] = {
     INDICATOR_VALUES.id: _indicator_rows,
+    TARGET_STATUS.id: _target_rows,
     SCORES.id: _score_rows,
     ACCOUNTABILITY.id: _accountability_rows,
 }

@@ -43,7 +43,7 @@ class Latest(_Answer):
 
 
 class Forecast(_Answer):
-    value: float
+    value: float | None = Field(description="none when the series is too short to forecast")
     low: float | None = None
     high: float | None = None
     se: float | None = None
