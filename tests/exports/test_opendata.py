@@ -13,8 +13,9 @@ from sqlalchemy import Engine
 from tests.outlook.test_live import send_months
 
 from chiso.catalog.loader import Catalog
+from chiso.context import Runtime
 from chiso.exports import datasets as ds
-from chiso.outlook.answers import target_outlook
+from chiso.outlook.answers import target_outlook, task_warnings
 from chiso.web import api as web_api
 
 TODAY = date(2026, 4, 10)
@@ -55,7 +56,7 @@ def test_indicator_values_with_provenance_as_csv_and_json(fresh_engine: Engine,
     assert hk["catalog_version"] == catalog.digest
     assert hk["feeds"] == "tthc.dossier"
     assert hk["method"] == "indicator tthc.on_time_rate"
-    assert hk["as_of"]
+    assert hk["as_of"].endswith("+00:00")  # times carry their offset on both databases
     assert hk["changed_at"]
 
     j = api.get("/du-lieu-mo/indicator-values.json", params={"period": "2026-03"})
@@ -165,3 +166,20 @@ def test_target_status_is_the_outlook(fresh_engine: Engine, catalog: Catalog,
     awaiting = [x for x in rows.values() if x["awaiting_data"]]
     assert awaiting  # targets no indicator measures yet are listed, with the reason
     assert all(x["status"] is None for x in awaiting)
+
+
+def test_task_progress_every_task_with_its_warnings(client: TestClient, catalog: Catalog,
+                                                    runtime: Runtime) -> None:
+    client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    r = client.get("/du-lieu-mo/task-progress.csv")
+    assert r.status_code == 200, r.text
+    rows = rows_of(r)
+    assert len(rows) == sum(len(e.tasks) for e in catalog.plans.values())
+    by = {(x["plan"], x["task"]): x for x in rows}
+    with runtime.engine.connect() as conn:
+        warned = task_warnings(conn, catalog, None, TODAY).warnings
+    assert warned  # the plans have tasks overdue on this day
+    for w in warned:
+        assert w.kind in by[(w.plan, w.task)]["warnings"].split(";")
+    assert {x["today"] for x in rows} == {TODAY.isoformat()}
+    assert all(x["catalog_version"] == catalog.digest for x in rows)

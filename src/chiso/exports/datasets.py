@@ -16,7 +16,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -30,8 +30,10 @@ from chiso.measurement import values as mv
 from chiso.measurement.periods import Period, PeriodError, parse_period
 from chiso.outlook import answers as outlook
 from chiso.scoring import answers as scoring
+from chiso.store import catalog_reads as reads
 from chiso.store.tables import catalog_loads
 
+_MAX_TASKS = 10_000  # far above the plans' few hundred tasks: one page, bounded
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 
 
@@ -86,14 +88,16 @@ class Table:
     def json(self) -> bytes:
         """``{"dataset", "period", "last_modified", "fields", "rows"}``, UTF-8."""
         body = {"dataset": self.dataset.id, "period": self.period,
-                "last_modified": self.last_modified.isoformat(),
+                "last_modified": _plain(self.last_modified),
                 "fields": [f.name for f in self.dataset.fields],
                 "rows": [{k: _plain(v) for k, v in r.items()} for r in self.rows]}
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _plain(v: Any) -> Any:
-    return v.isoformat() if isinstance(v, date | datetime) else v
+    if isinstance(v, datetime):  # SQLite hands back naive times; chiso stores UTC
+        return (v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)).isoformat()
+    return v.isoformat() if isinstance(v, date) else v
 
 
 def _cell(v: Any) -> Any:
@@ -246,8 +250,37 @@ TARGET_STATUS = Dataset(
     ),
 )
 
+TASK_PROGRESS = Dataset(
+    id="task-progress",
+    title_vi="Tiến độ thực hiện nhiệm vụ",
+    title_en="Task progress",
+    description_vi="Mỗi nhiệm vụ của các kế hoạch: đơn vị chủ trì, thời hạn, tình trạng so với "
+                   "thời hạn và các cảnh báo (quá hạn, sắp đến hạn chưa có minh chứng, mốc "
+                   "chậm) tại ngày đánh giá.",
+    description_en="Every task of the plans: lead units, deadline, status against the deadline "
+                   "and the warnings (overdue, due soon without evidence, milestone slipping) "
+                   "on the day of the assessment.",
+    keywords=("nhiệm vụ", "tiến độ", "tasks"),
+    fields=(
+        _f("plan", "string", "Số hiệu kế hoạch", "Plan number"),
+        _f("task", "string", "Mã nhiệm vụ trong kế hoạch", "Task id within the plan"),
+        _f("section", "string", "Phần của kế hoạch", "Section of the plan"),
+        _f("title", "string", "Nội dung nhiệm vụ", "The task as the plan writes it"),
+        _f("lead", "string", "Mã đơn vị chủ trì, cách nhau bởi dấu chấm phẩy",
+           "Lead units' codes, separated by semicolons"),
+        _f("deadline", "date", "Thời hạn (trống: thường xuyên hoặc không ghi)",
+           "Deadline (empty: ongoing or none written)"),
+        _f("deadline_kind", "string", "Loại thời hạn", "Kind of deadline"),
+        _f("today", "date", "Ngày đánh giá", "Day of the assessment"),
+        _f("status", "string", "Tình trạng so với thời hạn", "Status against the deadline"),
+        _f("warnings", "string", "Cảnh báo, cách nhau bởi dấu chấm phẩy",
+           "Warnings, separated by semicolons"),
+        *PROVENANCE,
+    ),
+)
+
 DATASETS: dict[str, Dataset] = {d.id: d for d in (INDICATOR_VALUES, TARGET_STATUS, SCORES,
-                                                  ACCOUNTABILITY)}
+                                                  TASK_PROGRESS, ACCOUNTABILITY)}
 
 
 def get(dataset_id: str) -> Dataset:
@@ -336,6 +369,26 @@ def _target_row(conn: Connection, rt: Runtime, o: outlook.Outlook) -> dict[str, 
             "catalog_version": rt.catalog.digest, "feeds": feed}
 
 
+def _task_rows(conn: Connection, rt: Runtime, p: Period,
+               today: date) -> Iterator[dict[str, Any]]:
+    warned: dict[tuple[str, str], list[str]] = {}
+    for w in outlook.task_warnings(conn, rt.catalog, None, today).warnings:
+        warned.setdefault((w.plan, w.task), []).append(w.kind)
+    loaded = _catalog_loaded(conn, rt)
+    page = reads.list_tasks(conn, today=today, limit=_MAX_TASKS)
+    if page.total > _MAX_TASKS:
+        raise DatasetError(f"more than {_MAX_TASKS} tasks: the task dataset needs paging")
+    for t in page.items:
+        plan = t["plan_number"]
+        kinds = warned.get((plan, t["id"]), []) or warned.get((t["plan_key"], t["id"]), [])
+        yield {"plan": plan, "task": t["id"], "section": t["section"], "title": t["title"],
+               "lead": ";".join(u["code"] for u in t["units"].get("lead", [])),
+               "deadline": t["deadline"], "deadline_kind": t["deadline_kind"],
+               "today": today, "status": t["status"], "warnings": ";".join(kinds),
+               "as_of": loaded, "method": "deadline status and task warnings",
+               "method_version": None, "catalog_version": rt.catalog.digest, "feeds": None}
+
+
 def _method_feeds(rt: Runtime, method: Method) -> str:
     feeds: set[str] = set()
     m = rt.catalog.measurement
@@ -397,6 +450,8 @@ def feeds_of(rt: Runtime, dataset_id: str) -> list[str]:
                        for b in pb.bindings.values() for c in b.indicators} if m else set())
     if dataset_id == ACCOUNTABILITY.id:
         return _record_feeds(rt)
+    if dataset_id == TASK_PROGRESS.id:
+        return []  # the catalog and task evidence, no feed
     methods = rt.catalog.methods
     feeds: set[str] = set()
     for versions in (methods.versions.values() if methods else []):
@@ -424,6 +479,7 @@ def _accountability_rows(conn: Connection, rt: Runtime, p: Period,
 _ROWS: dict[str, Callable[[Connection, Runtime, Period, date], Iterator[dict[str, Any]]]] = {
     INDICATOR_VALUES.id: _indicator_rows,
     TARGET_STATUS.id: _target_rows,
+    TASK_PROGRESS.id: _task_rows,
     SCORES.id: _score_rows,
     ACCOUNTABILITY.id: _accountability_rows,
 }

@@ -84,7 +84,7 @@ class Outlook(_Answer):
 class TaskWarning(_Answer):
     plan: str
     task: str
-    title: str
+    title: str | None = Field(description="none for a task the plan lists without a text")
     kind: str = Field(description="overdue, due_soon_no_evidence or milestone_slipping")
     kind_vi: str
     due: date
