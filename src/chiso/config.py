@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     rankings_recheck: float = Field(
         default=1.0, description="Seconds a cached ranking is served before its scores are "
         "checked for change")
+    opendata_licence_id: str = Field(
+        default="CC-BY-4.0", description="Licence of the open datasets (CKAN license_id, "
+        "DCAT dct:license); default Creative Commons Attribution 4.0")
+    opendata_licence_title: str = "Creative Commons Attribution 4.0"
+    opendata_licence_url: str = "https://creativecommons.org/licenses/by/4.0/"
     dashboard_follow: bool = Field(
         default=True, description="Keep the dashboard's tiles current from the change stream "
         "(off: every read recomputes them)")

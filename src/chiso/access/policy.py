@@ -122,6 +122,18 @@ POLICY: tuple[Rule, ...] = (
        note="the task's evidence: hash, size, uploader, time"),
     _r("GET", "/api/v1/alerts", {UNIT_OFFICER, OPERATOR, LEADER, AUDITOR, VIEWER}, "query",
        note="in-app alerts and their deliveries; ?unit="),
+    # -- open data: datasets with their dictionaries, public like the values -------------
+    _r("GET", "/du-lieu-mo", EVERYONE, note="the open datasets, their fields and links"),
+    _r("GET", "/du-lieu-mo/{dataset}.csv", EVERYONE, note="a dataset as CSV; ?period="),
+    _r("GET", "/du-lieu-mo/{dataset}.json", EVERYONE, note="a dataset as JSON; ?period="),
+    _r("GET", "/du-lieu-mo/{dataset}/dictionary.json", EVERYONE,
+       note="a dataset's data dictionary"),
+    _r("GET", "/api/v1/opendata", EVERYONE, note="the open datasets and their resources"),
+    _r("GET", "/api/3/action/{action}", EVERYONE,
+       note="CKAN Action API, read side: harvesters list, show and search the datasets"),
+    _r("GET", "/catalog.{fmt}", EVERYONE,
+       note="DCAT-AP 3 catalog: ttl, jsonld, xml; Hydra ?page=, ?modified_since="),
+    _r("GET", "/dataset/{dataset}.{fmt}", EVERYONE, note="DCAT-AP 3 dataset: ttl, jsonld, xml"),
     # -- the operations dashboard (issue 7): tiles and their live stream -------------------
     _r("GET", "/api/v1/dashboard", EVERYONE,
        note="every group and tile: question, value, target, status, trend, freshness"),
