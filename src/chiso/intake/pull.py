@@ -40,7 +40,7 @@ from tenacity import (
 )
 
 from chiso.intake.contracts import get_contract
-from chiso.intake.pipeline import Provenance, ingest, record_refusal
+from chiso.intake.pipeline import Provenance, ingest, raw_for_archive, record_refusal
 from chiso.intake.settings import IntakeSettings, get_intake_settings
 from chiso.intake.validate import Problem, Scope
 from chiso.store.tables import intake_cursors
@@ -164,7 +164,8 @@ class PullRunner:
                     self.c.page_size:
                 problem = Problem(-1, self.contract.version, "a whole page shares one version "
                                   "time; raise page_size so that updated_since paging advances")
-                record_refusal(self.engine, self.contract, prov, body, "application/json",
+                kept = raw_for_archive(self.contract, body, records, self.settings)
+                record_refusal(self.engine, self.contract, prov, kept, "application/json",
                                [problem])
                 result.error = problem.message
                 _note_error(self.engine, self.c.name, result.error)

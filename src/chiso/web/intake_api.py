@@ -21,7 +21,7 @@ from chiso.access.guard import principal
 from chiso.intake import quality
 from chiso.intake.contracts import contracts, get_contract
 from chiso.intake.doors import ingest_body, ingest_file
-from chiso.intake.pipeline import Outcome, Provenance, read_raw
+from chiso.intake.pipeline import NOT_KEPT, Outcome, Provenance, read_raw
 from chiso.intake.settings import get_intake_settings
 from chiso.intake.sources import Source, source_for_token
 from chiso.intake.validate import Scope
@@ -134,6 +134,10 @@ def raw_payload(sha256: str, rt: RuntimeDep) -> Response:
         row = conn.execute(select(intake_raw.c.media_type).where(
             intake_raw.c.sha256 == sha256)).first()
         content = read_raw(conn, sha256)
+    if row is not None and row.media_type.endswith(NOT_KEPT):
+        raise HTTPException(410, "only the hash and size of this payload were kept: it was "
+                                 "refused before it could be read, so its personal data could "
+                                 "not be pseudonymised; ask the sender for the file")
     if row is None or content is None:
         raise HTTPException(404, f"no raw payload {sha256}")
     media = row.media_type.split(";")[0]
