@@ -111,9 +111,13 @@ def feed_contract(feed: str) -> dict[str, Any]:
 def list_batches(
     rt: RuntimeDep, feed: str | None = None, source: str | None = None,
     status: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    unit: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Recent batches with their provenance and, for refused ones, every problem."""
+    """Recent batches with their provenance and, for refused ones, every problem; ``unit``:
+    the files uploaded for that unit only (a unit-scoped steward always gets its own)."""
     query = select(intake_batches).order_by(intake_batches.c.id.desc()).limit(limit)
+    if unit:
+        query = query.where(intake_batches.c.unit == unit)
     if feed:
         query = query.where(intake_batches.c.feed == feed)
     if source:
