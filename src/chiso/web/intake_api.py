@@ -162,7 +162,10 @@ def data_quality(
             raise HTTPException(404, f"unknown feed {f!r}")
     if unit and unit not in rt.catalog.units.units:
         raise HTTPException(404, f"unknown unit {unit!r}")
-    return quality.report(rt.engine, feeds, unit, period, start, end)
+    try:
+        return quality.report(rt.engine, feeds, unit, period, start, end)
+    except quality.RangeError as exc:
+        raise HTTPException(422, str(exc)) from exc
 
 
 # -- the data steward's upload page --------------------------------------------------------
