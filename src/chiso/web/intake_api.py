@@ -63,6 +63,19 @@ async def _authorised(rt: Runtime, authorization: str | None, feed: str) -> Sour
     return source
 
 
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """The body, read chunk by chunk and refused (413) as soon as it passes ``limit``: a
+    chunked body declares no length, so the count is kept while reading."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"body larger than {limit} bytes; split the batch")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @router.post("/api/v1/feeds/{feed}/records", tags=["intake"],
              responses={400: {"description": "malformed body"}, 401: {}, 403: {}, 404: {},
                         413: {}, 422: {"description": "bad records, listed by index and field"}})
@@ -82,9 +95,7 @@ async def push_records(
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
         raise HTTPException(413, f"body larger than {settings.max_upload_bytes} bytes; "
                                  "split the batch")
-    body = await request.body()
-    if len(body) > settings.max_upload_bytes:
-        raise HTTPException(413, f"body larger than {settings.max_upload_bytes} bytes")
+    body = await _bounded_body(request, settings.max_upload_bytes)
     connector = request.headers.get("x-chiso-connector")
     prov = Provenance(source.name, "push", connector=connector)
     scope = Scope(units=source.units, known_units=_known_units(rt))
