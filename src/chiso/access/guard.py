@@ -282,7 +282,12 @@ class AccessGuard:
         query = dict(parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True))
         asked = query.get("unit") or None
         if units is None or rule.scope == "none":
-            return asked, None
+            # ``unit=`` names the unit concerned only where the route reads it (query scope);
+            # elsewhere it is the client's text and never reaches the audit entry.
+            if rule.scope == "form":
+                sent = str(form.get("unit") or "").strip() if form is not None else ""
+                return sent or None, None
+            return (asked if rule.scope == "query" else None), None
         mine = ", ".join(sorted(units))
         if rule.scope == "query":
             if asked is None:
