@@ -29,10 +29,16 @@ _PUBLISHED = "chiso.published"
 _READY = "chiso.ready"
 
 
+#: Bounds: each subscriber's queue, and how many subscribers the hub serves at once.
+QUEUE_ITEMS = 1_000
+MAX_SUBSCRIBERS = 500
+
+
 @dataclass(eq=False)
 class Subscriber:
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(10_000))
+    queue: asyncio.Queue[dict[str, Any]] = field(
+        default_factory=lambda: asyncio.Queue(QUEUE_ITEMS))
     overflowed: bool = False
 
     def put(self, items: list[dict[str, Any]]) -> None:
@@ -44,16 +50,27 @@ class Subscriber:
                 return
 
 
-class Hub:
-    """In-process fan-out of value announcements to SSE subscribers (thread-safe)."""
+class StreamFullError(RuntimeError):
+    """The hub has as many subscribers as it serves; the client should retry later."""
 
-    def __init__(self) -> None:
+
+class Hub:
+    """In-process fan-out of value announcements to SSE subscribers (thread-safe), at most
+    ``max_subscribers`` of them (each holds a queue of up to ``QUEUE_ITEMS`` items)."""
+
+    def __init__(self, max_subscribers: int = MAX_SUBSCRIBERS) -> None:
         self._subs: set[Subscriber] = set()
         self._lock = threading.Lock()
+        self.max_subscribers = max_subscribers
 
-    def subscribe(self) -> Subscriber:
+    def subscribe(self, *, bounded: bool = True) -> Subscriber:
+        """A new subscriber; ``StreamFullError`` when full (``bounded=False``: chiso's own
+        in-process followers, a fixed few, never refused)."""
         sub = Subscriber(asyncio.get_running_loop())
         with self._lock:
+            if bounded and len(self._subs) >= self.max_subscribers:
+                raise StreamFullError(f"the change stream already serves "
+                                      f"{self.max_subscribers} clients; retry in a minute")
             self._subs.add(sub)
         return sub
 
