@@ -14,6 +14,8 @@ Scope kinds, for principals whose grants for the route are limited to some units
 - ``task``: the task named by the path (``key``, ``task_id``) must be led by one of the
   officer's units (catalog assignments, role ``lead``); otherwise refused (403). A task no
   unit leads belongs to the city: only city-wide grants reach it.
+- ``raw``: the raw payload named by the path must belong to a batch uploaded for one of the
+  officer's units (its file or its evidence); another's reads as not found.
 - ``feed``: source tokens: the ``feed`` path parameter must be one the token covers; the
   token's units are enforced per record by intake.
 """
@@ -85,9 +87,9 @@ POLICY: tuple[Rule, ...] = (
     # -- intake: the push door (source tokens only), batches, data quality, uploads ---------
     _r("POST", "/api/v1/feeds/{feed}/records", {SOURCE}, "feed",
        note="source token: its feeds; its units checked per record"),
-    _r("GET", "/api/v1/intake/batches", {OPERATOR, DATA_STEWARD, AUDITOR},
-       note="provenance of every batch"),
-    _r("GET", "/api/v1/intake/raw/{sha256}", {OPERATOR, DATA_STEWARD}, personal=True,
+    _r("GET", "/api/v1/intake/batches", {OPERATOR, DATA_STEWARD, AUDITOR}, "query",
+       note="provenance of every batch; ?unit= (a unit's own: the files uploaded for it)"),
+    _r("GET", "/api/v1/intake/raw/{sha256}", {OPERATOR, DATA_STEWARD}, "raw", personal=True,
        note="a raw payload as received (may hold personal identifiers)"),
     _r("GET", "/api/v1/data-quality", QUALITY, "query"),
     _r("GET", "/intake/data-quality", QUALITY, "query", note="the data-quality page"),

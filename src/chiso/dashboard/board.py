@@ -371,7 +371,7 @@ class Board:
     async def follow(self, debounce: float = 0.3, slow: float = 60.0) -> None:
         """Run until cancelled: refresh the tiles the stream, writes and time move."""
         self._wake = asyncio.Event()
-        sub = self.hub.subscribe()
+        sub = self.hub.subscribe(bounded=False)
         if len(self.views) < len(self.tiles):  # every tile once, before following changes
             await asyncio.to_thread(self.refresh)
         quick_kinds = ("indicator",)

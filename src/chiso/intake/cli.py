@@ -24,6 +24,12 @@ def _runtime() -> Runtime:
     return command_runtime()
 
 
+def _actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
 @sources_app.command("add")
 def sources_add(
     name: Annotated[str, typer.Argument(help="Source name, e.g. dvc-hanoi")],
@@ -46,7 +52,7 @@ def sources_add(
     if bad:
         err.print(f"[red]Unknown unit code(s):[/red] {', '.join(bad)}")
         raise typer.Exit(2)
-    token = add_source(rt.engine, name, feed, unit or None)
+    token = add_source(rt.engine, name, feed, unit or None, actor=_actor())
     err.print(f"Source {name!r}: feeds {', '.join(feed)}; units {', '.join(unit or ['any'])}. "
               "The token is shown once; store it in the source system:")
     typer.echo(token)
@@ -67,7 +73,7 @@ def sources_revoke(name: str) -> None:
     """Revoke a source's token."""
     from chiso.intake.sources import revoke_source
 
-    if not revoke_source(_runtime().engine, name):
+    if not revoke_source(_runtime().engine, name, actor=_actor()):
         err.print(f"[red]No source named {name!r}[/red]")
         raise typer.Exit(1)
     out.print(f"Revoked {name}")

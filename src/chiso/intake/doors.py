@@ -65,7 +65,8 @@ def ingest_body(
     try:
         records = parse_body(body, content_type, settings.max_batch_records)
     except BodyError as exc:
-        return record_refusal(engine, contract, prov, body, media, exc.problems)
+        return record_refusal(engine, contract, prov, body, media, exc.problems,
+                              keep=settings.archive_personal)
     return ingest(engine, contract, records, prov, body, media, scope=scope, settings=settings)
 
 
@@ -100,20 +101,23 @@ def ingest_file(
         if not evidence:
             problem = Problem(-1, None, "values typed by hand need an evidence file (the signed "
                                         "report or release they come from); attach it")
-            return record_refusal(engine, contract, prov, data, media, [problem]), info
+            return record_refusal(engine, contract, prov, data, media, [problem],
+                                  keep=settings.archive_personal), info
         with engine.begin() as conn:
             prov.evidence_sha256 = archive(conn, evidence, evidence_media(evidence_name))
     if unit not in known_units:
         problem = Problem(-1, "unit", f"unknown unit code {unit!r}")
-        return record_refusal(engine, contract, prov, data, media, [problem]), info
+        return record_refusal(engine, contract, prov, data, media, [problem],
+                              keep=settings.archive_personal), info
     try:
         parsed = parse_file(data, filename, contract, settings, encoding, known_units)
     except FileRefusedError as exc:
-        return record_refusal(engine, contract, prov, data, media, [exc.problem]), info
+        return record_refusal(engine, contract, prov, data, media, [exc.problem],
+                              keep=settings.archive_personal), info
     info = {"kind": parsed.kind, "encoding": parsed.encoding, "columns": parsed.columns,
             "unmapped_columns": parsed.unmapped}
     payload = data
-    if parsed.personal_columns and not settings.archive_personal:
+    if (parsed.personal_columns or parsed.unmapped_columns) and not settings.archive_personal:
         key = settings.key()
         payload = redacted_csv(parsed, lambda v: pseudonymise(v, key))
         media = "text/csv; redacted"

@@ -62,6 +62,7 @@ class ParsedFile:
     table: list[list[Any]] = field(default_factory=list)  # every cell, for redacted archive
     personal_columns: list[int] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)  # "H (Ghi chú)": read by no field
+    unmapped_columns: list[int] = field(default_factory=list)
 
     def locate(self) -> Callable[[int, str | None], tuple[int | None, str | None]]:
         def where(index: int, name: str | None) -> tuple[int | None, str | None]:
@@ -335,6 +336,7 @@ def parse_file(
             continue
         where = f"{column_letter(c)} ({header})"
         parsed.unmapped.append(where)
+        parsed.unmapped_columns.append(c)
         if "unit" in contract.fields and "unit" not in parsed.columns and (
                 _unit_heading(header) or _unit_values(rows, start + height, c, known_units)):
             known = ", ".join(f"'{h}'" for h in contract.fields["unit"].headers)
@@ -360,11 +362,12 @@ def parse_file(
 
 
 def redacted_csv(parsed: ParsedFile, pseudonym: Callable[[str], str]) -> bytes:
-    """The file's cells as CSV UTF-8, personal-identifier columns pseudonymised (what the raw
-    archive keeps when the operator has not enabled keeping identifiers)."""
+    """The file's cells as CSV UTF-8, personal-identifier columns and columns no field reads
+    (nobody can tell what they hold) pseudonymised: what the raw archive keeps when the
+    operator has not enabled keeping identifiers."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    personal = set(parsed.personal_columns)
+    personal = set(parsed.personal_columns) | set(parsed.unmapped_columns)
     data_rows = {r - 1 for r in parsed.rows}
     for i, row in enumerate(parsed.table):
         cells = ["" if cell is None else str(cell) for cell in row]

@@ -93,21 +93,37 @@ def pseudonymise(value: str, key: bytes) -> str:
     return hmac.new(key, normal.encode(), hashlib.sha256).hexdigest()
 
 
-def archive(conn: Connection, payload: bytes, media_type: str) -> str:
-    """Store a raw payload gzip-compressed under its SHA-256 (once); return the hash."""
+#: Media type suffix of a payload of which only the hash and size are kept.
+NOT_KEPT = "; not kept: refused before it could be read"
+
+
+def archive(conn: Connection, payload: bytes, media_type: str, *, keep: bool = True) -> str:
+    """Store a raw payload gzip-compressed under its SHA-256 (once); return the hash.
+    ``keep=False``: only the hash and size (a payload that could not be parsed cannot be
+    pseudonymised, so its personal data must not be kept in clear). A payload first seen
+    unkept and later kept (the same file, now readable) gets its content then."""
     sha = hashlib.sha256(payload).hexdigest()
-    exists = conn.execute(select(intake_raw.c.sha256).where(intake_raw.c.sha256 == sha)).first()
+    media = (media_type.split(";")[0] + NOT_KEPT)[:100] if not keep else media_type
+    content = gzip.compress(payload, compresslevel=6) if keep else b""
+    exists = conn.execute(select(intake_raw.c.media_type).where(
+        intake_raw.c.sha256 == sha)).first()
     if not exists:
         conn.execute(_insert(conn, intake_raw).values(
-            sha256=sha, media_type=media_type, size=len(payload),
-            content=gzip.compress(payload, compresslevel=6), first_seen=datetime.now(UTC),
-        ).on_conflict_do_nothing())
+            sha256=sha, media_type=media, size=len(payload), content=content,
+            first_seen=datetime.now(UTC)).on_conflict_do_nothing())
+    elif keep and exists.media_type.endswith(NOT_KEPT):
+        conn.execute(intake_raw.update().where(intake_raw.c.sha256 == sha).values(
+            media_type=media, content=content))
     return sha
 
 
 def read_raw(conn: Connection, sha: str) -> bytes | None:
-    row = conn.execute(select(intake_raw.c.content).where(intake_raw.c.sha256 == sha)).first()
-    return gzip.decompress(row.content) if row else None
+    """The archived bytes, or None when unknown or only its hash and size were kept."""
+    row = conn.execute(select(intake_raw.c.content, intake_raw.c.media_type).where(
+        intake_raw.c.sha256 == sha)).first()
+    if row is None or row.media_type.endswith(NOT_KEPT):
+        return None
+    return gzip.decompress(row.content)
 
 
 def _insert(conn: Connection, table: Table) -> Any:
@@ -272,11 +288,12 @@ def _batch_row(contract: Contract, prov: Provenance, sha: str, status: str,
 
 def record_refusal(
     engine: Engine, contract: Contract, prov: Provenance, payload: bytes, media_type: str,
-    problems: list[Problem], records: int = 0,
+    problems: list[Problem], records: int = 0, *, keep: bool = True,
 ) -> Outcome:
-    """Keep a refused payload and why it was refused (no record is written)."""
+    """Keep a refused payload and why it was refused (no record is written). ``keep=False``
+    for a payload refused before it could be parsed: only its hash and size are kept."""
     with engine.begin() as conn:
-        sha = archive(conn, payload, media_type)
+        sha = archive(conn, payload, media_type, keep=keep)
         batch_id = conn.execute(intake_batches.insert().values(
             _batch_row(contract, prov, sha, "refused", records, problems))
             .returning(intake_batches.c.id)).scalar_one()

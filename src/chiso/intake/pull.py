@@ -41,7 +41,7 @@ from tenacity import (
 )
 
 from chiso.intake.contracts import get_contract
-from chiso.intake.pipeline import Provenance, ingest, record_refusal
+from chiso.intake.pipeline import Provenance, ingest, raw_for_archive, record_refusal
 from chiso.intake.settings import IntakeSettings, get_intake_settings
 from chiso.intake.validate import Problem, Scope
 from chiso.store.tables import intake_cursors
@@ -149,6 +149,7 @@ class PullRunner:
         cursor = get_cursor(self.engine, self.c.name)
         prov = Provenance(self.c.source, "pull", connector=self.c.name)
         scope = Scope(known_units=self.known_units)
+        seen: set[str | None] = {cursor}  # a cursor met twice in one run would loop forever
         while max_pages is None or result.pages < max_pages:
             try:
                 body, data = self._fetch(cursor)
@@ -161,11 +162,20 @@ class PullRunner:
             if not records:
                 break
             nxt = self._next_cursor(data, cursor)
+            if self.c.paging == "cursor" and data.get("has_more", True) and nxt in seen:
+                result.error = (f"the source sent cursor {nxt!r} again with more pages to "
+                                "come: stopped rather than pull the same pages forever; the "
+                                "source's paging needs fixing")
+                _note_error(self.engine, self.c.name, result.error)
+                log.warning("connector %s: %s", self.c.name, result.error)
+                return result
+            seen.add(nxt)
             if nxt == cursor and self.c.paging == "updated_since" and len(records) >= \
                     self.c.page_size:
                 problem = Problem(-1, self.contract.version, "a whole page shares one version "
                                   "time; raise page_size so that updated_since paging advances")
-                record_refusal(self.engine, self.contract, prov, body, "application/json",
+                kept = raw_for_archive(self.contract, body, records, self.settings)
+                record_refusal(self.engine, self.contract, prov, kept, "application/json",
                                [problem])
                 result.error = problem.message
                 _note_error(self.engine, self.c.name, result.error)

@@ -22,7 +22,7 @@ from chiso.context import Runtime
 from chiso.intake import quality
 from chiso.intake.contracts import contracts, get_contract
 from chiso.intake.doors import ingest_body, ingest_file
-from chiso.intake.pipeline import Outcome, Provenance, read_raw
+from chiso.intake.pipeline import NOT_KEPT, Outcome, Provenance, read_raw
 from chiso.intake.settings import get_intake_settings
 from chiso.intake.sources import Source, source_for_token
 from chiso.intake.validate import Scope
@@ -63,6 +63,19 @@ async def _authorised(rt: Runtime, authorization: str | None, feed: str) -> Sour
     return source
 
 
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """The body, read chunk by chunk and refused (413) as soon as it passes ``limit``: a
+    chunked body declares no length, so the count is kept while reading."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"body larger than {limit} bytes; split the batch")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @router.post("/api/v1/feeds/{feed}/records", tags=["intake"],
              responses={400: {"description": "malformed body"}, 401: {}, 403: {}, 404: {},
                         413: {}, 422: {"description": "bad records, listed by index and field"}})
@@ -82,9 +95,7 @@ async def push_records(
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
         raise HTTPException(413, f"body larger than {settings.max_upload_bytes} bytes; "
                                  "split the batch")
-    body = await request.body()
-    if len(body) > settings.max_upload_bytes:
-        raise HTTPException(413, f"body larger than {settings.max_upload_bytes} bytes")
+    body = await _bounded_body(request, settings.max_upload_bytes)
     connector = request.headers.get("x-chiso-connector")
     prov = Provenance(source.name, "push", connector=connector)
     scope = Scope(units=source.units, known_units=_known_units(rt))
@@ -111,9 +122,13 @@ def feed_contract(feed: str) -> dict[str, Any]:
 def list_batches(
     rt: RuntimeDep, feed: str | None = None, source: str | None = None,
     status: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    unit: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Recent batches with their provenance and, for refused ones, every problem."""
+    """Recent batches with their provenance and, for refused ones, every problem; ``unit``:
+    the files uploaded for that unit only (a unit-scoped steward always gets its own)."""
     query = select(intake_batches).order_by(intake_batches.c.id.desc()).limit(limit)
+    if unit:
+        query = query.where(intake_batches.c.unit == unit)
     if feed:
         query = query.where(intake_batches.c.feed == feed)
     if source:
@@ -134,6 +149,10 @@ def raw_payload(sha256: str, rt: RuntimeDep) -> Response:
         row = conn.execute(select(intake_raw.c.media_type).where(
             intake_raw.c.sha256 == sha256)).first()
         content = read_raw(conn, sha256)
+    if row is not None and row.media_type.endswith(NOT_KEPT):
+        raise HTTPException(410, "only the hash and size of this payload were kept: it was "
+                                 "refused before it could be read, so its personal data could "
+                                 "not be pseudonymised; ask the sender for the file")
     if row is None or content is None:
         raise HTTPException(404, f"no raw payload {sha256}")
     media = row.media_type.split(";")[0]
@@ -154,7 +173,10 @@ def data_quality(
             raise HTTPException(404, f"unknown feed {f!r}")
     if unit and unit not in rt.catalog.units.units:
         raise HTTPException(404, f"unknown unit {unit!r}")
-    return quality.report(rt.engine, feeds, unit, period, start, end)
+    try:
+        return quality.report(rt.engine, feeds, unit, period, start, end)
+    except quality.RangeError as exc:
+        raise HTTPException(422, str(exc)) from exc
 
 
 # -- the data steward's upload page --------------------------------------------------------
