@@ -33,15 +33,6 @@ app.add_typer(units_app, name="units")
 app.add_typer(db_app, name="db")
 
 
-@app.callback()
-def _root() -> None:
-    """chiso: Hanoi's digital-transformation measurement system."""
-    from chiso.context import command_opener
-    from chiso.runtime import open_runtime_for_command
-
-    command_opener.set(open_runtime_for_command)  # what the rooms' sub-commands open
-
-
 intake_cli.register(app)
 measurement_cli.register(app)
 access_cli.register(app)
@@ -55,7 +46,11 @@ err = Console(stderr=True, soft_wrap=True)  # errors are read whole, never wrapp
 
 
 @app.callback()
-def _settings_first() -> None:
+def _root() -> None:
+    """chiso: Hanoi's digital-transformation measurement system."""
+    from chiso.context import command_opener
+    from chiso.runtime import open_runtime_for_command
+
     # Every command checks the environment's settings first: a mistake is one line, not a
     # traceback from deep inside whichever room first reads the setting.
     try:
@@ -63,6 +58,7 @@ def _settings_first() -> None:
     except SettingsError as exc:
         err.print(f"[red]Settings:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
+    command_opener.set(open_runtime_for_command)  # what the rooms' sub-commands open
 
 
 DataDir = Annotated[

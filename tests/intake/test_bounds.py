@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from tests.intake.helpers import uid
 
+from chiso.context import Runtime
 from chiso.intake.quality import MAX_SPAN_DAYS
 from chiso.intake.settings import get_intake_settings
 from chiso.intake.sources import add_source
-from chiso.runtime import Runtime
-from chiso.web.app import create_app
+from chiso.runtime import create_app
 
 URL = "/api/v1/data-quality"
 
