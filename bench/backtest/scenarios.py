@@ -49,13 +49,15 @@ class Scenario:
     tet_dip: float
     noise: float
     path: list[float] = field(default_factory=list)  # the 12 noiseless monthly levels
+    family: str = "trend"
+    history: list[Point] = field(default_factory=list)  # earlier years, known from the start
 
     @property
     def missed(self) -> bool:
         return not self.terms.met(self.final)
 
     def known_on(self, today: date) -> list[Point]:
-        return [p for p, known in self.points if known <= today]
+        return self.history + [p for p, known in self.points if known <= today]
 
 
 def _month_end(m: int) -> date:

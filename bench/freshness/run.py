@@ -68,7 +68,7 @@ def run(label: str, url: str, rate: int, seconds: float, size: int) -> None:
     ready, stop = threading.Event(), threading.Event()
 
     async def listen() -> None:
-        sub = rt.hub.subscribe()
+        sub = rt.hub.subscribe(bounded=False)
         ready.set()
         while not stop.is_set():
             try:

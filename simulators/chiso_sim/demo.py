@@ -8,17 +8,24 @@ its doors: the dossier system of the communes, iHanoi, e-office, meetings and th
 publisher push batches to the push API; the departments' dossier system is pulled by
 ``chiso pull`` (a pull connector) from a simulated API that goes down now and then.
 
-The simulated window ends today: the systems send the last ``--days`` days (a backlog the
-dossier system works off in about two minutes at the default ``--rate`` and ``--scale``, then
-today's records), and the statistics publisher sends every ``stats.*`` indicator chiso defines
-(read from its public API) for each month of this year published so far. A leader account
-(``lanhdao``) is created so that a visitor can sign in and record decisions from the tiles.
+The systems first send the last ``--days`` days up to now (a backlog the dossier system works
+off in about two minutes at the default ``--rate`` and ``--scale``), then keep producing records
+as a simulated clock passes, ``--speed`` times faster than real time (``chiso_sim.live``), so the
+tiles keep moving for as long as the demo runs. The statistics publisher sends every ``stats.*``
+indicator chiso defines (read from its public API) for each month of this year published so
+far; the SME support system sends the SME programme's records since 1/1/2026
+(``chiso_sim.sme``), and the statistics office this year's quarterly commune-GRDP releases
+(``chiso_sim.grdp``). A leader account (``lanhdao``) is created so that a visitor can sign in
+and record decisions from the tiles.
+
+The terminal shows a summary line every ``--every`` seconds (``chiso_sim.watch``); the server's
+and the connector's logs go to files beside the database, whose paths are printed. Ctrl-C,
+SIGTERM, SIGHUP or the death of either child stops every process the demo started.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import shutil
 import signal
@@ -26,13 +33,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from chiso_sim.grdp import grdp_releases
 from chiso_sim.hanoi import (
     DEPARTMENTS,
     VN,
@@ -41,11 +48,16 @@ from chiso_sim.hanoi import (
     feedback_versions,
     meeting_versions,
 )
+from chiso_sim.live import SimClock, clocked_batches
 from chiso_sim.servers import PullSource, Pusher, ServerThread, free_port, pull_app
+from chiso_sim.sme import sme_feeds
 from chiso_sim.statistics import city_statistics, fetch_definitions
+from chiso_sim.watch import DashboardWatch, Summary
 
 LEADER = "lanhdao"
 LEADER_PASSWORD = "lanhdao-demo-2026"  # demo only: the demo database is not for real use
+LIVE_DAYS = 400  # how far the simulated window reaches beyond today: longer than any demo runs
+FEEDS = ["dvc-so", "dvc-xa", "ihanoi", "eoffice", "hop"]  # the systems that keep producing
 
 
 def _chiso() -> list[str]:
@@ -61,24 +73,18 @@ def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
     return done.stdout.strip()
 
 
-def _wait_up(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+def _wait_up(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit("chiso serve exited; see its output above")
+            raise SystemExit(f"chiso serve exited; its log: {log}")
         try:
             if httpx.get(url + "/api/v1/feeds", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise SystemExit("chiso did not start in time")
-
-
-def _until(records: Iterable[dict[str, Any]], now: datetime) -> Iterator[dict[str, Any]]:
-    """The record versions a system has by ``now``: a dossier received today is not resolved
-    yet (its later versions lie in the future and are not sent)."""
-    return (r for r in records if datetime.fromisoformat(r["updated_at"]) <= now)
+    raise SystemExit(f"chiso did not start in time; its log: {log}")
 
 
 def _leader(env: dict[str, str]) -> None:
@@ -90,10 +96,19 @@ def _leader(env: dict[str, str]) -> None:
     _run(["users", "grant", LEADER, "leader"], env)
 
 
+class SignalStopError(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stop as Ctrl-C does."""
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    raise SignalStopError(signal.Signals(signum).name)
+
+
 def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    """Stop a child and wait for it: SIGTERM, then SIGKILL after 10 s."""
     if proc is None or proc.poll() is not None:
         return
-    proc.send_signal(signal.SIGINT)
+    proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
@@ -101,137 +116,226 @@ def _stop(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait()
 
 
+def _boundaries(option: str | None, env: dict[str, str]) -> str:
+    """Point the server at the boundary files (``--boundaries`` or ``CHISO_BOUNDARIES_DIR``);
+    say which map the visitor will see."""
+    folder = option or env.get("CHISO_BOUNDARIES_DIR")
+    if not folder:
+        env.pop("CHISO_BOUNDARIES_DIR", None)
+        return ("map: the tile grid (for the commune map pass --boundaries DIR; development "
+                "copies are in ../shared/data/hanoi/geojson)")
+    path = Path(folder).resolve()
+    if not (path / "wards").is_dir():
+        raise SystemExit(f"--boundaries {folder}: no wards/ folder of commune boundary files "
+                         "there; give the folder that holds wards/ (e.g. "
+                         "../shared/data/hanoi/geojson)")
+    env["CHISO_BOUNDARIES_DIR"] = str(path)
+    return f"map: the communes' boundaries from {path}"
+
+
 def main(argv: list[str] | None = None) -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
     try:
-        _main(argv)
-    except KeyboardInterrupt:  # Ctrl-C while setting up: nothing is running yet
+        code = _main(argv)
+    except KeyboardInterrupt:  # while setting up: _main stopped what it started
         print("\nchiso demo stopped.", flush=True)
+        code = 0
+    raise SystemExit(code)
 
 
-def _main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--db", default="var/demo.db", help="SQLite file (kept between runs)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--days", type=int, default=60,
-                        help="simulated days: from this many days ago up to today")
+                        help="backlog: the systems' records from this many days ago up to now")
     parser.add_argument("--rate", type=float, default=400.0,
-                        help="dossier versions pushed per second (about)")
+                        help="backlog dossier versions pushed per second (about)")
     parser.add_argument("--scale", type=float, default=0.05,
                         help="dossier volume as a share of Hanoi's (1: the whole city; the "
                              "default backlog is sent in about two minutes)")
+    parser.add_argument("--speed", type=float, default=60.0,
+                        help="simulated seconds per real second: after the backlog the systems "
+                             "produce records as this clock passes (60: an hour a minute)")
+    parser.add_argument("--boundaries", metavar="DIR",
+                        help="folder of commune boundary files (holding wards/): the map shows "
+                             "the communes; without it, a tile grid")
+    parser.add_argument("--every", type=float, default=10.0,
+                        help="seconds between summary lines")
     parser.add_argument("--fresh", action="store_true", help="start from an empty database")
     parser.add_argument("--duration", type=float, default=0,
-                        help="stop by itself after this many seconds (0: run until Ctrl-C)")
-    args = parser.parse_args(argv)
+                        help="stop by itself after this many seconds (0: run until stopped)")
+    return parser
 
+
+def _main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.speed <= 0 or args.every <= 0 or args.rate <= 0:
+        raise SystemExit("--speed, --every and --rate must be above 0")
     db = Path(args.db).resolve()
     if args.fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(str(db) + suffix).unlink(missing_ok=True)
+    db.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CHISO_DATABASE_URL": f"sqlite:///{db}"}
     env.setdefault("CHISO_ENV", "development")
+    map_line = _boundaries(args.boundaries, env)
     url = f"http://127.0.0.1:{args.port}"
+    server_log = db.with_name(db.stem + "-server.log")
+    pull_log = db.with_name(db.stem + "-pull.log")
     print(f"Bảng điều hành: {url}/   (starting…)", flush=True)
-    print(f"chiso demo: database {db}", flush=True)
+    print(f"chiso demo: database {db}\n  server log: {server_log}\n  connector log: {pull_log}",
+          flush=True)
     _run(["db", "upgrade"], env)
     _leader(env)
     tokens = {
         name: _run(["sources", "add", name, "--feed", feed], env).splitlines()[-1]
         for name, feed in [("dvc-xa", "tthc.dossier"), ("ihanoi", "ihanoi.feedback"),
                            ("eoffice", "eoffice.document"), ("hop", "meetings.meeting"),
-                           ("thongke", "stats.value")]
+                           ("thongke", "stats.value"), ("dnnvv", "sme.support"),
+                           ("tuvanvien", "sme.consultant"), ("dn-tieubieu", "sme.exemplary"),
+                           ("thongke-grdp", "stats.grdp")]
     }
     stop = threading.Event()
     server: subprocess.Popen[bytes] | None = None
     puller: subprocess.Popen[bytes] | None = None
     pull_server: ServerThread | None = None
-    pushers: list[Pusher] = []
     threads: list[threading.Thread] = []
-    original = signal.getsignal(signal.SIGINT)
+    code = 0
     try:
-        server = subprocess.Popen([*_chiso(), "serve", "--port", str(args.port)], env=env,
-                                  start_new_session=True)
-        _wait_up(url, server)
+        with server_log.open("ab") as log:
+            server = subprocess.Popen([*_chiso(), "serve", "--port", str(args.port)], env=env,
+                                      stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        _wait_up(url, server, server_log)
         now = datetime.now(VN)
+        clock = SimClock(now, args.speed)
         today = now.date()
         start = today - timedelta(days=args.days)
-        days = args.days + 1  # up to today included
+        days = args.days + 1 + LIVE_DAYS  # the backlog, today, and the days the clock reaches
         definitions, targets = fetch_definitions(url)
         statistics = list(city_statistics(definitions, targets, args.seed, today.year))
-        communes_only = None  # every unit; departments' dossiers come through the pull door
-        dept_records = list(itertools.islice(_until(
-            dossier_stream(args.seed + 100, start, days, scale=args.scale, units=DEPARTMENTS),
-            now), 200_000))
-        dept_records.sort(key=lambda r: (r["updated_at"], r["id"]))
-        source = PullSource(dept_records, release_per_second=args.rate / 4)
-        pull_server = ServerThread(pull_app(source), port=free_port()).__enter__()
-        puller = subprocess.Popen(
-            [*_chiso(), "pull", "dvc-so", "--feed", "tthc.dossier", "--source", "dvc-so",
-             "--url", pull_server.url, "--interval", "2", "--page-size", "500"],
-            env=env, start_new_session=True)
-        feeds: list[tuple[str, str, Any, int, float]] = [
-            ("dvc-xa", "tthc.dossier",
-             (r for r in _until(dossier_stream(args.seed, start, days, scale=args.scale,
-                                               units=communes_only), now)
-              if r["unit"] not in DEPARTMENTS), 200, 200 / args.rate),
-            ("ihanoi", "ihanoi.feedback", _until(feedback_versions(args.seed, start, days), now),
-             200, 1.0),
-            ("eoffice", "eoffice.document",
-             _until(document_versions(args.seed, start, days), now), 200, 1.0),
-            ("hop", "meetings.meeting", _until(meeting_versions(args.seed, start, days), now),
-             100, 2.0),
-            ("thongke", "stats.value", statistics, 1000, 0.5),
-        ]
-        for name, feed, records, size, pause in feeds:
-            pusher = Pusher(url, tokens[name], feed, stop=stop)
-            pushers.append(pusher)
-            threads.append(pusher.start(records, batch_size=size, pause=pause))
-        sent: set[str] = set()
+        source = PullSource([], release_per_second=args.rate / 4)
+        caught_up = {feed: threading.Event() for feed in FEEDS}
 
-        def outage() -> None:  # the departments' system goes down for 15 s every 2 minutes
+        def feed_pull_source() -> None:  # the departments' system: its records as time passes
+            for batch in clocked_batches(
+                    dossier_stream(args.seed + 100, start, days, scale=args.scale,
+                                   units=DEPARTMENTS),
+                    clock, "received_at", 500, stop, caught_up["dvc-so"]):
+                source.records.extend(batch)
+
+        threads.append(threading.Thread(target=feed_pull_source, daemon=True))
+        threads[-1].start()
+        pull_server = ServerThread(pull_app(source), port=free_port()).__enter__()
+        with pull_log.open("ab") as log:
+            puller = subprocess.Popen(
+                [*_chiso(), "pull", "dvc-so", "--feed", "tthc.dossier", "--source", "dvc-so",
+                 "--url", pull_server.url, "--interval", "2", "--page-size", "500"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        watch = DashboardWatch(url, stop)
+        watch.start()
+        live: list[tuple[str, str, Any, str, int, float]] = [
+            ("dvc-xa", "tthc.dossier",
+             (r for r in dossier_stream(args.seed, start, days, scale=args.scale)
+              if r["unit"] not in DEPARTMENTS), "received_at", 200, 200 / args.rate),
+            ("ihanoi", "ihanoi.feedback", feedback_versions(args.seed, start, days),
+             "received_at", 200, 1.0),
+            ("eoffice", "eoffice.document", document_versions(args.seed, start, days),
+             "sent_at", 200, 1.0),
+            ("hop", "meetings.meeting", meeting_versions(args.seed, start, days),
+             "starts_at", 100, 2.0),
+        ]
+        pushers: list[Pusher] = []
+        for name, feed, records, origin, size, pause in live:
+            pusher = Pusher(url, tokens[name], feed, stop=stop, keep_acked=False,
+                            on_ack=watch.acknowledged)
+            pushers.append(pusher)
+            threads.append(pusher.start_batches(
+                clocked_batches(records, clock, origin, size, stop, caught_up[name]), pause))
+        stats = Pusher(url, tokens["thongke"], "stats.value", stop=stop, keep_acked=False,
+                       on_ack=watch.acknowledged)
+        pushers.append(stats)
+        threads.append(stats.start(statistics, batch_size=1000, pause=0.5))
+        # the SME programme from the plan's start (1/1/2026) to now, at 2% of full scale
+        for name, (feed, records) in zip(("dnnvv", "tuvanvien", "dn-tieubieu"),
+                                         sme_feeds(args.seed, date(2026, 1, 1), now).items(),
+                                         strict=True):
+            sme = Pusher(url, tokens[name], feed, stop=stop, keep_acked=False,
+                         on_ack=watch.acknowledged)
+            pushers.append(sme)
+            threads.append(sme.start(records, batch_size=500, pause=2.0))
+        # commune GRDP: this year's quarterly releases so far, with their revisions
+        grdp = Pusher(url, tokens["thongke-grdp"], "stats.grdp", stop=stop, keep_acked=False,
+                      on_ack=watch.acknowledged)
+        pushers.append(grdp)
+        threads.append(grdp.start(grdp_releases(args.seed, today.year, now), batch_size=1000,
+                                  pause=2.0))
+
+        def outages() -> None:  # the departments' system goes down for 15 s every 2 minutes
             while not stop.wait(120):
                 source.down_until = time.monotonic() + 15
-                print("  (simulated outage of the departments' dossier system: 15 s)",
-                      flush=True)
+                source.events.append("the departments' dossier system goes down for 15 s")
 
-        threading.Thread(target=outage, daemon=True).start()
+        threading.Thread(target=outages, daemon=True).start()
         print(f"\nBảng điều hành: {url}/\n"
               f"  Đăng nhập (lãnh đạo, ghi quyết định từ ô): {LEADER} / {LEADER_PASSWORD}"
               "   (demo only)\n"
               f"  Upload page: {url}/intake/upload, data quality: "
               f"{url}/api/v1/data-quality?feed=tthc.dossier&unit=00070\n"
-              f"Simulators are feeding it: {start:%d/%m/%Y} to today {today:%d/%m/%Y}, "
+              f"  {map_line}\n"
+              f"Simulators are feeding it: the backlog from {start:%d/%m/%Y}, then records as "
+              f"the simulated clock passes ({args.speed:g}× real time), "
               f"{len(statistics)} statistics records; Ctrl-C stops everything.\n", flush=True)
-        began = time.monotonic()
-        while not stop.wait(10):
-            acked = {p.feed: sum(len(b) for b in p.acked) for p in pushers}
-            print("  pushed and acknowledged: " + ", ".join(f"{k} {v}" for k, v in acked.items())
-                  + f"; pulled pages served: {source.requests}", flush=True)
-            for pusher, thread in zip(pushers, threads, strict=True):
-                if not thread.is_alive() and pusher.feed not in sent:
-                    sent.add(pusher.feed)
-                    print(f"  {pusher.feed}: every record up to today sent "
-                          f"({time.monotonic() - began:.0f} s)", flush=True)
-            if source.available() == len(source.records) and "pull" not in sent:
-                sent.add("pull")
-                print(f"  departments' dossiers: all released to the pull connector "
-                      f"({time.monotonic() - began:.0f} s)", flush=True)
-            if args.duration and time.monotonic() - began > args.duration:
-                break
-    except KeyboardInterrupt:
-        print("\nstopping…", flush=True)
+        code = _watch(args, server, puller, server_log, pull_log, clock, caught_up,
+                      Summary(pushers, source, watch), source)
+    except KeyboardInterrupt as exc:
+        print(f"\nstopping ({exc or 'Ctrl-C'})…", flush=True)
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         stop.set()
+        deadline = time.monotonic() + 5  # the threads end at their next look at ``stop``
         for thread in threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(deadline - time.monotonic(), 0))
         _stop(puller)
         _stop(server)
         if pull_server is not None:
             pull_server.__exit__(None, None, None)
-        signal.signal(signal.SIGINT, original)
         print("chiso demo stopped.", flush=True)
+    return code
+
+
+def _watch(args: argparse.Namespace, server: subprocess.Popen[bytes],
+           puller: subprocess.Popen[bytes], server_log: Path, pull_log: Path, clock: SimClock,
+           caught_up: dict[str, threading.Event], summary: Summary, source: PullSource) -> int:
+    """Print the summary every ``--every`` seconds until stopped, ``--duration`` is over or a
+    child dies; returns the exit code (1 when a child died)."""
+    began = time.monotonic()
+    next_line = began + args.every
+    announced: set[str] = set()
+    while True:
+        time.sleep(0.5)
+        for proc, what, log in ((server, "chiso serve", server_log),
+                                (puller, "the pull connector", pull_log)):
+            if proc.poll() is not None:
+                print(f"{what} exited (code {proc.returncode}); stopping the demo. Its log: "
+                      f"{log}", flush=True)
+                return 1
+        for feed, done in caught_up.items():
+            if done.is_set() and feed not in announced:
+                announced.add(feed)
+                print(f"  {feed}: backlog sent ({time.monotonic() - began:.0f} s); now live",
+                      flush=True)
+        if time.monotonic() >= next_line:
+            next_line += args.every
+            print(f"  simulated time {clock.now():%d/%m/%Y %H:%M}", flush=True)
+            for line in summary.lines(source.pulled):
+                print(line, flush=True)
+        if args.duration and time.monotonic() - began > args.duration:
+            return 0
 
 
 if __name__ == "__main__":

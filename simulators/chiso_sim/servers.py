@@ -14,7 +14,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,20 @@ class PullSource:
     fail_status: int = 500
     down_until: float = 0.0
     requests: int = 0
+    pulled: int = 0  # the furthest record any page has reached (the connector's progress)
+    failing_since: float | None = None  # monotonic time of the first failed page of an outage
+    events: list[str] = field(default_factory=list)  # outages and recoveries, as they happen
+
+    def failed(self, reason: str) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+            self.events.append(f"outage: the connector's pull got {reason}")
+
+    def served(self) -> None:
+        if self.failing_since is not None:
+            gap = time.monotonic() - self.failing_since
+            self.failing_since = None
+            self.events.append(f"recovered: the connector pulls again after {gap:.0f} s")
 
     def available(self) -> int:
         if self.release_per_second <= 0:
@@ -57,13 +71,17 @@ def pull_app(source: PullSource) -> FastAPI:
     def records(cursor: str = "0", limit: int = Query(500, ge=1, le=5000)) -> dict[str, Any]:
         source.requests += 1
         if time.monotonic() < source.down_until:
+            source.failed("503")
             raise HTTPException(503, "down for maintenance")
         if source.fail_next > 0:
             source.fail_next -= 1
+            source.failed(str(source.fail_status))
             raise HTTPException(source.fail_status, "simulated failure")
+        source.served()
         start = int(cursor or 0)
         end = min(start + limit, source.available())
         page = source.records[start:end]
+        source.pulled = max(source.pulled, end)
         return {"records": page, "next_cursor": str(end), "has_more": end < source.available()}
 
     @app.post("/control")
@@ -136,6 +154,10 @@ class Pusher:
     ndjson: bool = False
     timeout: float = 10.0
     acked: list[list[dict[str, Any]]] = field(default_factory=list)
+    keep_acked: bool = True  # a long-running pusher only counts what chiso acknowledged
+    accepted: int = 0  # versions acknowledged
+    acked_at: float = 0.0  # monotonic time of the last acknowledgement
+    on_ack: Callable[[float], None] | None = None  # told the time of each acknowledgement
     attempts: int = 0
     failures: int = 0
     refused: list[dict[str, Any]] = field(default_factory=list)
@@ -158,7 +180,12 @@ class Pusher:
             except httpx.HTTPError:
                 r = None
             if r is not None and r.status_code == 200:
-                self.acked.append(batch)
+                if self.keep_acked:
+                    self.acked.append(batch)
+                self.accepted += len(batch)
+                self.acked_at = time.monotonic()
+                if self.on_ack is not None:
+                    self.on_ack(self.acked_at)
                 result: dict[str, Any] = r.json()
                 return result
             if r is not None and 400 <= r.status_code < 500 and r.status_code != 429:
@@ -171,7 +198,11 @@ class Pusher:
 
     def run(self, records: Iterable[dict[str, Any]], batch_size: int = 200,
             pause: float = 0.0) -> None:
-        for batch in batches(records, batch_size):
+        self.run_batches(batches(records, batch_size), pause)
+
+    def run_batches(self, batches: Iterable[list[dict[str, Any]]], pause: float = 0.0) -> None:
+        """Push each batch in turn (``pause`` seconds after each), until ``stop`` is set."""
+        for batch in batches:
             if self.stop.is_set():
                 return
             self.push(batch)
@@ -180,8 +211,11 @@ class Pusher:
 
     def start(self, records: Iterable[dict[str, Any]], batch_size: int = 200,
               pause: float = 0.0) -> threading.Thread:
-        thread = threading.Thread(target=self.run, args=(records, batch_size, pause),
-                                  daemon=True)
+        return self.start_batches(batches(records, batch_size), pause)
+
+    def start_batches(self, batches: Iterable[list[dict[str, Any]]],
+                      pause: float = 0.0) -> threading.Thread:
+        thread = threading.Thread(target=self.run_batches, args=(batches, pause), daemon=True)
         thread.start()
         return thread
 

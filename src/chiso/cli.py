@@ -9,15 +9,17 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from chiso.access import cli as access_cli
 from chiso.catalog.errors import CatalogError
 from chiso.catalog.loader import Catalog, load_catalog
-from chiso.config import get_settings
+from chiso.config import SettingsError, check_settings, get_settings
 from chiso.intake import cli as intake_cli
 from chiso.measurement import cli as measurement_cli
 from chiso.outlook import cli as outlook_cli
+from chiso.reports import cli as reports_cli
 from chiso.scoring import cli as scoring_cli
 
 app = typer.Typer(help="chiso: Hanoi's digital-transformation measurement system.",
@@ -31,23 +33,33 @@ app.add_typer(units_app, name="units")
 app.add_typer(db_app, name="db")
 
 
+intake_cli.register(app)
+measurement_cli.register(app)
+access_cli.register(app)
+scoring_cli.register(app)
+outlook_cli.register(app)
+reports_cli.register(app)
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)  # errors are read whole, never wrapped
+
+
+
 @app.callback()
 def _root() -> None:
     """chiso: Hanoi's digital-transformation measurement system."""
     from chiso.context import command_opener
     from chiso.runtime import open_runtime_for_command
 
+    # Every command checks the environment's settings first: a mistake is one line, not a
+    # traceback from deep inside whichever room first reads the setting.
+    try:
+        check_settings(get_settings())
+    except SettingsError as exc:
+        err.print(f"[red]Settings:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
     command_opener.set(open_runtime_for_command)  # what the rooms' sub-commands open
 
-
-intake_cli.register(app)
-measurement_cli.register(app)
-access_cli.register(app)
-scoring_cli.register(app)
-outlook_cli.register(app)
-
-out = Console()
-err = Console(stderr=True, soft_wrap=True)  # errors are read whole, never wrapped
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Catalog data folder (default: the built-in one)")
@@ -189,8 +201,13 @@ def serve(
     import uvicorn
 
     from chiso.runtime import create_app
+    from chiso.store.db import unreachable
 
     _catalog(None)  # a broken catalog file stops here with one clear line, not a traceback
+    problem = unreachable(get_settings().database_url)
+    if problem:
+        err.print(f"[red]Database:[/red] {escape(problem)}")
+        raise typer.Exit(2)
     out.print(f"chiso on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)",
               soft_wrap=True)
     uvicorn.run(create_app(), host=host, port=port, log_level="info")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from chiso.catalog.loader import DEFAULT_DATA_DIR
 
@@ -39,6 +41,11 @@ class Settings(BaseSettings):
     rankings_recheck: float = Field(
         default=1.0, description="Seconds a cached ranking is served before its scores are "
         "checked for change")
+    opendata_licence_id: str = Field(
+        default="CC-BY-4.0", description="Licence of the open datasets (CKAN license_id, "
+        "DCAT dct:license); default Creative Commons Attribution 4.0")
+    opendata_licence_title: str = "Creative Commons Attribution 4.0"
+    opendata_licence_url: str = "https://creativecommons.org/licenses/by/4.0/"
     dashboard_follow: bool = Field(
         default=True, description="Keep the dashboard's tiles current from the change stream "
         "(off: every read recomputes them)")
@@ -46,6 +53,45 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
 
 
+class SettingsError(Exception):
+    """A setting chiso cannot work with. The message is one line: the variable, what is wrong
+    with it, and what to do."""
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The environment's settings; a value of the wrong type raises :class:`SettingsError`."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "CHISO_" + "_".join(str(part) for part in first["loc"]).upper()
+        raise SettingsError(f"{name}={first.get('input')!r}: {first['msg']}; fix or unset "
+                            "it") from None
+
+
+def check_settings(settings: Settings) -> None:
+    """Raise :class:`SettingsError` for a setting no command can work with: a data folder
+    without the catalog, a database URL that is not one, a boundaries folder that is missing."""
+    data = settings.data_dir
+    if not (data / "plans").is_dir() or not (data / "units").is_dir():
+        raise SettingsError(f"CHISO_DATA_DIR={data}: no catalog there (no plans/ and units/ "
+                            "folders); point it at the catalog's data folder, or unset it to "
+                            "use the built-in catalog")
+    try:
+        url = make_url(settings.database_url)
+    except ArgumentError:
+        raise SettingsError("CHISO_DATABASE_URL is not a database URL; use "
+                            "sqlite:///path/to/file.db or "
+                            "postgresql+psycopg://user:password@host/name") from None
+    try:
+        url.get_dialect()
+    except NoSuchModuleError:
+        raise SettingsError(f"CHISO_DATABASE_URL names the database driver {url.drivername!r}, "
+                            "which chiso cannot use; use sqlite:///path/to/file.db or "
+                            "postgresql+psycopg://user:password@host/name") from None
+    boundaries = settings.boundaries_dir
+    if boundaries is not None and not boundaries.is_dir():
+        raise SettingsError(f"CHISO_BOUNDARIES_DIR={boundaries}: no such folder; point it at "
+                            "the folder of commune boundary files, or unset it for the tile "
+                            "grid")

@@ -20,13 +20,18 @@ from sqlalchemy import Engine
 from chiso.catalog.loader import Catalog
 from chiso.config import Settings
 
+#: Bounds: each subscriber's queue, and how many subscribers a hub serves at once.
+QUEUE_ITEMS = 1_000
+MAX_SUBSCRIBERS = 500
+
 
 @dataclass(eq=False)
 class Subscriber:
     """One reader of the hub: a bounded queue on the reader's event loop."""
 
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(10_000))
+    queue: asyncio.Queue[dict[str, Any]] = field(
+        default_factory=lambda: asyncio.Queue(QUEUE_ITEMS))
     overflowed: bool = False
 
     def put(self, items: list[dict[str, Any]]) -> None:
@@ -38,17 +43,28 @@ class Subscriber:
                 return
 
 
+class StreamFullError(RuntimeError):
+    """The hub has as many subscribers as it serves; the client should retry later."""
+
+
 class Hub:
     """In-process fan-out of change announcements (values, scores, tiles) to subscribers on
-    any event loop; publishing is thread-safe and never blocks the publisher."""
+    any event loop, at most ``max_subscribers`` of them; publishing is thread-safe and never
+    blocks the publisher."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_subscribers: int = MAX_SUBSCRIBERS) -> None:
         self._subs: set[Subscriber] = set()
         self._lock = threading.Lock()
+        self.max_subscribers = max_subscribers
 
-    def subscribe(self) -> Subscriber:
+    def subscribe(self, *, bounded: bool = True) -> Subscriber:
+        """A new subscriber; ``StreamFullError`` when full (``bounded=False``: chiso's own
+        in-process followers, a fixed few, never refused)."""
         sub = Subscriber(asyncio.get_running_loop())
         with self._lock:
+            if bounded and len(self._subs) >= self.max_subscribers:
+                raise StreamFullError(f"the change stream already serves "
+                                      f"{self.max_subscribers} clients; retry in a minute")
             self._subs.add(sub)
         return sub
 

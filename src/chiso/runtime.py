@@ -55,15 +55,23 @@ def open_runtime_for_command() -> Runtime:
     catalog file stops the command with one line naming file, item and field, not a traceback."""
     import typer
     from rich.console import Console
+    from rich.markup import escape
+    from sqlalchemy.exc import OperationalError
 
     from chiso.catalog.errors import CatalogError
     from chiso.config import get_settings
+    from chiso.store.db import unreachable
 
+    settings = get_settings()
     try:
-        return open_runtime(get_settings())
+        return open_runtime(settings)
     except CatalogError as exc:
         Console(stderr=True, soft_wrap=True).print(f"[red]Catalog error:[/red] {exc}")
         raise typer.Exit(1) from exc
+    except OperationalError as exc:  # the database went away, or never was there
+        problem = unreachable(settings.database_url) or str(exc.orig).splitlines()[0]
+        Console(stderr=True, soft_wrap=True).print(f"[red]Database:[/red] {escape(problem)}")
+        raise typer.Exit(2) from exc
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None,

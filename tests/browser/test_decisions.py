@@ -65,7 +65,8 @@ def test_a_leader_records_a_decision_from_a_tile_and_it_is_counted(
     page.wait_for_load_state()
 
     assert "/decisions?tile=" in page.url
-    assert "Đã ghi quyết định số" in page.get_by_role("status").inner_text()
+    status = page.get_by_role("status").inner_text()
+    assert "Đã ghi vào nhật ký quyết định điều hành (mục " in status
     assert _count(page, title) == before + 1
     decision = page.locator("article.decision").first
     assert text in decision.inner_text()

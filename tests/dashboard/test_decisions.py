@@ -266,7 +266,7 @@ def test_the_form_shows_the_tile_and_its_values_and_records(fresh_client: TestCl
     assert posted.status_code == 303
     assert posted.headers["location"].startswith(f"/decisions?tile={tile}&recorded=")
     shown = fresh_client.get(posted.headers["location"], headers=leader).text
-    assert "Đã ghi quyết định số" in shown
+    assert "Đã ghi vào nhật ký quyết định điều hành (mục " in shown
     assert "Yêu cầu các xã xử lý hồ sơ tồn." in shown
     assert question in shown
 

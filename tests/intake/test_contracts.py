@@ -9,10 +9,10 @@ from chiso.intake.contracts import ContractError, contracts, get_contract, load_
 from chiso.store.tables import FEED_TABLES
 
 SPEC_FEEDS = {"tthc.dossier", "ihanoi.feedback", "eoffice.document", "meetings.meeting",
-              "stats.value"}
+              "stats.value", "sme.support", "sme.consultant", "sme.exemplary", "stats.grdp"}
 
 
-def test_the_five_feeds_of_the_spec_are_contracts() -> None:
+def test_the_feeds_of_the_spec_are_contracts() -> None:
     assert set(contracts()) == SPEC_FEEDS
 
 
@@ -34,6 +34,18 @@ def test_spec_fields_and_rules_are_present() -> None:
     assert {"applicant_name", "applicant_id", "applicant_phone"} == set(dossier.personal_fields)
     assert any(r.left == "components_reused" and r.op == "<=" for r in dossier.rules)
     assert get_contract("stats.value").key == ["indicator", "unit", "period"]
+
+
+def test_sme_contracts_pseudonymise_the_tax_code_and_read_vietnamese_headers() -> None:
+    support = get_contract("sme.support")
+    assert support.personal_fields == ["tax_code"]
+    assert get_contract("sme.exemplary").personal_fields == ["tax_code"]
+    assert get_contract("sme.consultant").personal_fields == []
+    headers = support.header_map()
+    assert headers["ma so thue"] == "tax_code"
+    assert headers["hinh thuc ho tro"] == "kind"
+    assert headers["muc do san sang sau ho tro"] == "readiness_after"
+    assert support.fields["kind"].labels["solution_application"]
 
 
 def test_header_map_ignores_tone_marks_and_case() -> None:

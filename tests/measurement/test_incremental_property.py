@@ -1,7 +1,9 @@
-"""Recompute equals incremental (issue 5): random batches of records, new versions, late older
+"""Recompute equals incremental: random batches of records, new versions, late older
 versions and re-sent records go through the real intake path (``ingest``, which keeps the day
 state in its transaction); a full recompute must then give exactly the same day state, on
-SQLite and on PostgreSQL."""
+SQLite and on PostgreSQL. SME support records spread over 2026-2030, with a few enterprises
+supported many times, check that distinct counts over the five years stay exact: equal to
+counting distinct enterprises in the latest records directly."""
 
 from __future__ import annotations
 
@@ -10,13 +12,22 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 
 from chiso.catalog.loader import Catalog
 from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
+from chiso.measurement import values as mv
+from chiso.measurement.periods import parse_period
 from chiso.measurement.recompute import recompute
-from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_published
+from chiso.store.tables import (
+    FEED_TABLES,
+    feed_sme_support,
+    m_day,
+    m_distinct,
+    m_pending,
+    m_published,
+)
 
 BASE = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
 UNITS = ["00070", "00004"]
@@ -48,7 +59,7 @@ def dossier(draw: st.DrawFn) -> dict[str, Any]:
         "result_electronic": draw(st.sampled_from([None, True, False])),
         "paid_online": draw(st.sampled_from([None, True, False])),
         "components_total": total, "components_reused": draw(st.integers(0, total)),
-        "updated_at": _iso(received + timedelta(hours=draw(st.integers(0, 6)))),
+        "updated_at": _iso(received + timedelta(hours=draw(st.integers(0, 24 * 6)))),
     }
 
 
@@ -66,12 +77,35 @@ def stat(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-# A step: ("d", records) a dossier batch, ("s", records) a stats batch, ("again", i) re-send
-# an earlier batch (identical records), ("late", i) re-send an earlier batch's records with
-# older versions.
+SME_KINDS = ["readiness_assessment", "solution_application", "consulting", "training",
+             "legal_financial"]
+SPAN = "2026-01-01..2030-12-31"
+
+
+@st.composite
+def support(draw: st.DrawFn) -> dict[str, Any]:
+    at = BASE + timedelta(days=draw(st.integers(0, 365 * 5 - 70)), hours=draw(st.integers(0, 23)))
+    kind = draw(st.sampled_from(SME_KINDS))
+    return {
+        "id": f"HT-{draw(st.integers(1, 6))}", "unit": draw(st.sampled_from(UNITS)),
+        "tax_code": draw(st.sampled_from(["0101", "0202", "0303"])),
+        "size_class": "small", "sector": draw(st.sampled_from(["C", "G"])), "kind": kind,
+        "provider": "Trung tâm", "supported_at": _iso(at),
+        "readiness_before": draw(st.sampled_from([None, 1, 2])),
+        "readiness_after": draw(st.sampled_from([None, 1, 3])),
+        "solution": "Giải pháp" if kind == "solution_application" else None,
+        "contract_signed": draw(st.sampled_from([None, True, False])),
+        "updated_at": _iso(at + timedelta(hours=draw(st.integers(0, 6)))),
+    }
+
+
+# A step: ("d", records) a dossier batch, ("s", records) a stats batch, ("m", records) an SME
+# support batch, ("again", i) re-send an earlier batch (identical records), ("late", i) re-send
+# an earlier batch's records with older versions.
 step = st.one_of(
     st.tuples(st.just("d"), st.lists(dossier(), min_size=1, max_size=5)),
     st.tuples(st.just("s"), st.lists(stat(), min_size=1, max_size=3)),
+    st.tuples(st.just("m"), st.lists(support(), min_size=1, max_size=6)),
     st.tuples(st.just("again"), st.integers(0, 10)),
     st.tuples(st.just("late"), st.integers(0, 10)),
 )
@@ -86,6 +120,9 @@ def _state(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             "distinct": sorted(tuple(r) for r in conn.execute(select(
                 m_distinct.c.indicator, m_distinct.c.unit, m_distinct.c.day, m_distinct.c.key,
                 m_distinct.c.records))),
+            "pending": sorted(tuple(r) for r in conn.execute(select(
+                m_pending.c.indicator, m_pending.c.unit, m_pending.c.day, m_pending.c.due_day,
+                m_pending.c.records, m_pending.c.num, m_pending.c.den))),
             "published": sorted(tuple(r) for r in conn.execute(select(
                 m_published.c.indicator, m_published.c.side, m_published.c.source,
                 m_published.c.record_id, m_published.c.unit, m_published.c.period,
@@ -95,7 +132,7 @@ def _state(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 def _wipe(engine: Engine) -> None:
     with engine.begin() as conn:
-        for t in (m_day, m_distinct, m_published):
+        for t in (m_day, m_distinct, m_pending, m_published):
             conn.execute(delete(t))
         for latest, versions in FEED_TABLES.values():
             conn.execute(delete(latest))
@@ -106,8 +143,9 @@ def _older(rec: dict[str, Any]) -> dict[str, Any]:
     vfield = "published_at" if "published_at" in rec else "updated_at"
     out = dict(rec)
     out[vfield] = _iso(datetime.fromisoformat(rec[vfield]) - timedelta(minutes=30))
-    if vfield == "updated_at" and out[vfield] < rec["received_at"]:
-        out[vfield] = rec["received_at"]
+    if vfield == "updated_at":
+        event = rec.get("received_at") or rec["supported_at"]
+        out[vfield] = max(out[vfield], event)
     return out
 
 
@@ -121,8 +159,9 @@ def test_recompute_equals_incremental(fresh_engine: Engine, catalog: Catalog,
     _wipe(engine)
     sent: list[tuple[str, list[dict[str, Any]]]] = []
     for kind, arg in steps:
-        if kind in ("d", "s"):
-            feed, records = ("tthc.dossier" if kind == "d" else "stats.value"), arg
+        if kind in ("d", "s", "m"):
+            feed = {"d": "tthc.dossier", "s": "stats.value", "m": "sme.support"}[kind]
+            records = arg
         elif not sent:
             continue
         else:
@@ -134,5 +173,26 @@ def test_recompute_equals_incremental(fresh_engine: Engine, catalog: Catalog,
         assert out.accepted, out.as_dict()
         sent.append((feed, records))
     incremental = _state(engine)
+    _distinct_over_five_years_is_exact(engine, catalog)
     recompute(engine, catalog.measurement)  # type: ignore[arg-type]
     assert _state(engine) == incremental
+
+
+def _distinct_over_five_years_is_exact(engine: Engine, catalog: Catalog) -> None:
+    """The day state's distinct counts over 2026-2030, for the city and each unit, equal the
+    distinct enterprises of the latest records counted directly."""
+    assert catalog.measurement is not None
+    lo, hi = parse_period(SPAN).utc_bounds()
+    t = feed_sme_support
+    in_span = [t.c.supported_at >= lo, t.c.supported_at < hi, t.c.tax_code.is_not(None)]
+    with engine.connect() as conn:
+        for unit in [None, *UNITS]:
+            where = [*in_span, *([t.c.unit == unit] if unit else [])]
+            want = conn.execute(select(func.count(t.c.tax_code.distinct())).where(*where)).scalar()
+            got = mv.values(conn, catalog.measurement, "sme.enterprises_supported", SPAN, unit)
+            assert (got[0].value if got else 0) == want, unit
+            applying = conn.execute(select(func.count(t.c.tax_code.distinct())).where(
+                *where, t.c.kind == "solution_application")).scalar()
+            got = mv.values(conn, catalog.measurement, "sme.enterprises_applying_digital", SPAN,
+                            unit)
+            assert (got[0].value if got else 0) == applying, unit

@@ -140,3 +140,27 @@ def test_points_must_add_up(tmp_path: Path) -> None:
         load_catalog(data)
     assert "bad.yaml" in str(err.value)
     assert "points" in str(err.value)
+
+
+def test_766_attainable_maximum_is_100(methods) -> None:  # type: ignore[no-untyped-def]
+    """Criteria awaiting data (no source for any unit) are left out and their siblings
+    re-weighted, so a unit at the top of every measured criterion scores 100, not 68; a
+    criterion measured for others but missing for this unit still earns 0."""
+    m = methods.in_force("dvc-766", date(2026, 6, 1))
+    for kind in ("department", "commune"):
+        bound = [c.code for c in criteria(m.kinds[kind]) if c.awaiting_data is None]
+        awaiting = [c.code for c in criteria(m.kinds[kind]) if c.awaiting_data is not None]
+        assert awaiting  # the case this rule is for
+        full = {code: CriterionInput(value=100.0) for code in bound}
+        root = score(m, kind, full)
+        assert root.max_points == 100
+        assert root.points == pytest.approx(100)
+        for code in awaiting:
+            node = root.find(code)
+            assert node.excluded
+            assert node.missing
+            assert node.formula.startswith("awaiting data:")
+        one_missing = {k: v for k, v in full.items() if k != bound[0]}
+        short = score(m, kind, one_missing)
+        assert short.points < 100
+        assert not short.find(bound[0]).excluded

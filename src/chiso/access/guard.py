@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi.routing import iter_route_contexts
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chiso.access import accounts, audit
 from chiso.access.policy import Rule, rule_for
 from chiso.access.roles import ANONYMOUS, Principal
-from chiso.store.tables import FEED_TABLES, assignments
+from chiso.store.tables import FEED_TABLES, assignments, intake_batches, tasks
 
 SESSION_COOKIE = "chiso_session"
 CSRF_COOKIE = "chiso_csrf"
@@ -66,12 +66,27 @@ def record_unit(engine: Engine, params: dict[str, Any]) -> str | None:
     return unit
 
 
-def task_lead_units(engine: Engine, params: dict[str, Any]) -> set[str]:
-    """The lead units of the task a route names (``key``: the plan key, ``task_id``)."""
+def raw_units(engine: Engine, params: dict[str, Any]) -> set[str]:
+    """The units of the batches a raw payload belongs to (its file or its evidence); a push
+    or pull batch names no unit, so only city-wide grants reach its payload."""
+    sha = params.get("sha256")
     with engine.connect() as conn:
+        return {u for (u,) in conn.execute(select(intake_batches.c.unit).where(
+            or_(intake_batches.c.raw_sha256 == sha, intake_batches.c.evidence_sha256 == sha),
+            intake_batches.c.unit.is_not(None)).distinct())}
+
+
+def task_lead_units(engine: Engine, params: dict[str, Any]) -> set[str] | None:
+    """The lead units of the task a route names (``key``: the plan key, ``task_id``); None
+    when the plan has no such task. A task may exist with no lead unit (an empty set)."""
+    key, task_id = params.get("key"), params.get("task_id")
+    with engine.connect() as conn:
+        if conn.execute(select(tasks.c.id).where(tasks.c.plan_key == key,
+                                                 tasks.c.id == task_id)).first() is None:
+            return None
         return {u for (u,) in conn.execute(select(assignments.c.unit_code).where(
-            assignments.c.plan_key == params.get("key"), assignments.c.item_kind == "task",
-            assignments.c.item_id == params.get("task_id"), assignments.c.role == "lead"))}
+            assignments.c.plan_key == key, assignments.c.item_kind == "task",
+            assignments.c.item_id == task_id, assignments.c.role == "lead"))}
 
 
 async def _never(scope: Scope, receive: Receive, send: Send) -> None:
@@ -270,7 +285,12 @@ class AccessGuard:
         query = dict(parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True))
         asked = query.get("unit") or None
         if units is None or rule.scope == "none":
-            return asked, None
+            # ``unit=`` names the unit concerned only where the route reads it (query scope);
+            # elsewhere it is the client's text and never reaches the audit entry.
+            if rule.scope == "form":
+                sent = str(form.get("unit") or "").strip() if form is not None else ""
+                return sent or None, None
+            return (asked if rule.scope == "query" else None), None
         mine = ", ".join(sorted(units))
         if rule.scope == "query":
             if asked is None:
@@ -297,11 +317,18 @@ class AccessGuard:
             if unit is None or unit not in units:
                 return None, (404, "not found")  # another unit's record reads as missing
             return unit, None
+        if rule.scope == "raw":
+            owners = await run_in_threadpool(raw_units, engine, params)
+            ours = sorted(owners & units)
+            return (ours[0], None) if ours else (None, (404, "not found"))
         if rule.scope == "task":
             leads = await run_in_threadpool(task_lead_units, engine, params)
-            ours = sorted(leads & units)
-            if not leads:  # no such task (or none leads it): its handler answers 404
+            if leads is None:  # no such task: its handler answers 404
                 return None, None
+            if not leads:  # no unit leads it: it is the city's, not any one unit's
+                return None, (403, "no unit leads this task: only the city's operator or a "
+                                   "city-wide data steward may act on it")
+            ours = sorted(leads & units)
             if not ours:
                 return None, (403, f"only an officer of a lead unit of this task may: {mine}")
             return ours[0], None

@@ -1,6 +1,6 @@
 """Single sign-on through OpenID Connect: authorization code flow with PKCE (S256).
 
-Authlib's OAuth2 client (over httpx) builds the authorization URL and exchanges the code;
+Authlib's OAuth2 client (over httpx2) builds the authorization URL and exchanges the code;
 the ID token is checked here with joserfc (Authlib's JOSE layer): signature against the
 provider's JWKS, issuer, audience (and ``azp``), nonce, expiry and issue time. Claims map to a
 chiso user, roles and units by :class:`~chiso.access.settings.OidcSettings` (docs/access.md).
@@ -9,11 +9,11 @@ chiso user, roles and units by :class:`~chiso.access.settings.OidcSettings` (doc
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
+from authlib.integrations.httpx_client import OAuth2Client  # type: ignore[import-untyped]
 from joserfc import jwt
 from joserfc.errors import (
     BadSignatureError,
@@ -29,10 +29,6 @@ from chiso.access import accounts, audit
 from chiso.access.roles import GRANTABLE, UNIT_REQUIRED, Grant, Principal
 from chiso.access.settings import OidcSettings
 from chiso.store.tables import access_grants, access_users
-
-with warnings.catch_warnings():  # Authlib prefers httpx2 and warns when it finds httpx
-    warnings.simplefilter("ignore")
-    from authlib.integrations.httpx_client import OAuth2Client  # type: ignore[import-untyped]
 
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
 LEEWAY = 30  # seconds of clock difference tolerated on exp / iat
@@ -74,11 +70,11 @@ class OidcClient:
     def metadata(self) -> dict[str, Any]:
         if self._metadata is None:
             try:
-                answer = httpx.get(self.issuer + "/.well-known/openid-configuration",
+                answer = httpx2.get(self.issuer + "/.well-known/openid-configuration",
                                    timeout=self.timeout)
                 answer.raise_for_status()
                 found: dict[str, Any] = answer.json()
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx2.HTTPError, ValueError) as exc:
                 raise OidcRefusedError("provider unreachable", str(exc)) from exc
             if str(found.get("issuer", "")).rstrip("/") != self.issuer:  # RFC 8414, 3.3
                 raise OidcRefusedError("wrong issuer", f"discovery names {found.get('issuer')!r}")
@@ -88,10 +84,10 @@ class OidcClient:
     def keys(self, refresh: bool = False) -> KeySet:
         if self._keys is None or refresh:
             try:
-                answer = httpx.get(self.metadata()["jwks_uri"], timeout=self.timeout)
+                answer = httpx2.get(self.metadata()["jwks_uri"], timeout=self.timeout)
                 answer.raise_for_status()
                 self._keys = KeySet.import_key_set(answer.json())
-            except (httpx.HTTPError, ValueError, KeyError) as exc:
+            except (httpx2.HTTPError, ValueError, KeyError) as exc:
                 raise OidcRefusedError("provider unreachable", f"keys: {exc}") from exc
         return self._keys
 
@@ -118,7 +114,7 @@ class OidcClient:
                 token = client.fetch_token(self.metadata()["token_endpoint"], code=code,
                                            code_verifier=verifier,
                                            grant_type="authorization_code")
-            except Exception as exc:  # Authlib raises OAuthError, httpx its own errors
+            except Exception as exc:  # Authlib raises OAuthError, httpx2 its own errors
                 raise OidcRefusedError("code exchange failed", str(exc)) from exc
         id_token = token.get("id_token")
         if not id_token:

@@ -12,7 +12,10 @@ Scope kinds, for principals whose grants for the route are limited to some units
 - ``form``: the ``unit`` field of the posted form must be one of the officer's units.
 - ``record``: the record's own unit is looked up; another unit's record reads as not found.
 - ``task``: the task named by the path (``key``, ``task_id``) must be led by one of the
-  officer's units (catalog assignments, role ``lead``); otherwise refused (403).
+  officer's units (catalog assignments, role ``lead``); otherwise refused (403). A task no
+  unit leads belongs to the city: only city-wide grants reach it.
+- ``raw``: the raw payload named by the path must belong to a batch uploaded for one of the
+  officer's units (its file or its evidence); another's reads as not found.
 - ``feed``: source tokens: the ``feed`` path parameter must be one the token covers; the
   token's units are enforced per record by intake.
 """
@@ -84,9 +87,9 @@ POLICY: tuple[Rule, ...] = (
     # -- intake: the push door (source tokens only), batches, data quality, uploads ---------
     _r("POST", "/api/v1/feeds/{feed}/records", {SOURCE}, "feed",
        note="source token: its feeds; its units checked per record"),
-    _r("GET", "/api/v1/intake/batches", {OPERATOR, DATA_STEWARD, AUDITOR},
-       note="provenance of every batch"),
-    _r("GET", "/api/v1/intake/raw/{sha256}", {OPERATOR, DATA_STEWARD}, personal=True,
+    _r("GET", "/api/v1/intake/batches", {OPERATOR, DATA_STEWARD, AUDITOR}, "query",
+       note="provenance of every batch; ?unit= (a unit's own: the files uploaded for it)"),
+    _r("GET", "/api/v1/intake/raw/{sha256}", {OPERATOR, DATA_STEWARD}, "raw", personal=True,
        note="a raw payload as received (may hold personal identifiers)"),
     _r("GET", "/api/v1/data-quality", QUALITY, "query"),
     _r("GET", "/intake/data-quality", QUALITY, "query", note="the data-quality page"),
@@ -112,13 +115,27 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/api/v1/scores/{method}/{unit}", EVERYONE,
        note="score tree down to indicator values; records stay staff-only"),
     _r("GET", "/api/v1/rankings/{method}", EVERYONE, note="ranks, change and its explanation"),
-    _r("POST", "/api/v1/plans/{key}/tasks/{task_id}/evidence", {UNIT_OFFICER, OPERATOR}, "task",
-       note="attach a file (multipart) or link (JSON) to a task or milestone; lead units"),
+    _r("POST", "/api/v1/plans/{key}/tasks/{task_id}/evidence",
+       {UNIT_OFFICER, OPERATOR, DATA_STEWARD}, "task",
+       note="attach a file (multipart) or link (JSON) to a task or milestone; lead units "
+            "(a task no unit leads: city-wide operator or data steward only)"),
     _r("GET", "/api/v1/plans/{key}/tasks/{task_id}/evidence",
        {UNIT_OFFICER, OPERATOR, LEADER, AUDITOR, VIEWER}, "task",
        note="the task's evidence: hash, size, uploader, time"),
     _r("GET", "/api/v1/alerts", {UNIT_OFFICER, OPERATOR, LEADER, AUDITOR, VIEWER}, "query",
        note="in-app alerts and their deliveries; ?unit="),
+    # -- open data: datasets with their dictionaries, public like the values -------------
+    _r("GET", "/du-lieu-mo", EVERYONE, note="the open datasets, their fields and links"),
+    _r("GET", "/du-lieu-mo/{dataset}.csv", EVERYONE, note="a dataset as CSV; ?period="),
+    _r("GET", "/du-lieu-mo/{dataset}.json", EVERYONE, note="a dataset as JSON; ?period="),
+    _r("GET", "/du-lieu-mo/{dataset}/dictionary.json", EVERYONE,
+       note="a dataset's data dictionary"),
+    _r("GET", "/api/v1/opendata", EVERYONE, note="the open datasets and their resources"),
+    _r("GET", "/api/3/action/{action}", EVERYONE,
+       note="CKAN Action API, read side: harvesters list, show and search the datasets"),
+    _r("GET", "/catalog.{fmt}", EVERYONE,
+       note="DCAT-AP 3 catalog: ttl, jsonld, xml; Hydra ?page=, ?modified_since="),
+    _r("GET", "/dataset/{dataset}.{fmt}", EVERYONE, note="DCAT-AP 3 dataset: ttl, jsonld, xml"),
     # -- the operations dashboard (issue 7): tiles and their live stream -------------------
     _r("GET", "/api/v1/dashboard", EVERYONE,
        note="every group and tile: question, value, target, status, trend, freshness"),

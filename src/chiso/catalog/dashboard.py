@@ -41,7 +41,9 @@ class Strict(BaseModel):
 class IndicatorMeasure(Strict):
     kind: Literal["indicator"]
     indicator: str
-    period: Literal["month", "quarter", "ytd"] = "month"
+    period: Literal["month", "quarter", "ytd", "plan"] = Field(
+        default="month", description="plan: from the window start of the tile's target (a "
+        "cumulative binding, a running total such as enterprises supported since 2026) to today")
     where: int = Field(default=0, ge=0, le=10, description="list the n units pulling it down")
 
 
@@ -141,6 +143,14 @@ def _check(tile: Tile, file: str, plans: Mapping[str, PlanEntry],
         number, _, target_id = tile.target.partition(":")
         if number not in plans or not any(t.id == target_id for t in plans[number].targets):
             raise CatalogError(file, tile.id, "target", f"no target {tile.target!r}")
+    if isinstance(m, IndicatorMeasure) and m.period == "plan":
+        number, _, target_id = (tile.target or "").partition(":")
+        pb = measurement.plans.get(number) if measurement else None
+        binding = pb.bindings.get(target_id) if pb else None
+        if binding is None or not binding.cumulative:
+            raise CatalogError(file, tile.id, "measure.period",
+                               "period plan needs a target bound cumulatively (with "
+                               "window_start)")
     if tile.target is not None and tile.goal is not None:
         raise CatalogError(file, tile.id, "goal", "give a target or a goal, not both")
 

@@ -91,6 +91,7 @@ class CompareFields(Strict):
     to ``other`` before comparing, e.g. ``resolved_at <= due_at + supplement_days days``. The
     days are calendar days unless the indicator says ``working_days: true`` (then Vietnamese
     working days: weekends and public holidays skipped, from the calendar data, not code).
+    ``offset_days`` is a fixed number of days instead (``closed_at <= received_at + 15``).
     A NULL on either side makes the condition false.
     """
 
@@ -98,6 +99,13 @@ class CompareFields(Strict):
     op: Literal["==", "!=", "<", "<=", ">", ">="]
     other: str
     offset_days_from: str | None = None
+    offset_days: float | None = Field(default=None, ge=0, le=3650)
+
+    @model_validator(mode="after")
+    def _one_offset(self) -> CompareFields:
+        if self.offset_days_from is not None and self.offset_days is not None:
+            raise ValueError("give offset_days_from or offset_days, not both")
+        return self
 
 
 class AllOf(Strict):
@@ -209,6 +217,34 @@ class Baseline(Strict):
         return self
 
 
+class ComesDue(Strict):
+    """A future-facing ``time_field`` (a deadline, a scheduled start): a record counts only
+    once it has come due as of the value's as-of time, or once it is ``settled``.
+
+    A record comes due when its (adjusted) due day has ended, Vietnam time: the time field
+    moved by ``offset_days_from`` days (calendar days, or working days when the indicator
+    says ``working_days: true``). A record passing ``settled`` (e.g. resolved or rejected)
+    counts whatever its due time, so a dossier resolved early counts at once. A record
+    passing ``paused`` has its clock stopped (waiting for the citizen): it comes due only if
+    its adjusted due time had already passed at ``paused_since`` (when it was paused, i.e.
+    when the wait began); otherwise it is not judged until it resumes or settles.
+    """
+
+    settled: Condition | None = None
+    offset_days_from: str | None = None
+    offset_days: float | None = Field(default=None, ge=0, le=3650, description="fixed days")
+    paused: Condition | None = None
+    paused_since: str | None = None
+
+    @model_validator(mode="after")
+    def _paused_has_since(self) -> ComesDue:
+        if (self.paused is None) != (self.paused_since is None):
+            raise ValueError("paused and paused_since are given together")
+        if self.offset_days_from is not None and self.offset_days is not None:
+            raise ValueError("give offset_days_from or offset_days, not both")
+        return self
+
+
 class Indicator(Strict):
     """One indicator: what to compute from one feed, per unit and day, and how to roll it up."""
 
@@ -219,9 +255,13 @@ class Indicator(Strict):
     feed: str
     kind: Kind
     time_field: Literal[
-        "received_at", "due_at", "resolved_at", "closed_at", "sent_at", "starts_at", "period"
+        "received_at", "due_at", "resolved_at", "closed_at", "sent_at", "starts_at", "period",
+        "supported_at", "admitted_at", "recognised_at",
     ]
     where: Condition | None = Field(default=None, description="Population filter, every side")
+    comes_due: ComesDue | None = Field(
+        default=None, description="The time field is a due time: count only what has come due "
+        "as of the value's as-of time, plus what is settled")
     value: Measure | None = Field(default=None, description="count, sum, latest, distinct, change")
     numerator: Measure | None = None
     denominator: Measure | None = None
@@ -315,6 +355,12 @@ class Binding(Strict):
     )
     window_start: str | None = Field(
         default=None, description="ISO date the measurement starts from ('tính từ …')")
+    cumulative: bool = Field(
+        default=False,
+        description="The value on a day is the value over window_start..that day, however many "
+        "years that spans (a plan's running total to its deadline, e.g. enterprises supported "
+        "2026-2030, each counted once); needs window_start",
+    )
     awaiting_data: str | None = Field(
         default=None, description="Why no feed can measure it yet (English)")
     note: str | None = Field(default=None, description="Interpretation, coverage limits")
@@ -329,6 +375,8 @@ class Binding(Strict):
             raise ValueError("a target awaiting data has no level or periods")
         if len(set(self.indicators)) != len(self.indicators):
             raise ValueError("an indicator is listed twice")
+        if self.cumulative and (self.window_start is None or self.periods):
+            raise ValueError("a cumulative target needs window_start and no periods")
         return self
 
 
@@ -455,6 +503,8 @@ def check_condition(cond: Condition, fields: Mapping[str, FeedField]) -> list[tu
                     problems.append((leaf.offset_days_from, "a day offset must be numeric"))
                 elif kinds != {"datetime"}:
                     problems.append((leaf.field, "a day offset applies to datetimes only"))
+            if leaf.offset_days is not None and kinds != {"datetime"}:
+                problems.append((leaf.field, "a day offset applies to datetimes only"))
     return problems
 
 
@@ -478,6 +528,8 @@ def _check_indicator(ind: Indicator, feeds: Mapping[str, dict[str, FeedField]],
     stats = ind.feed == STATS_FEED
     if stats and ind.source_hint is None:
         raise fail("source_hint", "a stats.value indicator says which system publishes it")
+    if ind.comes_due is not None:
+        _check_comes_due(ind, ind.comes_due, fields, fail)
     if ind.where is not None:
         for name, msg in check_condition(ind.where, fields):
             raise fail(f"where ({name})", msg)
@@ -501,6 +553,26 @@ def _check_indicator(ind: Indicator, feeds: Mapping[str, dict[str, FeedField]],
     ):
         raise fail("rollup", "a published share or rank cannot be summed over units: "
                              "rollup: city_published")
+
+
+def _check_comes_due(ind: Indicator, cd: ComesDue, fields: Mapping[str, FeedField],
+                     fail: Any) -> None:
+    if ind.feed == STATS_FEED or ind.kind is Kind.distinct_count:
+        raise fail("comes_due", "only additive indicators over an event feed come due")
+    for name, cond in (("settled", cd.settled), ("paused", cd.paused)):
+        if cond is not None:
+            for fld, msg in check_condition(cond, fields):
+                raise fail(f"comes_due.{name} ({fld})", msg)
+    if cd.offset_days_from is not None:
+        d = fields.get(cd.offset_days_from)
+        if d is None or d.type not in _NUMERIC:
+            raise fail("comes_due.offset_days_from",
+                       f"{cd.offset_days_from!r} is not a numeric field of the feed")
+    if cd.paused_since is not None:
+        f = fields.get(cd.paused_since)
+        if f is None or f.type != "datetime":
+            raise fail("comes_due.paused_since",
+                       f"{cd.paused_since!r} is not a datetime field of the feed")
 
 
 def load_indicators(directory: Path, feeds: Mapping[str, dict[str, FeedField]]

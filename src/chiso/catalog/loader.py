@@ -6,6 +6,7 @@ Layout of the data folder (``chiso/data`` unless ``CHISO_DATA_DIR`` says otherwi
     plans/<folder>/targets*.yaml    its targets (key ``targets:``)
     plans/<folder>/tasks*.yaml      its tasks (key ``tasks:``)
     units/communes.csv, units/*.yaml
+    reports/*.yaml                  report kinds (reports.py)
 
 Every problem becomes a :class:`CatalogError` naming the file, the item and the field.
 """
@@ -26,6 +27,8 @@ from chiso.catalog.files import load_model
 from chiso.catalog.indicators import Measurement, load_measurement
 from chiso.catalog.methods import Methods, load_methods
 from chiso.catalog.models import Group, Plan, PlanFile, Target, TargetsFile, Task, TasksFile
+from chiso.catalog.reports import ReportKind, load_reports
+from chiso.catalog.workdays import WorkCalendar, load_calendar
 from chiso.units.registry import UnitRegistry, load_units
 
 M = TypeVar("M", bound=BaseModel)
@@ -76,6 +79,8 @@ class Catalog:
     measurement: Measurement | None = None  # indicators and plan bindings (indicators.py)
     methods: Methods | None = None  # scoring methods, every version (methods.py)
     dashboard: Dashboard | None = None  # the dashboard's groups and tiles (dashboard.py)
+    calendar: WorkCalendar | None = None  # Vietnamese working days (workdays.py)
+    reports: dict[str, ReportKind] = field(default_factory=dict)  # report kinds (reports.py)
 
     def plan(self, number: str) -> PlanEntry:
         return self.plans[number]
@@ -211,7 +216,11 @@ def load_catalog(data_dir: Path | None = None) -> Catalog:
     measurement = load_measurement(data_dir, plans)
     methods = load_methods(data_dir, plans, measurement)
     dashboard = load_dashboard(data_dir, plans, measurement, methods)
-    return Catalog(plans, units, _digest(data_dir), measurement, methods, dashboard)
+    cal_file = data_dir / "calendar" / "vn.yaml"
+    calendar = load_calendar(cal_file) if cal_file.exists() else None
+    reports = load_reports(data_dir, plans, units, methods)
+    return Catalog(plans, units, _digest(data_dir), measurement, methods, dashboard, calendar,
+                   reports)
 
 
 def deadline_errors(catalog: Catalog) -> list[CatalogError]:

@@ -127,6 +127,11 @@ class Method(Strict):
     note: str | None = None
     basis: str | None = Field(default=None, description="The instrument it is shaped on")
     missing: MissingRule
+    awaiting: Literal["zero", "exclude"] = Field(
+        default="zero",
+        description="criteria awaiting data (no source yet, for every unit): zero earns 0 "
+        "points; exclude leaves them out and re-weights their siblings, so the attainable "
+        "maximum stays the total")
     total: float = 100
     kinds: dict[ScoredKind, list[Node]] = Field(min_length=1)
 

@@ -72,6 +72,8 @@ class Note(Strict):
 
     kind: NoteKind
     text: str = Field(description="What is wrong or odd, for the operator (English)")
+    text_vi: str = Field(min_length=1, description="The same in Vietnamese, for the operator "
+                         "and the agencies (shown to readers in Vietnamese)")
     lines: LineRef | None = None
 
     _v_lines = field_validator("lines", mode="before")(

@@ -84,6 +84,9 @@ def _indicator(conn: Connection, catalog: Catalog, tile: Tile, m: IndicatorMeasu
     assert measurement is not None
     ind = measurement.indicators[m.indicator]
     period = period_label(m.period, today)
+    if m.period == "plan":  # a running total from the target's window start (catalog check)
+        number, _, target_id = (tile.target or "").partition(":")
+        period = f"{measurement.binding(number, target_id).window_start}..{today.isoformat()}"
     got = mv.values(conn, measurement, m.indicator, period, None, "city", None, today)
     v = got[0] if got else None
     out: dict[str, Any] = {
@@ -117,7 +120,7 @@ def _target(conn: Connection, catalog: Catalog, ref: str, today: date) -> dict[s
             "deadline": o["deadline"], "status": status,
             "awaiting_data": o.get("awaiting_data"),
             "forecast": (o.get("forecast") or {}).get("value"),
-            "sentence": o.get("sentence"),
+            "sentence": o.get("sentence"), "milestone": o.get("milestone"),
             "trend": [{"month": p["month"], "value": p["value"]} for p in o.get("series", [])]}
 
 
@@ -368,7 +371,7 @@ class Board:
     async def follow(self, debounce: float = 0.3, slow: float = 60.0) -> None:
         """Run until cancelled: refresh the tiles the stream, writes and time move."""
         self._wake = asyncio.Event()
-        sub = self.hub.subscribe()
+        sub = self.hub.subscribe(bounded=False)
         if len(self.views) < len(self.tiles):  # every tile once, before following changes
             await asyncio.to_thread(self.refresh)
         quick_kinds = ("indicator",)

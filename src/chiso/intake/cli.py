@@ -24,6 +24,12 @@ def _runtime() -> Runtime:
     return command_runtime()
 
 
+def _actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
 @sources_app.command("add")
 def sources_add(
     name: Annotated[str, typer.Argument(help="Source name, e.g. dvc-hanoi")],
@@ -46,7 +52,7 @@ def sources_add(
     if bad:
         err.print(f"[red]Unknown unit code(s):[/red] {', '.join(bad)}")
         raise typer.Exit(2)
-    token = add_source(rt.engine, name, feed, unit or None)
+    token = add_source(rt.engine, name, feed, unit or None, actor=_actor())
     err.print(f"Source {name!r}: feeds {', '.join(feed)}; units {', '.join(unit or ['any'])}. "
               "The token is shown once; store it in the source system:")
     typer.echo(token)
@@ -67,7 +73,7 @@ def sources_revoke(name: str) -> None:
     """Revoke a source's token."""
     from chiso.intake.sources import revoke_source
 
-    if not revoke_source(_runtime().engine, name):
+    if not revoke_source(_runtime().engine, name, actor=_actor()):
         err.print(f"[red]No source named {name!r}[/red]")
         raise typer.Exit(1)
     out.print(f"Revoked {name}")
@@ -85,7 +91,7 @@ def ingest(
 ) -> None:
     """Ingest an agency file (whole or not at all); errors name spreadsheet row and column."""
     from chiso.intake.contracts import get_contract
-    from chiso.intake.doors import ingest_file
+    from chiso.intake.doors import ingest_file, upload_source
     from chiso.intake.settings import get_intake_settings
 
     try:
@@ -96,7 +102,8 @@ def ingest(
     rt = _runtime()
     outcome, info = ingest_file(
         rt.engine, contract, file.read_bytes(), file.name, unit,
-        frozenset(rt.catalog.units.units), get_intake_settings(), source="cli",
+        frozenset(rt.catalog.units.units), get_intake_settings(),
+        source=upload_source("cli", unit),
         evidence=evidence.read_bytes() if evidence else None,
         evidence_name=evidence.name if evidence else None, encoding=encoding)
     rt.engine.dispose()
@@ -107,6 +114,9 @@ def ingest(
         out.print(f"Accepted {outcome.records} rows from {file.name} ({info.get('kind')}, "
                   f"{info.get('encoding') or 'xlsx'}): {outcome.new_versions} new versions, "
                   f"{outcome.latest_changed} records updated. Batch {outcome.batch_id}.")
+        if info.get("unmapped_columns"):
+            out.print("Columns no contract field reads (not stored): "
+                      + ", ".join(info["unmapped_columns"]))
     else:
         err.print(f"[red]Refused {file.name}[/red] (batch {outcome.batch_id}; nothing stored):")
         for p in outcome.problems:

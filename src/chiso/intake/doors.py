@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine
 
@@ -64,17 +65,33 @@ def ingest_body(
     try:
         records = parse_body(body, content_type, settings.max_batch_records)
     except BodyError as exc:
-        return record_refusal(engine, contract, prov, body, media, exc.problems)
+        return record_refusal(engine, contract, prov, body, media, exc.problems,
+                              keep=settings.archive_personal)
     return ingest(engine, contract, records, prov, body, media, scope=scope, settings=settings)
+
+
+def evidence_media(name: str | None) -> str:
+    """The archive's media type for an evidence file: its name percent-encoded (HTTP headers
+    and the column are ASCII) and cut to fit the column."""
+    quoted = quote(name or "", safe=" ._-()")
+    return f"evidence; name={quoted}"[:100]
+
+
+def upload_source(door: str, unit: str) -> str:
+    """The source name a file is stored under: one per door and unit, so that one unit's
+    uploads never share record ids (and so never collide) with another unit's."""
+    return f"{door}:{unit}"
 
 
 def ingest_file(
     engine: Engine, contract: Contract, data: bytes, filename: str, unit: str,
-    known_units: frozenset[str], settings: IntakeSettings, *, source: str = "upload",
+    known_units: frozenset[str], settings: IntakeSettings, *, source: str | None = None,
     evidence: bytes | None = None, evidence_name: str | None = None,
     encoding: str | None = None,
 ) -> tuple[Outcome, dict[str, Any]]:
-    """The file door: returns the outcome and what was read (kind, encoding, columns)."""
+    """The file door: returns the outcome and what was read (kind, encoding, columns).
+    Records are stored under ``source`` (default ``upload:<unit>``, ``upload_source``)."""
+    source = source or upload_source("upload", unit)
     media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
              if data[:4] == b"PK\x03\x04" else "text/csv")
     manual = contract.publishes_values  # a figure typed into a file is a hand-typed figure
@@ -84,19 +101,23 @@ def ingest_file(
         if not evidence:
             problem = Problem(-1, None, "values typed by hand need an evidence file (the signed "
                                         "report or release they come from); attach it")
-            return record_refusal(engine, contract, prov, data, media, [problem]), info
+            return record_refusal(engine, contract, prov, data, media, [problem],
+                                  keep=settings.archive_personal), info
         with engine.begin() as conn:
-            prov.evidence_sha256 = archive(conn, evidence, f"evidence; name={evidence_name}")
+            prov.evidence_sha256 = archive(conn, evidence, evidence_media(evidence_name))
     if unit not in known_units:
         problem = Problem(-1, "unit", f"unknown unit code {unit!r}")
-        return record_refusal(engine, contract, prov, data, media, [problem]), info
+        return record_refusal(engine, contract, prov, data, media, [problem],
+                              keep=settings.archive_personal), info
     try:
-        parsed = parse_file(data, filename, contract, settings, encoding)
+        parsed = parse_file(data, filename, contract, settings, encoding, known_units)
     except FileRefusedError as exc:
-        return record_refusal(engine, contract, prov, data, media, [exc.problem]), info
-    info = {"kind": parsed.kind, "encoding": parsed.encoding, "columns": parsed.columns}
+        return record_refusal(engine, contract, prov, data, media, [exc.problem],
+                              keep=settings.archive_personal), info
+    info = {"kind": parsed.kind, "encoding": parsed.encoding, "columns": parsed.columns,
+            "unmapped_columns": parsed.unmapped}
     payload = data
-    if parsed.personal_columns and not settings.archive_personal:
+    if (parsed.personal_columns or parsed.unmapped_columns) and not settings.archive_personal:
         key = settings.key()
         payload = redacted_csv(parsed, lambda v: pseudonymise(v, key))
         media = "text/csv; redacted"
@@ -107,6 +128,7 @@ def ingest_file(
         problem = Problem(-1, None, "the file has a header but no data rows")
         return record_refusal(engine, contract, prov, payload, media, [problem]), info
     outcome = ingest(engine, contract, parsed.records, prov, payload, media, mode="text",
-                     scope=Scope(known_units=known_units, default_unit=unit),
+                     scope=Scope(known_units=known_units, default_unit=unit,
+                                 fill_unit="unit" not in parsed.columns),
                      locate=parsed.locate(), settings=settings, redact=False)
     return outcome, info

@@ -28,6 +28,8 @@ from chiso.intake.validate import Problem
 from chiso.text import fold, nfc
 
 MAX_ROWS = 200_000
+MAX_COLUMNS = 500  # non-blank columns in a row; a real export has a few dozen
+MAX_CELL = 131_072  # characters in one CSV cell (the csv module's own limit)
 MAX_RATIO = 150  # uncompressed / compressed, per zip entry; real sheets stay well below
 HEADER_SCAN = 15  # rows searched for the header
 
@@ -35,9 +37,18 @@ HEADER_SCAN = 15  # rows searched for the header
 class FileRefusedError(ValueError):
     """The file cannot be read at all (hostile, broken, unknown encoding)."""
 
-    def __init__(self, message: str, row: int | None = None, column: str | None = None):
+    def __init__(self, message: str, row: int | None = None, column: str | None = None,
+                 field: str | None = None):
         super().__init__(message)
-        self.problem = Problem(-1, None, message, row, column)
+        self.problem = Problem(-1, field, message, row, column)
+
+
+class _CellTooLongError(ValueError):
+    """A CSV cell over ``MAX_CELL``: the rows read so far let the caller name its field."""
+
+    def __init__(self, rows: list[list[Any]], row: int, column: int | None):
+        super().__init__("cell too long")
+        self.rows, self.row, self.column = rows, row, column
 
 
 @dataclass
@@ -50,6 +61,8 @@ class ParsedFile:
     header_problems: list[Problem] = field(default_factory=list)
     table: list[list[Any]] = field(default_factory=list)  # every cell, for redacted archive
     personal_columns: list[int] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)  # "H (Ghi chú)": read by no field
+    unmapped_columns: list[int] = field(default_factory=list)
 
     def locate(self) -> Callable[[int, str | None], tuple[int | None, str | None]]:
         def where(index: int, name: str | None) -> tuple[int | None, str | None]:
@@ -95,12 +108,44 @@ def _csv_rows(text: str) -> list[list[Any]]:
     # Excel writes ';' where the decimal mark is a comma, as on Vietnamese Windows.
     head = text[:16384].splitlines()[:20]
     delimiter = max(",;\t", key=lambda d: sum(line.count(d) for line in head))
-    rows = []
-    for i, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter)):
-        if i > MAX_ROWS + HEADER_SCAN:
+    rows: list[list[Any]] = []
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error as exc:  # the only csv error a decoded text can raise is the size
+            line = reader.line_num
+            raise _CellTooLongError(rows, line, _long_cell(text, line, delimiter)) from exc
+        if len(rows) > MAX_ROWS + HEADER_SCAN:
             raise FileRefusedError(f"more than {MAX_ROWS} rows; split the file")
-        rows.append(list(row))
-    return rows
+        rows.append(_bounded(row, reader.line_num))
+
+
+def _long_cell(text: str, line: int, delimiter: str) -> int | None:
+    """The column of the over-long cell on ``line`` (1-based), as far as a plain split finds."""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    for c, cell in enumerate(lines[line - 1].split(delimiter)):
+        if len(cell) > MAX_CELL:
+            return c
+    return None
+
+
+def _bounded(row: list[Any], line: int) -> list[Any]:
+    """The row without its trailing blank cells (exports pad rows with separators), refused
+    when it still has more than ``MAX_COLUMNS`` cells."""
+    end = len(row)
+    while end and (row[end - 1] is None or (isinstance(row[end - 1], str)
+                                            and not row[end - 1].strip())):
+        end -= 1
+    if end > MAX_COLUMNS:
+        raise FileRefusedError(f"row {line} has {end} columns, more than the limit "
+                               f"{MAX_COLUMNS}; keep only the report's own columns",
+                               line, column_letter(MAX_COLUMNS))
+    return row[:end]
 
 
 def check_zip(data: bytes, settings: IntakeSettings) -> None:
@@ -152,10 +197,13 @@ def _xlsx_rows(data: bytes, settings: IntakeSettings) -> list[list[Any]]:
     try:
         sheet = book.worksheets[0]
         rows: list[list[Any]] = []
-        for row in sheet.iter_rows(values_only=True):
+        # One column past the limit is read, so that a row that reaches it is refused; the
+        # sheet's declared width (up to 16,384) is never materialised.
+        for line, row in enumerate(sheet.iter_rows(values_only=True,
+                                                   max_col=MAX_COLUMNS + 1), start=1):
             if len(rows) > MAX_ROWS + HEADER_SCAN:
                 raise FileRefusedError(f"more than {MAX_ROWS} rows; split the file")
-            rows.append(list(row))
+            rows.append(_bounded(list(row), line))
     finally:
         book.close()
     return rows
@@ -203,11 +251,51 @@ def _find_header(contract: Contract, rows: list[list[Any]]) -> tuple[int, int,
     return best
 
 
+_UNIT_WORDS = ("don vi", "ma dv", "xa", "phuong", "unit", "co quan")
+
+
+def _unit_heading(header: str) -> bool:
+    """A heading that names a unit in words the contract does not list ("Tên đơn vị",
+    "Xã/phường", "Mã ĐV")."""
+    folded = " ".join(fold(header).replace("/", " ").replace(".", " ").split())
+    return any(f" {w} " in f" {folded} " for w in _UNIT_WORDS)
+
+
+def _unit_values(rows: list[list[Any]], first: int, column: int,
+                 known_units: frozenset[str] | None) -> bool:
+    """Most of the column's first non-blank cells are unit codes of the registry."""
+    if not known_units:
+        return False
+    cells = [_text(r[column]) for r in rows[first:first + 50] if column < len(r)]
+    cells = [c for c in cells if c]
+    return bool(cells) and sum(c in known_units for c in cells) * 2 > len(cells)
+
+
+def _too_long(contract: Contract, exc: _CellTooLongError) -> FileRefusedError:
+    """Name the row, column and (from the header read so far) field of an over-long cell."""
+    name = header = None
+    if exc.column is not None and exc.rows:
+        start, _height, mapped = _find_header(contract, exc.rows)
+        if start >= 0 and exc.column in mapped:
+            name, header = mapped[exc.column]
+        elif start >= 0 and exc.column < len(exc.rows[start]):
+            header = _text(exc.rows[start][exc.column]) or None
+    column = None
+    if exc.column is not None:
+        column = column_letter(exc.column) + (f" ({header})" if header else "")
+    return FileRefusedError(f"a cell is longer than {MAX_CELL} characters; no field holds "
+                            "that much text: check the column's content", exc.row, column,
+                            name)
+
+
 def parse_file(
     data: bytes, filename: str, contract: Contract, settings: IntakeSettings,
-    encoding: str | None = None,
+    encoding: str | None = None, known_units: frozenset[str] | None = None,
 ) -> ParsedFile:
-    """Read a file into raw records (text cells), or raise ``FileRefusedError``."""
+    """Read a file into raw records (text cells), or raise ``FileRefusedError``. Every
+    non-blank column heading is either mapped to a field or listed in ``unmapped``; an
+    unmapped column that looks like the rows' unit (by its heading, or by cells that are
+    ``known_units`` codes) is a header problem when no column maps to ``unit``."""
     if len(data) > settings.max_upload_bytes:
         raise FileRefusedError(f"the file is {len(data)} bytes, more than the limit "
                                f"{settings.max_upload_bytes}")
@@ -221,7 +309,10 @@ def parse_file(
                                "Excel Workbook (.xlsx) or CSV UTF-8")
     else:
         text, used = _decode_csv(data, encoding)
-        kind, rows = "csv", _csv_rows(text)
+        try:
+            kind, rows = "csv", _csv_rows(text)
+        except _CellTooLongError as exc:
+            raise _too_long(contract, exc) from exc
     start, height, mapped = _find_header(contract, rows)
     if len(mapped) < 2:
         hint = (" The file may be in an encoding other than UTF-8 or Windows-1258."
@@ -237,6 +328,22 @@ def parse_file(
         parsed.columns[name] = f"{column_letter(c)} ({header})"
         if contract.fields[name].personal:
             parsed.personal_columns.append(c)
+    taken = set(mapped)
+    for c in range(max((len(rows[r]) for r in range(start, start + height)), default=0)):
+        header = " ".join(h for h in (_text(rows[r][c]) if c < len(rows[r]) else ""
+                                      for r in range(start, start + height)) if h)
+        if c in taken or not header:
+            continue
+        where = f"{column_letter(c)} ({header})"
+        parsed.unmapped.append(where)
+        parsed.unmapped_columns.append(c)
+        if "unit" in contract.fields and "unit" not in parsed.columns and (
+                _unit_heading(header) or _unit_values(rows, start + height, c, known_units)):
+            known = ", ".join(f"'{h}'" for h in contract.fields["unit"].headers)
+            parsed.header_problems.append(Problem(
+                -1, "unit", f"column {where} seems to name each row's unit but its heading is "
+                f"not one the contract knows; head it {known} so that every row is filed "
+                "under its own unit", start + height, where))
     for name, spec in contract.fields.items():
         if spec.required and name not in parsed.columns and name != "unit":
             seen = spec.headers[0] if spec.headers else name
@@ -255,11 +362,12 @@ def parse_file(
 
 
 def redacted_csv(parsed: ParsedFile, pseudonym: Callable[[str], str]) -> bytes:
-    """The file's cells as CSV UTF-8, personal-identifier columns pseudonymised (what the raw
-    archive keeps when the operator has not enabled keeping identifiers)."""
+    """The file's cells as CSV UTF-8, personal-identifier columns and columns no field reads
+    (nobody can tell what they hold) pseudonymised: what the raw archive keeps when the
+    operator has not enabled keeping identifiers."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    personal = set(parsed.personal_columns)
+    personal = set(parsed.personal_columns) | set(parsed.unmapped_columns)
     data_rows = {r - 1 for r in parsed.rows}
     for i, row in enumerate(parsed.table):
         cells = ["" if cell is None else str(cell) for cell in row]

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Table, select, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from chiso.intake.contracts import Contract
@@ -93,21 +93,37 @@ def pseudonymise(value: str, key: bytes) -> str:
     return hmac.new(key, normal.encode(), hashlib.sha256).hexdigest()
 
 
-def archive(conn: Connection, payload: bytes, media_type: str) -> str:
-    """Store a raw payload gzip-compressed under its SHA-256 (once); return the hash."""
+#: Media type suffix of a payload of which only the hash and size are kept.
+NOT_KEPT = "; not kept: refused before it could be read"
+
+
+def archive(conn: Connection, payload: bytes, media_type: str, *, keep: bool = True) -> str:
+    """Store a raw payload gzip-compressed under its SHA-256 (once); return the hash.
+    ``keep=False``: only the hash and size (a payload that could not be parsed cannot be
+    pseudonymised, so its personal data must not be kept in clear). A payload first seen
+    unkept and later kept (the same file, now readable) gets its content then."""
     sha = hashlib.sha256(payload).hexdigest()
-    exists = conn.execute(select(intake_raw.c.sha256).where(intake_raw.c.sha256 == sha)).first()
+    media = (media_type.split(";")[0] + NOT_KEPT)[:100] if not keep else media_type
+    content = gzip.compress(payload, compresslevel=6) if keep else b""
+    exists = conn.execute(select(intake_raw.c.media_type).where(
+        intake_raw.c.sha256 == sha)).first()
     if not exists:
         conn.execute(_insert(conn, intake_raw).values(
-            sha256=sha, media_type=media_type, size=len(payload),
-            content=gzip.compress(payload, compresslevel=6), first_seen=datetime.now(UTC),
-        ).on_conflict_do_nothing())
+            sha256=sha, media_type=media, size=len(payload), content=content,
+            first_seen=datetime.now(UTC)).on_conflict_do_nothing())
+    elif keep and exists.media_type.endswith(NOT_KEPT):
+        conn.execute(intake_raw.update().where(intake_raw.c.sha256 == sha).values(
+            media_type=media, content=content))
     return sha
 
 
 def read_raw(conn: Connection, sha: str) -> bytes | None:
-    row = conn.execute(select(intake_raw.c.content).where(intake_raw.c.sha256 == sha)).first()
-    return gzip.decompress(row.content) if row else None
+    """The archived bytes, or None when unknown or only its hash and size were kept."""
+    row = conn.execute(select(intake_raw.c.content, intake_raw.c.media_type).where(
+        intake_raw.c.sha256 == sha)).first()
+    if row is None or row.media_type.endswith(NOT_KEPT):
+        return None
+    return gzip.decompress(row.content)
 
 
 def _insert(conn: Connection, table: Table) -> Any:
@@ -142,6 +158,42 @@ def raw_for_archive(
     return json.dumps(redacted, ensure_ascii=False, sort_keys=True).encode()
 
 
+class _UnitMovesError(Exception):
+    """Raised inside the accepting transaction to roll it back: records would change unit."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("records would change unit")
+        self.problems = problems
+
+
+def unit_moves(
+    conn: Connection, contract: Contract, records: Sequence[dict[str, Any]], source: str,
+    locate: Locate | None = None,
+) -> list[Problem]:
+    """Problems for the records already stored under ``source`` with another unit than the
+    one they now carry. Doors limited to some units call it: through such a door a record
+    never changes unit (another unit's record would otherwise move to the sender)."""
+    latest, _ = FEED_TABLES[contract.feed]
+    wanted: dict[str, tuple[int, str]] = {}
+    for index, record in enumerate(records):
+        wanted.setdefault(contract.record_id(record), (index, str(record.get("unit"))))
+    problems: list[Problem] = []
+    ids = list(wanted)
+    for start in range(0, len(ids), 500):  # bounded IN lists on both databases
+        chunk = ids[start:start + 500]
+        rows = conn.execute(select(latest.c.record_id, latest.c.unit).where(
+            tuple_(latest.c.source, latest.c.record_id).in_([(source, i) for i in chunk])))
+        for record_id, stored in rows:
+            index, unit = wanted[record_id]
+            if stored != unit:
+                row, column = locate(index, "unit") if locate else (None, None)
+                problems.append(Problem(
+                    index, "unit", f"record {record_id} is filed under unit {stored}; it cannot "
+                    f"move to {unit} through this door (ask the data steward)", row, column,
+                    record_id))
+    return sorted(problems, key=lambda p: p.index)
+
+
 def _record_row(
     contract: Contract, record: dict[str, Any], prov: Provenance, batch_id: int,
     now: datetime, key: bytes, columns: set[str],
@@ -159,10 +211,12 @@ def _record_row(
 
 def store_records(
     conn: Connection, contract: Contract, records: Sequence[dict[str, Any]], prov: Provenance,
-    batch_id: int, key: bytes,
+    batch_id: int, key: bytes, *, keep_unit: bool = False,
 ) -> tuple[int, int]:
     """Write validated records: new versions into history, newer versions into latest.
-    Returns (new versions, latest rows inserted or replaced). Idempotent."""
+    Returns (new versions, latest rows inserted or replaced). Idempotent. ``keep_unit``: a
+    newer version replaces the latest only under the same unit (the statement-level half of
+    ``unit_moves``, for a concurrent batch that slipped between check and write)."""
     latest, versions = FEED_TABLES[contract.feed]
     columns = {c.name for c in latest.columns}
     now = datetime.now(UTC)
@@ -178,7 +232,7 @@ def store_records(
     if not by_version:
         return 0, 0
     if conn.dialect.name == "postgresql":
-        return _store_pg(conn, latest, versions, list(by_version.values()), vfield)
+        return _store_pg(conn, latest, versions, list(by_version.values()), vfield, keep_unit)
     ins = _insert(conn, versions).on_conflict_do_nothing().returning(versions.c.record_id)
     new_versions = len(conn.execute(ins, list(by_version.values())).all())
     stmt = _insert(conn, latest)
@@ -186,14 +240,15 @@ def store_records(
     stmt = stmt.on_conflict_do_update(
         index_elements=[latest.c.source, latest.c.record_id],
         set_={name: stmt.excluded[name] for name in updatable},
-        where=stmt.excluded[vfield] > latest.c[vfield],
+        where=(stmt.excluded[vfield] > latest.c[vfield]) & (
+            (stmt.excluded.unit == latest.c.unit) if keep_unit else true()),
     ).returning(latest.c.record_id)
     changed = len(conn.execute(stmt, list(newest.values())).all())
     return new_versions, changed
 
 
 def _store_pg(conn: Connection, latest: Table, versions: Table, rows: list[dict[str, Any]],
-              vfield: str) -> tuple[int, int]:
+              vfield: str, keep_unit: bool) -> tuple[int, int]:
     """PostgreSQL: COPY the batch into a session-temporary table, then two set-based
     statements (a many-row INSERT is parsed slowly by the driver; COPY is not)."""
     names = [c.name for c in versions.columns]
@@ -215,7 +270,8 @@ def _store_pg(conn: Connection, latest: Table, versions: Table, rows: list[dict[
         f"INSERT INTO {latest.name} ({cols}) SELECT DISTINCT ON (source, record_id) {cols} "
         f'FROM {tmp} ORDER BY source, record_id, "{vfield}" DESC '
         f"ON CONFLICT (source, record_id) DO UPDATE SET {sets} "
-        f'WHERE EXCLUDED."{vfield}" > {latest.name}."{vfield}"').rowcount
+        f'WHERE EXCLUDED."{vfield}" > {latest.name}."{vfield}"'
+        + (f" AND EXCLUDED.unit = {latest.name}.unit" if keep_unit else "")).rowcount
     conn.exec_driver_sql(f"TRUNCATE {tmp}")
     return new_versions, changed
 
@@ -232,11 +288,12 @@ def _batch_row(contract: Contract, prov: Provenance, sha: str, status: str,
 
 def record_refusal(
     engine: Engine, contract: Contract, prov: Provenance, payload: bytes, media_type: str,
-    problems: list[Problem], records: int = 0,
+    problems: list[Problem], records: int = 0, *, keep: bool = True,
 ) -> Outcome:
-    """Keep a refused payload and why it was refused (no record is written)."""
+    """Keep a refused payload and why it was refused (no record is written). ``keep=False``
+    for a payload refused before it could be parsed: only its hash and size are kept."""
     with engine.begin() as conn:
-        sha = archive(conn, payload, media_type)
+        sha = archive(conn, payload, media_type, keep=keep)
         batch_id = conn.execute(intake_batches.insert().values(
             _batch_row(contract, prov, sha, "refused", records, problems))
             .returning(intake_batches.c.id)).scalar_one()
@@ -269,17 +326,37 @@ def ingest(
     if not result.ok:
         return record_refusal(engine, contract, prov, archived, media_type, result.problems,
                               len(raws))
+    try:
+        return _accept(engine, contract, result.records, prov, archived, media_type,
+                       len(raws), key, limited=scope is not None and scope.limited,
+                       locate=locate, in_transaction=in_transaction)
+    except _UnitMovesError as exc:
+        return record_refusal(engine, contract, prov, archived, media_type, exc.problems,
+                              len(raws))
+
+
+def _accept(
+    engine: Engine, contract: Contract, records: list[dict[str, Any]], prov: Provenance,
+    archived: bytes, media_type: str, count: int, key: bytes, *, limited: bool,
+    locate: Locate | None, in_transaction: Callable[[Connection], None] | None,
+) -> Outcome:
+    """The accepting transaction. A door limited to some units first checks, under the same
+    transaction, that no record changes unit (``_UnitMovesError`` rolls everything back)."""
     with engine.begin() as conn:
+        if limited:
+            moves = unit_moves(conn, contract, records, prov.source, locate)
+            if moves:
+                raise _UnitMovesError(moves)
         sha = archive(conn, archived, media_type)
         batch_id = conn.execute(intake_batches.insert().values(
-            _batch_row(contract, prov, sha, "accepted", len(raws), None))
+            _batch_row(contract, prov, sha, "accepted", count, None))
             .returning(intake_batches.c.id)).scalar_one()
-        new_versions, changed = store_records(conn, contract, result.records, prov, batch_id,
-                                              key)
+        new_versions, changed = store_records(conn, contract, records, prov, batch_id, key,
+                                              keep_unit=limited)
         for hook in store_hooks(engine):
             hook(conn, contract.feed, batch_id)
         conn.execute(intake_batches.update().where(intake_batches.c.id == batch_id)
                      .values(new_versions=new_versions, latest_changed=changed))
         if in_transaction is not None:
             in_transaction(conn)
-    return Outcome(batch_id, "accepted", sha, len(raws), new_versions, changed)
+    return Outcome(batch_id, "accepted", sha, count, new_versions, changed)

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import httpx
+import httpx2
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import OperationalError
 from tenacity import (
     Retrying,
     retry_if_exception,
@@ -40,7 +41,7 @@ from tenacity import (
 )
 
 from chiso.intake.contracts import get_contract
-from chiso.intake.pipeline import Provenance, ingest, record_refusal
+from chiso.intake.pipeline import Provenance, ingest, raw_for_archive, record_refusal
 from chiso.intake.settings import IntakeSettings, get_intake_settings
 from chiso.intake.validate import Problem, Scope
 from chiso.store.tables import intake_cursors
@@ -72,9 +73,9 @@ class RunResult:
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, httpx.HTTPStatusError):
+    if isinstance(exc, httpx2.HTTPStatusError):
         return exc.response.status_code >= 500 or exc.response.status_code == 429
-    return isinstance(exc, httpx.TransportError)
+    return isinstance(exc, httpx2.TransportError)
 
 
 def get_cursor(engine: Engine, name: str) -> str | None:
@@ -104,13 +105,13 @@ class PullRunner:
 
     def __init__(self, engine: Engine, connector: Connector, known_units: frozenset[str],
                  settings: IntakeSettings | None = None,
-                 client: httpx.Client | None = None) -> None:
+                 client: httpx2.Client | None = None) -> None:
         self.engine = engine
         self.c = connector
         self.contract = get_contract(connector.feed)
         self.known_units = known_units
         self.settings = settings or get_intake_settings()
-        self.client = client or httpx.Client(timeout=30.0, headers=connector.headers)
+        self.client = client or httpx2.Client(timeout=30.0, headers=connector.headers)
 
     def _fetch(self, cursor: str | None) -> tuple[bytes, dict[str, Any]]:
         params: dict[str, Any] = {"limit": self.c.page_size}
@@ -148,10 +149,11 @@ class PullRunner:
         cursor = get_cursor(self.engine, self.c.name)
         prov = Provenance(self.c.source, "pull", connector=self.c.name)
         scope = Scope(known_units=self.known_units)
+        seen: set[str | None] = {cursor}  # a cursor met twice in one run would loop forever
         while max_pages is None or result.pages < max_pages:
             try:
                 body, data = self._fetch(cursor)
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx2.HTTPError, ValueError) as exc:
                 result.error = f"{type(exc).__name__}: {exc}"
                 _note_error(self.engine, self.c.name, result.error)
                 log.warning("connector %s: %s", self.c.name, result.error)
@@ -160,11 +162,20 @@ class PullRunner:
             if not records:
                 break
             nxt = self._next_cursor(data, cursor)
+            if self.c.paging == "cursor" and data.get("has_more", True) and nxt in seen:
+                result.error = (f"the source sent cursor {nxt!r} again with more pages to "
+                                "come: stopped rather than pull the same pages forever; the "
+                                "source's paging needs fixing")
+                _note_error(self.engine, self.c.name, result.error)
+                log.warning("connector %s: %s", self.c.name, result.error)
+                return result
+            seen.add(nxt)
             if nxt == cursor and self.c.paging == "updated_since" and len(records) >= \
                     self.c.page_size:
                 problem = Problem(-1, self.contract.version, "a whole page shares one version "
                                   "time; raise page_size so that updated_since paging advances")
-                record_refusal(self.engine, self.contract, prov, body, "application/json",
+                kept = raw_for_archive(self.contract, body, records, self.settings)
+                record_refusal(self.engine, self.contract, prov, kept, "application/json",
                                [problem])
                 result.error = problem.message
                 _note_error(self.engine, self.c.name, result.error)
@@ -194,8 +205,17 @@ class PullRunner:
         return result
 
     async def run_forever(self, stop: asyncio.Event) -> None:
+        """Run every ``interval_seconds`` until ``stop``. A database that is busy or away for a
+        while fails that run only: its transaction rolled back, the cursor did not move, and the
+        next run pulls the same page again (versions already stored are not stored twice)."""
         while not stop.is_set():
-            result = await asyncio.to_thread(self.run_once)
+            try:
+                result = await asyncio.to_thread(self.run_once)
+            except OperationalError as exc:
+                reason = str(exc.orig).strip() if exc.orig else str(exc)
+                log.warning("connector %s: the database failed (%s); trying again in %g s",
+                            self.c.name, reason, self.c.interval_seconds)
+                result = RunResult()
             if result.records:
                 log.info("connector %s: %d records in %d pages", self.c.name, result.records,
                          result.pages)

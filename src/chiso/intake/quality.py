@@ -149,10 +149,41 @@ def _stats_report(engine: Engine, contract: Contract,
     return out, outliers
 
 
+#: The longest range one report covers: the work is per unit and day, so it is bounded.
+MAX_SPAN_DAYS = 3_660  # ten years
+
+
+class RangeError(ValueError):
+    """A start or end that is not a date, or a range longer than ``MAX_SPAN_DAYS``."""
+
+
+def _day(name: str, text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise RangeError(f"{name}={text!r} is not a date; write YYYY-MM-DD") from exc
+    if not 2000 <= day.year <= 2100:
+        raise RangeError(f"{name}={text} is outside 2000-2100; check the year")
+    return day
+
+
+def date_range(start: str | None, end: str | None) -> tuple[date | None, date | None]:
+    """The report's range, checked before any work (``RangeError`` says what is wrong)."""
+    lo, hi = _day("start", start), _day("end", end)
+    if lo and hi and hi < lo:
+        raise RangeError(f"end={hi} is before start={lo}")
+    if lo and hi and (hi - lo).days + 1 > MAX_SPAN_DAYS:
+        raise RangeError(f"{(hi - lo).days + 1} days from start to end; one report covers at "
+                         f"most {MAX_SPAN_DAYS} days, ask for a shorter range")
+    return lo, hi
+
+
 def report(engine: Engine, feeds: list[str], unit: str | None, period: str = "month",
            start: str | None = None, end: str | None = None) -> dict[str, Any]:
-    lo = date.fromisoformat(start) if start else None
-    hi = date.fromisoformat(end) if end else None
+    """The data-quality report; ``RangeError`` for a bad or too long range."""
+    lo, hi = date_range(start, end)
     rows: list[dict[str, Any]] = []
     outliers: list[dict[str, Any]] = []
     for feed in feeds:

@@ -7,8 +7,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
+from chiso.access import audit
 from chiso.store.tables import intake_sources
 
 
@@ -23,10 +24,19 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _audit(conn: Connection, actor: str, action: str, name: str,
+           detail: dict[str, object] | None = None) -> None:
+    """Issuing and revoking tokens are audited in the same transaction (never the token)."""
+    audit.append(conn, actor=actor, roles="operator", action=action, result="ok",
+                 target=f"source:{name}", detail=detail)
+
+
 def add_source(
-    engine: Engine, name: str, feeds: list[str], units: list[str] | None
+    engine: Engine, name: str, feeds: list[str], units: list[str] | None, *,
+    actor: str = "system",
 ) -> str:
-    """Register a source (or replace its token and scope); returns the new token."""
+    """Register a source (or replace its token and scope); returns the new token. Audited
+    as ``actor`` (``cli:<user>`` from the command line)."""
     token = "chiso_" + secrets.token_urlsafe(32)
     row = {"name": name, "token_hash": token_hash(token), "feeds": sorted(set(feeds)),
            "units": sorted(set(units)) if units else None,
@@ -38,13 +48,19 @@ def add_source(
             conn.execute(update(intake_sources).where(intake_sources.c.name == name).values(row))
         else:
             conn.execute(intake_sources.insert().values(row))
+        _audit(conn, actor, "source token reissued" if exists else "source token issued", name,
+               {"feeds": row["feeds"], "units": row["units"]})
     return token
 
 
-def revoke_source(engine: Engine, name: str) -> bool:
+def revoke_source(engine: Engine, name: str, *, actor: str = "system") -> bool:
+    """Revoke a source's token; audited as ``actor`` when there was one to revoke."""
     with engine.begin() as conn:
-        done = conn.execute(update(intake_sources).where(intake_sources.c.name == name)
+        done = conn.execute(update(intake_sources).where(intake_sources.c.name == name,
+                                                         intake_sources.c.revoked_at.is_(None))
                             .values(revoked_at=datetime.now(UTC)))
+        if done.rowcount:
+            _audit(conn, actor, "source token revoked", name)
     return bool(done.rowcount)
 
 

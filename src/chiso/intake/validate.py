@@ -71,6 +71,12 @@ class Scope:
     units: frozenset[str] | None = None
     known_units: frozenset[str] = frozenset()
     default_unit: str | None = None  # files: the unit the steward uploads for
+    fill_unit: bool = True  # files without a unit column: rows take ``default_unit``
+
+    @property
+    def limited(self) -> bool:
+        """The sender may reach only some units (a scoped token, or a file for one unit)."""
+        return self.units is not None or self.default_unit is not None
 
 
 @dataclass
@@ -228,7 +234,7 @@ def validate_record(
     problems: list[tuple[str | None, str]] = []
     out: dict[str, Any] = {}
     raw = dict(raw)
-    if _blank(raw.get("unit")) and scope.default_unit is not None:
+    if _blank(raw.get("unit")) and scope.default_unit is not None and scope.fill_unit:
         raw["unit"] = scope.default_unit
     for name, spec in contract.fields.items():
         value = raw.get(name)

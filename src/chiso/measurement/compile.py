@@ -3,15 +3,35 @@
 No ``eval``: each node of a :mod:`chiso.catalog.indicators` condition maps to one
 SQLAlchemy construct over the feed's latest table (``chiso.store.tables.FEED_TABLES``).
 Day offsets (``f <= g + d days``) are dialect-specific: ``julianday`` arithmetic on SQLite,
-interval arithmetic on PostgreSQL. Working-day offsets need the working-day calendar table
-that the engine will add; they are refused here until then.
+interval arithmetic on PostgreSQL. Working-day offsets read the calendar table ``workdays``
+(written with the catalog): a timestamp's *working clock* is the number of working days before
+its Vietnamese day, plus the fraction of the day elapsed if that day is worked (a day off
+freezes the clock at the end of the last working day), and ``f <= g + d working days`` is
+``clock(f) <= clock(g) + d``. A day outside the calendar's years has no clock: the condition
+is then false (the calendar spans the years in ``data/calendar/vn.yaml``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, and_, func, not_, or_, text, true
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Float,
+    FromClause,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    true,
+    type_coerce,
+)
 
 from chiso.catalog.indicators import (
     AllOf,
@@ -21,11 +41,57 @@ from chiso.catalog.indicators import (
     Condition,
     Not,
 )
+from chiso.store.tables import workdays
 
 _OPS = {
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
 }
+
+
+def local_day(col: Any, dialect: str) -> ColumnElement[Any]:
+    """The Vietnamese calendar day of a timestamp (stored in UTC)."""
+    if dialect == "sqlite":
+        return type_coerce(func.date(col, "+7 hours"), Date)
+    return cast(func.timezone(text("'Asia/Ho_Chi_Minh'"), col), Date)
+
+
+def _day_fraction(col: Any, dialect: str) -> ColumnElement[Any]:
+    """How much of its Vietnamese day a timestamp has elapsed, 0 to 1."""
+    if dialect == "sqlite":
+        return func.julianday(col, "+7 hours") - func.julianday(func.date(col, "+7 hours"))
+    local = func.timezone(text("'Asia/Ho_Chi_Minh'"), col)
+    return func.extract("epoch", local - func.date_trunc("day", local)) / 86400.0
+
+
+def _clock_of(w: Any, col: Any, dialect: str) -> ColumnElement[Any]:
+    clock: ColumnElement[Any] = w.c.n_before + case(
+        (w.c.working, _day_fraction(col, dialect)), else_=0.0)
+    return clock
+
+
+def work_clock(col: Any, dialect: str) -> ColumnElement[Any]:
+    """Working days elapsed from the calendar's first day to ``col`` (see the module)."""
+    w = workdays.alias()
+    return (select(_clock_of(w, col, dialect))
+            .where(w.c.day == local_day(col, dialect)).scalar_subquery())
+
+
+def working_day_after(col: Any, days: Any, dialect: str) -> ColumnElement[Any]:
+    """The Vietnamese day on which ``col`` moved by ``days`` working days falls: the first
+    working day whose end is at or after that clock. One subquery level, so that ``col``
+    correlates with the enclosing query's table."""
+    w, at = workdays.alias(), workdays.alias()
+    return (select(w.c.day)
+            .where(w.c.working.is_(True), at.c.day == local_day(col, dialect),
+                   w.c.n_before >= _clock_of(at, col, dialect) + days - 1)
+            .order_by(w.c.n_before, w.c.day).limit(1)
+            .scalar_subquery())
+
+
+def calendar_missing(conn: Any) -> bool:
+    """True when the working-day calendar table is empty (the catalog was never written)."""
+    return conn.execute(select(workdays.c.day).limit(1)).first() is None
 
 
 def compile_condition(cond: Condition | None, table: FromClause, dialect: str,
@@ -62,11 +128,12 @@ def _compare_fields(cond: CompareFields, table: FromClause, dialect: str,
                     working_days: bool) -> ColumnElement[bool]:
     left: Any = table.c[cond.field]
     right: Any = table.c[cond.other]
-    if cond.offset_days_from is not None:
+    if cond.offset_days_from is not None or cond.offset_days is not None:
+        days: Any = (table.c[cond.offset_days_from] if cond.offset_days_from is not None
+                     else literal(cond.offset_days, Float))
         if working_days:
-            raise NotImplementedError("working-day offsets need the working-day calendar table")
-        days = table.c[cond.offset_days_from]
-        if dialect == "sqlite":
+            left, right = work_clock(left, dialect), work_clock(right, dialect) + days
+        elif dialect == "sqlite":
             left, right = func.julianday(left), func.julianday(right) + days
         elif dialect == "postgresql":
             right = right + days * text("interval '1 day'")

@@ -6,15 +6,22 @@ population (the indicator's ``where``, a non-null time field) contributes, on it
 day: ``records`` 1, ``num`` (1 or the summed field when it passes the value's or numerator's
 own ``where``, else 0) and ``den`` (likewise for a ratio's denominator). For a distinct count it
 contributes its key. For a ``latest`` measure (stats.value) it contributes its published value.
+
+An indicator placed by a due time (``comes_due``) also says, per record, ``due_day``: the
+Vietnamese day after which a record not yet settled counts (NULL: it counts now, being settled
+or already past due while paused; 9999-12-31: its clock is stopped). Those records are kept in
+``m_pending`` as well, and a value as of time t leaves out the ones whose due_day is not over.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Date,
     Float,
     FromClause,
@@ -31,10 +38,19 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from chiso.catalog.indicators import STATS_FEED, Indicator, Kind, Measure, Measurement
-from chiso.measurement.compile import compile_condition
+from chiso.catalog.indicators import (
+    STATS_FEED,
+    CompareFields,
+    Indicator,
+    Kind,
+    Measure,
+    Measurement,
+)
+from chiso.measurement import compile as compile_mod
+from chiso.measurement.compile import compile_condition, working_day_after
 
 ADDITIVE = {Kind.count, Kind.sum, Kind.ratio, Kind.change}
+STOPPED = date(9999, 12, 31)  # due_day of a record whose clock is stopped (never due while so)
 
 
 def shape(ind: Indicator) -> str:
@@ -51,11 +67,7 @@ def shape(ind: Indicator) -> str:
     raise NotImplementedError(f"{ind.code}: kind {ind.kind}")
 
 
-def local_day(col: Any, dialect: str) -> ColumnElement[Any]:
-    """The Vietnamese calendar day of a timestamp (stored in UTC)."""
-    if dialect == "sqlite":
-        return type_coerce(func.date(col, "+7 hours"), Date)
-    return cast(func.timezone(text("'Asia/Ho_Chi_Minh'"), col), Date)
+local_day = compile_mod.local_day  # the Vietnamese calendar day of a timestamp
 
 
 def _side(m: Measure | None, table: FromClause, dialect: str, ind: Indicator) -> Any:
@@ -66,6 +78,46 @@ def _side(m: Measure | None, table: FromClause, dialect: str, ind: Indicator) ->
         return case((cond, 1), else_=0)
     assert m.field is not None
     return case((cond, func.coalesce(table.c[m.field], 0)), else_=0)
+
+
+def _shifted_day(ind: Indicator, table: FromClause, dialect: str) -> ColumnElement[Any]:
+    """The Vietnamese day of the time field moved by the due-time offset (calendar days, or
+    working days when the indicator says so)."""
+    assert ind.comes_due is not None
+    col: Any = table.c[ind.time_field]
+    offset, fixed = ind.comes_due.offset_days_from, ind.comes_due.offset_days
+    if offset is None and fixed is None:
+        return local_day(col, dialect)
+    days: Any = (func.coalesce(table.c[offset], 0) if offset is not None
+                 else literal(fixed, Float))
+    if ind.working_days:
+        return working_day_after(col, days, dialect)
+    if dialect == "sqlite":
+        return type_coerce(func.date(func.julianday(col) + days + 7 / 24), Date)
+    return cast(func.timezone(text("'Asia/Ho_Chi_Minh'"),
+                              col + days * text("interval '1 day'")), Date)
+
+
+def due_day(ind: Indicator, table: FromClause, dialect: str) -> ColumnElement[Any]:
+    """Per record: NULL if it counts now, else the day after which it counts (see module)."""
+    cd = ind.comes_due
+    if cd is None:
+        return type_coerce(null(), Date)
+    wd = ind.working_days
+    branches: list[tuple[Any, Any]] = []
+    if cd.settled is not None:
+        branches.append((compile_condition(cd.settled, table, dialect, wd), null()))
+    if cd.paused is not None:
+        assert cd.paused_since is not None
+        # paused after its adjusted due time had passed: already late, counts now
+        late = CompareFields(field=cd.paused_since, op=">=", other=ind.time_field,
+                             offset_days_from=cd.offset_days_from,
+                             offset_days=cd.offset_days)
+        paused = compile_condition(cd.paused, table, dialect, wd)
+        branches.append((and_(paused, compile_condition(late, table, dialect, wd)), null()))
+        branches.append((paused, literal(STOPPED, Date)))
+    return type_coerce(case(*branches, else_=_shifted_day(ind, table, dialect))
+                       if branches else _shifted_day(ind, table, dialect), Date)
 
 
 def population(ind: Indicator, table: FromClause, dialect: str) -> ColumnElement[bool]:
@@ -100,6 +152,8 @@ def contribution_rows(ind: Indicator, table: FromClause, dialect: str,
         table.c.unit, local_day(table.c[ind.time_field], dialect).label("day"),
         type_coerce(num, Float).label("num"), type_coerce(den, Float).label("den"),
         type_coerce(key, String).label("key"), table.c.ingested_at,
+        (due_day(ind, table, dialect) if kind == "day" else type_coerce(null(), Date))
+        .label("due_day"),
     ).where(*where)
 
 
@@ -131,8 +185,21 @@ def published_rows(ind: Indicator, side: PublishedSide, table: FromClause, diale
     return select(
         table.c.source, table.c.record_id, table.c.unit, table.c.period,
         type_coerce(table.c[m.field], Float).label("value"), table.c.published_at,
-        table.c.ingested_at,
+        table.c.ingested_at, table.c.manual,
     ).where(*where)
+
+
+class CalendarMissingError(RuntimeError):
+    """Working-day indicators cannot be computed without the calendar table."""
+
+
+def require_calendar(conn: Connection, inds: list[Indicator]) -> None:
+    """Refuse to compute working-day indicators on a database whose calendar is empty: every
+    comparison would silently be false."""
+    if any(i.working_days for i in inds) and compile_mod.calendar_missing(conn):
+        raise CalendarMissingError(
+            "the working-day calendar is not in the database: run chiso with the catalog "
+            "(it writes the calendar) before computing values")
 
 
 def feed_indicators(m: Measurement, feed: str) -> list[Indicator]:

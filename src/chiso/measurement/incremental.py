@@ -30,7 +30,7 @@ from chiso.catalog.indicators import Measurement
 from chiso.intake import pipeline
 from chiso.measurement import engine as eng
 from chiso.measurement.periods import published_period
-from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_published
+from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_pending, m_published
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ def apply_batch(conn: Connection, feed: str, batch_id: int,
     dialect = conn.dialect.name
     now = datetime.now(UTC)
     day_inds = [i for i in inds if eng.shape(i) in ("day", "distinct")]
+    eng.require_calendar(conn, day_inds)
     pub_inds = [i for i in inds if eng.shape(i) == "published"]
     changes: list[DayChange] = []
     if day_inds:
@@ -97,15 +98,20 @@ def _apply_deltas(conn: Connection, new_rows: Iterable[Any], old_rows: Iterable[
                   now: datetime) -> list[DayChange]:
     day: dict[tuple[str, str, date], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     distinct: dict[tuple[str, str, date, str], int] = defaultdict(int)
+    pending: dict[tuple[str, str, date, date], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     for rows, sign in ((new_rows, 1), (old_rows, -1)):
         for r in rows:
             if r.key is not None:
                 distinct[(r.indicator, r.unit, r.day, r.key)] += sign
-            else:
-                acc = day[(r.indicator, r.unit, r.day)]
+                continue
+            accs = [day[(r.indicator, r.unit, r.day)]]
+            if r.due_day is not None:
+                accs.append(pending[(r.indicator, r.unit, r.day, r.due_day)])
+            for acc in accs:
                 acc[0] += sign
                 acc[1] += sign * r.num
                 acc[2] += sign * r.den
+    _apply_pending(conn, pending, now)
     changes: list[DayChange] = []
     day_params = [{"indicator": k[0], "unit": k[1], "day": k[2], "records": int(a[0]),
                    "num": a[1], "den": a[2], "as_of": now}
@@ -159,6 +165,27 @@ def _apply_deltas(conn: Connection, new_rows: Iterable[Any], old_rows: Iterable[
     return changes
 
 
+def _apply_pending(conn: Connection, pending: dict[tuple[str, str, date, date], list[float]],
+                   now: datetime) -> None:
+    """Add the not-yet-due deltas to ``m_pending``; drop the rows that fall to zero records."""
+    params = [{"indicator": k[0], "unit": k[1], "day": k[2], "due_day": k[3],
+               "records": int(a[0]), "num": a[1], "den": a[2], "as_of": now}
+              for k, a in sorted(pending.items()) if a[0] or a[1] or a[2]]
+    if not params:
+        return
+    ins = _insert(conn, m_pending)
+    conn.execute(ins.on_conflict_do_update(
+        index_elements=[m_pending.c.indicator, m_pending.c.unit, m_pending.c.day,
+                        m_pending.c.due_day],
+        set_={"records": m_pending.c.records + ins.excluded.records,
+              "num": m_pending.c.num + ins.excluded.num,
+              "den": m_pending.c.den + ins.excluded.den, "as_of": ins.excluded.as_of}),
+        params)
+    conn.execute(delete(m_pending).where(
+        m_pending.c.indicator.in_(sorted({p["indicator"] for p in params})),
+        m_pending.c.records == 0))
+
+
 _DAY_COLS = ("indicator", "unit", "day", "records", "num", "den", "as_of")
 
 
@@ -206,7 +233,7 @@ def published_params(conn: Connection, inds: list[Any], table: Any, scope: Any,
                                "record_id": r.record_id, "unit": r.unit, "period": r.period,
                                "period_start": p.start, "period_end": p.end,
                                "value": r.value, "published_at": r.published_at,
-                               "as_of": now})
+                               "as_of": now, "manual": bool(r.manual)})
     return params
 
 

@@ -123,6 +123,18 @@ class Period:
                 parse_period(str(y - 1))]
 
 
+YOUNG_DAYS = 7  # in its first week a month holds too little data to open a page on
+
+
+def opening_month(today: date) -> str:
+    """The month a page opens on when the reader names none: this month, or the last complete
+    month while this month is in its first ``YOUNG_DAYS`` days and has almost no data yet."""
+    if today.day <= YOUNG_DAYS:
+        last = today.replace(day=1) - timedelta(days=1)
+        return f"{last.year}-{last.month:02d}"
+    return f"{today.year}-{today.month:02d}"
+
+
 def today_vn(now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(VN).date()
 

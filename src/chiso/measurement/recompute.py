@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, literal, select
 from chiso.catalog.indicators import Indicator, Measurement
 from chiso.measurement import engine as eng
 from chiso.measurement.incremental import published_params
-from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_published
+from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_pending, m_published
 
 Progress = Callable[[Indicator], None]
 
@@ -32,6 +32,7 @@ def recompute_indicator(conn: Connection, ind: Indicator) -> None:
         if params:
             conn.execute(m_published.insert(), params)
         return
+    eng.require_calendar(conn, [ind])
     rows = eng.contribution_rows(ind, latest, dialect).subquery("c")
     if shape == "day":
         conn.execute(delete(m_day).where(m_day.c.indicator == ind.code))
@@ -40,6 +41,15 @@ def recompute_indicator(conn: Connection, ind: Indicator) -> None:
             select(literal(ind.code), rows.c.unit, rows.c.day, func.count(),
                    func.sum(rows.c.num), func.sum(rows.c.den), func.max(rows.c.ingested_at))
             .group_by(rows.c.unit, rows.c.day)))
+        conn.execute(delete(m_pending).where(m_pending.c.indicator == ind.code))
+        if ind.comes_due is not None:
+            conn.execute(insert(m_pending).from_select(
+                ["indicator", "unit", "day", "due_day", "records", "num", "den", "as_of"],
+                select(literal(ind.code), rows.c.unit, rows.c.day, rows.c.due_day,
+                       func.count(), func.sum(rows.c.num), func.sum(rows.c.den),
+                       func.max(rows.c.ingested_at))
+                .where(rows.c.due_day.is_not(None))
+                .group_by(rows.c.unit, rows.c.day, rows.c.due_day)))
     else:
         conn.execute(delete(m_distinct).where(m_distinct.c.indicator == ind.code))
         conn.execute(insert(m_distinct).from_select(

@@ -8,24 +8,34 @@ value whose period lies in the asked one and ends last (ties: the finer period, 
 ``published_at``), summed over units (or, ``rollup: city_published``, the city's own row).
 
 ``as_of``: the commit time of the feed's last accepted batch, i.e. the value is true of every
-record accepted up to then; ``changed_at``: when the rows it rests on last changed.
+record accepted up to then; ``changed_at``: when the rows it rests on last changed. An
+indicator placed by a due time (``comes_due``) counts, as of ``as_of``, only the records that
+have come due by then (their due day is over, Vietnam time) or are settled: the ``m_pending``
+rows whose due day is ``as_of``'s day or later are subtracted.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, literal, or_, select
 
 from chiso.catalog.indicators import Indicator, Kind, Measurement
 from chiso.catalog.models import Direction
 from chiso.intake.contracts import get_contract
 from chiso.measurement import engine as eng
-from chiso.measurement.periods import Period, parse_period, today_vn
-from chiso.store.tables import FEED_TABLES, intake_batches, m_day, m_distinct, m_published
+from chiso.measurement.periods import VN, Period, parse_period, today_vn
+from chiso.store.tables import (
+    FEED_TABLES,
+    intake_batches,
+    m_day,
+    m_distinct,
+    m_pending,
+    m_published,
+)
 
 CITY = "UBNDTP"
 Level = Literal["unit", "units", "city"]
@@ -46,6 +56,7 @@ class Value:
     changed_at: datetime | None
     baseline: float | None = None  # change: the baseline period's count or sum
     baseline_period: str | None = None
+    covers: str | None = None  # published values: the published period(s) the figure is for
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -61,8 +72,37 @@ def feed_as_of(conn: Connection, feed: str) -> datetime | None:
         intake_batches.c.feed == feed, intake_batches.c.status == "accepted")).scalar()
 
 
+def cutoff_day(as_of: datetime | None) -> date | None:
+    """The first Vietnamese day not yet over at ``as_of``: records due on it or later have
+    not come due."""
+    if as_of is None:
+        return None
+    return (as_of.astimezone(VN) if as_of.tzinfo else as_of + timedelta(hours=7)).date()
+
+
+def _not_due(conn: Connection, ind: Indicator, p: Period, units: list[str] | None,
+             by_unit: bool, cutoff: date | None
+             ) -> dict[str | None, tuple[float, float, int]]:
+    """Per unit (or None), what has not come due by ``cutoff``: to subtract from the sums."""
+    if ind.comes_due is None:
+        return {}
+    q = select(m_pending.c.unit if by_unit else literal(None), func.sum(m_pending.c.num),
+               func.sum(m_pending.c.den), func.sum(m_pending.c.records)).where(
+        m_pending.c.indicator == ind.code, m_pending.c.day >= p.start,
+        m_pending.c.day <= p.end)
+    if cutoff is not None:  # without any batch nothing is stored, so nothing to leave out
+        q = q.where(m_pending.c.due_day >= cutoff)
+    if units is not None:
+        q = q.where(m_pending.c.unit.in_(units))
+    if by_unit:
+        q = q.group_by(m_pending.c.unit)
+    return {r[0]: (float(r[1] or 0), float(r[2] or 0), int(r[3] or 0))
+            for r in conn.execute(q) if r[3] is not None}
+
+
 def _sums(conn: Connection, ind: Indicator, p: Period, units: list[str] | None,
-          by_unit: bool) -> dict[str | None, tuple[float, float, int, datetime | None]]:
+          by_unit: bool, cutoff: date | None = None
+          ) -> dict[str | None, tuple[float, float, int, datetime | None]]:
     key = m_day.c.unit if by_unit else None
     cols = [func.sum(m_day.c.num), func.sum(m_day.c.den), func.sum(m_day.c.records),
             func.max(m_day.c.as_of)]
@@ -79,6 +119,14 @@ def _sums(conn: Connection, ind: Indicator, p: Period, units: list[str] | None,
         if rest[2] is None:
             continue
         out[u] = (float(rest[0] or 0), float(rest[1] or 0), int(rest[2]), rest[3])
+    for u, (n, d, k) in _not_due(conn, ind, p, units, by_unit, cutoff).items():
+        if u not in out:
+            continue
+        num, den, records, changed = out[u]
+        if records - k <= 0:  # nothing behind the value has come due yet
+            del out[u]
+        else:
+            out[u] = (num - n, den - d, records - k, changed)
     return out
 
 
@@ -104,17 +152,33 @@ def _distinct(conn: Connection, ind: Indicator, p: Period, units: list[str] | No
 
 
 def _published(conn: Connection, ind: Indicator, p: Period, units: list[str] | None,
-               level: Level) -> dict[str | None, tuple[dict[str, float], int, datetime | None]]:
-    """Per unit (or None for the city), per side, the latest published value in ``p``."""
+               level: Level, today: date | None = None
+               ) -> dict[str | None, tuple[dict[str, float], int, datetime | None, str]]:
+    """Per unit (or None for the city), per side, the latest published value in ``p``: the
+    latest period, then the longest span, then a system's figure before one typed by hand
+    (a later hand-typed value never replaces what a statistical system published for the
+    same period), then the latest publication.
+
+    A figure counts when its period lies in ``p``; a span that runs to today or later (the
+    year to date, a target judged so far) also counts a figure published by then for a
+    period that starts in the span and ends later in the span's last year: a figure for
+    "2026" published in November is shown from then on, for the period it covers."""
+    t = today or today_vn()
+    inside = m_published.c.period_end <= p.end
+    if p.end >= t:
+        reaches = and_(m_published.c.period_end <= date(p.end.year, 12, 31),
+                       m_published.c.published_at < p.utc_bounds()[1])
+        inside = or_(inside, reaches)
     q = select(m_published).where(m_published.c.indicator == ind.code,
                                   m_published.c.period_start >= p.start,
-                                  m_published.c.period_end <= p.end)
+                                  m_published.c.period_start <= p.end, inside)
     if units is not None and level != "city":
         q = q.where(m_published.c.unit.in_(units))
     best: dict[tuple[str, str], Any] = {}
     for r in conn.execute(q):
         k = (r.unit, r.side)
-        rank = (r.period_end, -(r.period_end - r.period_start).days, r.published_at)
+        rank = (r.period_end, -(r.period_end - r.period_start).days, not r.manual,
+                r.published_at)
         if k not in best or rank > best[k][0]:
             best[k] = (rank, r)
     per_unit: dict[str, dict[str, Any]] = {}
@@ -123,12 +187,14 @@ def _published(conn: Connection, ind: Indicator, p: Period, units: list[str] | N
     sides = [name for name, _ in ind.measures()]
     per_unit = {u: s for u, s in per_unit.items() if all(n in s for n in sides)}
 
-    def pack(rows: list[dict[str, Any]]) -> tuple[dict[str, float], int, datetime | None]:
+    def pack(rows: list[dict[str, Any]]
+             ) -> tuple[dict[str, float], int, datetime | None, str]:
         vals = {n: float(sum(r[n].value for r in rows)) for n in sides}
         stamps = [r[n].as_of for r in rows for n in sides]
-        return vals, len(rows) * len(sides), max(stamps) if stamps else None
+        covers = ", ".join(sorted({r[n].period for r in rows for n in sides}))
+        return vals, len(rows) * len(sides), max(stamps) if stamps else None, covers
 
-    out: dict[str | None, tuple[dict[str, float], int, datetime | None]] = {}
+    out: dict[str | None, tuple[dict[str, float], int, datetime | None, str]] = {}
     if level == "city":
         if ind.rollup == "city_published" or set(per_unit) <= {CITY}:
             if CITY in per_unit:
@@ -155,8 +221,12 @@ def _finish(ind: Indicator, num: float, den: float) -> float | None:
 
 def values(conn: Connection, m: Measurement, code: str, period: str,
            unit: str | None = None, level: Level | None = None,
-           members: list[str] | None = None, today: date | None = None) -> list[Value]:
+           members: list[str] | None = None, today: date | None = None,
+           at: datetime | None = None) -> list[Value]:
     """The indicator's values for ``period``.
+
+    ``at``: judge what has come due as of this time (default: the feed's as-of, the commit
+    time of its last accepted batch); only indicators with ``comes_due`` depend on it.
 
     ``level``: ``unit`` (default when ``unit`` is given): one value for the unit (a group
     code's ``members`` are rolled up); ``units``: one value per unit with data (within
@@ -168,22 +238,24 @@ def values(conn: Connection, m: Measurement, code: str, period: str,
     if level == "city":
         units = None
     as_of = feed_as_of(conn, ind.feed)
+    cutoff = cutoff_day(at or as_of)
     shape = eng.shape(ind)
     label = None if level == "city" else unit
     if shape == "published":
-        got = _published(conn, ind, p, units, level)
+        got = _published(conn, ind, p, units, level, today)
         out = []
-        for u, (vals, records, changed) in sorted(got.items(), key=lambda x: str(x[0])):
+        for u, (vals, records, changed, covers) in sorted(got.items(),
+                                                          key=lambda x: str(x[0])):
             num = vals.get("numerator", vals.get("value", 0.0))
             den = vals.get("denominator")
             v = (num / den * float(ind.scale) if den else None) if ind.kind is Kind.ratio \
                 else num
             out.append(Value(code, u if level == "units" else label, p.label, p.start, p.end,
-                             v, num, den, records, as_of, changed))
+                             v, num, den, records, as_of, changed, covers=covers))
         return out
     by_unit = level == "units"
-    reader = _distinct if shape == "distinct" else _sums
-    got2 = reader(conn, ind, p, units, by_unit)
+    got2 = (_distinct(conn, ind, p, units, by_unit) if shape == "distinct"
+            else _sums(conn, ind, p, units, by_unit, cutoff))
     out = []
     base: dict[str | None, tuple[float, float, int, datetime | None]] = {}
     bp: Period | None = None
@@ -191,7 +263,7 @@ def values(conn: Connection, m: Measurement, code: str, period: str,
         assert ind.baseline is not None
         bp = (p.previous_year() if ind.baseline.mode == "same_period_previous_year"
               else parse_period(ind.baseline.period or "", today))
-        base = _sums(conn, ind, bp, units, by_unit)
+        base = _sums(conn, ind, bp, units, by_unit, cutoff)
     for u, (num, den, records, changed) in sorted(got2.items(), key=lambda x: str(x[0])):
         v = _finish(ind, num, den)
         b = None
@@ -211,7 +283,8 @@ def values(conn: Connection, m: Measurement, code: str, period: str,
 
 def day_series(conn: Connection, code: str, period: str, unit: str | None,
                m: Measurement) -> list[dict[str, Any]]:
-    """Per day of ``period``: the additive state (num, den, records) for a unit or the city."""
+    """Per day of ``period``: the additive state (num, den, records) for a unit or the city,
+    of the records that have come due as of the feed's as-of (see the module)."""
     ind = m.indicators[code]
     if eng.shape(ind) != "day":
         return []
@@ -222,22 +295,42 @@ def day_series(conn: Connection, code: str, period: str, unit: str | None,
          .group_by(m_day.c.day).order_by(m_day.c.day))
     if unit:
         q = q.where(m_day.c.unit == unit)
-    return [{"day": r[0].isoformat(), "value": _finish(ind, float(r[1]), float(r[2])),
-             "numerator": float(r[1]), "denominator": float(r[2]), "records": int(r[3])}
-            for r in conn.execute(q)]
+    not_due: dict[date, tuple[float, float, int]] = {}
+    if ind.comes_due is not None:
+        cutoff = cutoff_day(feed_as_of(conn, ind.feed))
+        pq = (select(m_pending.c.day, func.sum(m_pending.c.num), func.sum(m_pending.c.den),
+                     func.sum(m_pending.c.records))
+              .where(m_pending.c.indicator == code, m_pending.c.day >= p.start,
+                     m_pending.c.day <= p.end)
+              .group_by(m_pending.c.day))
+        if cutoff is not None:
+            pq = pq.where(m_pending.c.due_day >= cutoff)
+        if unit:
+            pq = pq.where(m_pending.c.unit == unit)
+        not_due = {r[0]: (float(r[1]), float(r[2]), int(r[3])) for r in conn.execute(pq)}
+    out = []
+    for r in conn.execute(q):
+        n, d, k = not_due.get(r[0], (0.0, 0.0, 0))
+        num, den, records = float(r[1]) - n, float(r[2]) - d, int(r[3]) - k
+        if records > 0:
+            out.append({"day": r[0].isoformat(), "value": _finish(ind, num, den),
+                        "numerator": num, "denominator": den, "records": records})
+    return out
 
 
 # -- target progress ------------------------------------------------------------------------
 
 def judged_periods(binding: Any, deadline: date, today: date | None = None) -> list[str]:
     """The periods a target is judged on: the binding's, or the year to date of its deadline
-    (from ``window_start`` if given), up to today or the deadline, whichever is first."""
+    (from ``window_start`` if given; a ``cumulative`` binding from ``window_start`` whatever
+    the deadline's year), up to today or the deadline, whichever is first."""
     if binding.periods:
         return list(binding.periods)
     t = today or today_vn()
     start = date(deadline.year, 1, 1)
     if binding.window_start:
-        start = max(start, date.fromisoformat(binding.window_start))
+        ws = date.fromisoformat(binding.window_start)
+        start = ws if getattr(binding, "cumulative", False) else max(start, ws)
     end = min(deadline, t)
     if end < start:
         end = start

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import yaml
 from sqlalchemy import Connection, Engine, select
 
@@ -175,10 +175,10 @@ def _deliver(conn: Connection, settings: Settings, row: dict[str, Any], purpose:
         headers = {"Content-Type": "application/json", "X-Chiso-Event": purpose,
                    SIGNATURE_HEADER: sign(settings.alert_webhook_secret, body)}
         try:
-            r = httpx.post(url, content=body, headers=headers, timeout=10)
+            r = httpx2.post(url, content=body, headers=headers, timeout=10)
             _record(conn, row["id"], purpose, "webhook", url, r.is_success,
                     f"HTTP {r.status_code}")
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             _record(conn, row["id"], purpose, "webhook", url, False, repr(exc))
 
 

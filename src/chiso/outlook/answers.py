@@ -86,7 +86,7 @@ class Outlook(_Answer):
 class TaskWarning(_Answer):
     plan: str
     task: str
-    title: str | None = None
+    title: str | None = Field(default=None, description="none where the plan's row names no task")
     kind: str = Field(description="overdue, due_soon_no_evidence or milestone_slipping")
     kind_vi: str
     due: date

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
 import numpy as np
 
+from chiso.outlook.counts import counted, small_counts_forecast
+from chiso.outlook.robust import deseasonalise, isolated_outliers, seasonal_offsets
 from chiso.outlook.series import Point, TargetTerms, month_index, monthly_grid, tet_months
 
-Method = Literal["local_linear_trend", "ols_line", "last_value", "none"]
+Method = Literal["local_linear_trend", "ols_line", "pooled_counts", "last_value", "none"]
 
 Z80 = 1.2815515655446004  # the 80% interval: 10% each side
 
@@ -37,6 +39,10 @@ class Forecast:
     method: Method
     observations: int  # months with a usable value
     horizon: int  # months from the last month with data to the deadline's month
+    reported: int = 0  # months with a value, before Tết months and outliers are left out
+    denominator: float | None = None  # typical count behind a ratio, when the counts are known
+    seasonal: float = 0.0  # the deadline month's usual offset, from earlier years
+    probability: float | None = None  # of meeting the threshold, when the model gives it exactly
 
     @property
     def has_interval(self) -> bool:
@@ -45,6 +51,8 @@ class Forecast:
 
 MIN_STATE_SPACE = 6  # months needed before the structural model is fitted
 MIN_LINE = 3
+RECENT_MONTHS = 6  # the trend model is fitted on the last six months with a value
+OUTLIER_FLOOR = 0.05  # a month is an outlier only if also this share of the level away
 
 
 def _clip(v: float, bounds: tuple[float, float]) -> float:
@@ -52,25 +60,70 @@ def _clip(v: float, bounds: tuple[float, float]) -> float:
 
 
 def usable_grid(points: list[Point], terms: TargetTerms, today: date) -> list[float]:
-    """The monthly grid the model sees: Tết months blanked when they fall below the trend."""
-    known = [p for p in points if p.at <= today]
+    """The monthly grid the model sees: Tết months blanked when they fall below the series'
+    median (unless too few months would remain), and isolated outliers blanked."""
+    known = [p for p in points if terms.start <= p.at <= today]
     grid = monthly_grid(known, terms.start, min(today, terms.deadline))
     first = month_index(terms.start)
     values = [v for v in grid if not math.isnan(v)]
     if len(values) >= MIN_LINE:
         med = float(np.median(values))
+        tet = []
         for i, v in enumerate(grid):
             year, month = divmod(first + i, 12)
             # a dip in the Tết month is the holiday, not the trend: leave it out
             in_tet = (year, month + 1) in tet_months(year) and not math.isnan(v)
             if in_tet and (v < med) == terms.higher_is_better:
+                tet.append(i)
+        if len(values) - len(tet) >= MIN_LINE:
+            for i in tet:
                 grid[i] = math.nan
+        med = float(np.nanmedian(grid))
+        for i in isolated_outliers(grid, OUTLIER_FLOOR * max(abs(med), 1.0)):
+            grid[i] = math.nan
     return grid
 
 
+def typical_denominator(points: list[Point]) -> float | None:
+    """The median denominator of the last three months whose counts are known (None when
+    fewer than ``MIN_LINE`` months carry counts)."""
+    dens = [p.denominator for p in sorted(points, key=lambda p: p.at)
+            if p.denominator is not None and p.denominator > 0]
+    return float(np.median(dens[-3:])) if len(dens) >= MIN_LINE else None
+
+
 def forecast(points: list[Point], terms: TargetTerms, today: date) -> Forecast:
-    """Forecast the value of the deadline's month from the points known on ``today``."""
-    grid = usable_grid(points, terms, today)
+    """Forecast the value of the deadline's month from the points known on ``today``.
+
+    Points before ``terms.start`` are earlier years: with two years or more they give the
+    calendar months' usual offsets (``robust.seasonal_offsets``), taken out before the fit and
+    the deadline month's put back into the forecast."""
+    history = [p for p in points if p.at < terms.start and p.at <= today]
+    current = [p for p in points if terms.start <= p.at <= today]
+    reported = sum(not math.isnan(v) for v in
+                   monthly_grid(current, terms.start, min(today, terms.deadline)))
+    small = small_counts_forecast(current, terms)
+    if small is not None:
+        last = max(p.at for p in current)
+        return Forecast(small.mean, small.low, small.high, small.sd, "pooled_counts",
+                        len(counted(current)),
+                        max(month_index(terms.deadline) - month_index(last), 0),
+                        reported, float(small.denominator), probability=small.probability)
+    grid = usable_grid(current, terms, today)
+    offsets = seasonal_offsets(history)
+    season = 0.0
+    if offsets is not None:
+        grid = deseasonalise(grid, terms.start, offsets)
+        season = offsets[terms.deadline.month]
+    fc = _fit(grid, terms)
+    return replace(fc, value=None if fc.value is None else _clip(fc.value + season, terms.bounds),
+                   low=None if fc.low is None else _clip(fc.low + season, terms.bounds),
+                   high=None if fc.high is None else _clip(fc.high + season, terms.bounds),
+                   reported=reported, denominator=typical_denominator(current),
+                   seasonal=season)
+
+
+def _fit(grid: list[float], terms: TargetTerms) -> Forecast:
     known = [(i, v) for i, v in enumerate(grid) if not math.isnan(v)]
     n = len(known)
     if n == 0:
@@ -83,7 +136,9 @@ def forecast(points: list[Point], terms: TargetTerms, today: date) -> Forecast:
         v = known[-1][1]
         return Forecast(v, None, None, None, "last_value", n, horizon)
     if n >= MIN_STATE_SPACE:
-        fc = _state_space(grid[: last_i + 1], horizon, bounds, n)
+        # the recent regime: an early burst of growth must not widen today's interval
+        first_i = known[-RECENT_MONTHS][0] if RECENT_MONTHS else 0
+        fc = _state_space(grid[first_i: last_i + 1], horizon, bounds, n)
         if fc is not None:
             return fc
     return _line(known, target_i, bounds, n, horizon)

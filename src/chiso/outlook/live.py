@@ -15,11 +15,12 @@ from chiso.catalog.loader import Catalog
 from chiso.catalog.models import Target, Task
 from chiso.measurement import values as mv
 from chiso.measurement.periods import parse_period
+from chiso.outlook import milestones
 from chiso.outlook.evidence import stored as stored_evidence
 from chiso.outlook.progress import LABELS_VI as PROGRESS_VI
 from chiso.outlook.sentence import sentence
 from chiso.outlook.series import Point, TargetTerms, month_index
-from chiso.outlook.status import assess
+from chiso.outlook.status import Status, assess
 from chiso.outlook.tasks import LABELS_VI as TASK_VI
 from chiso.outlook.tasks import task_warnings
 from chiso.store.catalog_sync import plan_key
@@ -44,19 +45,25 @@ def _target(catalog: Catalog, plan: str, target_id: str) -> Target:
     return found[0]
 
 
-def series_start(target: Target, window_start: str | None, today: date) -> date:
+def series_start(target: Target, window_start: str | None, today: date,
+                 cumulative: bool = False) -> date:
     """The first month of the series: the year of the deadline (or this year, for a target
-    due in a later year), or the binding's window start if later."""
+    due in a later year), or the binding's window start if later; a cumulative target's
+    window start whatever the year."""
     start = date(min(target.deadline.year, today.year), 1, 1)
     if window_start:
-        start = max(start, date.fromisoformat(window_start))
+        ws = date.fromisoformat(window_start)
+        start = ws if cumulative else max(start, ws)
     return start
 
 
 def monthly_points(conn: Connection, catalog: Catalog, code: str, unit: str | None,
-                   start: date, until: date) -> list[Point]:
+                   start: date, until: date, cumulative: bool = False) -> list[Point]:
     """One point per month with a value, from ``start``'s month to ``until``'s month, dated
-    at the month's end (or ``until`` for the month in progress)."""
+    at the month's end (or ``until`` for the month in progress), with the value's numerator
+    and denominator when it has them. ``cumulative``: each point is the value from ``start``
+    to that date (a running total: a distinct count over the span, not the sum of monthly
+    counts), else the month's own value."""
     m = catalog.measurement
     assert m is not None
     members = catalog.units.expand(unit) if unit and unit in catalog.units.groups else None
@@ -64,11 +71,14 @@ def monthly_points(conn: Connection, catalog: Catalog, code: str, unit: str | No
     for i in range(month_index(start), month_index(until) + 1):
         year, month = divmod(i, 12)
         label = f"{year}-{month + 1:02d}"
-        got = mv.values(conn, m, code, label, unit, "unit" if unit else "city", members,
+        at = min(parse_period(label).end, until)
+        asked = f"{start.isoformat()}..{at.isoformat()}" if cumulative else label
+        got = mv.values(conn, m, code, asked, unit, "unit" if unit else "city", members,
                         today=until)
-        if got and got[0].value is not None:
-            at = min(parse_period(label).end, until)
-            points.append(Point(at, float(got[0].value)))
+        v = got[0] if got else None
+        if v is not None and v.value is not None:
+            # the counts behind a share let a commune's handful of records be judged as counts
+            points.append(Point(at, float(v.value), v.numerator, v.denominator))
     return points
 
 
@@ -104,9 +114,9 @@ def target_outlook(conn: Connection, catalog: Catalog, plan: str, target_id: str
         reason = binding.awaiting_data if binding else "no binding in the catalog"
         return {**base, "awaiting_data": reason, "status": None}
     code = binding.indicators[0]
-    start = series_start(target, binding.window_start, today)
+    start = series_start(target, binding.window_start, today, binding.cumulative)
     until = min(today, target.deadline)
-    points = monthly_points(conn, catalog, code, unit, start, until)
+    points = monthly_points(conn, catalog, code, unit, start, until, binding.cumulative)
     ind = m.indicators[code]
     terms = TargetTerms(direction=target.direction, threshold=float(target.threshold),
                         deadline=target.deadline, start=start,
@@ -114,11 +124,20 @@ def target_outlook(conn: Connection, catalog: Catalog, plan: str, target_id: str
                         upper=100.0 if ind.unit_of_measure == "%" else None)
     a = assess(terms, points, today)
     fc = a.forecast
+    status = a.status.value
+    milestone = None
+    if binding.cumulative:  # judged against this year's milestone as well as the deadline
+        ladder = milestones.milestones(conn, plan_key(plan), target, binding)
+        milestone = milestones.judge(terms, points, today, ladder)
+        if milestone is not None:
+            status = milestones.worse(status, milestone["status"])
+    st = Status(status)
     return {
         **base, "indicator": code, "level": binding.level,
         "series": [{"month": p.at.isoformat()[:7], "at": p.at.isoformat(), "value": p.value}
                    for p in points],
-        "status": a.status.value, "status_en": a.status.en, "flagged": a.status.flagged,
+        "status": st.value, "status_en": st.en, "flagged": st.flagged,
+        "deadline_status": a.status.value, "milestone": milestone,
         "probability": a.probability,
         "latest": {"at": a.latest.at.isoformat(), "value": a.latest.value} if a.latest else None,
         "forecast": {"value": fc.value, "low": fc.low, "high": fc.high, "se": fc.se,

@@ -36,10 +36,17 @@ def tet_months(year: int) -> set[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class Point:
-    """One observed value of the indicator, true as of ``at``."""
+    """One observed value of the indicator, true as of ``at``.
+
+    For a ratio, ``numerator`` and ``denominator`` are the counts behind ``value`` when known
+    (a commune's 7 of 8 dossiers): the forecast then takes the sampling noise of small counts
+    into its interval.
+    """
 
     at: date
     value: float
+    numerator: float | None = None
+    denominator: float | None = None
 
 
 @dataclass(frozen=True)

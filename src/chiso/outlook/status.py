@@ -4,9 +4,14 @@ The rule, for a target ``value direction threshold`` by ``deadline``:
 
 1. After the deadline: ``đạt`` if the last value meets the threshold, else ``chậm tiến độ``.
 2. ``thiếu dữ liệu`` when fewer than ``min_observations`` months have a value, or the latest
-   value is older than ``stale_days``.
+   value is older than ``stale_days`` and fewer than ``history_months`` months have a value
+   (a late reporter with enough history is forecast over the longer horizon, not dropped).
 3. Otherwise forecast the deadline value with its standard error and take
-   ``p`` = probability that the deadline value meets the threshold (normal forecast error).
+   ``p`` = probability that the deadline value meets the threshold (normal forecast error;
+   exact for a share of small counts, ``counts.py``). A threshold at the measure's bound
+   ("≥ 100%", "≤ 0%") cannot be judged by a forecast that is capped there:
+   ``p`` = (months meeting it among the last ``bound_window`` + 1) / (months + 2), and at most
+   one half when the latest value does not meet it (``bound_probability``).
    * ``đạt`` when the latest value already meets the threshold and ``p ≥ p_on_track``;
    * ``đúng tiến độ`` when ``p ≥ p_on_track``;
    * ``có nguy cơ`` when ``p_behind ≤ p < p_on_track``;
@@ -50,10 +55,12 @@ class Status(StrEnum):
 class Rule:
     """The thresholds of the status rule (defaults chosen on the backtest's tuning seeds)."""
 
-    p_on_track: float = 0.7
+    p_on_track: float = 0.55
     p_behind: float = 0.25
     min_observations: int = 3
     stale_days: int = 100
+    history_months: int = 6
+    bound_window: int = 6
 
 
 DEFAULT_RULE = Rule()
@@ -72,31 +79,52 @@ def _phi(x: float) -> float:
     return 0.5 * (1 + math.erf(x / math.sqrt(2)))
 
 
+def at_bound(terms: TargetTerms) -> bool:
+    """Whether the threshold sits at the bound of the measure (≥ its maximum, ≤ its minimum)."""
+    low, high = terms.bounds
+    return terms.threshold >= high if terms.higher_is_better else terms.threshold <= low
+
+
+def bound_probability(known: list[Point], terms: TargetTerms, window: int) -> float:
+    """Laplace's rule over the last ``window`` values: the chance the next one meets a
+    threshold at the bound; at most one half while the latest value misses it."""
+    recent = known[-window:]
+    hits = sum(terms.met(p.value) for p in recent)
+    p = (hits + 1) / (len(recent) + 2)
+    return p if terms.met(recent[-1].value) else min(p, 0.5)
+
+
 def probability_met(fc: Forecast, terms: TargetTerms) -> float | None:
+    """P(the deadline value meets the threshold): exact when the forecast gives it (a share of
+    small counts, ``counts.py``), else under a normal forecast error."""
     if fc.value is None:
         return None
-    gap = terms.gap(fc.value)
+    if fc.probability is not None:
+        return fc.probability
     if fc.se is None or fc.se <= 0:
         return 1.0 if terms.met(fc.value) else 0.0
-    return _phi(gap / fc.se)
+    return _phi(terms.gap(fc.value) / fc.se)
 
 
 def assess(terms: TargetTerms, points: list[Point], today: date,
            rule: Rule = DEFAULT_RULE) -> Assessment:
-    """Forecast, probability, status and progress measure of one target at one unit."""
+    """Forecast, probability, status and progress measure of one target at one unit.
+    Points before ``terms.start`` are earlier years (seasonality only)."""
     known = sorted((p for p in points if p.at <= today), key=lambda p: p.at)
-    latest = known[-1] if known else None
     fc = forecast(known, terms, today)
+    known = [p for p in known if p.at >= terms.start]
+    latest = known[-1] if known else None
     prog = _progress(known, terms)
     if today > terms.deadline and latest is not None:
         st = Status.met if terms.met(latest.value) else Status.behind
         return Assessment(st, fc, None, latest, prog)
-    if (latest is None or fc.observations < rule.min_observations
-            or (today - latest.at).days > rule.stale_days):
+    stale = latest is not None and (today - latest.at).days > rule.stale_days
+    if (latest is None or fc.reported < rule.min_observations
+            or (stale and fc.reported < rule.history_months)):
         return Assessment(Status.no_data, fc, probability_met(fc, terms), latest, prog)
-    p = probability_met(fc, terms)
+    p = (bound_probability(known, terms, rule.bound_window) if at_bound(terms)
+         else probability_met(fc, terms))
     assert p is not None
-    assert latest is not None
     if p >= rule.p_on_track:
         st = Status.met if terms.met(latest.value) else Status.on_track
     elif p >= rule.p_behind:

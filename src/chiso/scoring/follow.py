@@ -42,7 +42,7 @@ def rescore(engine: Engine, catalog: Catalog, today: date) -> list[dict[str, obj
 async def follow(engine: Engine, catalog: Catalog, hub: Hub, debounce: float = 2.0) -> None:
     """Run until cancelled: wait for value changes on ``hub``, let the burst settle, re-score,
     and announce the new scores on ``hub``."""
-    sub = hub.subscribe()
+    sub = hub.subscribe(bounded=False)  # chiso's own follower
     try:
         while True:
             item = await sub.queue.get()

@@ -101,7 +101,8 @@ def _criterion(n: Node, pts: float, inp: CriterionInput | None, rule: str) -> Sc
             value = inp.last_known
         elif rule == "exclude":
             node.excluded = True
-            node.formula = node.formula or "missing: excluded, siblings re-weighted"
+            node.formula = (f"{node.formula}; excluded, siblings re-weighted" if node.formula
+                            else "missing: excluded, siblings re-weighted")
             return node
         else:
             node.formula = node.formula or "missing: 0 points"
@@ -120,7 +121,7 @@ def _criterion(n: Node, pts: float, inp: CriterionInput | None, rule: str) -> Sc
 def _group(n: Node, pts: float, children: list[ScoreNode], rule: str) -> ScoreNode:
     node = ScoreNode(n.code, n.name_vi, pts, 0.0, "", children=children)
     node.missing = any(c.missing for c in children)
-    if rule == "exclude":
+    if rule == "exclude" or any(c.excluded for c in children):
         kept = [c for c in children if not c.excluded]
         avail = sum(c.max_points for c in kept)
         if not kept or avail == 0:
@@ -149,7 +150,9 @@ def score(method: Method, kind: str, inputs: Mapping[str, CriterionInput]) -> Sc
             if n.is_group:
                 out.append(_group(n, pts, walk(n.children, pts), method.missing))
             else:
-                out.append(_criterion(n, pts, inputs.get(n.code), method.missing))
+                rule = ("exclude" if n.awaiting_data is not None and method.awaiting == "exclude"
+                        else method.missing)
+                out.append(_criterion(n, pts, inputs.get(n.code), rule))
         return out
 
     root = Node(code=method.code, name_vi=method.name_vi, points=method.total,

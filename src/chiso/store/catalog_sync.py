@@ -110,6 +110,11 @@ def sync_catalog(engine: Engine, catalog: Catalog, *, force: bool = False) -> bo
             conn.execute(insert(t.group_members), members)
         for entry in catalog.plans.values():
             _plan_rows(catalog, entry, conn)
+        if catalog.calendar is not None:
+            conn.execute(delete(t.workdays))
+            conn.execute(insert(t.workdays), [
+                {"day": d, "n_before": before, "working": working}
+                for d, before, working in catalog.calendar.rows()])
         if known:
             conn.execute(delete(t.catalog_loads).where(t.catalog_loads.c.digest == catalog.digest))
         conn.execute(insert(t.catalog_loads), [{

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 
 def normalise_url(url: str) -> str:
@@ -51,3 +52,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def unreachable(url: str) -> str | None:
+    """Why the database at ``url`` cannot be opened, in one line naming it (password hidden)
+    and what to check; ``None`` when a connection opens."""
+    engine = make_engine(url)
+    try:
+        with engine.connect():
+            return None
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no connection"
+        shown = engine.url.render_as_string(hide_password=True)
+        return (f"cannot open the database {shown} ({reason}); check CHISO_DATABASE_URL and "
+                "that the database server is running")
+    finally:
+        engine.dispose()

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData(
@@ -316,12 +317,72 @@ feed_stats_value, feed_stats_value_versions = _feed_tables(
     ],
 )
 
+feed_sme_support, feed_sme_support_versions = _feed_tables(
+    "sme_support", "updated_at", "supported_at",
+    lambda: [
+        Column("id", String(64), nullable=False),
+        _pseudonym("tax_code"),
+        Column("size_class", String(8), nullable=False),
+        Column("sector", String(1), nullable=False),
+        Column("kind", String(24), nullable=False),
+        Column("provider", String(200), nullable=False),
+        _ts("supported_at", False),
+        Column("readiness_before", Integer),
+        Column("readiness_after", Integer),
+        Column("solution", String(200)),
+        Column("contract_signed", Boolean),
+        _ts("updated_at", False),
+    ],
+)
+
+feed_sme_consultant, feed_sme_consultant_versions = _feed_tables(
+    "sme_consultant", "updated_at", "admitted_at",
+    lambda: [
+        Column("id", String(64), nullable=False),
+        Column("name", String(200), nullable=False),
+        Column("member_kind", String(16), nullable=False),
+        Column("qualification", String(200)),
+        _ts("admitted_at", False),
+        Column("status", String(16), nullable=False),
+        _ts("withdrawn_at"),
+        _ts("updated_at", False),
+    ],
+)
+
+feed_sme_exemplary, feed_sme_exemplary_versions = _feed_tables(
+    "sme_exemplary", "updated_at", "recognised_at",
+    lambda: [
+        Column("id", String(64), nullable=False),
+        _pseudonym("tax_code"),
+        Column("sector", String(1), nullable=False),
+        _ts("recognised_at", False),
+        Column("status", String(16), nullable=False),
+        _ts("updated_at", False),
+    ],
+)
+
+feed_stats_grdp, feed_stats_grdp_versions = _feed_tables(
+    "stats_grdp", "released_at", "released_at",
+    lambda: [
+        Column("period", String(8), nullable=False),
+        Column("sector", String(8), nullable=False),
+        Column("price_basis", String(12), nullable=False),
+        Column("value", Float, nullable=False),
+        Column("release", String(200), nullable=False),
+        _ts("released_at", False),
+    ],
+)
+
 FEED_TABLES: dict[str, tuple[Table, Table]] = {
     "tthc.dossier": (feed_tthc_dossier, feed_tthc_dossier_versions),
     "ihanoi.feedback": (feed_ihanoi_feedback, feed_ihanoi_feedback_versions),
     "eoffice.document": (feed_eoffice_document, feed_eoffice_document_versions),
     "meetings.meeting": (feed_meetings_meeting, feed_meetings_meeting_versions),
     "stats.value": (feed_stats_value, feed_stats_value_versions),
+    "sme.support": (feed_sme_support, feed_sme_support_versions),
+    "sme.consultant": (feed_sme_consultant, feed_sme_consultant_versions),
+    "sme.exemplary": (feed_sme_exemplary, feed_sme_exemplary_versions),
+    "stats.grdp": (feed_stats_grdp, feed_stats_grdp_versions),
 }
 """feed name -> (latest table, versions table)"""
 
@@ -433,6 +494,35 @@ m_day = Table(
     Index("ix_m_day_indicator_day", "indicator", "day"),
 )
 
+# ``m_pending`` holds the part of ``m_day`` that has not come due yet, for indicators placed by
+# a due time (``comes_due``): per (indicator, unit, day, due_day) the records not yet settled,
+# where ``due_day`` is the Vietnamese day after which they count (9999-12-31: clock stopped,
+# waiting for the citizen). A value as of time t subtracts the rows whose due_day is t's day
+# or later.
+m_pending = Table(
+    "m_pending", metadata,
+    Column("indicator", String(96), primary_key=True),
+    Column("unit", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("due_day", Date, primary_key=True),
+    Column("records", BigInteger, nullable=False),
+    Column("num", Float, nullable=False),
+    Column("den", Float, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Index("ix_m_pending_indicator_day", "indicator", "day"),
+)
+
+# ``workdays`` is the Vietnamese working-day calendar (chiso.catalog.workdays), written with the
+# catalog: per day, how many working days precede it since the calendar's first day, and
+# whether it is worked. Working-day arithmetic in SQL reads it (chiso.measurement.compile).
+workdays = Table(
+    "workdays", metadata,
+    Column("day", Date, primary_key=True),
+    Column("n_before", Integer, nullable=False),
+    Column("working", Boolean, nullable=False),
+    Index("ix_workdays_n_before", "n_before", "day"),
+)
+
 m_distinct = Table(
     "m_distinct", metadata,
     Column("indicator", String(96), primary_key=True),
@@ -457,6 +547,8 @@ m_published = Table(
     Column("value", Float, nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
     Column("as_of", DateTime(timezone=True), nullable=False),
+    # typed by hand through the file door: never outranks a system's figure for the period
+    Column("manual", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_m_published_indicator_unit", "indicator", "unit", "period_end"),
 )
 
@@ -608,4 +700,21 @@ decisions = Table(
     Column("corrects", Integer, unique=True),
     Index("ix_decisions_tile_month", "tile", "month"),
     Index("ix_decisions_month", "month"),
+)
+
+# ==========================================================================================
+# target milestones: the yearly milestones an operator sets for a target whose plan gives only
+# the final figure (plan 232's 2030 targets). A year with no row takes the linear default
+# (chiso.outlook.milestones). One row per (plan, target, year); changing it overwrites the
+# row, and the audit log keeps who changed what.
+# ==========================================================================================
+
+target_milestones = Table(
+    "target_milestones", metadata,
+    Column("plan_key", String(64), primary_key=True),
+    Column("target_id", String(32), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("set_by", String(128), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
 )

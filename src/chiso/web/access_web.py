@@ -232,7 +232,12 @@ def me(request: Request) -> dict[str, Any]:
 
 # -- the operator's page ----------------------------------------------------------------------
 @router.get("/admin/users", response_class=HTMLResponse, include_in_schema=False)
-def users_page(request: Request, lang: Locale, conn: Conn, message: str = "") -> HTMLResponse:
+def users_page(request: Request, lang: Locale, conn: Conn) -> HTMLResponse:
+    """The page takes no text from the query: a message is only ever chiso's own."""
+    return _users_html(request, lang, conn)
+
+
+def _users_html(request: Request, lang: str, conn: Any, message: str = "") -> HTMLResponse:
     return render(request, lang, "users.html", users=accounts.list_users(conn),
                   roles=sorted(GRANTABLE), csrf=principal(request).csrf or "", message=message)
 
@@ -273,7 +278,7 @@ def users_grant(request: Request, lang: Locale, name: str, role: Annotated[str, 
 
 def _users_again(request: Request, lang: str, message: str, status: int) -> HTMLResponse:
     with _rt(request).engine.connect() as conn:
-        page = users_page(request, lang, conn, message)
+        page = _users_html(request, lang, conn, message)
     page.status_code = status
     return page
 

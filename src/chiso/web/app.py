@@ -32,6 +32,7 @@ from chiso.web import (
     intake_api,
     map_web,
     measurement_api,
+    opendata_api,
     pages,
     rankings_web,
     records_api,
@@ -91,7 +92,8 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     app.include_router(records_api.router)
     app.include_router(scoring_api.router)
     app.include_router(access_web.router)
-    for room in (dashboard_web, map_web, rankings_web, indicator_web, decisions_web):
+    for room in (dashboard_web, map_web, rankings_web, indicator_web, decisions_web,
+                 opendata_api):
         app.include_router(room.router)
     app.state.templates = render.templates()  # one environment per app
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import html
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 
+from chiso.access.guard import principal
 from chiso.context import Runtime
 from chiso.intake import quality
 from chiso.intake.contracts import contracts, get_contract
 from chiso.intake.doors import ingest_body, ingest_file
-from chiso.intake.pipeline import Outcome, Provenance, read_raw
+from chiso.intake.pipeline import NOT_KEPT, Outcome, Provenance, read_raw
 from chiso.intake.settings import get_intake_settings
 from chiso.intake.sources import Source, source_for_token
 from chiso.intake.validate import Scope
@@ -61,6 +63,19 @@ async def _authorised(rt: Runtime, authorization: str | None, feed: str) -> Sour
     return source
 
 
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """The body, read chunk by chunk and refused (413) as soon as it passes ``limit``: a
+    chunked body declares no length, so the count is kept while reading."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"body larger than {limit} bytes; split the batch")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @router.post("/api/v1/feeds/{feed}/records", tags=["intake"],
              responses={400: {"description": "malformed body"}, 401: {}, 403: {}, 404: {},
                         413: {}, 422: {"description": "bad records, listed by index and field"}})
@@ -80,9 +95,7 @@ async def push_records(
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
         raise HTTPException(413, f"body larger than {settings.max_upload_bytes} bytes; "
                                  "split the batch")
-    body = await request.body()
-    if len(body) > settings.max_upload_bytes:
-        raise HTTPException(413, f"body larger than {settings.max_upload_bytes} bytes")
+    body = await _bounded_body(request, settings.max_upload_bytes)
     connector = request.headers.get("x-chiso-connector")
     prov = Provenance(source.name, "push", connector=connector)
     scope = Scope(units=source.units, known_units=_known_units(rt))
@@ -109,9 +122,13 @@ def feed_contract(feed: str) -> dict[str, Any]:
 def list_batches(
     rt: RuntimeDep, feed: str | None = None, source: str | None = None,
     status: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    unit: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Recent batches with their provenance and, for refused ones, every problem."""
+    """Recent batches with their provenance and, for refused ones, every problem; ``unit``:
+    the files uploaded for that unit only (a unit-scoped steward always gets its own)."""
     query = select(intake_batches).order_by(intake_batches.c.id.desc()).limit(limit)
+    if unit:
+        query = query.where(intake_batches.c.unit == unit)
     if feed:
         query = query.where(intake_batches.c.feed == feed)
     if source:
@@ -132,11 +149,15 @@ def raw_payload(sha256: str, rt: RuntimeDep) -> Response:
         row = conn.execute(select(intake_raw.c.media_type).where(
             intake_raw.c.sha256 == sha256)).first()
         content = read_raw(conn, sha256)
+    if row is not None and row.media_type.endswith(NOT_KEPT):
+        raise HTTPException(410, "only the hash and size of this payload were kept: it was "
+                                 "refused before it could be read, so its personal data could "
+                                 "not be pseudonymised; ask the sender for the file")
     if row is None or content is None:
         raise HTTPException(404, f"no raw payload {sha256}")
     media = row.media_type.split(";")[0]
     return Response(content, media_type=media if "/" in media else "application/octet-stream",
-                    headers={"X-Chiso-Archive": row.media_type})
+                    headers={"X-Chiso-Archive": quote(row.media_type, safe=" ;=/,+-._%")})
 
 
 @router.get("/api/v1/data-quality", tags=["intake"])
@@ -152,7 +173,10 @@ def data_quality(
             raise HTTPException(404, f"unknown feed {f!r}")
     if unit and unit not in rt.catalog.units.units:
         raise HTTPException(404, f"unknown unit {unit!r}")
-    return quality.report(rt.engine, feeds, unit, period, start, end)
+    try:
+        return quality.report(rt.engine, feeds, unit, period, start, end)
+    except quality.RangeError as exc:
+        raise HTTPException(422, str(exc)) from exc
 
 
 # -- the data steward's upload page --------------------------------------------------------
@@ -163,6 +187,7 @@ _PAGE = """<!doctype html><html lang="vi"><head><meta charset="utf-8">
 <p>Tệp CSV (UTF-8 hoặc Windows-1258) hoặc XLSX; ngày dạng dd/mm/yyyy; tiêu đề cột tiếng Việt.
 Tệp có lỗi bị từ chối toàn bộ, kèm danh sách dòng và cột cần sửa.</p>
 <form method="post" action="/intake/upload" enctype="multipart/form-data">
+<input type="hidden" name="csrf" value="{csrf}">
 <p><label>Luồng dữ liệu (feed) <select name="feed" required>{options}</select></label></p>
 <p><label>Mã đơn vị <input name="unit" required value="{unit}" size="10"></label></p>
 <p><label>Tệp dữ liệu <input type="file" name="file" required accept=".csv,.xlsx"></label></p>
@@ -171,17 +196,19 @@ Tệp có lỗi bị từ chối toàn bộ, kèm danh sách dòng và cột c�
 <p><button type="submit">Tải lên</button></p></form>{result}</main></body></html>"""
 
 
-def _page(result: str = "", unit: str = "", feed: str = "") -> str:
+def _page(request: Request, result: str = "", unit: str = "", feed: str = "") -> str:
+    """The form, carrying the session's CSRF token (a browser's post is refused without)."""
     options = "".join(
         f'<option value="{c.feed}"{" selected" if c.feed == feed else ""}>'
         f"{html.escape(c.feed)} — {html.escape(c.title)}</option>"
         for c in contracts().values())
-    return _PAGE.format(options=options, unit=html.escape(unit), result=result)
+    return _PAGE.format(options=options, unit=html.escape(unit), result=result,
+                        csrf=html.escape(principal(request).csrf or ""))
 
 
 @router.get("/intake/upload", response_class=HTMLResponse, include_in_schema=False)
-def upload_page() -> str:
-    return _page()
+def upload_page(request: Request) -> str:
+    return _page(request)
 
 
 @router.post("/intake/upload", include_in_schema=False)
@@ -202,17 +229,21 @@ async def upload_file(
     filename = getattr(upload, "filename", None) or "upload"
     ev = form.get("evidence")
     ev_name = getattr(ev, "filename", None)
-    outcome, _info = await run_in_threadpool(
+    outcome, info = await run_in_threadpool(
         ingest_file, rt.engine, contract, file, filename, unit.strip(), _known_units(rt),
         get_intake_settings(), evidence=evidence or None, evidence_name=ev_name)
+    unused = info.get("unmapped_columns") or []
     if outcome.accepted:
         result = (f'<p role="status">Đã nhận {outcome.records} dòng ({outcome.new_versions} '
                   f"phiên bản mới). Lô số {outcome.batch_id}.</p>")
-        return HTMLResponse(_page(result, unit, feed), status_code=200)
+        if unused:
+            result += ("<p>Các cột không thuộc trường nào của hợp đồng dữ liệu, không được "
+                       f"đọc: {html.escape(', '.join(unused))}.</p>")
+        return HTMLResponse(_page(request, result, unit, feed), status_code=200)
     items = "".join(f"<li>{html.escape(str(p))}</li>" for p in outcome.problems[:500])
     result = (f'<div role="alert"><p>Tệp bị từ chối, chưa lưu dòng nào (lô {outcome.batch_id}).'
               f" Sửa các lỗi sau rồi tải lại:</p><ul>{items}</ul></div>")
-    return HTMLResponse(_page(result, unit, feed), status_code=422)
+    return HTMLResponse(_page(request, result, unit, feed), status_code=422)
 
 
 @router.get("/intake/data-quality", response_class=HTMLResponse, include_in_schema=False)

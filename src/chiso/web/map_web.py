@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from chiso.context import Runtime
 from chiso.dashboard import choropleth as cp
 from chiso.dashboard import geo
-from chiso.measurement.periods import PeriodError
+from chiso.measurement.periods import PeriodError, opening_month
 from chiso.web import format, i18n
 from chiso.web.api import Conn, Today, runtime
 from chiso.web.render import Locale, render
@@ -36,7 +36,7 @@ def _geometry(rt: Runtime) -> geo.Geometry:
 
 
 def _default_period(today: date) -> str:
-    return f"{today.year}-{today.month:02d}"
+    return opening_month(today)
 
 
 def map_api_data(rt: Runtime, conn: Connection, today: date, measure: str,
@@ -118,6 +118,9 @@ def map_page(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Today,
              measure: str = "", period: str = "") -> HTMLResponse:
     i18n.current_locale.set(lang)
     measure = measure or cp.DEFAULT_MEASURE
+    # Said on the page when the reader named no period and this month was too young to open on.
+    earlier = None if period or _default_period(today) == f"{today:%Y-%m}" else \
+        _default_period(today)
     period = period or _default_period(today)
     indicators, scores = _options(rt)
     data: dict[str, Any] | None = None
@@ -146,6 +149,7 @@ def map_page(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Today,
     page = render(request, lang, "map.html", data=data,
                   error=None if error is None else error.detail, shapes=shapes,
                   communes=communes, table=best_first, measure=measure, period=period,
+                  earlier=earlier,
                   indicators=indicators, scores=scores, total=len(rt.catalog.units.communes()),
                   no_data=sum(1 for c in communes if c["value"] is None))
     if error is not None:

@@ -97,5 +97,10 @@ def unit(code: str, request: Request, lang: Locale, conn: Conn, day: Today) -> H
     # answers of /api/v1/indicators/{code}/values, one for the unit and one for the city.
     period, indicators = ((f"{day.year}-YTD", []) if rt.catalog.measurement is None else
                           unit_indicators(rt, conn, day, code))
+    from chiso.dashboard.grdp_section import unit_grdp_section
+    from chiso.dashboard.sme import unit_sme_section
+
+    sme = unit_sme_section(conn, rt.catalog, code, day)
     return render(request, lang, "unit.html", unit=found, targets=targets, tasks=tasks,
-                  indicators=indicators, indicator_period=period, fresh=fresh)
+                  indicators=indicators, indicator_period=period, fresh=fresh, sme=sme,
+                  grdp=unit_grdp_section(conn, code))

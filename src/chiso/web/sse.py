@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from fastapi import HTTPException
 from fastapi.responses import StreamingResponse
 
-from chiso.context import Hub
+from chiso.context import Hub, StreamFullError
 
 # Turns one hub item into the events to send (none, one or several ``event: …\ndata: …``).
 Render = Callable[[dict[str, Any]], list[str]]
@@ -20,7 +21,10 @@ def hub_stream(hub: Hub, render: Render, *, greeting: str, limit: int | None = N
     until ``limit`` events have gone (never, by default) or the client leaves. A comment line every
     ``keepalive`` seconds keeps proxies from closing the connection; a subscriber that fell
     behind is told with ``event: overflow``."""
-    sub = hub.subscribe()
+    try:
+        sub = hub.subscribe()
+    except StreamFullError as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "60"}) from exc
 
     async def events() -> AsyncIterator[str]:
         sent = 0

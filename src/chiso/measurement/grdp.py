@@ -1,0 +1,125 @@
+"""Commune GRDP (QĐ 3060/QĐ-UBND): what is computed from the figures the city statistics
+office publishes (feed ``stats.grdp``; the breakdown in
+``data/classifications/grdp-sectors.yaml``).
+
+* growth: against the same period of the previous year, at comparable prices, for a quarter
+  and the cumulative 6, 9 and 12 months: ``(value / value a year earlier - 1) * 100``;
+* structure: each economic sector's (and taxes on products') share of the GRDP at current
+  prices, in %;
+* reconciliation: the sum of the communes against the city total the office publishes, with
+  the gap (city minus communes) shown, never spread over the communes.
+
+Figures are the current release of each (unit, period, sector, price basis); every earlier
+release stays in the versions table (:func:`history`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import Connection, func, select
+
+from chiso.store.tables import feed_stats_grdp, feed_stats_grdp_versions
+
+CITY = "UBNDTP"
+TOTAL = "TOTAL"
+STRUCTURE = ["KV1", "KV2", "KV3", "TSP"]
+CLASSIFICATION = (Path(__file__).resolve().parent.parent / "data" / "classifications"
+                  / "grdp-sectors.yaml")
+_PERIOD = re.compile(r"^(\d{4})-(Q[1-4]|6T|9T|12T)$")
+
+
+class GrdpError(ValueError):
+    """A period that is not a GRDP period; the message gives the accepted forms."""
+
+
+@lru_cache
+def classification() -> dict[str, Any]:
+    """The aggregates, the 3 sectors and the level-1 industries with their sector."""
+    data: dict[str, Any] = yaml.safe_load(CLASSIFICATION.read_text(encoding="utf-8"))
+    return data
+
+
+def previous_year(period: str) -> str:
+    """2026-Q3 -> 2025-Q3; 2026-9T -> 2025-9T."""
+    m = _PERIOD.match(period)
+    if m is None:
+        raise GrdpError(f"{period!r} is not a GRDP period; write 2026-Q3, 2026-6T, 2026-9T or "
+                        "2026-12T")
+    return f"{int(m[1]) - 1}-{m[2]}"
+
+
+def figure(conn: Connection, unit: str, period: str, sector: str, basis: str) -> float | None:
+    """The current release's value, or None when not published."""
+    t = feed_stats_grdp
+    v = conn.execute(select(t.c.value).where(
+        t.c.unit == unit, t.c.period == period, t.c.sector == sector,
+        t.c.price_basis == basis)).scalar()
+    return None if v is None else float(v)
+
+
+def growth(conn: Connection, unit: str, period: str, sector: str = TOTAL) -> float | None:
+    """Growth in % against the same period of the previous year, at comparable prices."""
+    now = figure(conn, unit, period, sector, "comparable")
+    before = figure(conn, unit, previous_year(period), sector, "comparable")
+    if now is None or not before:
+        return None
+    return (now / before - 1) * 100
+
+
+def structure(conn: Connection, unit: str, period: str) -> dict[str, float] | None:
+    """Each sector's share of the GRDP at current prices, in %; None without the total."""
+    previous_year(period)  # refuses a malformed period
+    total = figure(conn, unit, period, TOTAL, "current")
+    if not total:
+        return None
+    out = {}
+    for code in STRUCTURE:
+        v = figure(conn, unit, period, code, "current")
+        if v is not None:
+            out[code] = v / total * 100
+    return out
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    period: str
+    sector: str
+    price_basis: str
+    city: float | None  # the city total as published
+    communes: float  # the sum of the communes' figures
+    communes_reporting: int
+    gap: float | None  # city - communes; never hidden, never spread
+
+    @property
+    def gap_pct(self) -> float | None:
+        return None if self.gap is None or not self.city else self.gap / self.city * 100
+
+
+def reconcile(conn: Connection, period: str, basis: str = "current",
+              sector: str = TOTAL) -> Reconciliation:
+    previous_year(period)
+    t = feed_stats_grdp
+    total, n = conn.execute(select(func.sum(t.c.value), func.count()).where(
+        t.c.unit != CITY, t.c.period == period, t.c.sector == sector,
+        t.c.price_basis == basis)).one()
+    city = figure(conn, CITY, period, sector, basis)
+    communes = float(total or 0.0)
+    return Reconciliation(period, sector, basis, city, communes, int(n),
+                          None if city is None else city - communes)
+
+
+def history(conn: Connection, unit: str, period: str, sector: str, basis: str
+            ) -> list[tuple[str, datetime, float]]:
+    """Every release of one figure, oldest first: (release, released_at, value)."""
+    t = feed_stats_grdp_versions
+    rows = conn.execute(select(t.c.release, t.c.released_at, t.c.value).where(
+        t.c.unit == unit, t.c.period == period, t.c.sector == sector,
+        t.c.price_basis == basis).order_by(t.c.released_at))
+    return [(r.release, r.released_at, float(r.value)) for r in rows]

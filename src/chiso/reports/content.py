@@ -1,0 +1,239 @@
+"""What a report says, as data: the figures of one report kind for one period and one unit
+(or the city), gathered from the rooms' typed answers as of the report's cut-off day.
+
+:func:`gather` returns a :class:`ReportData`; :mod:`chiso.reports.wording` turns it into
+sentences and tables, and the writers turn those into files. Nothing here formats a number.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, select
+
+from chiso.catalog.reports import ReportKind
+from chiso.context import Runtime
+from chiso.intake import quality
+from chiso.intake.contracts import contracts
+from chiso.measurement.periods import Period, PeriodError, parse_period
+from chiso.outlook.answers import Outlook, target_outlook
+from chiso.outlook.tally import TaskTally, task_tally
+from chiso.scoring.answers import RankingRow, ScoringError, ranking
+from chiso.store.catalog_sync import plan_key
+from chiso.store.tables import assignments
+
+CADENCE_PERIOD = {"monthly": "month", "quarterly": "quarter", "semiannual": "half",
+                  "nine_months": "range", "annual": "year"}
+CITY = "city"
+
+
+class ReportError(ValueError):
+    """A report that cannot be built as asked; the message says what to change."""
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class TargetLine(_Data):
+    """One target of a plan as the report shows it."""
+
+    plan: str
+    target: str
+    row: int | None
+    text: str = Field(description="the threshold's words, verbatim")
+    measure_en: str
+    outlook: Outlook
+
+
+class OverdueTask(_Data):
+    plan: str
+    task: str
+    title: str
+    due: date
+    days: int
+    lead: list[str]
+
+
+class Standing(_Data):
+    """Units of one kind at the head and the tail of a ranking (or one unit's place)."""
+
+    kind: str
+    method: str
+    of: int
+    leading: list[RankingRow]
+    lagging: list[RankingRow]
+
+
+class FeedGap(_Data):
+    """A unit whose feed was incomplete or late in the period."""
+
+    feed: str
+    unit: str
+    unit_name: str
+    completeness: float | None
+    on_time_share: float | None
+    records: int
+
+
+class ReportData(_Data):
+    kind: str
+    period: str
+    period_kind: str
+    start: date
+    end: date
+    as_of: date = Field(description="the cut-off day: data up to its end")
+    next_start: date
+    next_end: date
+    scope: str = Field(description="city, department, agency or commune")
+    unit: str | None = Field(description="None: the city")
+    unit_name_vi: str
+    unit_name_en: str
+    plans: list[str]
+    targets: list[TargetLine]
+    tasks: TaskTally
+    overdue: list[OverdueTask]
+    standings: list[Standing]
+    gaps: list[FeedGap]
+
+
+def report_period(kind: ReportKind, label: str) -> Period:
+    """The period ``label`` names, which must be of the kind's cadence (a month for monthly)."""
+    try:
+        period = parse_period(label)
+    except PeriodError as exc:
+        raise ReportError(str(exc)) from exc
+    wanted = CADENCE_PERIOD[kind.cadence]
+    if period.kind != wanted:
+        raise ReportError(f"the {kind.id} report is for a {wanted}: write e.g. 2026-11, "
+                          f"not {label!r}")
+    return period
+
+
+def following(period: Period) -> tuple[date, date]:
+    """The span of the same length that comes after ``period`` (next month, quarter, …)."""
+    start = period.end + timedelta(days=1)
+    if period.kind == "month":
+        return parse_period(f"{start:%Y-%m}").start, parse_period(f"{start:%Y-%m}").end
+    months = {"quarter": 3, "half": 6, "year": 12}.get(period.kind)
+    if months is None:
+        return start, start + timedelta(days=period.days - 1)
+    m = start.month - 1 + months
+    end = date(start.year + m // 12, m % 12 + 1, 1) - timedelta(days=1)
+    return start, end
+
+
+def scope_of(rt: Runtime, kind: ReportKind, unit: str) -> tuple[str, str | None]:
+    """(scope, unit code or None for the city) for ``unit`` ("city" or a unit code)."""
+    if unit == CITY:
+        scope, code = "city", None
+    else:
+        found = rt.catalog.units.units.get(unit)
+        if found is None:
+            raise ReportError(f"no unit {unit!r}: give a unit code (chiso units find NAME) "
+                              "or 'city'")
+        scope, code = str(found.kind), unit
+    if scope not in kind.scopes:
+        raise ReportError(f"the {kind.id} report has no scope {scope!r}: units of kinds "
+                          f"{', '.join(kind.scopes)} issue it")
+    return scope, code
+
+
+def _assigned_targets(conn: Connection, plan: str, unit: str) -> set[str]:
+    q = select(assignments.c.item_id).where(
+        assignments.c.plan_key == plan_key(plan), assignments.c.item_kind == "target",
+        assignments.c.unit_code == unit)
+    return {r for (r,) in conn.execute(q)}
+
+
+def _standings(rt: Runtime, kind: ReportKind, period: Period, as_of: date,
+               scope: str, unit: str | None) -> list[Standing]:
+    method = kind.ranking.method
+    kinds = ["department", "commune"] if unit is None else [scope]
+    out: list[Standing] = []
+    for k in kinds:
+        try:
+            answer = ranking(rt, method, k, period, as_of)
+        except ScoringError:
+            continue  # the method ranks no units of this kind
+        rows = answer.units
+        n = kind.ranking.count
+        if unit is None:
+            head, tail = rows[:n], rows[-n:][::-1] if len(rows) > n else []
+        else:
+            head, tail = [r for r in rows if r.unit == unit], []
+        out.append(Standing(kind=k, method=method, of=len(rows), leading=head, lagging=tail))
+    return out
+
+
+def _gaps(rt: Runtime, kind: ReportKind, period: Period, unit: str | None) -> list[FeedGap]:
+    feeds = sorted(f for f, c in contracts().items() if not c.publishes_values)
+    got = quality.report(rt.engine, feeds, unit, "month", period.start.isoformat(),
+                         period.end.isoformat())
+    units = rt.catalog.units.units
+    bar = kind.accountability
+    out = []
+    for row in got["rows"]:
+        full = row["completeness"] is None or row["completeness"] >= bar.completeness
+        timely = row["on_time_share"] is None or row["on_time_share"] >= bar.on_time_share
+        if full and timely:
+            continue
+        u = units.get(row["unit"])
+        out.append(FeedGap(feed=row["feed"], unit=row["unit"],
+                           unit_name=u.name if u else row["unit"],
+                           completeness=row["completeness"],
+                           on_time_share=row["on_time_share"], records=row["records"]))
+    out.sort(key=lambda g: (g.completeness if g.completeness is not None else 1.0,
+                            g.on_time_share if g.on_time_share is not None else 1.0, g.unit))
+    return out
+
+
+def gather(rt: Runtime, kind_id: str, period_label: str, unit: str) -> ReportData:
+    """The figures of report ``kind_id`` for ``period_label`` and ``unit`` ("city" or a unit
+    code), as of the period's last day."""
+    kind = rt.catalog.reports.get(kind_id)
+    if kind is None:
+        known = ", ".join(sorted(rt.catalog.reports)) or "none"
+        raise ReportError(f"no report kind {kind_id!r}; known kinds: {known}")
+    period = report_period(kind, period_label)
+    scope, code = scope_of(rt, kind, unit)
+    as_of = period.end
+    next_start, next_end = following(period)
+    catalog = rt.catalog
+    lines: list[TargetLine] = []
+    overdue: list[OverdueTask] = []
+    with rt.engine.connect() as conn:
+        for plan in kind.plans:
+            entry = catalog.plans[plan]
+            mine = None if code is None else _assigned_targets(conn, plan, code)
+            for t in entry.targets:
+                if mine is not None and t.id not in mine:
+                    continue
+                lines.append(TargetLine(
+                    plan=plan, target=t.id, row=t.row, text=t.threshold_text,
+                    measure_en=t.measure_en,
+                    outlook=target_outlook(conn, catalog, plan, t.id, code, as_of)))
+        tally = task_tally(conn, catalog, code, as_of, next_start, next_end, kind.plans)
+        # The tally's states count evidence up to the cut-off only; the warnings' list of
+        # overdue tasks would change with evidence received later.
+        late = {(s.plan, s.task) for s in tally.states if s.state == "overdue"}
+        for n, entry in catalog.plans.items():
+            for task in entry.tasks:
+                due = task.deadline.date
+                if (n, task.id) in late and due is not None:
+                    overdue.append(OverdueTask(plan=n, task=task.id, title=task.title or task.id,
+                                               due=due, days=(as_of - due).days,
+                                               lead=task.lead))
+    if code is None:
+        name_vi, name_en = "Thành phố Hà Nội", "Hanoi"
+    else:
+        u = catalog.units.units[code]
+        name_vi, name_en = u.name, u.name_en
+    return ReportData(
+        kind=kind.id, period=period.label, period_kind=period.kind, start=period.start,
+        end=period.end, as_of=as_of, next_start=next_start, next_end=next_end, scope=scope,
+        unit=code, unit_name_vi=name_vi, unit_name_en=name_en, plans=list(kind.plans),
+        targets=lines, tasks=tally, overdue=sorted(overdue, key=lambda o: (-o.days, o.task)),
+        standings=_standings(rt, kind, period, as_of, scope, code),
+        gaps=_gaps(rt, kind, period, code))

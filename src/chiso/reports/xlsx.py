@@ -1,0 +1,133 @@
+"""A report's XLSX annex: Phụ lục 01 (targets) and Phụ lục 02 (tasks) of the plan, column
+by column as the plan prints them, with the report's current value, status, forecast and
+evidence of each row; numbers as numbers in Vietnamese formats, frozen headers, filters,
+A4 landscape print set-up with the header rows repeated."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
+
+from chiso.catalog.loader import Catalog
+from chiso.reports.content import ReportData, TargetLine
+
+FONT = "Times New Roman"
+# Numbers shown the Vietnamese way (1.234,5) whatever the reader's Excel locale: vi-VN (042A).
+NUMBER = "[$-42A]#,##0.0"
+PERCENT = "[$-42A]0.0%"
+STATES_VI = {"done_on_time": "Hoàn thành đúng hạn", "done_late": "Hoàn thành chậm",
+             "overdue": "Quá hạn", "open": "Đang thực hiện",
+             "undated": "Thường xuyên/theo lộ trình"}
+
+TARGET_COLUMNS = [
+    ("TT", 6), ("Chi tiết", 9), ("Mục tiêu", 60),
+    ("Đơn vị chủ trì theo dõi, hướng dẫn, tổng hợp", 22), ("Đơn vị chủ trì thực hiện", 22),
+    ("Đơn vị phối hợp", 22), ("Căn cứ", 22), ("Giá trị hiện tại", 12), ("Ngưỡng", 10),
+    ("Tình trạng", 14), ("Dự báo đến hạn", 12), ("Minh chứng", 40)]
+TASK_COLUMNS = [
+    ("TT", 6), ("Chi tiết", 12), ("Tên nhóm nhiệm vụ/nhiệm vụ", 60), ("Đơn vị chủ trì", 22),
+    ("Đơn vị phối hợp", 22), ("Thời hạn hoàn thành", 14), ("Kết quả cần đạt (Định lượng)", 40),
+    ("Sản phẩm đầu ra", 30), ("Tình trạng", 18), ("Minh chứng", 10)]
+THIN = Side(style="thin")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+
+
+def _sheet(ws: Worksheet, title: str, subtitle: str, columns: list[tuple[str, int]]) -> None:
+    ws.append([title])
+    ws.append([subtitle])
+    ws.append([name for name, _ in columns])
+    for row in (1, 2):
+        ws.cell(row, 1).font = Font(name=FONT, bold=row == 1, italic=row == 2, size=13)
+    for i, (_, width) in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+        cell = ws.cell(3, i)
+        cell.font = Font(name=FONT, bold=True, size=12)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = BOX
+    ws.freeze_panes = "A4"
+    ws.print_title_rows = "3:3"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    footer = ws.oddFooter
+    if footer is not None:
+        footer.center.text = "&P/&N"
+
+
+def _finish(ws: Worksheet, columns: int) -> None:
+    last = ws.max_row
+    ws.auto_filter.ref = f"A3:{get_column_letter(columns)}{max(last, 3)}"
+    for row in ws.iter_rows(min_row=4, max_row=last):
+        for cell in row:
+            cell.font = Font(name=FONT, size=12)
+            cell.alignment = Alignment(vertical="top", wrap_text=True)
+            cell.border = BOX
+
+
+def _measure(line: TargetLine, value: float | None) -> tuple[float | None, str]:
+    """The value as the cell holds it (percentages as fractions) and its number format."""
+    if value is None:
+        return None, NUMBER
+    if line.outlook.unit_of_measure == "%":
+        return value / 100, PERCENT
+    return value, NUMBER
+
+
+def write_xlsx(data: ReportData, catalog: Catalog, path: Path,
+               as_of: datetime | None = None) -> Path:
+    """Write the annex of ``data`` to ``path``: one row per target of Phụ lục 01 and per
+    task row of Phụ lục 02 that the report covers."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Phụ lục 01"
+    stamp = f"Số liệu tính đến hết ngày {data.as_of:%d/%m/%Y} - {data.unit_name_vi}"
+    _sheet(ws, "DANH MỤC CÁC CHỈ TIÊU CỤ THỂ", stamp, TARGET_COLUMNS)
+    for plan in data.plans:
+        entry = catalog.plans[plan]
+        by_id = {t.id: t for t in entry.targets}
+        for line in data.targets:
+            if line.plan != plan or line.row is None:
+                continue
+            t, o = by_id[line.target], line.outlook
+            value, fmt = _measure(line, o.latest.value if o.latest else None)
+            threshold, tfmt = _measure(line, o.threshold)
+            forecast = o.forecast.value if o.forecast is not None else None
+            fvalue, ffmt = _measure(line, forecast)
+            evidence = f"{o.indicator} ({o.level})" if o.indicator else \
+                f"Chưa có nguồn dữ liệu: {o.awaiting_data}"
+            ws.append([t.row, t.id, t.text, ", ".join(t.tracking), ", ".join(t.implementing),
+                       ", ".join(t.coordinating), t.basis or "", value, threshold,
+                       o.status or "chưa có nguồn dữ liệu", fvalue, evidence])
+            r = ws.max_row
+            ws.cell(r, 8).number_format, ws.cell(r, 9).number_format = fmt, tfmt
+            ws.cell(r, 11).number_format = ffmt
+    _finish(ws, len(TARGET_COLUMNS))
+    ws2 = wb.create_sheet("Phụ lục 02")
+    _sheet(ws2, "DANH MỤC CÁC NHIỆM VỤ, GIẢI PHÁP", stamp, TASK_COLUMNS)
+    states = {(s.plan, s.task): s for s in data.tasks.states}
+    for plan in data.plans:
+        for task in catalog.plans[plan].tasks:
+            state = states.get((plan, task.id))
+            if task.section != "appendix" or state is None:
+                continue
+            ws2.append([task.row, task.group.removeprefix("PL02."), task.title,
+                        ", ".join(task.lead), ", ".join(task.coordinating),
+                        task.deadline_text or "", task.expected_result or "", task.output or "",
+                        STATES_VI[state.state], state.evidence])
+    _finish(ws2, len(TASK_COLUMNS))
+    wb.properties.creator = "chiso"
+    if as_of is not None:
+        wb.properties.created = wb.properties.modified = as_of
+    wb.save(str(path))
+    return path

@@ -1,0 +1,177 @@
+"""The open datasets' doors: the list page ``/du-lieu-mo``, each dataset as CSV and JSON, its
+data dictionary, and the list as JSON; every download answers conditional requests (ETag,
+Last-Modified, 304)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from chiso.context import Runtime
+from chiso.exports import ckan, dcat
+from chiso.exports import datasets as ds
+from chiso.web.api import Today, runtime
+from chiso.web.render import locale, render
+
+router = APIRouter(tags=["open data"])
+
+Rt = Annotated[Runtime, Depends(runtime)]
+Locale = Annotated[str, Depends(locale)]
+PERIOD = Query(description="2026 (year), 2026-Q1, 2026-03, …; empty: the current year")
+MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
+def _utc(t: datetime) -> datetime:
+    # SQLite hands back naive times; chiso stores UTC
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _not_modified(request: Request, etag: str, last: datetime) -> bool:
+    """RFC 9110: If-None-Match decides when present; else If-Modified-Since (seconds)."""
+    match = request.headers.get("if-none-match")
+    if match is not None:
+        tags = {t.strip().removeprefix("W/") for t in match.split(",")}
+        return "*" in tags or etag in tags
+    since = request.headers.get("if-modified-since")
+    if since is None:
+        return False
+    try:
+        when = parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False  # an unreadable date is ignored, as RFC 9110 says
+    return when.tzinfo is not None and last.replace(microsecond=0) <= when
+
+
+def conditional(request: Request, body: bytes, media_type: str, last: datetime,
+                filename: str | None = None) -> Response:
+    """``body`` with its ETag and Last-Modified, or 304 when the reader holds it already."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    last = _utc(last)
+    headers = {"ETag": etag, "Last-Modified": format_datetime(last, usegmt=True),
+               "Cache-Control": "public, max-age=60"}
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if _not_modified(request, etag, last):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _table(rt: Runtime, dataset: str, period: str, today: Any) -> ds.Table:
+    try:
+        return ds.table(rt, dataset, period, today)
+    except ds.DatasetError as exc:
+        status = 404 if dataset not in ds.DATASETS else 422
+        raise HTTPException(status, str(exc)) from exc
+
+
+def _summary(d: ds.Dataset) -> dict[str, Any]:
+    return {"id": d.id, "title_vi": d.title_vi, "title_en": d.title_en,
+            "description_vi": d.description_vi, "description_en": d.description_en,
+            "keywords": list(d.keywords),
+            "resources": {"csv": f"/du-lieu-mo/{d.id}.csv", "json": f"/du-lieu-mo/{d.id}.json",
+                          "dictionary": f"/du-lieu-mo/{d.id}/dictionary.json"}}
+
+
+@router.get("/api/v1/opendata")
+def list_datasets() -> list[dict[str, Any]]:
+    """The open datasets with their titles (vi, en) and the addresses of their resources."""
+    return [_summary(d) for d in ds.DATASETS.values()]
+
+
+@router.get("/du-lieu-mo", response_class=HTMLResponse)
+def opendata_page(request: Request, lang: Locale) -> HTMLResponse:
+    """The open datasets, their fields and links, in the reader's language."""
+    return render(request, lang, "opendata.html", datasets=list(ds.DATASETS.values()))
+
+
+@router.get("/du-lieu-mo/{dataset}/dictionary.json")
+def dictionary(dataset: str) -> dict[str, Any]:
+    """The dataset's data dictionary: each field's name, type and meaning (vi, en)."""
+    try:
+        d = ds.get(dataset)
+    except ds.DatasetError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {**_summary(d), "fields": [f.model_dump() for f in d.fields],
+            "provenance": [f.name for f in ds.PROVENANCE]}
+
+
+@router.get("/du-lieu-mo/{dataset}.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+def dataset_csv(dataset: str, request: Request, rt: Rt, today: Today,
+                period: Annotated[str, PERIOD] = "") -> Response:
+    """The dataset as UTF-8 CSV (one header row of the dictionary's field names)."""
+    t = _table(rt, dataset, period, today)
+    return conditional(request, t.csv(), MEDIA["csv"], t.last_modified,
+                       f"{t.dataset.id}-{t.period}.csv")
+
+
+@router.get("/du-lieu-mo/{dataset}.json", response_class=Response,
+            responses={200: {"content": {"application/json": {}}}})
+def dataset_json(dataset: str, request: Request, rt: Rt, today: Today,
+                 period: Annotated[str, PERIOD] = "") -> Response:
+    """The dataset as JSON: ``{dataset, period, last_modified, fields, rows}``."""
+    t = _table(rt, dataset, period, today)
+    return conditional(request, t.json(), MEDIA["json"], t.last_modified)
+
+
+def site(request: Request, rt: Runtime) -> ckan.Site:
+    """The catalog's absolute address (behind a proxy: its root path) and licence."""
+    s = rt.settings
+    return ckan.Site(str(request.base_url).rstrip("/"), s.opendata_licence_id,
+                     s.opendata_licence_title, s.opendata_licence_url)
+
+
+@router.get("/api/3/action/{action}")
+def ckan_action(action: str, request: Request, rt: Rt) -> JSONResponse:
+    """CKAN's Action API, read side: status_show, package_list, package_show, package_search
+    (q, fq on metadata_modified, rows ≤ 1000, start, sort), current_package_list_with_resources,
+    organization_list, organization_show; CKAN's envelope, errors with ``success: false``."""
+    help_url = f"{str(request.base_url).rstrip('/')}/api/3/action/help_show?name={action}"
+    params = dict(request.query_params)
+    try:
+        return JSONResponse(ckan.call(rt, site(request, rt), action, params, help_url))
+    except ckan.CkanError as exc:
+        return JSONResponse({"help": help_url, "success": False, "error": exc.error},
+                            status_code=exc.status)
+
+
+def _rdf(request: Request, g: Any, fmt: str, last: datetime) -> Response:
+    try:
+        body, media = dcat.serialize(g, fmt)
+    except dcat.DcatError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return conditional(request, body, media, last)
+
+
+@router.get("/catalog.{fmt}", response_class=Response)
+def dcat_catalog(fmt: str, request: Request, rt: Rt,
+                 page: Annotated[int, Query(description="Hydra page, from 1")] = 1,
+                 modified_since: Annotated[datetime | None, Query(
+                     description="only datasets modified at or after this ISO time")] = None,
+                 ) -> Response:
+    """The DCAT-AP 3 catalog in Turtle (ttl), JSON-LD (jsonld) or RDF/XML (xml), paged with
+    Hydra."""
+    if fmt not in dcat.FORMATS:
+        raise HTTPException(404, f"format: give one of {', '.join(dcat.FORMATS)}")
+    try:
+        got = dcat.catalog(rt, site(request, rt), page, modified_since)
+    except dcat.DcatError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return _rdf(request, got.graph, fmt, got.last_modified)
+
+
+@router.get("/dataset/{dataset}.{fmt}", response_class=Response)
+def dcat_dataset(dataset: str, fmt: str, request: Request, rt: Rt) -> Response:
+    """One dataset in DCAT-AP 3: Turtle (ttl), JSON-LD (jsonld) or RDF/XML (xml)."""
+    if fmt not in dcat.FORMATS:
+        raise HTTPException(404, f"format: give one of {', '.join(dcat.FORMATS)}")
+    try:
+        g, last = dcat.dataset(rt, site(request, rt), dataset)
+    except dcat.DcatError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return _rdf(request, g, fmt, last)

@@ -1,0 +1,135 @@
+"""The CKAN Action API with a real CKAN client (ckanapi's RemoteCKAN) against a real uvicorn
+server on loopback, on both databases: list, show, search, errors, and CKAN's harvester walk
+(``rows``/``start``/``sort=id asc`` with an ``fq`` on ``metadata_modified``), full and
+incremental."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import ckanapi
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+from chiso.context import Runtime
+from chiso.exports import datasets as ds
+from chiso.intake.contracts import get_contract
+from chiso.intake.pipeline import Provenance, ingest
+from chiso.runtime import create_app
+
+
+@pytest.fixture
+def server(fresh_runtime: Runtime) -> Iterator[str]:
+    app = create_app(fresh_runtime.settings, fresh_runtime)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+def client(base: str) -> ckanapi.RemoteCKAN:
+    ck = ckanapi.RemoteCKAN(base, get_only=True)  # harvesters read with GET
+    ck.base_url = "api/3/action/"
+    return ck
+
+
+def harvest(ck: ckanapi.RemoteCKAN, fq: str, rows: int = 100) -> list[str]:
+    """CKAN's harvester walk: pages of ``rows`` sorted by id, until an empty page; two
+    identical consecutive pages abort it."""
+    seen: list[str] = []
+    start, previous = 0, None
+    while True:
+        page = ck.action.package_search(fq=fq, rows=rows, start=start, sort="id asc")
+        ids = [p["id"] for p in page["results"]]
+        if not ids:
+            return seen
+        assert ids != previous, "two identical pages: the harvester would abort"
+        previous = ids
+        seen.extend(ids)
+        start += rows
+
+
+def push_stat(engine: Engine) -> None:
+    rec = {"indicator": "vneid_share", "unit": "00070", "period": "2026-Q1", "value": 0.9,
+           "numerator": 90, "denominator": 100, "source_ref": "C06",
+           "published_at": "2026-04-05T00:00:00+07:00"}
+    out = ingest(engine, get_contract("stats.value"), [rec], Provenance("t", "push"), b"{}",
+                 "application/json")
+    assert out.accepted, out.as_dict()
+
+
+def test_list_show_search_and_errors(server: str) -> None:
+    ck = client(server)
+    assert ck.action.status_show()["locale_default"] == "vi"
+    assert ck.action.package_list() == sorted(ds.DATASETS)
+    pkg: dict[str, Any] = ck.action.package_show(id="indicator-values")
+    assert pkg["title"] == ds.INDICATOR_VALUES.title_vi
+    assert {e["key"]: e["value"] for e in pkg["extras"]}["title_en"] == \
+        ds.INDICATOR_VALUES.title_en
+    assert pkg["organization"]["name"] == "ubnd-tp-ha-noi"
+    assert pkg["license_id"] == "CC-BY-4.0"
+    assert [r["format"] for r in pkg["resources"]] == ["CSV", "JSON", "JSON"]
+    csv_url = pkg["resources"][0]["url"]
+    assert csv_url == f"{server}/du-lieu-mo/indicator-values.csv"
+    got = httpx.get(csv_url)
+    assert got.status_code == 200
+    assert got.text.startswith("indicator,indicator_name_vi,")
+
+    found = ck.action.package_search(q="xep hang")  # tone marks ignored
+    assert [p["name"] for p in found["results"]] == ["scores"]
+    assert ck.action.package_search(q="nothing-matches-this")["count"] == 0
+    newest = ck.action.package_search(sort="metadata_modified desc", rows=1000)
+    stamps = [p["metadata_modified"] for p in newest["results"]]
+    assert stamps == sorted(stamps, reverse=True)
+    assert len(ck.action.current_package_list_with_resources()) == len(ds.DATASETS)
+    assert ck.action.organization_list() == ["ubnd-tp-ha-noi"]
+    org = ck.action.organization_show(id="ubnd-tp-ha-noi", include_datasets=True)
+    assert org["package_count"] == len(org["packages"]) == len(ds.DATASETS)
+
+    with pytest.raises(ckanapi.NotFound):
+        ck.action.package_show(id="nope")
+    with pytest.raises(ckanapi.ValidationError) as bad:
+        ck.action.package_search(rows=1001)
+    assert "rows" in bad.value.error_dict
+    with pytest.raises(ckanapi.ValidationError):
+        ck.action.package_search(fq="title:anything")
+    raw = httpx.get(f"{server}/api/3/action/package_show", params={"id": "nope"})
+    assert raw.status_code == 404
+    assert raw.json()["success"] is False
+    assert raw.json()["error"]["__type"] == "Not Found Error"
+
+
+def test_the_harvester_walk_full_and_incremental(server: str, fresh_runtime: Runtime) -> None:
+    ck = client(server)
+    everything = "metadata_modified:[1970-01-01T00:00:00Z TO *]"
+    for rows in (100, 1, 2):  # CKAN's page size, and pages that split the catalog
+        seen = harvest(ck, everything, rows)
+        assert sorted(seen) == sorted(ds.DATASETS)
+        assert len(seen) == len(set(seen))  # every dataset exactly once
+
+    since = datetime.now(UTC).replace(tzinfo=None).isoformat() + "Z"
+    assert harvest(ck, f"metadata_modified:[{since} TO *]") == []  # nothing changed yet
+    time.sleep(0.01)
+    push_stat(fresh_runtime.engine)  # a published value: not a records feed
+    changed = harvest(ck, f"metadata_modified:[{since} TO *]")
+    assert "indicator-values" in changed
+    assert "data-accountability" not in changed  # it rests on records feeds only
+    assert sorted(changed) == sorted(
+        d for d in ds.DATASETS if "stats.value" in ds.feeds_of(fresh_runtime, d))

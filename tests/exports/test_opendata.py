@@ -1,0 +1,185 @@
+"""The open datasets on both databases: records pushed through the real intake path, then each
+dataset as CSV and JSON with its dictionary and per-row provenance, and conditional requests."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from tests.outlook.test_live import send_months
+
+from chiso.catalog.loader import Catalog
+from chiso.context import Runtime
+from chiso.exports import datasets as ds
+from chiso.outlook.answers import target_outlook, task_warnings
+from chiso.web import api as web_api
+
+TODAY = date(2026, 4, 10)
+HOAN_KIEM, BA_DINH = "00070", "00004"
+
+
+@pytest.fixture
+def api(fresh_client: TestClient) -> TestClient:
+    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    return fresh_client
+
+
+def rows_of(r: object) -> list[dict[str, str]]:
+    text = r.content.decode("utf-8")  # type: ignore[attr-defined]
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_indicator_values_with_provenance_as_csv_and_json(fresh_engine: Engine,
+                                                          catalog: Catalog,
+                                                          api: TestClient) -> None:
+    send_months(fresh_engine, HOAN_KIEM, {3: 5})  # 5 of 10 on time
+    send_months(fresh_engine, BA_DINH, {3: 10})
+    r = api.get("/du-lieu-mo/indicator-values.csv", params={"period": "2026-03"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
+    header = r.content.decode("utf-8").split("\r\n", 1)[0].split(",")
+    assert header == [f.name for f in ds.INDICATOR_VALUES.fields]
+    rows = {(x["indicator"], x["unit"]): x for x in rows_of(r)}
+    hk = rows[("tthc.on_time_rate", HOAN_KIEM)]
+    assert float(hk["value"]) == 50.0
+    assert (hk["numerator"], hk["denominator"], hk["records"]) == ("5.0", "10.0", "10")
+    assert (hk["period"], hk["period_start"], hk["period_end"]) == \
+        ("2026-03", "2026-03-01", "2026-03-31")
+    assert float(rows[("tthc.on_time_rate", "UBNDTP")]["value"]) == 75.0  # 15 of 20
+    assert hk["indicator_name_vi"] == catalog.measurement.indicators[  # type: ignore[union-attr]
+        "tthc.on_time_rate"].name_vi
+    # provenance: every row says when, how, under which catalog, from which feeds
+    assert hk["catalog_version"] == catalog.digest
+    assert hk["feeds"] == "tthc.dossier"
+    assert hk["method"] == "indicator tthc.on_time_rate"
+    assert hk["as_of"].endswith("+00:00")  # times carry their offset on both databases
+    assert hk["changed_at"]
+
+    j = api.get("/du-lieu-mo/indicator-values.json", params={"period": "2026-03"})
+    assert j.status_code == 200
+    body = j.json()
+    assert body["fields"] == header
+    assert len(body["rows"]) == len(rows)
+    one = next(x for x in body["rows"]
+               if (x["indicator"], x["unit"]) == ("tthc.on_time_rate", HOAN_KIEM))
+    assert one["value"] == 50.0
+    assert one["records"] == 10
+    assert one["as_of"] == hk["as_of"]
+
+
+def test_conditional_requests_follow_the_data(fresh_engine: Engine, api: TestClient) -> None:
+    send_months(fresh_engine, HOAN_KIEM, {3: 5})
+    url = "/du-lieu-mo/indicator-values.csv?period=2026-03"
+    first = api.get(url)
+    etag, last = first.headers["etag"], first.headers["last-modified"]
+    assert etag.startswith('"')
+    assert last.endswith("GMT")
+    same = api.get(url, headers={"If-None-Match": etag})
+    assert same.status_code == 304
+    assert same.content == b""
+    assert same.headers["etag"] == etag
+    assert api.get(url, headers={"If-Modified-Since": last}).status_code == 304
+    assert api.get(url, headers={"If-Modified-Since": "Sun, 01 Mar 2026 00:00:00 GMT"}
+                   ).status_code == 200
+    send_months(fresh_engine, BA_DINH, {3: 10})  # the data moves: so do the validators
+    moved = api.get(url, headers={"If-None-Match": etag})
+    assert moved.status_code == 200
+    assert moved.headers["etag"] != etag
+    assert (ds_row := [x for x in rows_of(moved) if x["unit"] == BA_DINH])
+    assert ds_row[0]["records"] == "10"
+
+
+def test_scores_and_ranks(fresh_engine: Engine, api: TestClient) -> None:
+    send_months(fresh_engine, HOAN_KIEM, {3: 5})
+    send_months(fresh_engine, BA_DINH, {3: 10})
+    r = api.get("/du-lieu-mo/scores.csv", params={"period": "2026-03"})
+    assert r.status_code == 200, r.text
+    rows = [x for x in rows_of(r) if x["method"] == "dvc-766" and x["kind"] == "commune"]
+    by_unit = {x["unit"]: x for x in rows}
+    assert int(by_unit[BA_DINH]["rank"]) < int(by_unit[HOAN_KIEM]["rank"])
+    assert {x["of"] for x in rows} == {str(len(rows))}
+    assert by_unit[BA_DINH]["method_version"]
+    assert "tthc.dossier" in by_unit[BA_DINH]["feeds"].split(";")
+    assert by_unit[BA_DINH]["stored"] == "false"  # none stored: computed on download
+
+
+def test_data_accountability(fresh_engine: Engine, api: TestClient) -> None:
+    send_months(fresh_engine, HOAN_KIEM, {3: 5})
+    r = api.get("/du-lieu-mo/data-accountability.json", params={"period": "2026-03"})
+    assert r.status_code == 200, r.text
+    got = [x for x in r.json()["rows"] if (x["feed"], x["unit"]) == ("tthc.dossier", HOAN_KIEM)]
+    assert [(x["month"], x["records"]) for x in got] == [("2026-03", 10)]
+    assert got[0]["as_of"] is not None
+    assert got[0]["feeds"] == "tthc.dossier"
+
+
+def test_dictionary_list_and_page(client: TestClient) -> None:
+    d = client.get("/du-lieu-mo/scores/dictionary.json").json()
+    assert [f["name"] for f in d["fields"]] == [f.name for f in ds.SCORES.fields]
+    assert d["provenance"] == ["as_of", "method", "method_version", "catalog_version", "feeds"]
+    assert all(f["description_vi"] and f["description_en"] for f in d["fields"])
+    listed = client.get("/api/v1/opendata").json()
+    assert {x["id"] for x in listed} == set(ds.DATASETS)
+    vi = client.get("/du-lieu-mo", params={"lang": "vi"})
+    assert vi.status_code == 200
+    assert "Dữ liệu mở" in vi.text
+    assert "Giá trị chỉ số theo đơn vị và kỳ" in vi.text
+    assert 'href="/du-lieu-mo/scores.csv"' in vi.text
+    en = client.get("/du-lieu-mo", params={"lang": "en"})
+    assert "Open data" in en.text
+    assert "Indicator values by unit and period" in en.text
+
+
+def test_bad_requests_name_the_parameter(client: TestClient) -> None:
+    r = client.get("/du-lieu-mo/nope.csv")  # a person's link: the error page says what exists
+    assert r.status_code == 404
+    assert "nope" in r.text
+    assert "indicator-values" in r.text
+    r = client.get("/du-lieu-mo/scores.json", params={"period": "2026-13"})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("period:")
+    assert client.get("/du-lieu-mo/nope/dictionary.json").status_code == 404
+
+
+def test_target_status_is_the_outlook(fresh_engine: Engine, catalog: Catalog,
+                                      api: TestClient) -> None:
+    send_months(fresh_engine, HOAN_KIEM, {1: 8, 2: 9, 3: 8})
+    r = api.get("/du-lieu-mo/target-status.json", params={"period": "2026"})
+    assert r.status_code == 200, r.text
+    rows = {(x["plan"], x["target"], x["unit"]): x for x in r.json()["rows"]}
+    got = rows[("131/KH-UBND", "I.11", HOAN_KIEM)]
+    with fresh_engine.connect() as conn:
+        want = target_outlook(conn, catalog, "131/KH-UBND", "I.11", HOAN_KIEM, TODAY)
+    assert want.forecast is not None
+    assert got["status"] == want.status
+    assert got["forecast_value"] == want.forecast.value
+    assert got["forecast_low"] == want.forecast.low
+    assert got["forecast_interval"] == want.forecast.interval
+    assert got["latest_value"] == 80.0
+    assert got["feeds"] == "tthc.dossier"
+    assert got["as_of"] is not None
+    assert ("131/KH-UBND", "I.11", "UBNDTP") in rows  # the city beside the unit
+    awaiting = [x for x in rows.values() if x["awaiting_data"]]
+    assert awaiting  # targets no indicator measures yet are listed, with the reason
+    assert all(x["status"] is None for x in awaiting)
+
+
+def test_task_progress_every_task_with_its_warnings(client: TestClient, catalog: Catalog,
+                                                    runtime: Runtime) -> None:
+    client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    r = client.get("/du-lieu-mo/task-progress.csv")
+    assert r.status_code == 200, r.text
+    rows = rows_of(r)
+    assert len(rows) == sum(len(e.tasks) for e in catalog.plans.values())
+    by = {(x["plan"], x["task"]): x for x in rows}
+    with runtime.engine.connect() as conn:
+        warned = task_warnings(conn, catalog, None, TODAY).warnings
+    assert warned  # the plans have tasks overdue on this day
+    for w in warned:
+        assert w.kind in by[(w.plan, w.task)]["warnings"].split(";")
+    assert {x["today"] for x in rows} == {TODAY.isoformat()}
+    assert all(x["catalog_version"] == catalog.digest for x in rows)

@@ -1,0 +1,35 @@
+"""The change stream serves a bounded number of subscribers with bounded queues; one more is
+told to come back later (503 with Retry-After), never queued without limit."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from fastapi.testclient import TestClient
+
+from chiso.context import QUEUE_ITEMS, Hub, Runtime, StreamFullError
+
+
+def test_the_hub_refuses_past_its_limit_and_frees_places() -> None:
+    async def run() -> None:
+        hub = Hub(max_subscribers=2)
+        first, _second = hub.subscribe(), hub.subscribe()
+        with pytest.raises(StreamFullError, match="2 clients"):
+            hub.subscribe()
+        own = hub.subscribe(bounded=False)  # chiso's own followers are never refused
+        hub.unsubscribe(first)
+        hub.unsubscribe(own)
+        hub.subscribe()  # a place freed
+        assert first.queue.maxsize == QUEUE_ITEMS
+
+    asyncio.run(run())
+
+
+def test_a_full_stream_answers_503(client: TestClient, runtime: Runtime,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime.hub, "max_subscribers", 0)
+    r = client.get("/api/v1/stream?limit=1", headers={"Accept": "text/event-stream"})
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "60"
+    assert "retry" in r.json()["detail"]

@@ -1,0 +1,47 @@
+"""The backtest's scenario families: seeded, disjoint seed ranges, outcomes as documented."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bench.backtest.families import ALL, scenario
+from bench.backtest.run import HELD_OUT, TUNING, score, trace, weeks
+
+from chiso.outlook.status import DEFAULT_RULE
+
+
+def test_same_seed_same_scenario_and_ranges_disjoint() -> None:
+    for fam in ALL:
+        a, b = scenario(fam, 7), scenario(fam, 7)
+        assert a.points == b.points
+        assert a.final == b.final
+        assert a.history == b.history
+    assert not set(TUNING) & set(HELD_OUT[:1000])
+
+
+def test_families_tell_their_stories() -> None:
+    bound = [scenario("at_bound", s) for s in range(1, 40)]
+    assert {s.terms.threshold for s in bound} == {0.0, 100.0}
+    assert all(s.missed == (s.archetype in ("slipping", "near")) for s in bound)
+    early = [scenario("early", s) for s in range(1, 20)]
+    assert {s.terms.deadline for s in early} == {date(2026, 6, 30), date(2026, 9, 30)}
+    seasonal = scenario("seasonal", 3)
+    assert len(seasonal.history) == 36
+    assert seasonal.history[-1].at == date(2025, 12, 31)
+    small = scenario("small_counts", 5)
+    assert all(p.denominator is not None and p.denominator <= 16 for p, _ in small.points)
+    cum = [p.value for p, _ in scenario("cumulative", 2).points]
+    assert cum == sorted(cum)
+
+
+def test_the_cut_off_is_eight_weeks_before_each_deadline() -> None:
+    assert weeks(date(2026, 6, 30))[-1] == date(2026, 5, 5)
+    assert weeks(date(2026, 12, 31))[-1] == date(2026, 11, 5)
+
+
+def test_scores_count_hits_and_no_data() -> None:
+    traces = [trace(("at_bound", s)) for s in range(1, 6)]
+    f = score(traces, "engine", DEFAULT_RULE)
+    assert f.n == 5
+    assert f.missed == sum(t.missed for t in traces)
+    assert 0 <= f.hits <= min(f.missed, f.flagged)

@@ -1,0 +1,111 @@
+"""The warning engine on the failure classes of the backtest's families (docs/outlook.md)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from chiso.catalog.models import Direction
+from chiso.outlook import Point, Status, TargetTerms, assess, forecast
+
+DEC = date(2026, 12, 31)
+START = date(2026, 1, 1)
+
+
+def monthly(values: list[float | None], year: int = 2026) -> list[Point]:
+    return [Point(date(year, m, 28), v) for m, v in enumerate(values, start=1) if v is not None]
+
+
+@pytest.mark.parametrize(("direction", "threshold", "value"),
+                         [(Direction.ge, 100.0, 100.0), (Direction.le, 0.0, 0.0)])
+def test_sitting_at_the_bound_all_year_is_met(direction: Direction, threshold: float,
+                                              value: float) -> None:
+    terms = TargetTerms(direction, threshold, DEC, START)
+    a = assess(terms, monthly([value] * 9), date(2026, 10, 5))
+    assert a.status is Status.met
+    assert not a.status.flagged
+
+
+def test_slipping_below_the_bound_is_flagged() -> None:
+    terms = TargetTerms(Direction.ge, 100.0, DEC, START)
+    a = assess(terms, monthly([100.0] * 8 + [98.5]), date(2026, 10, 5))
+    assert a.status.flagged
+    near = assess(terms, monthly([97, 97.5, 98, 98.2, 98.5, 98.8, 99, 99.1, 99.2]),
+                  date(2026, 10, 5))
+    assert near.status is Status.behind
+
+
+def test_one_bad_month_does_not_drag_the_forecast() -> None:
+    terms = TargetTerms(Direction.ge, 90.0, DEC, START)
+    clean = [88, 88.5, 89, 89.5, 90, 90.5, 91, 91.5, 92]
+    outage = [*clean[:5], 60, *clean[6:]]
+    a, b = forecast(monthly(clean), terms, date(2026, 10, 5)), forecast(
+        monthly(outage), terms, date(2026, 10, 5))
+    assert a.value is not None
+    assert b.value is not None
+    assert abs(a.value - b.value) < 1.0
+    assert not assess(terms, monthly(outage), date(2026, 10, 5)).status.flagged
+
+
+def test_a_fall_in_the_latest_month_is_not_taken_for_an_outlier() -> None:
+    terms = TargetTerms(Direction.ge, 90.0, DEC, START)
+    pts = monthly([91, 91.5, 92, 92, 92.5, 92, 92.5, 93, 70])
+    assert assess(terms, pts, date(2026, 10, 5)).status.flagged
+
+
+def test_year_end_rush_seen_in_earlier_years_is_expected() -> None:
+    terms = TargetTerms(Direction.ge, 90.0, DEC, START)
+    year = [94.0, 94, 94, 94, 94, 94, 94, 94, 94, 94, 90, 86]
+    history = [p for y in (2023, 2024, 2025) for p in monthly(year, y)]
+    this_year = monthly([94.0, 94, 94.2, 93.8, 94, 94.1, 93.9, 94, 94])
+    without = assess(terms, this_year, date(2026, 10, 5))
+    assert not without.status.flagged
+    a = assess(terms, history + this_year, date(2026, 10, 5))
+    assert a.forecast.seasonal == pytest.approx(-8 + 1, abs=0.6)  # the dip, centred
+    assert a.status.flagged
+
+
+def test_small_counts_need_the_reachable_share() -> None:
+    # 8 dossiers a month, 7 or 8 on time (≈ 92%): "≥ 90%" needs all 8 in December.
+    terms = TargetTerms(Direction.ge, 90.0, DEC, START)
+    ks = [7, 7, 8, 7, 7, 8, 7, 7, 8]
+    shares = [Point(date(2026, m, 28), 100 * k / 8) for m, k in enumerate(ks, 1)]
+    counts = [Point(date(2026, m, 28), 100 * k / 8, k, 8) for m, k in enumerate(ks, 1)]
+    with_counts = assess(terms, counts, date(2026, 10, 5))
+    assert with_counts.forecast.denominator == 8
+    assert with_counts.probability is not None
+    assert with_counts.probability < 0.7
+    assert with_counts.status.flagged
+    without = assess(terms, shares, date(2026, 10, 5))
+    assert without.probability is not None
+    assert without.probability > with_counts.probability
+
+
+def test_late_reporter_with_history_is_assessed() -> None:
+    terms = TargetTerms(Direction.ge, 90.0, DEC, START)
+    pts = monthly([85, 85, 85.2, 84.9, 85, 85])  # June's value, 130 days old, is the latest
+    a = assess(terms, pts, date(2026, 11, 5))
+    assert a.status is not Status.no_data
+    assert a.status.flagged
+
+
+def test_early_deadline_with_a_tet_month_is_assessed() -> None:
+    terms = TargetTerms(Direction.ge, 90.0, date(2026, 6, 30), START)
+    a = assess(terms, monthly([80, 74, 81]), date(2026, 5, 5))
+    assert a.status is not Status.no_data
+    assert a.status.flagged
+
+
+def test_small_counts_are_judged_by_their_counts() -> None:
+    terms = TargetTerms(Direction.ge, 90.0, DEC, START)
+    perfect = [Point(date(2026, m, 28), 100.0, 8, 8) for m in range(1, 10)]
+    one_late = [Point(date(2026, m, 28), 87.5, 7, 8) for m in range(1, 10)]
+    a, b = forecast(perfect, terms, date(2026, 10, 5)), forecast(one_late, terms,
+                                                                 date(2026, 10, 5))
+    assert a.method == b.method == "pooled_counts"
+    assert a.probability is not None
+    assert b.probability is not None
+    assert a.probability > 0.7 > b.probability
+    large = [Point(date(2026, m, 28), 95.0, 950, 1000) for m in range(1, 10)]
+    assert forecast(large, terms, date(2026, 10, 5)).method == "local_linear_trend"

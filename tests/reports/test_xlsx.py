@@ -1,0 +1,74 @@
+"""The XLSX annex: its rows are the catalog's Phụ lục 01 targets and Phụ lục 02 task rows,
+column by column, with the report's value, threshold, status and forecast; numbers in
+Vietnamese formats, frozen headers, filters and print set-up."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from chiso.context import Runtime
+from chiso.outlook import evidence
+from chiso.reports.build import build
+from chiso.store.catalog_sync import plan_key
+
+PLAN = "131/KH-UBND"
+
+
+def test_the_annex_mirrors_the_appendices(runtime: Runtime, tmp_path: Path) -> None:
+    got = build(runtime, "monthly", "2026-11", "city", tmp_path, issued=date(2026, 12, 5))
+    wb = load_workbook(got.paths[1])
+    pl1, pl2 = wb["Phụ lục 01"], wb["Phụ lục 02"]
+    entry = runtime.catalog.plan(PLAN)
+    header = [c.value for c in pl1[3]]
+    assert header[:7] == ["TT", "Chi tiết", "Mục tiêu",
+                          "Đơn vị chủ trì theo dõi, hướng dẫn, tổng hợp",
+                          "Đơn vị chủ trì thực hiện", "Đơn vị phối hợp", "Căn cứ"]
+    rows = list(pl1.iter_rows(min_row=4, values_only=True))
+    targets = [t for t in entry.targets if t.row is not None]
+    assert [(r[0], r[1], r[2]) for r in rows] == [(t.row, t.id, t.text) for t in targets]
+    assert {r[3] for r in rows} == {", ".join(t.tracking) for t in targets}
+    shown = {x.target: x.outlook for x in got.data.targets}
+    for r in rows:
+        o = shown[str(r[1])]
+        factor = 100 if o.unit_of_measure == "%" else 1
+        assert r[8] is not None
+        assert abs(float(r[8]) * factor - o.threshold) < 1e-9
+        assert r[9] == (o.status or "chưa có nguồn dữ liệu")
+    assert [c.value for c in pl2[3]][:8] == [
+        "TT", "Chi tiết", "Tên nhóm nhiệm vụ/nhiệm vụ", "Đơn vị chủ trì", "Đơn vị phối hợp",
+        "Thời hạn hoàn thành", "Kết quả cần đạt (Định lượng)", "Sản phẩm đầu ra"]
+    tasks = [t for t in entry.tasks if t.section == "appendix"]
+    rows2 = list(pl2.iter_rows(min_row=4, values_only=True))
+    assert [r[0] for r in rows2] == [t.row for t in tasks]
+    assert [r[2] for r in rows2] == [t.title for t in tasks]
+    for ws in (pl1, pl2):
+        assert ws.freeze_panes == "A4"
+        assert ws.auto_filter.ref is not None
+        assert ws.auto_filter.ref.startswith("A3:")
+        assert ws.page_setup.orientation == "landscape"
+        assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4
+        assert ws.print_title_rows == "$3:$3"
+    percents = [pl1.cell(i, 9).number_format for i in range(4, pl1.max_row + 1)
+                if shown[str(pl1.cell(i, 2).value)].unit_of_measure == "%"]
+    assert percents
+    assert set(percents) == {"[$-42A]0.0%"}
+
+
+def test_a_task_done_shows_in_the_annex(fresh_runtime: Runtime, tmp_path: Path) -> None:
+    rt = fresh_runtime
+    task = next(t for t in rt.catalog.plan(PLAN).tasks if t.section == "appendix"
+                and t.deadline.kind == "date" and t.deadline.date is not None
+                and t.deadline.date < date(2026, 11, 1))
+    assert task.deadline.date is not None
+    with rt.engine.begin() as conn:
+        evidence.attach(conn, plan_key(PLAN), task.id, uploaded_by="test", unit=None,
+                        url="https://example.org/ket-qua", completes=True,
+                        now=datetime.combine(task.deadline.date, datetime.min.time(), UTC))
+    got = build(rt, "monthly", "2026-11", "city", tmp_path, issued=date(2026, 12, 5))
+    row = next(r for r in load_workbook(got.paths[1])["Phụ lục 02"].iter_rows(
+        min_row=4, values_only=True) if r[0] == task.row)
+    assert row[8] == "Hoàn thành đúng hạn"
+    assert row[9] == 1
