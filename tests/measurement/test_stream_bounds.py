@@ -4,6 +4,7 @@ told to come back later (503 with Retry-After), never queued without limit."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +24,10 @@ def test_the_hub_refuses_past_its_limit_and_frees_places() -> None:
         hub.subscribe()  # a place freed
         assert first.queue.maxsize == QUEUE_ITEMS
 
-    asyncio.run(run())
+    # A loop of its own, in a thread: the test may run where another loop is running already
+    # (Playwright's sync API keeps one in the main thread).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 def test_a_full_stream_answers_503(client: TestClient, runtime: Runtime,
