@@ -1,5 +1,5 @@
 """The decision log in Chromium: a leader records a decision from a tile and sees it counted
-(issue 7: "a decision recorded is counted")."""
+("a decision recorded is counted")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The drill-down in Chromium against chiso fed by the simulators: from an indicator to a unit,
-then, signed in as the operator, to the records behind the number (issue 7)."""
+then, signed in as the operator, to the records behind the number."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The decision log (issue 7, task 2.1.1 of plan 131), on SQLite and PostgreSQL: a leader
+"""The decision log (task 2.1.1 of plan 131), on SQLite and PostgreSQL: a leader
 records a decision taken from a tile and it is counted for its tile and month; who may write
 and read; errors name the field; counts are public and texts are not; corrections append."""
 

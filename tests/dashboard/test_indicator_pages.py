@@ -1,4 +1,4 @@
-"""The drill-down of issue 7 (city → unit → indicator → records), on SQLite and PostgreSQL.
+"""The drill-down (city → unit → indicator → records), on SQLite and PostgreSQL.
 
 Records go in through the public push API with a source token; every number a page shows is
 compared with what the documented API returns for the same question."""

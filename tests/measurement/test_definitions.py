@@ -1,4 +1,4 @@
-"""Indicator definitions and the bindings of plan 131 (issue 5, definitions half)."""
+"""Indicator definitions and the bindings of plan 131, as the catalog loads them."""
 
 from __future__ import annotations
 

@@ -99,7 +99,7 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/api/v1/records/{feed}", STAFF_RECORDS, "query", personal=True),
     _r("GET", "/api/v1/records/{feed}/{source}/{record_id}", STAFF_RECORDS, "record",
        personal=True),
-    # -- measurement (issue 5): definitions, values, progress, the change stream -----------
+    # -- measurement: definitions, values, progress, the change stream -----------
     _r("GET", "/api/v1/indicators", EVERYONE, note="indicator definitions"),
     _r("GET", "/api/v1/indicators/{code}", EVERYONE),
     _r("GET", "/api/v1/indicators/{code}/values", EVERYONE,
@@ -108,7 +108,7 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/api/v1/indicators/{code}/records", STAFF_RECORDS, "query", personal=True,
        note="the records behind a value (pseudonyms)"),
     _r("GET", "/api/v1/stream", EVERYONE, note="server-sent events: changed values"),
-    # -- outlook and scoring (issue 6): aggregates, public like the values -----------------
+    # -- outlook and scoring: aggregates, public like the values -----------------
     _r("GET", "/api/v1/plans/{key}/targets/{target_id}/outlook", EVERYONE,
        note="forecast, status, progress measure, sentence; ?unit="),
     _r("GET", "/api/v1/tasks/warnings", EVERYONE, note="overdue, due soon, milestones slipping"),
@@ -136,7 +136,7 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/catalog.{fmt}", EVERYONE,
        note="DCAT-AP 3 catalog: ttl, jsonld, xml; Hydra ?page=, ?modified_since="),
     _r("GET", "/dataset/{dataset}.{fmt}", EVERYONE, note="DCAT-AP 3 dataset: ttl, jsonld, xml"),
-    # -- the operations dashboard (issue 7): tiles and their live stream -------------------
+    # -- the operations dashboard: tiles and their live stream -------------------
     _r("GET", "/api/v1/dashboard", EVERYONE,
        note="every group and tile: question, value, target, status, trend, freshness"),
     _r("GET", "/api/v1/dashboard/tiles/{tile_id}", EVERYONE),

@@ -1,4 +1,4 @@
-"""Indicators as data, and their binding to a plan's targets (issue 5, definitions half).
+"""Indicators as data, and their binding to a plan's targets (computing is chiso.measurement).
 
 Files (see docs/indicators.md)::
 

@@ -40,7 +40,7 @@ from chiso.store.tables import alerts
 
 log = logging.getLogger(__name__)
 
-# The five statuses of the outlook (issue 6), by key; the pages show text, shape and colour.
+# The five statuses of the outlook, by key; the pages show text, shape and colour.
 STATUSES: dict[str, dict[str, str]] = {
     s.name: {"vi": s.value, "en": s.en} for s in Status}
 _BY_VALUE = {s.value: s.name for s in Status}

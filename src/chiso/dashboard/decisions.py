@@ -1,4 +1,4 @@
-"""The decision log (issue 7; task 2.1.1 of plan 131: the city "can count how many operational
+"""The decision log (task 2.1.1 of plan 131: the city "can count how many operational
 decisions were taken from the dashboard"). See docs/dashboard-decisions.md.
 
 A leader records a decision taken from a dashboard tile: the text, who, when, the tile and the

@@ -22,7 +22,7 @@ DUE_SOON_DAYS = 30
 
 
 def task_status(deadline: date | None, kind: str, today: date) -> TaskStatus:
-    """Where a task stands against its deadline (completion data arrives with issue 6)."""
+    """Where a task stands against its deadline (done, due soon, past due)."""
     if kind == "recurring":
         return "recurring"
     if kind == "per_schedule":

@@ -134,7 +134,7 @@ catalog_loads = Table(
 
 
 # ==========================================================================================
-# intake (issue 4): sources, raw archive, batches, pull cursors, and one pair of typed tables
+# intake: sources, raw archive, batches, pull cursors, and one pair of typed tables
 # per feed. See docs/intake.md. Every fact table carries ``unit``.
 #
 # ``feed_<feed>_versions`` keeps every distinct version a source sent (history; primary key
@@ -388,7 +388,7 @@ FEED_TABLES: dict[str, tuple[Table, Table]] = {
 
 
 # ==========================================================================================
-# access and audit (issue 8): local and single-sign-on accounts, grants of roles (optionally
+# access and audit: local and single-sign-on accounts, grants of roles (optionally
 # scoped to a unit), sessions, API tokens, and the append-only, hash-chained audit log with
 # its signed checkpoints. See docs/access.md. Secrets are stored only as hashes.
 # ==========================================================================================
@@ -470,7 +470,7 @@ audit_checkpoints = Table(
 
 
 # ==========================================================================================
-# measurement (issue 5): the day state. See docs/measurement.md. Every table carries ``unit``.
+# measurement: the day state. See docs/measurement.md. Every table carries ``unit``.
 #
 # ``m_day`` is additive: per (indicator, unit, day) the records the value rests on, ``num``
 # (the count or sum; a ratio's numerator) and ``den`` (a ratio's denominator). Each accepted
@@ -558,7 +558,7 @@ for _latest, _ in FEED_TABLES.values():
 
 
 # ==========================================================================================
-# scoring (issue 6): scores and ranks per (method, version, unit, period). See docs/scoring.md.
+# scoring: scores and ranks per (method, version, unit, period). See docs/scoring.md.
 #
 # ``scores`` holds the current score of each unit: points, rank among the units of its kind
 # (1 = best; ties share a rank), the whole tree (points, formula, inputs, missing markers) and
@@ -603,7 +603,7 @@ score_history = Table(
 )
 
 # ==========================================================================================
-# tasks and alerts (issue 6): evidence attached to tasks, and the early-warning alerts with
+# tasks and alerts: evidence attached to tasks, and the early-warning alerts with
 # every delivery attempt. See docs/outlook.md ("Evidence", "Alerts").
 #
 # ``task_evidence``: a file (its bytes, SHA-256 and size) or a link attached by a unit officer
@@ -670,7 +670,7 @@ alert_deliveries = Table(
 )
 
 # ==========================================================================================
-# the decision log (issue 7, task 2.1.1 of plan 131): a decision a leader took from a dashboard
+# the decision log (task 2.1.1 of plan 131): a decision a leader took from a dashboard
 # tile. See docs/dashboard-decisions.md.
 #
 # Append-only (triggers refuse UPDATE and DELETE): a correction is a new row whose ``corrects``

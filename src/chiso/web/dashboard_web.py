@@ -1,4 +1,4 @@
-"""The operations dashboard: the home page's tiles, their API and their live stream (issue 7).
+"""The operations dashboard: the home page's tiles, their API and their live stream.
 
 ``GET /api/v1/dashboard`` is the whole board as JSON (groups, tiles, statuses), served from the
 board's last snapshot; the home page renders the same snapshot, and ``/dashboard/stream`` sends

@@ -1,4 +1,4 @@
-"""The decision log: decisions taken from a dashboard tile, and their counts (issue 7).
+"""The decision log: decisions taken from a dashboard tile, and their counts.
 
 ``POST /api/v1/decisions`` and the form at ``/decisions/new`` record a decision (leaders and
 operators); ``GET /api/v1/decisions`` lists them with their text (staff who may read them;

@@ -1,4 +1,4 @@
-"""What the indicator pages show (issue 7), read through the API's own functions: the values
+"""What the indicator pages show, read through the API's own functions: the values
 of ``/api/v1/indicators/{code}/values`` memoised per request, units in worst-first order,
 freshness and definitions in words, the monthly trend as a small SVG, and the unit page's
 indicators. Nothing here computes a value: it arranges what the API returns."""

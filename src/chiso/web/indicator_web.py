@@ -1,4 +1,4 @@
-"""Indicator pages: city to unit to indicator to the records behind a number (issue 7).
+"""Indicator pages: city to unit to indicator to the records behind a number.
 
 Every number on these pages comes from the documented API: the handlers call the functions
 that answer ``/api/v1/indicators``, ``/api/v1/indicators/{code}``,

@@ -1,5 +1,5 @@
-"""The commune map: values per commune coloured on the boundaries, or a tile grid (issue 7,
-docs/dashboard-map.md).
+"""The commune map: values per commune coloured on the boundaries, or a tile grid
+(docs/dashboard-map.md).
 
 The page calls the same functions as its API (``map_api``, ``map_shapes``), so it shows exactly
 what ``/api/v1/map`` and ``/api/v1/map/shapes`` answer, drawn as inline SVG: one link per

@@ -1,4 +1,4 @@
-"""Measurement API (issue 5, docs/measurement.md): indicator definitions, values for any
+"""Measurement API (docs/measurement.md): indicator definitions, values for any
 period and level with their as-of time, target progress, the records behind a number, and the
 change stream (server-sent events)."""
 

@@ -93,7 +93,7 @@ def unit(code: str, request: Request, lang: Locale, conn: Conn, day: Today) -> H
     from chiso.web.indicator_reads import fresh, unit_indicators  # the drill-down's reads
 
     rt = request.app.state.runtime
-    # The unit's indicators with data this year, and the city's value beside each (issue 7):
+    # The unit's indicators with data this year, and the city's value beside each:
     # answers of /api/v1/indicators/{code}/values, one for the unit and one for the city.
     period, indicators = ((f"{day.year}-YTD", []) if rt.catalog.measurement is None else
                           unit_indicators(rt, conn, day, code))

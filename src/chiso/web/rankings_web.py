@@ -1,4 +1,4 @@
-"""Rankings pages and the tasks-and-deadlines view (issue 7, docs/dashboard-rankings.md).
+"""Rankings pages and the tasks-and-deadlines view (docs/dashboard-rankings.md).
 
 Every page here calls the function its API handler is (``chiso.web.scoring_api``), so a page
 shows exactly what ``/api/v1/rankings``, ``/api/v1/scores`` and ``/api/v1/tasks/warnings``

@@ -1,4 +1,4 @@
-"""Scoring and outlook API (issue 6, docs/scoring.md, docs/outlook.md): a target's outlook at a
+"""Scoring and outlook API (docs/scoring.md, docs/outlook.md): a target's outlook at a
 unit or the city, task warnings, score trees and rankings."""
 
 from __future__ import annotations
