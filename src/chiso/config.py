@@ -50,7 +50,6 @@ class Settings(BaseSettings):
         default=True, description="Keep the dashboard's tiles current from the change stream "
         "(off: every read recomputes them)")
     default_locale: str = "vi"
-    timezone: str = "Asia/Ho_Chi_Minh"
 
 
 class SettingsError(Exception):

@@ -13,11 +13,15 @@ import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 
 from chiso.catalog.loader import Catalog
+from chiso.clock import VIETNAM
 from chiso.config import Settings
 
 #: Bounds: each subscriber's queue, and how many subscribers a hub serves at once.
@@ -88,6 +92,33 @@ class Hub:
                 self.unsubscribe(sub)
 
 
+class Answer(BaseModel):
+    """The base of every room's typed answer (``<room>.answers``): immutable, and open to fields
+    an engine adds later, which travel through to the API unchanged."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """chiso's one clock: now and today in Vietnam (``chiso.clock``). Deadlines, periods and
+    as-of times are Vietnamese dates; every room that asks "what day is it" asks the runtime's
+    clock. ``fixed`` pins it (replays, reproducible reports)."""
+
+    zone: ZoneInfo = VIETNAM
+    fixed: datetime | None = None
+
+    def now(self) -> datetime:
+        """The time now, aware, in the clock's zone."""
+        if self.fixed is not None:
+            return self.fixed.astimezone(self.zone)
+        return datetime.now(self.zone)
+
+    def today(self) -> date:
+        return self.now().date()
+
+
+
 @dataclass(eq=False)
 class Runtime:
     """The settings, the database, the catalog and the change hub of one running chiso.
@@ -100,6 +131,7 @@ class Runtime:
     catalog: Catalog
     hub: Hub = field(default_factory=Hub)
     caches: dict[str, Any] = field(default_factory=dict)
+    clock: Clock = field(default_factory=Clock)
 
 
 #: How the running ``chiso`` command opens its runtime: set by ``chiso.cli`` before any

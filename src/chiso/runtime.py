@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from chiso.catalog.loader import Catalog, load_catalog
 from chiso.config import Settings
-from chiso.context import Hub, Runtime
+from chiso.context import Clock, Hub, Runtime
 from chiso.intake import pipeline
 from chiso.measurement import incremental, stream
 from chiso.store import migrate
@@ -43,7 +43,7 @@ def open_runtime(settings: Settings, *, catalog: Catalog | None = None) -> Runti
 
 def wire(settings: Settings, engine: Engine, catalog: Catalog) -> Runtime:
     """Register the rooms' hooks on an open, migrated database and return its runtime."""
-    rt = Runtime(settings, engine, catalog, Hub())
+    rt = Runtime(settings, engine, catalog, Hub(), clock=Clock())
     if catalog.measurement is not None:
         pipeline.on_store(engine, incremental.batch_hook(catalog.measurement))
         stream.attach(engine, rt.hub, catalog.measurement)

@@ -25,7 +25,7 @@ from chiso.context import Runtime
 from chiso.dashboard.board import Board, goal_status
 from chiso.intake.sources import add_source
 from chiso.runtime import create_app
-from chiso.web import api as web_api
+from chiso.web import deps
 
 TODAY = date(2026, 3, 28)
 HOAN_KIEM, BA_DINH = "00070", "00004"
@@ -112,7 +112,7 @@ def _tile(board: dict[str, Any], tile_id: str) -> dict[str, Any]:
 
 def test_tiles_show_what_the_measurement_and_outlook_apis_say(fresh_client: TestClient,
                                                                fresh_engine: Engine) -> None:
-    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
     _push(fresh_client, fresh_engine, HOAN_KIEM, {1: 10, 2: 9, 3: 9})
     _push(fresh_client, fresh_engine, BA_DINH, {1: 8, 2: 6, 3: 4})
     board = fresh_client.get("/api/v1/dashboard").json()

@@ -18,7 +18,7 @@ from tests.conftest import role_headers
 
 from chiso.intake.sources import add_source
 from chiso.store.tables import audit_log
-from chiso.web.api import today
+from chiso.web.deps import today
 
 CODE = "tthc.on_time_rate"
 PUSH = "/api/v1/feeds/tthc.dossier/records"

@@ -24,7 +24,7 @@ from chiso.dashboard import choropleth as cp
 from chiso.dashboard import geo
 from chiso.intake.sources import add_source
 from chiso.runtime import create_app
-from chiso.web import api as web_api
+from chiso.web import deps
 
 TODAY = date(2026, 4, 10)
 PUSH = "/api/v1/feeds/tthc.dossier/records"
@@ -41,7 +41,7 @@ def boundaries(shared_dir: Path) -> Path:
 def _client(runtime: Runtime, folder: Path | None) -> TestClient:
     settings = runtime.settings.model_copy(update={"boundaries_dir": folder})
     app = create_app(settings, replace(runtime, settings=settings))
-    app.dependency_overrides[web_api.today] = lambda: TODAY
+    app.dependency_overrides[deps.today] = lambda: TODAY
     return TestClient(app)
 
 
@@ -54,7 +54,7 @@ def mapped(runtime: Runtime, boundaries: Path) -> Iterator[TestClient]:
 
 @pytest.fixture
 def api(fresh_client: TestClient) -> TestClient:
-    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
     return fresh_client
 
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from chiso.context import Runtime
 from chiso.measurement.periods import YOUNG_DAYS, opening_month
 from chiso.runtime import create_app
-from chiso.web import api as web_api
+from chiso.web import deps
 
 
 @pytest.mark.parametrize(("today", "month"), [
@@ -27,7 +27,7 @@ def test_the_opening_month(today: date, month: str) -> None:
 
 def _client(runtime: Runtime, today: date) -> TestClient:
     app = create_app(runtime.settings, runtime)
-    app.dependency_overrides[web_api.today] = lambda: today
+    app.dependency_overrides[deps.today] = lambda: today
     return TestClient(app)
 
 

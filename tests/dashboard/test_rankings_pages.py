@@ -19,7 +19,7 @@ from tests.outlook.test_live import dossier
 from chiso.catalog.loader import Catalog
 from chiso.intake.sources import add_source
 from chiso.scoring.live import compute
-from chiso.web import api as web_api
+from chiso.web import deps
 
 TODAY = date(2026, 4, 10)
 HOAN_KIEM, BA_DINH = "00070", "00004"
@@ -52,7 +52,7 @@ def _push(client: TestClient, engine: Engine, unit: str, on_time_per_10: dict[in
 def scored(fresh_client: TestClient, fresh_engine: Engine, catalog: Catalog) -> TestClient:
     """February: Hoàn Kiếm 10 of 10 on time, Ba Đình 5 of 10; March the other way round.
     dvc-766 scored and stored for both months, so March's ranks have a change to explain."""
-    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
     _push(fresh_client, fresh_engine, HOAN_KIEM, {2: 10, 3: 5})
     _push(fresh_client, fresh_engine, BA_DINH, {2: 5, 3: 10})
     for period in ("2026-02", "2026-03"):
@@ -165,7 +165,7 @@ def test_rankings_index_lists_every_method_and_kind(client: TestClient,
 
 def test_deadlines_lists_the_api_warnings_per_lead_unit(fresh_client: TestClient,
                                                         fresh_engine: Engine) -> None:
-    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
     api = fresh_client.get("/api/v1/tasks/warnings", params={"days": 30}).json()
     page = fresh_client.get("/deadlines", params={"days": 30, "lang": "vi"})
     assert page.status_code == 200
@@ -197,7 +197,7 @@ def test_deadlines_lists_the_api_warnings_per_lead_unit(fresh_client: TestClient
 
 def test_evidence_is_shown_only_to_those_who_may_read_it(fresh_client: TestClient,
                                                          fresh_engine: Engine) -> None:
-    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
     officer = role_headers(fresh_engine, "unit_officer", OVERDUE_LEAD)
     url = f"/api/v1/plans/{OVERDUE_KEY}/tasks/{OVERDUE_TASK}/evidence"
     sent = fresh_client.post(url, headers=officer, data={"note": "Dự thảo"},

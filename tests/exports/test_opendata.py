@@ -16,7 +16,7 @@ from chiso.catalog.loader import Catalog
 from chiso.context import Runtime
 from chiso.exports import datasets as ds
 from chiso.outlook.answers import target_outlook, task_warnings
-from chiso.web import api as web_api
+from chiso.web import deps
 
 TODAY = date(2026, 4, 10)
 HOAN_KIEM, BA_DINH = "00070", "00004"
@@ -24,7 +24,7 @@ HOAN_KIEM, BA_DINH = "00070", "00004"
 
 @pytest.fixture
 def api(fresh_client: TestClient) -> TestClient:
-    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
     return fresh_client
 
 
@@ -170,7 +170,7 @@ def test_target_status_is_the_outlook(fresh_engine: Engine, catalog: Catalog,
 
 def test_task_progress_every_task_with_its_warnings(client: TestClient, catalog: Catalog,
                                                     runtime: Runtime) -> None:
-    client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
     r = client.get("/du-lieu-mo/task-progress.csv")
     assert r.status_code == 200, r.text
     rows = rows_of(r)

@@ -179,7 +179,7 @@ def test_upload_page(client: TestClient, engine: Engine,
                        files={"file": ("hs.xlsx", io.BytesIO(dossier_xlsx(_records(4))))},
                        headers=steward_headers)
     assert good.status_code == 200, good.text
-    assert "Đã nhận 4 dòng" in good.text
+    assert "Đã tiếp nhận 4 dòng" in good.text
     records = _records(3)
     records[1]["channel"] = "fax"
     bad = client.post("/intake/upload", data={"feed": "tthc.dossier", "unit": "00070"},

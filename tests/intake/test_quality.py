@@ -92,6 +92,6 @@ def test_data_quality_page(client: TestClient, steward_headers: dict[str, str]) 
     page = client.get("/intake/data-quality", params={"feed": "tthc.dossier", "period": "day"},
                       headers=steward_headers)
     assert page.status_code == 200
-    assert "Chất lượng dữ liệu" in page.text
+    assert "Trách nhiệm giải trình về dữ liệu" in page.text
     assert client.get("/intake/data-quality", params={"feed": "x.y"},
                       headers=steward_headers).status_code == 404

@@ -27,7 +27,7 @@ from chiso.catalog.loader import Catalog
 from chiso.config import Settings
 from chiso.outlook.alerts import SIGNATURE_HEADER, load_rules, run_alerts, sign
 from chiso.outlook.live import unit_task_warnings
-from chiso.web import api as web_api
+from chiso.web import deps
 
 TASK_URL = "/api/v1/plans/131-KH-UBND/tasks/PL02.2/evidence"  # led by SKHCN, due 30/06/2026
 SOON = date(2026, 6, 10)
@@ -41,7 +41,7 @@ def _due_soon(engine: Engine, catalog: Catalog) -> set[str]:
 
 def test_evidence_upload(fresh_engine: Engine, fresh_client: TestClient,
                          catalog: Catalog) -> None:
-    fresh_client.app.dependency_overrides[web_api.today] = lambda: SOON  # type: ignore[attr-defined]
+    fresh_client.app.dependency_overrides[deps.today] = lambda: SOON  # type: ignore[attr-defined]
     assert "PL02.2" in _due_soon(fresh_engine, catalog)
     officer = role_headers(fresh_engine, "unit_officer", "SKHCN")
     content = b"%PDF-1.4 bien ban nghiem thu"

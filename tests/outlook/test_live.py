@@ -15,7 +15,7 @@ from chiso.catalog.loader import Catalog
 from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.outlook.live import target_outlook, unit_task_warnings
-from chiso.web import api as web_api
+from chiso.web import deps
 
 TODAY = date(2026, 7, 20)
 
@@ -44,7 +44,7 @@ def send_months(engine: Engine, unit: str, on_time_per_10: dict[int, int]) -> No
 
 @pytest.fixture
 def api(fresh_client: TestClient) -> TestClient:
-    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
     return fresh_client
 
 

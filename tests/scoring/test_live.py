@@ -15,7 +15,7 @@ from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.scoring.live import compute, previous_period, rank, unit_score
 from chiso.store.tables import score_history, scores
-from chiso.web import api as web_api
+from chiso.web import deps
 
 TODAY = date(2026, 4, 10)
 HOAN_KIEM, BA_DINH = "00070", "00004"
@@ -23,7 +23,7 @@ HOAN_KIEM, BA_DINH = "00070", "00004"
 
 @pytest.fixture
 def api(fresh_client: TestClient) -> TestClient:
-    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
     return fresh_client
 
 

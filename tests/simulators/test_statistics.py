@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from chiso.intake.sources import add_source
-from chiso.web import api as web_api
+from chiso.web import deps
 from chiso_sim.hanoi import VN, communes
 from chiso_sim.servers import batches
 from chiso_sim.statistics import CITY, city_statistics, fetch_definitions
@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=VN)  # October is published, November
 def test_every_bound_stats_indicator_gets_a_value_and_the_statuses_are_mixed(
     fresh_client: TestClient, fresh_engine: Engine
 ) -> None:
-    fresh_client.app.dependency_overrides[web_api.today] = lambda: NOW.date()  # type: ignore[attr-defined]
+    fresh_client.app.dependency_overrides[deps.today] = lambda: NOW.date()  # type: ignore[attr-defined]
     definitions, targets = fetch_definitions(fresh_client)
     assert len(definitions) >= 40
     assert {d["feed"] for d in definitions} == {"stats.value"}

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from chiso.intake.sources import add_source
-from chiso.web import api as web_api
+from chiso.web import deps
 
 TODAY = date(2027, 3, 31)
 A, B = "00070", "00004"
@@ -31,7 +31,7 @@ def _tile(board: dict[str, Any], tile_id: str) -> dict[str, Any]:
 
 
 def test_sme_tiles(fresh_client: TestClient, fresh_engine: Engine) -> None:
-    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
     # Commune A: three enterprises, one of them supported in 2026 and twice again in 2027;
     # commune B: one enterprise. One readiness rise in 2027, one in 2026 (not this year).
     records = [
@@ -74,7 +74,7 @@ def test_sme_tiles(fresh_client: TestClient, fresh_engine: Engine) -> None:
 
 def test_commune_page_shows_its_sme_section(fresh_client: TestClient,
                                             fresh_engine: Engine) -> None:
-    fresh_client.app.dependency_overrides[web_api.today] = lambda: TODAY  # type: ignore[attr-defined]
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
     token = add_source(fresh_engine, "dnnvv", ["sme.support"], None)
     records = [_support(1, "T1", A, "2026-05"), _support(2, "T1", A, "2027-01"),
                _support(3, "T2", A, "2026-06"), _support(4, "T3", B, "2027-02")]

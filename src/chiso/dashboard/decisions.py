@@ -16,15 +16,14 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
 from chiso.catalog.dashboard import Tile
 from chiso.catalog.loader import Catalog
+from chiso.clock import VIETNAM
 from chiso.store.tables import decisions, targets, tasks
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_TEXT = 4000
 MAX_SEEN_JSON = 2000
 SEEN_KEYS = ("value", "target", "status", "as_of", "period", "unit_of_measure")

@@ -18,12 +18,13 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from chiso.clock import VIETNAM_NAME
 from chiso.intake.contracts import Contract, get_contract
 
 
 def _day_expr(dialect: str, column: str) -> str:
     if dialect == "postgresql":
-        return f"to_char(({column} AT TIME ZONE 'Asia/Ho_Chi_Minh'), 'YYYY-MM-DD')"
+        return f"to_char(({column} AT TIME ZONE '{VIETNAM_NAME}'), 'YYYY-MM-DD')"
     return f"strftime('%Y-%m-%d', {column}, '+7 hours')"
 
 

@@ -17,12 +17,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
+from chiso.clock import VIETNAM
 from chiso.intake.contracts import Contract, FieldSpec, FieldType
 from chiso.text import fold
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
+VN = VIETNAM
 Mode = Literal["json", "text"]
 
 _PERIOD = re.compile(r"^(\d{4})(?:-(Q[1-4]|H[12]|(0[1-9]|1[0-2])))?$")

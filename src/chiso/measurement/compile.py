@@ -41,6 +41,7 @@ from chiso.catalog.indicators import (
     Condition,
     Not,
 )
+from chiso.clock import VIETNAM_NAME
 from chiso.store.tables import workdays
 
 _OPS = {
@@ -53,14 +54,14 @@ def local_day(col: Any, dialect: str) -> ColumnElement[Any]:
     """The Vietnamese calendar day of a timestamp (stored in UTC)."""
     if dialect == "sqlite":
         return type_coerce(func.date(col, "+7 hours"), Date)
-    return cast(func.timezone(text("'Asia/Ho_Chi_Minh'"), col), Date)
+    return cast(func.timezone(text(f"'{VIETNAM_NAME}'"), col), Date)
 
 
 def _day_fraction(col: Any, dialect: str) -> ColumnElement[Any]:
     """How much of its Vietnamese day a timestamp has elapsed, 0 to 1."""
     if dialect == "sqlite":
         return func.julianday(col, "+7 hours") - func.julianday(func.date(col, "+7 hours"))
-    local = func.timezone(text("'Asia/Ho_Chi_Minh'"), col)
+    local = func.timezone(text(f"'{VIETNAM_NAME}'"), col)
     return func.extract("epoch", local - func.date_trunc("day", local)) / 86400.0
 
 

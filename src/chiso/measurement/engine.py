@@ -46,6 +46,7 @@ from chiso.catalog.indicators import (
     Measure,
     Measurement,
 )
+from chiso.clock import VIETNAM_NAME
 from chiso.measurement import compile as compile_mod
 from chiso.measurement.compile import compile_condition, working_day_after
 
@@ -94,7 +95,7 @@ def _shifted_day(ind: Indicator, table: FromClause, dialect: str) -> ColumnEleme
         return working_day_after(col, days, dialect)
     if dialect == "sqlite":
         return type_coerce(func.date(func.julianday(col) + days + 7 / 24), Date)
-    return cast(func.timezone(text("'Asia/Ho_Chi_Minh'"),
+    return cast(func.timezone(text(f"'{VIETNAM_NAME}'"),
                               col + days * text("interval '1 day'")), Date)
 
 

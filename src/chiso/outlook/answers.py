@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import Connection
 
 from chiso.catalog.loader import Catalog
+from chiso.context import Answer
 from chiso.outlook import live
 from chiso.outlook.live import OutlookError
 
@@ -21,28 +22,23 @@ __all__ = ["Outlook", "OutlookError", "TaskWarning", "TaskWarnings", "target_out
            "task_warnings"]
 
 
-class _Answer(BaseModel):
-    # Fields the engine adds later travel through and are still served.
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-class Bilingual(_Answer):
+class Bilingual(Answer):
     vi: str
     en: str
 
 
-class MonthPoint(_Answer):
+class MonthPoint(Answer):
     month: str
     at: date
     value: float
 
 
-class Latest(_Answer):
+class Latest(Answer):
     at: date
     value: float
 
 
-class Forecast(_Answer):
+class Forecast(Answer):
     """The value expected at the deadline (none when the series is too short to say)."""
 
     value: float | None = None
@@ -55,7 +51,7 @@ class Forecast(_Answer):
     horizon_months: int | None = None
 
 
-class Outlook(_Answer):
+class Outlook(Answer):
     """A target at a unit (or the city): the forecast at its deadline with its interval, the
     status, the progress measure and the sentence a person can act on. A target that no
     indicator measures yet carries ``awaiting_data`` (the reason) and no status."""
@@ -83,7 +79,7 @@ class Outlook(_Answer):
     sentence: Bilingual | None = None
 
 
-class TaskWarning(_Answer):
+class TaskWarning(Answer):
     plan: str
     task: str
     title: str | None = Field(default=None, description="none where the plan's row names no task")
@@ -95,7 +91,7 @@ class TaskWarning(_Answer):
     milestone_text: str | None = None
 
 
-class TaskWarnings(_Answer):
+class TaskWarnings(Answer):
     unit: str | None
     today: date
     days: int

@@ -11,10 +11,10 @@ import time
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import Connection, func, select
 
-from chiso.context import Runtime
+from chiso.context import Answer, Runtime
 from chiso.measurement.periods import Period, parse_period
 from chiso.scoring import live
 from chiso.store.tables import intake_batches, scores, task_evidence
@@ -24,12 +24,7 @@ class ScoringError(LookupError):
     """No such method, kind of unit or scored unit; the message says which."""
 
 
-class _Answer(BaseModel):
-    # Fields a method adds later travel through and are still served.
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-class ScoreNode(_Answer):
+class ScoreNode(Answer):
     """One criterion (or group of criteria) of a score tree."""
 
     code: str
@@ -51,7 +46,7 @@ class ScoreNode(_Answer):
     children: list[ScoreNode] | None = None
 
 
-class ScoreTree(_Answer):
+class ScoreTree(Answer):
     """A unit's score for a period by one method: the stored score when scores have been
     computed for the period (``stored``), else computed now."""
 
@@ -76,7 +71,7 @@ class ScoreTree(_Answer):
         "stored score")
 
 
-class CriterionMove(_Answer):
+class CriterionMove(Answer):
     """A criterion whose points moved since the previous period."""
 
     criterion: str
@@ -88,12 +83,12 @@ class CriterionMove(_Answer):
     value_now: float | None = None
 
 
-class Place(_Answer):
+class Place(Answer):
     rank: int
     points: float
 
 
-class RankingRow(_Answer):
+class RankingRow(Answer):
     rank: int
     unit: str
     name: str
@@ -108,7 +103,7 @@ class RankingRow(_Answer):
                                              description="criteria that moved, largest first")
 
 
-class Ranking(_Answer):
+class Ranking(Answer):
     """Ranks of one kind of unit by one method for a period, with the change since the
     previous period and which criteria moved."""
 

@@ -23,22 +23,8 @@ from chiso.config import Settings
 from chiso.context import Runtime
 from chiso.dashboard.board import Board
 from chiso.scoring.follow import follow
-from chiso.web import (
-    access_web,
-    api,
-    dashboard_web,
-    decisions_web,
-    indicator_web,
-    intake_api,
-    map_web,
-    measurement_api,
-    opendata_api,
-    pages,
-    rankings_web,
-    records_api,
-    render,
-    scoring_api,
-)
+from chiso.web import api, pages, render
+from chiso.web.pages.access import refusal
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -84,17 +70,9 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.include_router(api.router)
-    app.include_router(pages.router)
+    for router in (*api.ROUTERS, *pages.ROUTERS):
+        app.include_router(router)
     app.add_exception_handler(StarletteHTTPException, render.http_error)
-    app.include_router(intake_api.router)
-    app.include_router(measurement_api.router)
-    app.include_router(records_api.router)
-    app.include_router(scoring_api.router)
-    app.include_router(access_web.router)
-    for room in (dashboard_web, map_web, rankings_web, indicator_web, decisions_web,
-                 opendata_api):
-        app.include_router(room.router)
     app.state.templates = render.templates()  # one environment per app
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The one gate: every request is authenticated and authorised against chiso.access.policy.
@@ -104,7 +82,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     # Pages, style sheets, scripts and JSON travel compressed (event streams are left alone).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(AccessGuard, engine_of=lambda a: a.state.runtime.engine,
-                       refuse=access_web.refusal,
+                       refuse=refusal,
                        max_form_bytes=app.state.access_settings.max_form_bytes)
     return app
 

@@ -10,16 +10,16 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_timedelta
 from markupsafe import Markup, escape
 
 from chiso import numbers
+from chiso.clock import VIETNAM
 from chiso.web.i18n import current_locale, pick
 
 # Vietnam keeps one time zone, without daylight saving.
-ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+ZONE = VIETNAM
 
 
 def number(value: float | int | Decimal | None, digits: int = 1) -> str:

@@ -1,91 +1,26 @@
-"""What the indicator pages show, read through the API's own functions: the values
-of ``/api/v1/indicators/{code}/values`` memoised per request, units in worst-first order,
-freshness and definitions in words, the monthly trend as a small SVG, and the unit page's
-indicators. Nothing here computes a value: it arranges what the API returns."""
+"""What the indicator pages show, arranged from the measurement room's typed answers
+(``chiso.measurement.answers``): units in worst-first order, freshness and definitions in
+words, the monthly trend as a small SVG, and the unit page's indicators. Nothing here computes
+a value."""
 
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
+from chiso.clock import VIETNAM
 from chiso.context import Runtime
 from chiso.intake.contracts import Contract, get_contract
+from chiso.measurement import answers
 from chiso.measurement.periods import PeriodError, parse_period
-from chiso.store.tables import intake_batches
 from chiso.web import format, i18n
-from chiso.web import measurement_api as api
 
 Row = dict[str, Any]
 Level = Literal["unit", "units", "city"]
-
-
-# -- values through the API's own functions --------------------------------------------------
-
-# An answer of the values API stays true until the feed accepts another batch: answers are kept
-# per data version (the feed's accepted batches: how many, the newest id and receipt time), for
-# at most CACHE_SECONDS (a recompute or backfill run by another process is seen by then).
-CACHE_SECONDS = 300.0
-CACHE_SIZE = 4096
-_cache: OrderedDict[tuple[Any, ...], tuple[float, dict[str, Any]]] = OrderedDict()
-_lock = threading.Lock()
-
-
-def data_version(conn: Connection, feed: str) -> tuple[Any, ...]:
-    """What changes whenever a batch of ``feed`` becomes visible (one indexed query)."""
-    row = conn.execute(select(func.count(), func.max(intake_batches.c.id),
-                              func.max(intake_batches.c.received_at)).where(
-        intake_batches.c.feed == feed, intake_batches.c.status == "accepted")).one()
-    return (int(row[0]), row[1], str(row[2]))
-
-
-@dataclass
-class Values:
-    """Answers of ``GET /api/v1/indicators/{code}/values`` (the API's own function), kept for
-    the request and, per data version of the indicator's feed, across requests."""
-
-    rt: Runtime
-    conn: Connection
-    today: date
-    versions: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-
-    def version(self, code: str) -> tuple[Any, ...]:
-        feed = self.rt.catalog.measurement.indicators[code].feed if (
-            self.rt.catalog.measurement is not None and
-            code in self.rt.catalog.measurement.indicators) else ""
-        if feed not in self.versions:
-            self.versions[feed] = data_version(self.conn, feed)
-        return self.versions[feed]
-
-    def get(self, code: str, period: str, unit: str | None = None,
-            level: Level | None = None) -> dict[str, Any]:
-        key = (str(self.conn.engine.url), id(self.rt.catalog), self.today, code, period, unit,
-               level, self.version(code))
-        now = time.monotonic()
-        with _lock:
-            hit = _cache.get(key)
-            if hit is not None and now - hit[0] < CACHE_SECONDS:
-                _cache.move_to_end(key)
-                return hit[1]
-        answer = api.indicator_values(code, self.rt, self.conn, self.today, period=period,
-                                      unit=unit, level=level)
-        with _lock:
-            _cache[key] = (now, answer)
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
-        return answer
-
-    def one(self, code: str, period: str, unit: str | None = None) -> Row | None:
-        """The city's (or the unit's) value, or None when nothing was recorded."""
-        found: list[Row] = self.get(code, period, unit)["values"]
-        return found[0] if found else None
 
 
 def period_or_default(value: str | None, today: date) -> tuple[str, str | None]:
@@ -122,8 +57,7 @@ def worst_first(rows: list[Row], direction: str) -> list[Row]:
 
 # -- words: freshness, the definition ------------------------------------------------------
 
-def fresh(as_of: str | datetime | None, zone: str = "Asia/Ho_Chi_Minh",
-          now: datetime | None = None) -> str:
+def fresh(as_of: str | datetime | None, now: datetime | None = None) -> str:
     """'cập nhật 14:05, 2 phút trước' (the time in Hanoi; the date too when not today)."""
     if as_of is None:
         return i18n.gettext("no data received yet")
@@ -131,9 +65,9 @@ def fresh(as_of: str | datetime | None, zone: str = "Asia/Ho_Chi_Minh",
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
-    local = stamp.astimezone(ZoneInfo(zone))
+    local = stamp.astimezone(VIETNAM)
     shown = local.strftime("%H:%M")
-    if local.date() != now.astimezone(ZoneInfo(zone)).date():
+    if local.date() != now.astimezone(VIETNAM).date():
         shown += " " + format.day(local)
     seconds = max(0.0, (now - stamp).total_seconds())
     minutes = int(seconds // 60)
@@ -150,14 +84,14 @@ def fresh(as_of: str | datetime | None, zone: str = "Asia/Ho_Chi_Minh",
     return i18n.gettext("updated %(time)s, %(ago)s") % {"time": shown, "ago": ago}
 
 
-def vn(value: str | datetime | None, zone: str = "Asia/Ho_Chi_Minh") -> datetime | None:
+def vn(value: str | datetime | None) -> datetime | None:
     """A stored instant (UTC) as a clock in Hanoi shows it."""
     if value is None:
         return None
     stamp = datetime.fromisoformat(value) if isinstance(value, str) else value
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
-    return stamp.astimezone(ZoneInfo(zone))
+    return stamp.astimezone(VIETNAM)
 
 
 def field_label(contract: Contract, name: str) -> str:
@@ -295,13 +229,13 @@ def unit_indicators(rt: Runtime, conn: Connection, today: date, code: str
                     ) -> tuple[str, list[dict[str, Any]]]:
     """For the unit page: each indicator with data for the unit in the year to date, with its
     value and the city's beside it (one values call for the unit, one for the city, each an
-    answer of ``/api/v1/indicators/{code}/values``). A group code rolls up its members."""
+    answer of ``answers.Values``). A group code rolls up its members."""
     ytd = f"{today.year}-YTD"
-    vals = Values(rt, conn, today)
+    vals = answers.Values(rt, conn, today)
     out = []
-    for s in api.list_indicators(rt):
-        mine = vals.one(s["code"], ytd, code)
+    for s in answers.summaries(rt):
+        mine = vals.one(s.code, ytd, code)
         if mine is None or not mine["records"]:
             continue
-        out.append({**s, "value": mine, "city": vals.one(s["code"], ytd)})
+        out.append({**s.model_dump(), "value": mine, "city": vals.one(s.code, ytd)})
     return ytd, out

@@ -1,11 +1,9 @@
 """Indicator pages: city to unit to indicator to the records behind a number.
 
-Every number on these pages comes from the documented API: the handlers call the functions
-that answer ``/api/v1/indicators``, ``/api/v1/indicators/{code}``,
-``/api/v1/indicators/{code}/values`` and ``/api/v1/indicators/{code}/records`` (module
-``chiso.web.measurement_api``) and render what they return. The records page is personal
-data (pseudonyms): its access rule is ``personal=True``, so the guard audits every read before
-the answer leaves, and the handler names the pseudonyms it showed.
+Every number on these pages is a typed answer of the measurement room
+(``chiso.measurement.answers``), the same the API serves under ``/api/v1/indicators``. The
+records page is personal data (pseudonyms): its access rule is ``personal=True``, so the guard
+audits every read before the answer leaves, and the handler names the pseudonyms it showed.
 """
 
 from __future__ import annotations
@@ -19,13 +17,12 @@ from fastapi.responses import HTMLResponse
 from chiso.access.guard import record_subjects
 from chiso.context import Runtime
 from chiso.intake.contracts import get_contract
+from chiso.measurement import answers
 from chiso.measurement.periods import parse_period
 from chiso.web import i18n
-from chiso.web import measurement_api as api
-from chiso.web.api import Conn, Today
-from chiso.web.indicator_reads import (
+from chiso.web.deps import Conn, Today
+from chiso.web.pages.indicator_reads import (
     Row,
-    Values,
     definition_words,
     field_label,
     fresh,
@@ -48,6 +45,13 @@ def _runtime(request: Request) -> Runtime:
     return rt
 
 
+def _definition(rt: Runtime, code: str) -> dict[str, Any]:
+    try:
+        return answers.definition(rt, code).as_json()
+    except answers.MeasurementError as exc:
+        raise HTTPException(404, exc.message) from exc
+
+
 # -- pages -------------------------------------------------------------------------------------
 
 @router.get("/indicators", response_class=HTMLResponse)
@@ -55,13 +59,12 @@ def indicators(request: Request, lang: Locale, conn: Conn, today: Today) -> HTML
     """Every indicator, grouped by feed, with the city's value this month and this year."""
     rt = _runtime(request)
     i18n.current_locale.set(lang)
-    summaries = api.list_indicators(rt)
-    vals = Values(rt, conn, today)
+    vals = answers.Values(rt, conn, today)
     month, ytd = f"{today.year}-{today.month:02d}", f"{today.year}-YTD"
     groups: dict[str, list[dict[str, Any]]] = {}
-    for s in summaries:
-        groups.setdefault(s["feed"], []).append(
-            {**s, "month": vals.one(s["code"], month), "ytd": vals.one(s["code"], ytd)})
+    for s in (answers.summaries(rt) if rt.catalog.measurement is not None else []):
+        groups.setdefault(s.feed, []).append(
+            {**s.model_dump(), "month": vals.one(s.code, month), "ytd": vals.one(s.code, ytd)})
     feeds = [(get_contract(feed), items) for feed, items in groups.items()]
     return render(request, lang, "indicators.html", feeds=feeds, month=month, ytd=ytd,
                   fresh=fresh)
@@ -75,13 +78,13 @@ def indicator(code: str, request: Request, lang: Locale, conn: Conn, today: Toda
     period, the monthly trend of the year, the targets bound to it and every unit's value."""
     rt = _runtime(request)
     i18n.current_locale.set(lang)
-    definition = api.get_indicator(code, rt)  # 404 for an unknown code
+    definition = _definition(rt, code)  # 404 for an unknown code
     unit = unit or None
     registry = rt.catalog.units
     if unit is not None and unit not in registry.units and unit not in registry.groups:
         raise HTTPException(404, f"unit {unit} not found")
     chosen, complaint = period_or_default(period, today)
-    vals = Values(rt, conn, today)
+    vals = answers.Values(rt, conn, today)
     current = vals.one(code, chosen, unit)
     p = parse_period(chosen, today)
     year = p.start.year
@@ -91,7 +94,7 @@ def indicator(code: str, request: Request, lang: Locale, conn: Conn, today: Toda
     chart = monthly_chart(trend, definition["unit_of_measure"] == "%")
     # every unit's value (a group: its members), worst first for the indicator's direction
     members = unit if unit in registry.groups else None
-    per_unit = worst_first(vals.get(code, chosen, members, "units")["values"],
+    per_unit = worst_first(vals.get(code, chosen, members, "units").values,
                            definition["direction"])
     city = vals.one(code, chosen) if unit is not None else current
     names = {c: i18n.pick(u.name, u.name_en) for c, u in registry.units.items()}
@@ -115,19 +118,22 @@ def records(code: str, request: Request, lang: Locale, conn: Conn, today: Today,
     table), and every read audited with the pseudonyms it showed."""
     rt = _runtime(request)
     i18n.current_locale.set(lang)
-    summary = api.get_indicator(code, rt)
+    summary = _definition(rt, code)
     unit = unit or None
     chosen, complaint = period_or_default(period, today)
-    answer = api.indicator_records(code, rt, conn, today, period=chosen, unit=unit, page=page,
-                                   size=RECORDS_PAGE)
+    try:
+        answer = answers.indicator_records(rt, conn, code, chosen, today, unit=unit, page=page,
+                                           size=RECORDS_PAGE)
+    except answers.MeasurementError as exc:
+        raise HTTPException(422, exc.message) from exc
     contract = get_contract(summary["feed"])
-    rows: list[Row] = answer["records"]
+    rows: list[Row] = answer.records
     personal = contract.personal_fields
     record_subjects(request, {r[f] for r in rows for f in personal if r.get(f)},
                     target=f"{code} records ({len(rows)}; page {page})", unit=unit)
     columns = [(name, field_label(contract, name), spec) for name, spec in
                contract.fields.items() if name != "unit"]
-    pages = max(1, math.ceil(answer["total"] / RECORDS_PAGE))
+    pages = max(1, math.ceil(answer.total / RECORDS_PAGE))
     names = {c: i18n.pick(u.name, u.name_en) for c, u in rt.catalog.units.units.items()}
     return render(request, lang, "records.html", ind=summary, code=code, unit=unit,
                   unit_name=names.get(unit or "", unit), period=chosen, complaint=complaint,

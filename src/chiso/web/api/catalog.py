@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from chiso.context import Runtime
 from chiso.store import catalog_reads as reads
+from chiso.web.deps import Conn, Rt, Today
 
 router = APIRouter(prefix="/api/v1")
-
-
-def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-def connection(rt: Annotated[Runtime, Depends(runtime)]) -> Iterator[Connection]:
-    with rt.engine.connect() as conn:
-        yield conn
-
-
-def today(rt: Annotated[Runtime, Depends(runtime)]) -> date:
-    """Today in Vietnam: deadlines are Vietnamese dates."""
-    return datetime.now(ZoneInfo(rt.settings.timezone)).date()
-
-
-Conn = Annotated[Connection, Depends(connection)]
-Today = Annotated[date, Depends(today)]
 
 
 # -- response shapes ----------------------------------------------------------------------
@@ -172,7 +151,7 @@ def _unit_filter(conn: Connection, unit: str | None) -> str | None:
 
 # -- routes -------------------------------------------------------------------------------
 @router.get("/health", tags=["meta"])
-def health(rt: Annotated[Runtime, Depends(runtime)]) -> dict[str, str]:
+def health(rt: Rt) -> dict[str, str]:
     return {"status": "ok", "catalog": rt.catalog.digest}
 
 
@@ -246,7 +225,7 @@ def units(conn: Conn, kind: str | None = None) -> list[UnitOut]:
 
 
 @router.get("/units/search", tags=["units"])
-def units_search(rt: Annotated[Runtime, Depends(runtime)],
+def units_search(rt: Rt,
                  q: Annotated[str, Query(min_length=1, description="'ha dong', 'khoa hoc'")],
                  limit: Annotated[int, Query(ge=1, le=50)] = 10) -> list[UnitMatch]:
     return [UnitMatch(code=m.code, name=m.name, kind=m.kind, score=m.score)

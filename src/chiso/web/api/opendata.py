@@ -1,4 +1,4 @@
-"""The open datasets' doors: the list page ``/du-lieu-mo``, each dataset as CSV and JSON, its
+"""The open datasets' doors: each dataset as CSV and JSON, its
 data dictionary, and the list as JSON; every download answers conditional requests (ETag,
 Last-Modified, 304)."""
 
@@ -9,19 +9,16 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from chiso.context import Runtime
 from chiso.exports import ckan, dcat
 from chiso.exports import datasets as ds
-from chiso.web.api import Today, runtime
-from chiso.web.render import locale, render
+from chiso.web.deps import Rt, Today
 
 router = APIRouter(tags=["open data"])
 
-Rt = Annotated[Runtime, Depends(runtime)]
-Locale = Annotated[str, Depends(locale)]
 PERIOD = Query(description="2026 (year), 2026-Q1, 2026-03, …; empty: the current year")
 MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
@@ -81,12 +78,6 @@ def _summary(d: ds.Dataset) -> dict[str, Any]:
 def list_datasets() -> list[dict[str, Any]]:
     """The open datasets with their titles (vi, en) and the addresses of their resources."""
     return [_summary(d) for d in ds.DATASETS.values()]
-
-
-@router.get("/du-lieu-mo", response_class=HTMLResponse)
-def opendata_page(request: Request, lang: Locale) -> HTMLResponse:
-    """The open datasets, their fields and links, in the reader's language."""
-    return render(request, lang, "opendata.html", datasets=list(ds.DATASETS.values()))
 
 
 @router.get("/du-lieu-mo/{dataset}/dictionary.json")

@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from chiso.access.guard import principal
-from chiso.context import Runtime
 from chiso.measurement.periods import Period, PeriodError
 from chiso.outlook import alerts as alerting
 from chiso.outlook import answers as outlooks
@@ -20,11 +19,10 @@ from chiso.scoring import answers
 from chiso.store import catalog_reads as reads
 from chiso.store.catalog_sync import plan_key
 from chiso.store.tables import tasks
-from chiso.web.api import Conn, Today, runtime
+from chiso.web.deps import Conn, Rt, Today
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"])
 
-Rt = Annotated[Runtime, Depends(runtime)]
 
 
 @router.get("/plans/{key}/targets/{target_id}/outlook", response_model=outlooks.Outlook)

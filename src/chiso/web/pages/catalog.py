@@ -1,6 +1,7 @@
 """Server-rendered pages in Vietnamese (English with ?lang=en). Plain HTML: no script needed.
 
-Each page reads through the same functions as the API (``chiso.store.catalog_reads``).
+Each page reads through the same functions as the API (``chiso.store.catalog_reads``,
+``chiso.measurement.answers``).
 """
 
 from __future__ import annotations
@@ -8,9 +9,12 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from chiso.dashboard.grdp_section import unit_grdp_section
+from chiso.dashboard.sme import unit_sme_section
 from chiso.measurement import progress as measured_progress
 from chiso.store import catalog_reads as reads
-from chiso.web.api import Conn, Today
+from chiso.web.deps import Conn, Today
+from chiso.web.pages.indicator_reads import fresh, unit_indicators
 from chiso.web.render import Locale, render
 
 router = APIRouter(include_in_schema=False)
@@ -90,16 +94,11 @@ def unit(code: str, request: Request, lang: Locale, conn: Conn, day: Today) -> H
         raise HTTPException(404, f"unit {code} not found")
     targets = reads.list_targets(conn, unit=code, limit=1000)
     tasks = reads.list_tasks(conn, today=day, unit=code, limit=1000)
-    from chiso.web.indicator_reads import fresh, unit_indicators  # the drill-down's reads
-
     rt = request.app.state.runtime
     # The unit's indicators with data this year, and the city's value beside each:
-    # answers of /api/v1/indicators/{code}/values, one for the unit and one for the city.
+    # the measurement room's answers, one for the unit and one for the city.
     period, indicators = ((f"{day.year}-YTD", []) if rt.catalog.measurement is None else
                           unit_indicators(rt, conn, day, code))
-    from chiso.dashboard.grdp_section import unit_grdp_section
-    from chiso.dashboard.sme import unit_sme_section
-
     sme = unit_sme_section(conn, rt.catalog, code, day)
     return render(request, lang, "unit.html", unit=found, targets=targets, tasks=tasks,
                   indicators=indicators, indicator_period=period, fresh=fresh, sme=sme,

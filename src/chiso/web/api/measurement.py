@@ -7,72 +7,42 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
 
-from chiso.catalog.indicators import Indicator, Measurement
 from chiso.context import Runtime
-from chiso.measurement import engine as eng
+from chiso.measurement import answers
 from chiso.measurement import progress as measured_progress
-from chiso.measurement import values as mv
-from chiso.measurement.compile import compile_condition
-from chiso.measurement.periods import PeriodError, parse_period
 from chiso.store import catalog_reads as reads
-from chiso.web.api import Conn, Today, runtime
+from chiso.web.deps import Conn, Rt, Today
 from chiso.web.sse import hub_stream
 
 router = APIRouter(prefix="/api/v1", tags=["measurement"])
 
-Rt = Annotated[Runtime, Depends(runtime)]
 PERIOD_HELP = ("2026-10-15 (day), 2026-10 (month), 2026-Q3, 2026-H1, 2026, 2026-YTD, or "
                "2026-01-15..2026-03-31; Vietnamese days (+07:00)")
 
 
-def _measurement(rt: Runtime) -> Measurement:
-    m = rt.catalog.measurement
-    if m is None:
-        raise HTTPException(404, "no indicator definitions in the catalog")
-    return m
-
-
-def _indicator(rt: Runtime, code: str) -> Indicator:
-    ind = _measurement(rt).indicators.get(code)
-    if ind is None:
-        raise HTTPException(404, f"no indicator {code!r}")
-    return ind
-
-
-def _summary(ind: Indicator) -> dict[str, Any]:
-    return {"code": ind.code, "name_vi": ind.name_vi, "name_en": ind.name_en,
-            "feed": ind.feed, "kind": ind.kind.value, "time_field": ind.time_field,
-            "unit_of_measure": ind.unit_of_measure, "direction": ind.direction,
-            "rollup": ind.rollup, "state": eng.shape(ind)}
+def _http(exc: answers.MeasurementError) -> HTTPException:
+    return HTTPException(404 if exc.kind == "missing" else 422, exc.message)
 
 
 @router.get("/indicators")
-def list_indicators(rt: Rt, feed: str | None = None) -> list[dict[str, Any]]:
+def list_indicators(rt: Rt, feed: str | None = None) -> list[answers.IndicatorSummary]:
     """Every indicator definition (summary); ``feed`` filters by feed."""
-    return [_summary(i) for i in _measurement(rt).indicators.values()
-            if feed is None or i.feed == feed]
+    try:
+        return answers.summaries(rt, feed)
+    except answers.MeasurementError as exc:
+        raise _http(exc) from exc
 
 
 @router.get("/indicators/{code}")
 def get_indicator(code: str, rt: Rt) -> dict[str, Any]:
     """One indicator's whole definition, as its file says it, and the targets bound to it."""
-    ind = _indicator(rt, code)
-    bound = [{"plan": pb.plan, "target": b.target, "level": b.level}
-             for pb in _measurement(rt).plans.values() for b in pb.bound
-             if code in b.indicators]
-    return {**ind.model_dump(mode="json", by_alias=True), "state": eng.shape(ind),
-            "targets": bound}
-
-
-def _members(rt: Runtime, unit: str | None) -> list[str] | None:
-    """A group's member units (a group code rolls up its members); None for a plain unit."""
-    if unit and unit in rt.catalog.units.groups:
-        return rt.catalog.units.expand(unit)
-    return None
+    try:
+        return answers.definition(rt, code).as_json()
+    except answers.MeasurementError as exc:
+        raise _http(exc) from exc
 
 
 @router.get("/indicators/{code}/values")
@@ -87,18 +57,14 @@ def indicator_values(
         description="day: also the day-by-day series (additive indicators)")] = "period",
 ) -> dict[str, Any]:
     """The indicator's values for a period, with their as-of time and record count."""
-    ind = _indicator(rt, code)
-    period = period or f"{today.year}-YTD"
     try:
-        vals = mv.values(conn, _measurement(rt), code, period, unit, level,
-                         _members(rt, unit), today)
-    except PeriodError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    out: dict[str, Any] = {"indicator": _summary(ind), "period": period,
-                           "level": level or ("unit" if unit else "city"),
-                           "values": [v.as_dict() for v in vals]}
-    if by == "day":
-        out["days"] = mv.day_series(conn, code, period, unit, _measurement(rt))
+        got = answers.indicator_values(rt, conn, code, period, today, unit=unit, level=level,
+                                       by_day=by == "day")
+    except answers.MeasurementError as exc:
+        raise _http(exc) from exc
+    out = got.model_dump()
+    if got.days is None:
+        del out["days"]
     return out
 
 
@@ -110,7 +76,11 @@ def target_progress(key: str, target_id: str, rt: Rt, conn: Conn,
     target = reads.get_target(conn, key, target_id)
     if target is None:
         raise HTTPException(404, f"no target {target_id} in plan {key}")
-    progress = measured_progress.target_progress(conn, _measurement(rt), target, today)
+    try:
+        m = answers.measurement(rt)
+    except answers.MeasurementError as exc:
+        raise _http(exc) from exc
+    progress = measured_progress.target_progress(conn, m, target, today)
     if progress is None:
         raise HTTPException(404, f"target {target_id} has no binding")
     return progress
@@ -123,27 +93,14 @@ def indicator_records(
     unit: str | None = None,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> dict[str, Any]:
+) -> answers.RecordPage:
     """The latest records behind a value, paged (personal fields are pseudonyms from intake).
     ``counts`` says whether each record adds to the numerator (or the count)."""
-    ind = _indicator(rt, code)
     try:
-        p = parse_period(period or f"{today.year}-YTD", today)
-    except PeriodError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    latest, where = mv.records_query(conn, ind, p, unit)
-    side = ind.numerator or ind.value
-    counts = compile_condition(side.where if side else None, latest, conn.dialect.name,
-                               ind.working_days)
-    total = conn.execute(select(func.count()).select_from(latest).where(*where)).scalar_one()
-    rows = conn.execute(
-        select(latest, counts.label("counts")).where(*where)
-        .order_by(latest.c.unit, latest.c.source, latest.c.record_id)
-        .limit(size).offset((page - 1) * size)).mappings().all()
-    items = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
-             for r in rows]
-    return {"indicator": code, "period": p.label, "unit": unit, "total": total, "page": page,
-            "size": size, "records": items}
+        return answers.indicator_records(rt, conn, code, period, today, unit=unit, page=page,
+                                         size=size)
+    except answers.MeasurementError as exc:
+        raise _http(exc) from exc
 
 
 @router.get("/stream")

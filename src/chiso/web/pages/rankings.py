@@ -1,9 +1,9 @@
 """Rankings pages and the tasks-and-deadlines view (docs/dashboard-rankings.md).
 
-Every page here calls the function its API handler is (``chiso.web.scoring_api``), so a page
-shows exactly what ``/api/v1/rankings``, ``/api/v1/scores`` and ``/api/v1/tasks/warnings``
-answer, formatted for a person. Task evidence is read through the evidence API's own function,
-and only for a principal the policy lets read that API for the task (``may_read_evidence``).
+Every page here reads the typed answers ``/api/v1/rankings``, ``/api/v1/scores`` and
+``/api/v1/tasks/warnings`` serve (``chiso.scoring.answers``, ``chiso.outlook.answers``),
+formatted for a person. Task evidence is read from the outlook room (``outlook.evidence``), and
+only for a principal the policy lets read that API for the task (``may_read_evidence``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Connection
 
@@ -28,12 +28,11 @@ from chiso.outlook import evidence as ev
 from chiso.scoring import answers
 from chiso.store import catalog_reads as reads
 from chiso.store.catalog_sync import plan_key
-from chiso.web.api import Conn, Today, runtime
+from chiso.web.deps import Conn, Rt, Today
 from chiso.web.render import Locale, render
 
 router = APIRouter(include_in_schema=False)
 
-Rt = Annotated[Runtime, Depends(runtime)]
 
 KINDS = ("department", "agency", "commune")  # the order pages list them in
 WARNING_KINDS = ("overdue", "due_soon_no_evidence", "milestone_slipping")

@@ -1,6 +1,7 @@
-"""Signing in and out, the operator's user page, ``/api/v1/me``, the auditor's search and the
-citizen's view. Who may call each route is decided by the guard (``chiso.access.guard``) from
-the policy table, never here; handlers only read who is asking.
+"""Signing in and out, the operator's user page, the auditor's search page and the citizen's
+view (the JSON side is ``chiso.web.api.access``). Who may call each route is decided by the
+guard (``chiso.access.guard``) from the policy table, never here; handlers only read who is
+asking.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import secrets
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -21,10 +22,10 @@ from chiso.access.roles import GRANTABLE
 from chiso.access.settings import AccessSettings
 from chiso.context import Runtime
 from chiso.web import i18n
-from chiso.web.api import Conn
+from chiso.web.deps import Conn
 from chiso.web.render import Locale, render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 
 def _rt(request: Request) -> Runtime:
@@ -75,12 +76,12 @@ def _signin_page(request: Request, lang: str, message: str = "", name: str = "",
     return page
 
 
-@router.get("/signin", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/signin", response_class=HTMLResponse)
 def signin_page(request: Request, lang: Locale, next: str | None = None) -> HTMLResponse:
     return _signin_page(request, lang, next_path=_safe_next(next))
 
 
-@router.post("/signin", include_in_schema=False)
+@router.post("/signin")
 async def signin(request: Request, lang: Locale, name: Annotated[str, Form()],
                  password: Annotated[str, Form()],
                  next: Annotated[str, Form()] = "/") -> Response:
@@ -125,7 +126,7 @@ def _redirect_uri(request: Request, client: oidc.OidcClient) -> str:
     return client.settings.redirect_uri or str(request.url_for("oidc_callback"))
 
 
-@router.get("/signin/oidc", include_in_schema=False)
+@router.get("/signin/oidc")
 def oidc_start(request: Request, lang: Locale, next: str | None = None) -> Response:
     client = _oidc(request)
     if client is None:
@@ -162,7 +163,7 @@ def _pending(request: Request) -> dict[str, str] | None:
     return {k: str(v) for k, v in found.items()}
 
 
-@router.get("/signin/oidc/callback", include_in_schema=False)
+@router.get("/signin/oidc/callback")
 def oidc_callback(request: Request, lang: Locale, code: str | None = None,
                   state: str | None = None, error: str | None = None) -> Response:
     """The provider sends the browser back here: check the state, exchange the code (with
@@ -211,7 +212,7 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
                         max_age=int(accounts.SESSION_FOR.total_seconds()))
 
 
-@router.post("/signout", include_in_schema=False)
+@router.post("/signout")
 def signout(request: Request) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
@@ -222,16 +223,8 @@ def signout(request: Request) -> Response:
     return response
 
 
-@router.get("/api/v1/me", tags=["access"])
-def me(request: Request) -> dict[str, Any]:
-    who = principal(request)
-    return {"name": who.name, "kind": who.kind, "via": who.via,
-            "roles": sorted(who.roles),
-            "grants": [{"role": g.role, "unit": g.unit} for g in who.grants]}
-
-
 # -- the operator's page ----------------------------------------------------------------------
-@router.get("/admin/users", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/admin/users", response_class=HTMLResponse)
 def users_page(request: Request, lang: Locale, conn: Conn) -> HTMLResponse:
     """The page takes no text from the query: a message is only ever chiso's own."""
     return _users_html(request, lang, conn)
@@ -246,7 +239,7 @@ def _known_units(request: Request) -> frozenset[str]:
     return frozenset(_rt(request).catalog.units.units)
 
 
-@router.post("/admin/users", include_in_schema=False)
+@router.post("/admin/users")
 def users_add(request: Request, lang: Locale, name: Annotated[str, Form()],
               display_name: Annotated[str, Form()] = "",
               password: Annotated[str, Form()] = "") -> Response:
@@ -259,7 +252,7 @@ def users_add(request: Request, lang: Locale, name: Annotated[str, Form()],
     return RedirectResponse("/admin/users", status_code=303)
 
 
-@router.post("/admin/users/{name}/grants", include_in_schema=False)
+@router.post("/admin/users/{name}/grants")
 def users_grant(request: Request, lang: Locale, name: str, role: Annotated[str, Form()],
                 unit: Annotated[str, Form()] = "", revoke: Annotated[str, Form()] = "",
                 user: Annotated[str, Form()] = "") -> Response:
@@ -283,26 +276,7 @@ def _users_again(request: Request, lang: str, message: str, status: int) -> HTML
     return page
 
 
-# -- audit -------------------------------------------------------------------------------------
-@router.get("/api/v1/audit", tags=["access"])
-def audit_search(conn: Conn, person: str | None = None, unit: str | None = None,
-                 record: str | None = None, subject: str | None = None,
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                 before: int | None = None) -> list[dict[str, Any]]:
-    """Search the audit log by person (user name), unit, record (path or id) or subject."""
-    return audit.search(conn, person=person, unit=unit, record_ref=record, subject=subject,
-                        limit=limit, before=before)
-
-
-@router.get("/api/v1/audit/verify", tags=["access"])
-def audit_verify(request: Request) -> dict[str, Any]:
-    settings = _settings(request)
-    pub = audit.public_path(settings.audit_key_file)
-    key = audit.load_public_key(pub) if pub.exists() else None
-    return audit.verify(_rt(request).engine, settings.audit_checkpoint_file, key).as_dict()
-
-
-@router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, lang: Locale, conn: Conn, person: str | None = None,
                unit: str | None = None, record: str | None = None) -> HTMLResponse:
     entries = audit.search(conn, person=person or None, unit=unit or None,
@@ -311,7 +285,7 @@ def audit_page(request: Request, lang: Locale, conn: Conn, person: str | None = 
                   q={"person": person, "unit": unit, "record": record})
 
 
-@router.get("/my-data", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/my-data", response_class=HTMLResponse)
 def my_data(request: Request, lang: Locale, conn: Conn,
             pseudonym: str | None = None) -> HTMLResponse:
     """Task 4.10 of plan 131: who read records about a pseudonymous identifier, and when —

@@ -12,7 +12,7 @@ from sqlalchemy import Table, select
 from chiso.access.guard import record_subjects
 from chiso.intake.contracts import get_contract
 from chiso.store.tables import FEED_TABLES
-from chiso.web.api import Conn
+from chiso.web.deps import Conn
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
 

@@ -1,0 +1,34 @@
+"""The operations dashboard as JSON: the whole board (groups, tiles, statuses) and one tile,
+served from the board's last snapshot (the home page renders the same snapshot)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+
+from chiso.web.deps import Today, board
+
+router = APIRouter(tags=["dashboard"])
+
+
+@router.get("/api/v1/dashboard")
+def dashboard(request: Request, today: Today) -> Response:
+    """Every group and tile: the operational question, value, target, status (met, on_track,
+    at_risk, behind, no_data), monthly trend, the units behind the number, and freshness
+    (``as_of``, ``stale``). Served from the board the change stream keeps current."""
+    b = board(request, today)
+    etag = f'"{b.version}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(b.encoded, media_type="application/json",
+                    headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+
+@router.get("/api/v1/dashboard/tiles/{tile_id}")
+def dashboard_tile(tile_id: str, request: Request, today: Today) -> dict[str, Any]:
+    """One tile, as in the board."""
+    b = board(request, today)
+    if tile_id not in b.views:
+        raise HTTPException(404, f"no tile {tile_id!r}")
+    return b.views[tile_id]
