@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from tests.factories import user_with_token
 
-from chiso.access import accounts
 from chiso.access.settings import AccessSettings
 from chiso.context import Runtime
 from chiso.runtime import create_app
-
-UNIT_A = "00070"  # two communes of the test data
-UNIT_B = "00082"
-
-
-def user_with_token(engine: Engine, role: str | None, unit: str | None = None,
-                    password: str | None = None) -> tuple[str, str]:
-    """(name, API token) of a new user holding ``role`` (None: no role but public)."""
-    name = f"u-{role or 'none'}-{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
-        accounts.add_user(conn, name, password=password)
-        if role is not None:
-            accounts.grant(conn, name, role, unit)
-        token = accounts.issue_token(conn, name, "test")
-    return name, token
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

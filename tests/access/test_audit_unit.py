@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from tests.access.conftest import UNIT_A, UNIT_B, bearer
-from tests.intake.helpers import dossier
+from tests.factories import UNIT_A, UNIT_B, bearer, dossier
 
 from chiso.intake.sources import add_source
 from chiso.store.tables import audit_log, feed_tthc_dossier

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
-from tests.access.conftest import UNIT_A, bearer
+from tests.factories import UNIT_A, bearer
 
 from chiso.store.tables import assignments, task_evidence
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from tests.access.conftest import bearer
+from tests.factories import bearer
 
 
 def test_the_users_page_does_not_echo_message(

@@ -21,8 +21,8 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy import Engine, select
-from tests.access.conftest import UNIT_A, UNIT_B
 from tests.access.oidc_provider import CLIENTS, REDIRECT_URI, provider_login, running_provider
+from tests.factories import UNIT_A, UNIT_B
 
 from chiso.access import oidc
 from chiso.access.settings import AccessSettings, OidcSettings

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.routing import Mount
-from tests.access.conftest import UNIT_A, bearer
+from tests.factories import UNIT_A, bearer
 
 from chiso.access import policy
 from chiso.access.guard import routes_of

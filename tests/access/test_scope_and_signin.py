@@ -8,15 +8,13 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from tests.access.conftest import UNIT_A, UNIT_B, bearer
-from tests.intake.helpers import dossier
+from tests.factories import PASSWORD, UNIT_A, UNIT_B, bearer, dossier, sign_in
 
 from chiso.access import accounts
 from chiso.intake.sources import add_source
 from chiso.store.tables import audit_log, feed_tthc_dossier
 
 PUSH = "/api/v1/feeds/tthc.dossier/records"
-PASSWORD = "correct horse battery"
 
 
 def _records(client: TestClient, engine: Engine) -> None:
@@ -80,21 +78,13 @@ def test_reads_of_personal_data_are_audited_with_their_subjects(
     assert name not in mine.text
 
 
-def _signin(client: TestClient, name: str, password: str) -> object:
-    page = client.get("/signin")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert csrf
-    return client.post("/signin", data={"name": name, "password": password, "next": "/",
-                                        "csrf": csrf.group(1)}, follow_redirects=False)
-
-
 def test_sign_in_lock_out_and_csrf(app_client: TestClient, fresh_engine: Engine,
                                    make_user: Callable[..., tuple[str, str]]) -> None:
     name, _ = make_user("operator", password=PASSWORD)
     assert app_client.get("/admin/users", follow_redirects=False).status_code == 303
-    ok = _signin(app_client, name, PASSWORD)
-    assert ok.status_code == 303  # type: ignore[attr-defined]
-    cookie = ok.headers["set-cookie"]  # type: ignore[attr-defined]
+    ok = sign_in(app_client, name, PASSWORD)
+    assert ok.status_code == 303
+    cookie = ok.headers["set-cookie"]
     assert "HttpOnly" in cookie
     assert "Secure" in cookie
     assert "SameSite=lax" in cookie
@@ -120,10 +110,10 @@ def test_sign_in_lock_out_and_csrf(app_client: TestClient, fresh_engine: Engine,
                            follow_redirects=False).status_code == 403
     # lock-out: five failures lock the account; the right password then fails too
     for _ in range(accounts.MAX_FAILURES):
-        assert _signin(app_client, name, "wrong password!").status_code == 401  # type: ignore[attr-defined]
-    locked = _signin(app_client, name, PASSWORD)
-    assert locked.status_code == 401  # type: ignore[attr-defined]
-    assert "khóa" in locked.text  # type: ignore[attr-defined]
+        assert sign_in(app_client, name, "wrong password!").status_code == 401
+    locked = sign_in(app_client, name, PASSWORD)
+    assert locked.status_code == 401
+    assert "khóa" in locked.text
     with fresh_engine.connect() as conn:
         signins = [r.result for r in conn.execute(
             select(audit_log.c.result).where(audit_log.c.action == "sign-in password")

@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from tests.access.conftest import UNIT_A, UNIT_B, bearer
-from tests.intake.helpers import dossier, uid
+from tests.factories import UNIT_A, UNIT_B, bearer, dossier, uid
 
 from chiso.intake.sources import add_source
 from chiso_sim.files import dossier_csv

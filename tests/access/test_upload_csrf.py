@@ -8,8 +8,7 @@ import re
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from tests.access.test_scope_and_signin import PASSWORD, _signin
-from tests.intake.helpers import dossier, uid
+from tests.factories import PASSWORD, dossier, sign_in, uid
 
 from chiso_sim.files import dossier_csv
 
@@ -18,7 +17,7 @@ def test_a_signed_in_steward_uploads_through_the_page(
     app_client: TestClient, make_user: Callable[..., tuple[str, str]]
 ) -> None:
     name, _ = make_user("data_steward", password=PASSWORD)
-    assert _signin(app_client, name, PASSWORD).status_code == 303  # type: ignore[attr-defined]
+    assert sign_in(app_client, name, PASSWORD).status_code == 303
     page = app_client.get("/intake/upload")
     assert page.status_code == 200
     token = re.search(r'name="csrf" value="([^"]+)"', page.text)

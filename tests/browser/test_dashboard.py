@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 from tests.browser.conftest import FedServer, screenshot, serious_violations
+from tests.factories import dossier
 
 from chiso.web import i18n
 from chiso.web.format import amount
@@ -19,13 +20,13 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def _dossier(n: int, unit: str) -> dict[str, object]:
+    """Received just now, due in five days."""
     now = datetime.now(VN).replace(microsecond=0)
-    return {"id": f"LIVE-{now:%H%M%S}-{n}", "unit": unit, "procedure": "1.001001",
-            "received_at": now.isoformat(), "due_at": (now + timedelta(days=5)).isoformat(),
-            "resolved_at": None, "status": "received", "channel": "online",
-            "fully_online": True, "supplement_requests": 0, "supplement_days": 0,
-            "result_electronic": None, "paid_online": None, "components_total": 3,
-            "components_reused": 1, "updated_at": now.isoformat()}
+    return dossier(0, **{"id": f"LIVE-{now:%H%M%S}-{n}", "unit": unit, "procedure": "1.001001",
+                         "components_total": 3, "components_reused": 1,
+                         "received_at": now.isoformat(),
+                         "due_at": (now + timedelta(days=5)).isoformat(), "status": "received",
+                         "updated_at": now.isoformat()})
 
 
 def _as_page_writes(value: float, uom: str | None) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from tests.outlook.test_live import dossier
+from tests.factories import monthly_dossier
 
 from chiso.catalog.dashboard import Goal, load_dashboard
 from chiso.catalog.errors import CatalogError
@@ -98,7 +98,7 @@ def test_goal_status(goal: Goal, value: float | None, status: str) -> None:
 
 def _push(client: TestClient, engine: Engine, unit: str, per_month: dict[int, int]) -> int:
     token = add_source(engine, f"dvc-{unit}", ["tthc.dossier"], [unit])
-    records = [dossier(m * 100 + i, unit, m, i < k) for m, k in per_month.items()
+    records = [monthly_dossier(m * 100 + i, unit, m, i < k) for m, k in per_month.items()
                for i in range(10)]
     r = client.post("/api/v1/feeds/tthc.dossier/records", json=records,
                     headers={"Authorization": f"Bearer {token}"})
@@ -149,7 +149,7 @@ def test_tiles_show_what_the_measurement_and_outlook_apis_say(fresh_client: Test
 
 
 def test_stale_data_is_marked(fresh_engine: Engine, catalog: Catalog) -> None:
-    records = [dossier(i, HOAN_KIEM, 3, True) for i in range(3)]
+    records = [monthly_dossier(i, HOAN_KIEM, 3, True) for i in range(3)]
     from chiso.intake.contracts import get_contract
     from chiso.intake.pipeline import Provenance, ingest
     assert ingest(fresh_engine, get_contract("tthc.dossier"), records, Provenance("t", "push"),
@@ -183,7 +183,7 @@ def test_the_board_follows_the_stream_and_sends_changed_tiles(fresh_runtime: Run
                 if fresh_runtime.hub.subscribers >= 2:  # the board and the page's stream
                     break
                 time.sleep(0.05)
-            rec = dossier(1, HOAN_KIEM, today.month, True)
+            rec = monthly_dossier(1, HOAN_KIEM, today.month, True)
             rec.update(id="HS-LIVE-1", received_at=f"{today:%Y-%m-%d}T08:30:00+07:00",
                        due_at=f"{today + timedelta(days=7):%Y-%m-%d}T17:00:00+07:00",
                        resolved_at=None, status="processing", result_electronic=None,

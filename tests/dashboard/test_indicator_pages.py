@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
+from tests import factories
 from tests.conftest import role_headers
 
 from chiso.intake.sources import add_source
@@ -50,17 +51,13 @@ def num(text: str) -> float | None:
 
 
 def dossier(i: int, unit: str, on_time: bool = True, **over: Any) -> dict[str, Any]:
+    """Received 2/3/2026, due 9/3, resolved on the 5th (on time) or the 12th (late), with the
+    applicant's name and phone (personal fields)."""
     resolved = "2026-03-05T10:00:00+07:00" if on_time else "2026-03-12T10:00:00+07:00"
-    rec: dict[str, Any] = {
-        "id": f"HS-{unit}-{i}", "unit": unit, "procedure": "1.001",
-        "received_at": "2026-03-02T08:30:00+07:00", "due_at": "2026-03-09T17:00:00+07:00",
-        "resolved_at": resolved, "status": "resolved", "channel": "online",
-        "fully_online": True, "supplement_requests": 0, "supplement_days": 0,
-        "result_electronic": True, "paid_online": None, "components_total": 4,
-        "components_reused": 2, "updated_at": resolved, "applicant_name": NAME,
-        "applicant_phone": "0912345678"}
-    rec.update(over)
-    return rec
+    return factories.dossier(0, **{
+        "id": f"HS-{unit}-{i}", "unit": unit, "procedure": "1.001", "resolved_at": resolved,
+        "status": "resolved", "result_electronic": True, "updated_at": resolved,
+        "applicant_name": NAME, "applicant_phone": "0912345678", **over})
 
 
 def push(client: TestClient, engine: Engine, records: list[dict[str, Any]]) -> None:

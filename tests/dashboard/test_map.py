@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from tests.factories import monthly_dossier
 
 from chiso.catalog.loader import Catalog
 from chiso.context import Runtime
@@ -130,13 +131,7 @@ def test_missing_boundaries_and_stray_files_are_reported(
 # -- values ------------------------------------------------------------------------------------
 
 def _dossier(unit: str, i: int, on_time: bool, supplement: bool = False) -> dict[str, Any]:
-    resolved = "2026-03-12T10:00:00+07:00" if on_time else "2026-03-25T10:00:00+07:00"
-    return {"id": f"HS-{unit}-{i}", "unit": unit, "procedure": "1.001",
-            "received_at": "2026-03-02T08:30:00+07:00", "due_at": "2026-03-20T17:00:00+07:00",
-            "resolved_at": resolved, "status": "resolved", "channel": "online",
-            "fully_online": True, "supplement_requests": 1 if supplement else 0,
-            "supplement_days": 0, "result_electronic": True, "paid_online": None,
-            "components_total": 4, "components_reused": 2, "updated_at": resolved}
+    return monthly_dossier(i, unit, 3, on_time, supplement_requests=1 if supplement else 0)
 
 
 def _push(api: TestClient, engine: Engine, catalog: Catalog) -> dict[str, int]:

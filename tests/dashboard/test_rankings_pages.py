@@ -14,7 +14,7 @@ from babel.numbers import format_decimal
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from tests.conftest import role_headers
-from tests.outlook.test_live import dossier
+from tests.factories import monthly_dossier
 
 from chiso.catalog.loader import Catalog
 from chiso.intake.sources import add_source
@@ -40,7 +40,7 @@ def _vi(x: float) -> str:
 def _push(client: TestClient, engine: Engine, unit: str, on_time_per_10: dict[int, int]) -> None:
     """Ten dossiers a month for ``unit`` through POST /api/v1/feeds/tthc.dossier/records."""
     token = add_source(engine, f"dvc-{unit}", ["tthc.dossier"], [unit])
-    records = [dossier(month * 100 + i, unit, month, i < k)
+    records = [monthly_dossier(month * 100 + i, unit, month, i < k)
                for month, k in on_time_per_10.items() for i in range(10)]
     r = client.post("/api/v1/feeds/tthc.dossier/records", json=records,
                     headers={"Authorization": f"Bearer {token}"})

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from tests.outlook.test_live import send_months
+from tests.factories import send_months
 
 from chiso.catalog.loader import Catalog
 from chiso.context import Runtime

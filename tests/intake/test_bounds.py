@@ -10,7 +10,7 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from tests.intake.helpers import uid
+from tests.factories import uid
 
 from chiso.context import Runtime
 from chiso.intake.quality import MAX_SPAN_DAYS

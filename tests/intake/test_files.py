@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
-from tests.intake.helpers import dossier, uid
+from tests.factories import dossier, uid
 
 from chiso.catalog.loader import Catalog
 from chiso.intake.contracts import get_contract

@@ -6,7 +6,7 @@ import gzip
 import json
 
 from sqlalchemy import Engine, func, select
-from tests.intake.helpers import dossier, uid
+from tests.factories import dossier, uid
 
 from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest, pseudonymise, read_raw

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine, select
-from tests.intake.helpers import dossier, uid
+from tests.factories import dossier, uid
 
 from chiso.catalog.loader import Catalog
 from chiso.intake.pull import Connector, PullRunner

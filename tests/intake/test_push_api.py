@@ -7,7 +7,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
-from tests.intake.helpers import dossier, uid
+from tests.factories import dossier, uid
 
 from chiso.intake.pipeline import read_raw
 from chiso.intake.sources import add_source

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from tests.intake.helpers import dossier, uid
+from tests.factories import dossier, uid
 
 from chiso.intake.sources import add_source
 

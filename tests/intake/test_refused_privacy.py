@@ -9,7 +9,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from tests.intake.helpers import dossier, uid
+from tests.factories import dossier, uid
 
 from chiso.catalog.loader import Catalog
 from chiso.intake.contracts import get_contract

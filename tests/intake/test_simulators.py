@@ -8,7 +8,7 @@ from datetime import date
 import httpx
 import pytest
 from sqlalchemy import Engine, func, select
-from tests.intake.helpers import uid
+from tests.factories import uid
 
 from chiso.catalog.loader import Catalog
 from chiso.intake.contracts import get_contract

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, select
-from tests.intake.helpers import uid
+from tests.factories import uid
 
 from chiso.access import audit
 from chiso.intake.sources import add_source, revoke_source

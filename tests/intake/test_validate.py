@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.intake.helpers import dossier
+from tests.factories import dossier
 
 from chiso.intake.contracts import get_contract
 from chiso.intake.validate import Scope, validate_batch

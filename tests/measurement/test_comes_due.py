@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from tests.factories import dossier
 
 from chiso.catalog.indicators import Measurement
 from chiso.catalog.loader import Catalog
@@ -23,16 +24,11 @@ VN_NOON_5_DEC = datetime(2026, 12, 5, 5, 0, tzinfo=UTC)  # 12:00 in Hanoi
 
 
 def _dossier(i: str, unit: str, due: str, **over: Any) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "id": i, "unit": unit, "procedure": "1.001",
-        "received_at": "2026-11-25T08:30:00+07:00", "due_at": f"{due}T17:00:00+07:00",
-        "resolved_at": None, "status": "processing", "channel": "online",
-        "fully_online": True, "supplement_requests": 0, "supplement_days": 0,
-        "result_electronic": None, "paid_online": None, "components_total": 4,
-        "components_reused": 2, "updated_at": "2026-11-26T10:00:00+07:00",
-    }
-    rec.update(over)
-    return rec
+    """Received on 25/11/2026, due on ``due``, still being processed."""
+    return dossier(0, **{"id": i, "unit": unit, "procedure": "1.001",
+                         "received_at": "2026-11-25T08:30:00+07:00",
+                         "due_at": f"{due}T17:00:00+07:00",
+                         "updated_at": "2026-11-26T10:00:00+07:00", **over})
 
 
 def _resolved(at: str, status: str = "resolved") -> dict[str, Any]:

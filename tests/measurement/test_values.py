@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
+from tests.factories import dossier
 
 from chiso.catalog.loader import Catalog
 from chiso.context import Runtime
@@ -38,16 +39,11 @@ def test_periods() -> None:
 
 
 def _dossier(i: int, unit: str, **over: Any) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "id": f"HS-{i}", "unit": unit, "procedure": "1.001",
-        "received_at": "2026-03-02T08:30:00+07:00", "due_at": "2026-03-09T17:00:00+07:00",
-        "resolved_at": "2026-03-05T10:00:00+07:00", "status": "resolved", "channel": "online",
-        "fully_online": True, "supplement_requests": 0, "supplement_days": 0,
-        "result_electronic": True, "paid_online": None, "components_total": 4,
-        "components_reused": 2, "updated_at": "2026-03-05T10:00:00+07:00",
-    }
-    rec.update(over)
-    return rec
+    """Resolved on time on 5/3/2026."""
+    return dossier(0, **{"id": f"HS-{i}", "unit": unit, "procedure": "1.001",
+                         "resolved_at": "2026-03-05T10:00:00+07:00",
+                         "status": "resolved", "result_electronic": True,
+                         "updated_at": "2026-03-05T10:00:00+07:00", **over})
 
 
 def _send(engine: Engine, feed: str, records: list[dict[str, Any]]) -> None:

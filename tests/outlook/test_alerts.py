@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from tests.conftest import role_headers
-from tests.outlook.test_live import send_months
+from tests.factories import send_months
 
 from chiso.catalog.loader import Catalog
 from chiso.config import Settings

@@ -5,41 +5,17 @@ and task warnings, through the API."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from tests.factories import send_months
 
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
-from chiso.intake.pipeline import Provenance, ingest
 from chiso.outlook.live import target_outlook, unit_task_warnings
 from chiso.web import deps
 
 TODAY = date(2026, 7, 20)
-
-
-def dossier(i: int, unit: str, month: int, on_time: bool) -> dict[str, Any]:
-    day = 12 if on_time else 25
-    at = f"2026-{month:02d}-{day:02d}T10:00:00+07:00"
-    return {
-        "id": f"HS-{unit}-{i}", "unit": unit, "procedure": "1.001",
-        "received_at": f"2026-{month:02d}-02T08:30:00+07:00",
-        "due_at": f"2026-{month:02d}-20T17:00:00+07:00", "resolved_at": at,
-        "status": "resolved", "channel": "online", "fully_online": True,
-        "supplement_requests": 0, "supplement_days": 0, "result_electronic": True,
-        "paid_online": None, "components_total": 4, "components_reused": 2, "updated_at": at,
-    }
-
-
-def send_months(engine: Engine, unit: str, on_time_per_10: dict[int, int]) -> None:
-    """Ten dossiers a month for ``unit``; ``on_time_per_10[month]`` of them on time."""
-    records = [dossier(month * 100 + i, unit, month, i < k)
-               for month, k in on_time_per_10.items() for i in range(10)]
-    out = ingest(engine, get_contract("tthc.dossier"), records, Provenance("t", "push"), b"{}",
-                 "application/json")
-    assert out.accepted, out.as_dict()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
+from tests.factories import dossier
 
 from chiso.config import Settings
 from chiso.context import Runtime
@@ -20,14 +21,12 @@ from chiso.store.tables import score_history, scores
 
 
 def _dossier(i: int, unit: str, day: str) -> dict[str, object]:
-    return {
-        "id": f"HS-F-{i}", "unit": unit, "procedure": "1.001",
-        "received_at": f"{day}T07:00:00+07:00", "due_at": f"{day}T17:00:00+07:00",
-        "resolved_at": f"{day}T08:00:00+07:00", "status": "resolved", "channel": "online",
-        "fully_online": True, "supplement_requests": 0, "supplement_days": 0,
-        "result_electronic": True, "paid_online": None, "components_total": 4,
-        "components_reused": 2, "updated_at": f"{day}T08:00:00+07:00",
-    }
+    """Received, due and resolved on ``day``."""
+    return dossier(0, **{"id": f"HS-F-{i}", "unit": unit, "procedure": "1.001",
+                         "received_at": f"{day}T07:00:00+07:00",
+                         "due_at": f"{day}T17:00:00+07:00", "resolved_at": f"{day}T08:00:00+07:00",
+                         "status": "resolved", "result_electronic": True,
+                         "updated_at": f"{day}T08:00:00+07:00"})
 
 
 def test_pushed_records_rescore_the_current_periods(fresh_runtime: Runtime,

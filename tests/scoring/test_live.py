@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
-from tests.outlook.test_live import dossier, send_months
+from tests.factories import monthly_dossier, send_months
 
 from chiso.catalog.loader import Catalog
 from chiso.intake.contracts import get_contract
@@ -90,7 +90,7 @@ def test_score_tree_and_rank_change_explained(fresh_engine: Engine, catalog: Cat
     assert api.get("/api/v1/scores/nope/00070?period=2026-03").status_code == 404
 
     # values change: recomputing writes history only for the units whose score moved
-    more = [dossier(900 + i, HOAN_KIEM, 3, True) for i in range(10)]  # March: 15 of 20
+    more = [monthly_dossier(900 + i, HOAN_KIEM, 3, True) for i in range(10)]  # March: 15 of 20
     assert ingest(fresh_engine, get_contract("tthc.dossier"), more, Provenance("t", "push"),
                   b"{}", "application/json").accepted
     compute(fresh_engine, catalog, "dvc-766", "2026-03", TODAY, reason="values changed")
