@@ -12,6 +12,30 @@ def test_openapi_documents_the_catalog_routes(client: TestClient) -> None:
         assert path in spec["paths"], path
 
 
+def _loose(schema: dict[str, object]) -> bool:
+    """A schema that says nothing: empty, or an object of any keys with no properties named."""
+    return not schema or (schema.get("type") == "object" and "properties" not in schema
+                          and "$ref" not in schema)
+
+
+def test_openapi_has_a_schema_for_every_answer(client: TestClient) -> None:
+    """Every JSON answer names its fields; every other answer names its media type."""
+    spec = client.get("/api/v1/openapi.json").json()
+    vague = []
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            ok = op["responses"].get("200") or op["responses"].get("201") or {}
+            content = ok.get("content", {})
+            if not content:
+                vague.append(f"{method.upper()} {path}: no media type")
+                continue
+            schema = content.get("application/json", {}).get("schema")
+            items = schema.get("items", {}) if schema and schema.get("type") == "array" else {}
+            if schema is not None and (_loose(schema) or (items and _loose(items))):
+                vague.append(f"{method.upper()} {path}: {schema}")
+    assert not vague, vague
+
+
 def test_plans_list_counts(client: TestClient) -> None:
     plans = {p["number"]: p for p in client.get("/api/v1/plans").json()}
     assert plans["131/KH-UBND"]["targets"] == 61

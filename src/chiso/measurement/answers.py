@@ -14,6 +14,7 @@ from collections import OrderedDict
 from datetime import date
 from typing import Any, Literal
 
+from pydantic import Field
 from sqlalchemy import Connection, func, select
 
 from chiso.catalog.indicators import Indicator, Measurement
@@ -66,6 +67,95 @@ class IndicatorDefinition(Answer):
         """The definition's fields (the file's names), ``state`` and ``targets``."""
         return {**self.indicator.model_dump(mode="json", by_alias=True), "state": self.state,
                 "targets": [t.model_dump() for t in self.targets]}
+
+
+class IndicatorDefinitionOut(Answer):
+    """``GET /api/v1/indicators/{code}``: every field of the indicator's file (those named here
+    and the rest: population, numerator, denominator, baseline, …), its state, its targets."""
+
+    code: str
+    name_vi: str
+    name_en: str
+    feed: str
+    kind: str
+    time_field: str | None = None
+    unit_of_measure: str
+    direction: str
+    rollup: str
+    state: str
+    targets: list[BoundTarget]
+
+
+class ValueOut(Answer):
+    """One value as the API serves it (times ISO 8601, UTC)."""
+
+    indicator: str
+    unit: str | None = Field(description="None: the city, every unit rolled up")
+    period: str
+    start: str = Field(description="the period's first day, YYYY-MM-DD")
+    end: str = Field(description="the period's last day, YYYY-MM-DD")
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    records: int
+    as_of: str | None = Field(description="when the newest record behind it was accepted")
+    changed_at: str | None
+    baseline: float | None = None
+    baseline_period: str | None = None
+    covers: str | None = Field(default=None, description="published values: the period(s) "
+                               "the figure is for")
+
+
+class DayOut(Answer):
+    day: str
+    value: float | None
+    numerator: float
+    denominator: float
+    records: int
+
+
+class IndicatorValuesOut(Answer):
+    """``GET /api/v1/indicators/{code}/values``."""
+
+    indicator: IndicatorSummary
+    period: str
+    level: Level
+    values: list[ValueOut]
+    days: list[DayOut] | None = None
+
+
+class ProgressValue(Answer):
+    unit: str | None
+    period: str
+    value: float | None
+    records: int
+    as_of: str | None
+    met: bool | None
+
+
+class ProgressIndicator(Answer):
+    indicator: str
+    name_vi: str
+    name_en: str
+    values: list[ProgressValue]
+
+
+class TargetProgress(Answer):
+    """``GET /api/v1/plans/{key}/targets/{target_id}/progress``: the bound indicators' values
+    against the target's threshold, per judged period (and implementing unit)."""
+
+    plan: str
+    plan_key: str
+    target: str
+    direction: str
+    threshold: float
+    unit_of_measure: str
+    deadline: str
+    awaiting_data: str | None = None
+    level: str | None = None
+    periods: list[str] = Field(default_factory=list)
+    note: str | None = None
+    indicators: list[ProgressIndicator]
 
 
 class IndicatorValues(Answer):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from chiso.access import audit
 from chiso.access.guard import principal
@@ -14,7 +15,47 @@ from chiso.web.deps import Conn, Rt, access_settings
 router = APIRouter(tags=["access"])
 
 
-@router.get("/api/v1/me")
+class Grant(BaseModel):
+    role: str
+    unit: str | None
+
+
+class Me(BaseModel):
+    name: str | None
+    kind: str = Field(description="user, source or anonymous")
+    via: str = Field(description="session, token, source or anonymous")
+    roles: list[str]
+    grants: list[Grant]
+
+
+class AuditEntry(BaseModel):
+    """One entry of the hash-chained audit log."""
+
+    model_config = ConfigDict(extra="allow")
+
+    seq: int
+    at: str
+    actor: str
+    roles: str
+    action: str
+    target: str | None
+    unit: str | None
+    subjects: str | None
+    result: str | None
+    hash: str
+
+
+class AuditReport(BaseModel):
+    """Whether the chain and the signed checkpoints hold, and the first entry that breaks."""
+
+    ok: bool
+    entries: int
+    checkpoints: int
+    first_bad: int | None = None
+    problem: str | None = None
+
+
+@router.get("/api/v1/me", response_model=Me)
 def me(request: Request) -> dict[str, Any]:
     who = principal(request)
     return {"name": who.name, "kind": who.kind, "via": who.via,
@@ -22,7 +63,7 @@ def me(request: Request) -> dict[str, Any]:
             "grants": [{"role": g.role, "unit": g.unit} for g in who.grants]}
 
 
-@router.get("/api/v1/audit")
+@router.get("/api/v1/audit", response_model=list[AuditEntry])
 def audit_search(conn: Conn, person: str | None = None, unit: str | None = None,
                  record: str | None = None, subject: str | None = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -32,7 +73,7 @@ def audit_search(conn: Conn, person: str | None = None, unit: str | None = None,
                         limit=limit, before=before)
 
 
-@router.get("/api/v1/audit/verify")
+@router.get("/api/v1/audit/verify", response_model=AuditReport)
 def audit_verify(request: Request, rt: Rt) -> dict[str, Any]:
     settings = access_settings(request)
     pub = audit.public_path(settings.audit_key_file)

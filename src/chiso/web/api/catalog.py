@@ -150,9 +150,14 @@ def _unit_filter(conn: Connection, unit: str | None) -> str | None:
 
 
 # -- routes -------------------------------------------------------------------------------
+class Health(BaseModel):
+    status: str = Field(description="ok")
+    catalog: str = Field(description="the loaded catalog's digest")
+
+
 @router.get("/health", tags=["meta"])
-def health(rt: Rt) -> dict[str, str]:
-    return {"status": "ok", "catalog": rt.catalog.digest}
+def health(rt: Rt) -> Health:
+    return Health(status="ok", catalog=rt.catalog.digest)
 
 
 @router.get("/plans", tags=["catalog"])

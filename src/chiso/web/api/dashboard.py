@@ -6,13 +6,49 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import BaseModel, ConfigDict
 
 from chiso.web.deps import Today, board
 
 router = APIRouter(tags=["dashboard"])
 
 
-@router.get("/api/v1/dashboard")
+class Words(BaseModel):
+    vi: str
+    en: str
+
+
+class TileView(BaseModel):
+    """One tile: the operational question, its value against the target, status, monthly
+    trend, the units behind the number, and freshness; kinds add their own fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    group: str
+    kind: str
+    title: Words
+    question: Words
+    value: Any = None
+    trend: list[dict[str, Any]]
+    where: list[dict[str, Any]]
+    target: dict[str, Any] | None
+    status: str | None
+    stale: bool
+    as_of: str | None = None
+    computed_at: str
+
+
+class Board(BaseModel):
+    """``GET /api/v1/dashboard``: the groups with their tiles."""
+
+    model_config = ConfigDict(extra="allow")
+
+    groups: list[dict[str, Any]]
+
+
+@router.get("/api/v1/dashboard", response_model=Board,
+            responses={304: {"description": "the reader holds this version (ETag)"}})
 def dashboard(request: Request, today: Today) -> Response:
     """Every group and tile: the operational question, value, target, status (met, on_track,
     at_risk, behind, no_data), monthly trend, the units behind the number, and freshness
@@ -25,7 +61,7 @@ def dashboard(request: Request, today: Today) -> Response:
                     headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
-@router.get("/api/v1/dashboard/tiles/{tile_id}")
+@router.get("/api/v1/dashboard/tiles/{tile_id}", response_model=TileView)
 def dashboard_tile(tile_id: str, request: Request, today: Today) -> dict[str, Any]:
     """One tile, as in the board."""
     b = board(request, today)

@@ -24,6 +24,45 @@ router = APIRouter(tags=["dashboard"])
 PER_PAGE = 50
 
 
+class DecisionOut(BaseModel):
+    """A recorded decision: its text, who and when, the tile and the values it showed, and
+    the decision that corrected it, if any."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    tile: str
+    text: str
+    taken_at: str
+    recorded_at: str
+    month: str
+    actor: str
+    role: str
+    unit: str | None
+    seen: dict[str, Any] | None
+    follow_up: str | None
+    corrects: int | None
+    corrected_by: int | None = None
+
+
+class DecisionPage(BaseModel):
+    page: int
+    per_page: int
+    unit: str | None
+    total: int
+    items: list[DecisionOut]
+
+
+class DecisionCounts(BaseModel):
+    """Counts only: per month (YYYY-MM, oldest first), per tile and month, the total and when
+    the newest decision was recorded."""
+
+    months: dict[str, int]
+    tiles: dict[str, dict[str, int]]
+    total: int
+    latest: str | None
+
+
 def _error(exc: log.DecisionError) -> HTTPException:
     """422 in FastAPI's own shape, naming the field: loc ["body", "seen", "value"]."""
     return HTTPException(422, [{"loc": ["body", *exc.field.split(".")], "msg": exc.message,
@@ -55,7 +94,7 @@ def _record(request: Request, rt: Runtime, fields: dict[str, Any]) -> dict[str, 
     return stored
 
 
-@router.post("/api/v1/decisions", status_code=201)
+@router.post("/api/v1/decisions", status_code=201, response_model=DecisionOut)
 def record_decision(body: DecisionIn, request: Request, rt: Rt) -> dict[str, Any]:
     """Record a decision taken from a tile: the text, the tile and the values it showed.
     Append-only: to correct one, record a new decision with ``corrects``. 422 names the
@@ -66,7 +105,7 @@ def record_decision(body: DecisionIn, request: Request, rt: Rt) -> dict[str, Any
         raise _error(exc) from exc
 
 
-@router.get("/api/v1/decisions")
+@router.get("/api/v1/decisions", response_model=DecisionPage)
 def list_decisions(conn: Conn,
                    tile: Annotated[str | None, Query(description="a tile id")] = None,
                    month: Annotated[str | None, Query(description="YYYY-MM")] = None,
@@ -86,7 +125,7 @@ def list_decisions(conn: Conn,
     return {"page": page, "per_page": per_page, "unit": unit or None, **found}
 
 
-@router.get("/api/v1/decisions/counts")
+@router.get("/api/v1/decisions/counts", response_model=DecisionCounts)
 def decision_counts(conn: Conn, months: Annotated[int, Query(ge=1, le=60)] = 12
                     ) -> dict[str, Any]:
     """How many decisions were taken from the dashboard, per tile and per month (Vietnam

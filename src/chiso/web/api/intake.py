@@ -15,11 +15,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from chiso.context import Runtime
 from chiso.intake import quality
-from chiso.intake.contracts import contracts, get_contract
+from chiso.intake.contracts import Contract, contracts, get_contract
 from chiso.intake.doors import ingest_body
 from chiso.intake.pipeline import NOT_KEPT, Outcome, Provenance, read_raw
 from chiso.intake.settings import get_intake_settings
@@ -29,6 +30,53 @@ from chiso.store.tables import intake_batches, intake_raw
 from chiso.web.deps import Rt
 
 router = APIRouter()
+
+
+class Problem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    index: int = Field(description="the record's position in the batch; -1: the whole batch")
+    field: str | None = None
+    message: str
+
+
+class BatchOutcome(BaseModel):
+    """A batch accepted whole or refused whole, with every problem by record and field."""
+
+    model_config = ConfigDict(extra="allow")
+
+    batch: int | None
+    status: str
+    raw_sha256: str | None
+    records: int
+    new_versions: int
+    latest_changed: int
+    problems: list[Problem]
+
+
+class Batch(BaseModel):
+    """A batch as it was received: door, source, unit, status and counts."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    feed: str
+    source: str
+    door: str
+    unit: str | None
+    received_at: str
+    status: str
+    records: int
+    new_versions: int
+
+
+class DataQuality(BaseModel):
+    """Completeness, timeliness and outliers per unit and feed, per day or month."""
+
+    generated_at: str
+    period: str
+    rows: list[dict[str, Any]]
+    outliers: list[dict[str, Any]]
 
 
 
@@ -74,7 +122,7 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/api/v1/feeds/{feed}/records", tags=["intake"],
+@router.post("/api/v1/feeds/{feed}/records", tags=["intake"], response_model=BatchOutcome,
              responses={400: {"description": "malformed body"}, 401: {}, 403: {}, 404: {},
                         413: {}, 422: {"description": "bad records, listed by index and field"}})
 async def push_records(
@@ -102,13 +150,13 @@ async def push_records(
     return _outcome_response(outcome)
 
 
-@router.get("/api/v1/feeds", tags=["intake"])
+@router.get("/api/v1/feeds", tags=["intake"], response_model=list[Contract])
 def list_feeds() -> list[dict[str, Any]]:
     """The data contracts (SPEC §3), as the contract files hold them."""
     return [c.model_dump(mode="json") for c in contracts().values()]
 
 
-@router.get("/api/v1/feeds/{feed}", tags=["intake"])
+@router.get("/api/v1/feeds/{feed}", tags=["intake"], response_model=Contract)
 def feed_contract(feed: str) -> dict[str, Any]:
     try:
         return get_contract(feed).model_dump(mode="json")
@@ -116,7 +164,7 @@ def feed_contract(feed: str) -> dict[str, Any]:
         raise HTTPException(404, str(exc.args[0])) from exc
 
 
-@router.get("/api/v1/intake/batches", tags=["intake"])
+@router.get("/api/v1/intake/batches", tags=["intake"], response_model=list[Batch])
 def list_batches(
     rt: Rt, feed: str | None = None, source: str | None = None,
     status: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -139,7 +187,9 @@ def list_batches(
             for r in rows]
 
 
-@router.get("/api/v1/intake/raw/{sha256}", tags=["intake"])
+@router.get("/api/v1/intake/raw/{sha256}", tags=["intake"], response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}},
+                             "description": "the payload as it was received"}})
 def raw_payload(sha256: str, rt: Rt) -> Response:
     """A raw payload exactly as archived (identifiers pseudonymised unless the operator keeps
     them): what a source sent, accepted or refused, for inspection."""
@@ -158,7 +208,7 @@ def raw_payload(sha256: str, rt: Rt) -> Response:
                     headers={"X-Chiso-Archive": quote(row.media_type, safe=" ;=/,+-._%")})
 
 
-@router.get("/api/v1/data-quality", tags=["intake"])
+@router.get("/api/v1/data-quality", tags=["intake"], response_model=DataQuality)
 def data_quality(
     rt: Rt, unit: str | None = None, feed: str | None = None,
     period: Annotated[str, Query(pattern="^(day|month)$")] = "month",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
 
 from chiso.dashboard import choropleth as cp
 from chiso.web import i18n
@@ -14,12 +15,73 @@ from chiso.web.map_data import MapError, geometry, map_data
 
 router = APIRouter(tags=["dashboard"])
 
+
+class MapClass(BaseModel):
+    min: float | None
+    max: float | None
+    colour: str
+    text_colour: str
+    label: str
+
+
+class MapCommune(BaseModel):
+    code: str
+    name: str
+    value: float | None = Field(description="null: no data")
+    klass: int | None = Field(alias="class", description="index into classes; 0 the worst")
+    text: str
+    records: int | None = None
+    rank: int | None = None
+
+
+class MapAnswer(BaseModel):
+    """``GET /api/v1/map``."""
+
+    measure: str
+    period: str
+    name_vi: str
+    name_en: str
+    unit_of_measure: str
+    direction: str
+    layout: str = Field(description="boundaries or grid")
+    classes: list[MapClass]
+    no_data_colour: str
+    communes: list[MapCommune]
+    missing_boundaries: list[str]
+
+
+class Shape(BaseModel):
+    """A commune's simplified boundary (``d``, SVG path data) or tile (x, y, width, height)."""
+
+    code: str
+    name: str
+    label: str
+    d: str | None = None
+    x: float | None = None
+    y: float | None = None
+    width: float | None = None
+    height: float | None = None
+
+
+class Shapes(BaseModel):
+    """``GET /api/v1/map/shapes``."""
+
+    layout: str
+    view_box: str
+    width: float
+    height: float
+    outline: str | None
+    communes: list[Shape]
+    missing_boundaries: list[str]
+    unmatched_files: list[str]
+    problems: list[str]
+
 MEASURE_HELP = ("indicator:<code> (any indicator, e.g. indicator:tthc.on_time_rate) or "
                 "score:<method> (e.g. score:dvc-766); default indicator:tthc.on_time_rate")
 PERIOD_HELP = "2026-10 (month), 2026-Q3, 2026-H1, 2026, 2026-YTD, …; default: this month"
 
 
-@router.get("/api/v1/map")
+@router.get("/api/v1/map", response_model=MapAnswer, response_model_by_alias=True)
 def map_api(rt: Rt, conn: Conn, today: Today,
             measure: Annotated[str, Query(description=MEASURE_HELP)] = cp.DEFAULT_MEASURE,
             period: Annotated[str, Query(description=PERIOD_HELP)] = "",
@@ -36,7 +98,7 @@ def map_api(rt: Rt, conn: Conn, today: Today,
         raise HTTPException(exc.status, exc.message) from exc
 
 
-@router.get("/api/v1/map/shapes")
+@router.get("/api/v1/map/shapes", response_model=Shapes, response_model_exclude_unset=True)
 def map_shapes(rt: Rt) -> dict[str, Any]:
     """The communes' shapes: simplified boundaries as SVG path data in one viewBox
     (``layout: boundaries``), or tile positions (``layout: grid``) when no boundary files are

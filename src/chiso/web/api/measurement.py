@@ -36,7 +36,8 @@ def list_indicators(rt: Rt, feed: str | None = None) -> list[answers.IndicatorSu
         raise _http(exc) from exc
 
 
-@router.get("/indicators/{code}")
+@router.get("/indicators/{code}", response_model=answers.IndicatorDefinitionOut,
+            response_model_exclude_unset=True)
 def get_indicator(code: str, rt: Rt) -> dict[str, Any]:
     """One indicator's whole definition, as its file says it, and the targets bound to it."""
     try:
@@ -45,7 +46,8 @@ def get_indicator(code: str, rt: Rt) -> dict[str, Any]:
         raise _http(exc) from exc
 
 
-@router.get("/indicators/{code}/values")
+@router.get("/indicators/{code}/values", response_model=answers.IndicatorValuesOut,
+            response_model_exclude_unset=True)
 def indicator_values(
     code: str, rt: Rt, conn: Conn, today: Today,
     period: Annotated[str, Query(description=PERIOD_HELP)] = "",
@@ -68,7 +70,8 @@ def indicator_values(
     return out
 
 
-@router.get("/plans/{key}/targets/{target_id}/progress")
+@router.get("/plans/{key}/targets/{target_id}/progress", response_model=answers.TargetProgress,
+            response_model_exclude_unset=True)
 def target_progress(key: str, target_id: str, rt: Rt, conn: Conn,
                     today: Today) -> dict[str, Any]:
     """The bound indicators' values against the target's threshold: for the city and, for
@@ -103,7 +106,9 @@ def indicator_records(
         raise _http(exc) from exc
 
 
-@router.get("/stream")
+@router.get("/stream", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "server-sent events"}})
 async def stream(
     request: Request,
     limit: Annotated[int | None, Query(ge=0, description="Close after this many events")]

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from chiso.context import Runtime
 from chiso.exports import ckan, dcat
@@ -21,6 +22,56 @@ router = APIRouter(tags=["open data"])
 
 PERIOD = Query(description="2026 (year), 2026-Q1, 2026-03, …; empty: the current year")
 MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+RDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/turtle": {}, "application/ld+json": {}, "application/rdf+xml": {}}},
+    304: {"description": "not modified"}}
+
+
+class Resources(BaseModel):
+    csv: str
+    json_: str = Field(alias="json")
+    dictionary: str
+
+
+class DatasetSummary(BaseModel):
+    """An open dataset: its titles, descriptions and keywords, and where its resources are."""
+
+    id: str
+    title_vi: str
+    title_en: str
+    description_vi: str
+    description_en: str
+    keywords: list[str]
+    resources: Resources
+
+
+class Dictionary(DatasetSummary):
+    """The dataset's data dictionary: each column's name, type and meaning, in order; and the
+    provenance columns every row carries."""
+
+    fields: list[ds.Field]
+    provenance: list[str]
+
+
+class DatasetRows(BaseModel):
+    """A dataset as JSON: its rows for a period, each with its provenance."""
+
+    dataset: str
+    period: str
+    last_modified: str
+    fields: list[str]
+    rows: list[dict[str, Any]]
+
+
+class CkanAnswer(BaseModel):
+    """CKAN's envelope: ``result`` when ``success``, else ``error``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    help: str
+    success: bool
+    result: Any = None
+    error: dict[str, Any] | None = None
 
 
 def _utc(t: datetime) -> datetime:
@@ -74,13 +125,13 @@ def _summary(d: ds.Dataset) -> dict[str, Any]:
                           "dictionary": f"/du-lieu-mo/{d.id}/dictionary.json"}}
 
 
-@router.get("/api/v1/opendata")
+@router.get("/api/v1/opendata", response_model=list[DatasetSummary])
 def list_datasets() -> list[dict[str, Any]]:
     """The open datasets with their titles (vi, en) and the addresses of their resources."""
     return [_summary(d) for d in ds.DATASETS.values()]
 
 
-@router.get("/du-lieu-mo/{dataset}/dictionary.json")
+@router.get("/du-lieu-mo/{dataset}/dictionary.json", response_model=Dictionary)
 def dictionary(dataset: str) -> dict[str, Any]:
     """The dataset's data dictionary: each field's name, type and meaning (vi, en)."""
     try:
@@ -102,7 +153,7 @@ def dataset_csv(dataset: str, request: Request, rt: Rt, today: Today,
 
 
 @router.get("/du-lieu-mo/{dataset}.json", response_class=Response,
-            responses={200: {"content": {"application/json": {}}}})
+            responses={200: {"model": DatasetRows}, 304: {"description": "not modified"}})
 def dataset_json(dataset: str, request: Request, rt: Rt, today: Today,
                  period: Annotated[str, PERIOD] = "") -> Response:
     """The dataset as JSON: ``{dataset, period, last_modified, fields, rows}``."""
@@ -117,7 +168,7 @@ def site(request: Request, rt: Runtime) -> ckan.Site:
                      s.opendata_licence_title, s.opendata_licence_url)
 
 
-@router.get("/api/3/action/{action}")
+@router.get("/api/3/action/{action}", response_model=CkanAnswer)
 def ckan_action(action: str, request: Request, rt: Rt) -> JSONResponse:
     """CKAN's Action API, read side: status_show, package_list, package_show, package_search
     (q, fq on metadata_modified, rows ≤ 1000, start, sort), current_package_list_with_resources,
@@ -139,7 +190,7 @@ def _rdf(request: Request, g: Any, fmt: str, last: datetime) -> Response:
     return conditional(request, body, media, last)
 
 
-@router.get("/catalog.{fmt}", response_class=Response)
+@router.get("/catalog.{fmt}", response_class=Response, responses=RDF)
 def dcat_catalog(fmt: str, request: Request, rt: Rt,
                  page: Annotated[int, Query(description="Hydra page, from 1")] = 1,
                  modified_since: Annotated[datetime | None, Query(
@@ -156,7 +207,7 @@ def dcat_catalog(fmt: str, request: Request, rt: Rt,
     return _rdf(request, got.graph, fmt, got.last_modified)
 
 
-@router.get("/dataset/{dataset}.{fmt}", response_class=Response)
+@router.get("/dataset/{dataset}.{fmt}", response_class=Response, responses=RDF)
 def dcat_dataset(dataset: str, fmt: str, request: Request, rt: Rt) -> Response:
     """One dataset in DCAT-AP 3: Turtle (ttl), JSON-LD (jsonld) or RDF/XML (xml)."""
     if fmt not in dcat.FORMATS:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Table, select
 
 from chiso.access.guard import record_subjects
@@ -15,6 +16,22 @@ from chiso.store.tables import FEED_TABLES
 from chiso.web.deps import Conn
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
+
+
+class StoredRecord(BaseModel):
+    """A record's latest version: its source, id and unit, when it was stored, and the feed
+    contract's fields (``GET /api/v1/feeds/{feed}``); personal fields are pseudonyms."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source: str
+    record_id: str
+    unit: str
+    ingested_at: str | None = None
+
+
+class StoredRecords(BaseModel):
+    items: list[StoredRecord]
 
 def _table(feed: str) -> Table:
     if feed not in FEED_TABLES:
@@ -32,7 +49,7 @@ def _subjects(feed: str, rows: list[dict[str, Any]]) -> set[str]:
     return {r[c] for r in rows for c in personal if r.get(c)}
 
 
-@router.get("/{feed}")
+@router.get("/{feed}", response_model=StoredRecords)
 def records(feed: str, request: Request, conn: Conn, unit: str | None = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
             offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
@@ -47,7 +64,7 @@ def records(feed: str, request: Request, conn: Conn, unit: str | None = None,
     return {"items": [_out(r) for r in rows]}
 
 
-@router.get("/{feed}/{source}/{record_id}")
+@router.get("/{feed}/{source}/{record_id}", response_model=StoredRecord)
 def record(feed: str, source: str, record_id: str, request: Request,
            conn: Conn) -> dict[str, Any]:
     table = _table(feed)

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
@@ -22,6 +23,39 @@ from chiso.store.tables import tasks
 from chiso.web.deps import Conn, Rt, Today
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"])
+
+
+class Evidence(BaseModel):
+    """A piece of evidence attached to a task (the file itself is not served here)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    plan_key: str
+    task_id: str
+    milestone: int | None = None
+    kind: str
+    filename: str | None = None
+    url: str | None = None
+    note: str | None = None
+    sha256: str | None = None
+    completes: bool
+    unit: str | None = None
+    uploaded_by: str
+    uploaded_at: str | None = None
+
+
+class EvidenceList(BaseModel):
+    plan_key: str
+    task: str
+    evidence: list[Evidence]
+
+
+class Alerts(BaseModel):
+    """The alerts raised (newest first) with their deliveries."""
+
+    unit: str | None
+    alerts: list[dict[str, Any]]
 
 
 
@@ -63,7 +97,7 @@ def _task_or_404(conn: Any, key: str, task_id: str) -> None:
         raise HTTPException(404, f"no task {task_id} in plan {key}")
 
 
-@router.post("/plans/{key}/tasks/{task_id}/evidence", status_code=201)
+@router.post("/plans/{key}/tasks/{task_id}/evidence", status_code=201, response_model=Evidence)
 async def attach_evidence(key: str, task_id: str, request: Request, rt: Rt) -> dict[str, Any]:
     """Attach evidence to a task (or, with ``milestone``, one of its milestones): a file
     (multipart field ``file``) or a link (JSON ``{"url": …}``); optional ``note``,
@@ -108,14 +142,14 @@ async def attach_evidence(key: str, task_id: str, request: Request, rt: Rt) -> d
             raise HTTPException(422, str(exc)) from exc
 
 
-@router.get("/plans/{key}/tasks/{task_id}/evidence")
+@router.get("/plans/{key}/tasks/{task_id}/evidence", response_model=EvidenceList)
 def list_evidence(key: str, task_id: str, conn: Conn) -> dict[str, Any]:
     """The evidence attached to a task and its milestones (no file bytes)."""
     _task_or_404(conn, key, task_id)
     return {"plan_key": key, "task": task_id, "evidence": ev.listing(conn, key, task_id)}
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=Alerts)
 def list_alerts(conn: Conn, unit: Annotated[str | None, Query(
                     description="A unit code; unit officers: their unit")] = None,
                 ) -> dict[str, Any]:
