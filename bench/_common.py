@@ -4,6 +4,7 @@ simulators' year generator), its CSV file, and the two PostgreSQL loads of that 
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -27,6 +28,14 @@ CHISO = shutil.which("chiso") or str(Path(sys.executable).parent / "chiso")
 DOSSIERS_PER_YEAR = 850_000  # what the generator makes in a year at scale 1
 
 
+
+@functools.cache
+def feed_contract(feed: str) -> Any:
+    """A feed's contract, as the shipped catalog holds it."""
+    from chiso.catalog.loader import load_catalog
+
+    return load_catalog().contract(feed)
+
 def prepare(url: str) -> None:
     """``chiso db upgrade`` on ``url``."""
     env = {**os.environ, "CHISO_DATABASE_URL": url}
@@ -47,9 +56,8 @@ def dossier_year(size: int) -> Iterator[dict[str, Any]]:
 
 def year_csv(size: int, path: Path) -> tuple[int, float]:
     """Write ``size`` dossiers' versions as a CSV file; returns (rows, seconds)."""
-    from chiso.intake.contracts import get_contract
 
-    fields = list(get_contract("tthc.dossier").fields)
+    fields = list(feed_contract("tthc.dossier").fields)
     start = time.perf_counter()
     rows = 0
 
@@ -74,9 +82,8 @@ def file_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
 def raw_copy(engine: Engine, path: Path) -> float:
     """Seconds to ``COPY`` the CSV into a bare table typed like the dossier contract (no
     index, no check); the table is dropped afterwards."""
-    from chiso.intake.contracts import get_contract
 
-    contract = get_contract("tthc.dossier")
+    contract = feed_contract("tthc.dossier")
     types = {"int": "integer", "number": "double precision", "bool": "boolean",
              "datetime": "timestamptz"}
     cols = ", ".join(f'"{f}" {types.get(s.type.value, "text")}'
@@ -104,10 +111,9 @@ def bulk_backfill(engine: Engine, path: Path) -> tuple[Any, float]:
     ``BulkResult`` and the seconds it took."""
     from chiso.catalog.loader import load_catalog
     from chiso.intake.bulk import backfill_csv
-    from chiso.intake.contracts import get_contract
 
     units = frozenset(load_catalog().units.units)
     start = time.perf_counter()
-    result = backfill_csv(engine, get_contract("tthc.dossier"), "backfill", file_chunks(path),
+    result = backfill_csv(engine, feed_contract("tthc.dossier"), "backfill", file_chunks(path),
                           path.name, units)
     return result, time.perf_counter() - start

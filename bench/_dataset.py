@@ -335,7 +335,6 @@ def _bulk_feeds(url: str, seed: int, scale: float, days: int, end: date,
     """``feeds`` through the bulk backfill (PostgreSQL; a streamed CSV, one batch per feed)."""
     from chiso.catalog.loader import load_catalog
     from chiso.intake.bulk import backfill_csv
-    from chiso.intake.contracts import get_contract
     from chiso.store.db import make_engine
     from chiso_sim.files import contract_csv_chunks
 
@@ -354,7 +353,7 @@ def _bulk_feeds(url: str, seed: int, scale: float, days: int, end: date,
                 bar.update(task, completed=sent, total=max(total, sent),
                            rate=f"{sent / (time.perf_counter() - t0):,.0f} rec/s")
 
-            contract = get_contract(feed)
+            contract = load_catalog().contract(feed)
             records = _counted(feed_records(feed, seed, scale, days, end), tick)
             backfill_csv(engine, contract, "backfill",
                          contract_csv_chunks(records, list(contract.fields), 20_000),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import cache
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -16,12 +17,24 @@ from httpx import Response
 from sqlalchemy import Engine
 
 from chiso.access import accounts
-from chiso.intake.contracts import get_contract
+from chiso.catalog.feeds import Contract
+from chiso.catalog.loader import Catalog, load_catalog
 from chiso.intake.pipeline import Provenance, ingest
 
 UNIT_A = "00070"  # two communes of the test data
 UNIT_B = "00082"
 PASSWORD = "correct horse battery"
+
+
+@cache
+def default_catalog() -> Catalog:
+    """The catalog shipped with chiso, loaded once per test run."""
+    return load_catalog()
+
+
+def feed_contract(feed: str) -> Contract:
+    """A feed's contract as the shipped catalog holds it."""
+    return default_catalog().contract(feed)
 
 
 def uid(prefix: str = "t") -> str:
@@ -60,7 +73,7 @@ def monthly_dossier(i: int, unit: str, month: int, on_time: bool,
 def send(engine: Engine, feed: str, records: list[dict[str, Any]],
          source: str = "t") -> None:
     """Store ``records`` through the real intake path (validation, versions, day state)."""
-    out = ingest(engine, get_contract(feed), records, Provenance(source, "push"), b"{}",
+    out = ingest(engine, feed_contract(feed), records, Provenance(source, "push"), b"{}",
                  "application/json")
     assert out.accepted, out.as_dict()
 

@@ -27,11 +27,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "simulators"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import dossier_year  # noqa: E402
+from _common import dossier_year, feed_contract  # noqa: E402
 from _pg import fresh_pg  # noqa: E402
 from chiso.catalog.loader import load_catalog  # noqa: E402
 from chiso.config import Settings  # noqa: E402
-from chiso.intake.contracts import get_contract  # noqa: E402
 from chiso.intake.pipeline import (  # noqa: E402
     Provenance,
     ingest,
@@ -49,7 +48,7 @@ def ingest_all(url: str, recs: list[dict[str, Any]], batch: int, on: bool) -> tu
     engine = open_runtime(Settings(database_url=url)).engine
     if not on:
         off_store(engine)
-    contract = get_contract("tthc.dossier")
+    contract = feed_contract("tthc.dossier")
     prov = Provenance("bench", "push")
     start = time.perf_counter()
     it = iter(recs)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from tests.factories import monthly_dossier
+from tests.factories import feed_contract, monthly_dossier
 
 from chiso.catalog.dashboard import Goal, load_dashboard
 from chiso.catalog.errors import CatalogError
@@ -150,9 +150,8 @@ def test_tiles_show_what_the_measurement_and_outlook_apis_say(fresh_client: Test
 
 def test_stale_data_is_marked(fresh_engine: Engine, catalog: Catalog) -> None:
     records = [monthly_dossier(i, HOAN_KIEM, 3, True) for i in range(3)]
-    from chiso.intake.contracts import get_contract
     from chiso.intake.pipeline import Provenance, ingest
-    assert ingest(fresh_engine, get_contract("tthc.dossier"), records, Provenance("t", "push"),
+    assert ingest(fresh_engine, feed_contract("tthc.dossier"), records, Provenance("t", "push"),
                   b"{}", "application/json").accepted
     board = Board(fresh_engine, catalog, today=lambda: TODAY)
     board.refresh(["ho-so-tiep-nhan"])

@@ -17,10 +17,10 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Engine
+from tests.factories import feed_contract
 
 from chiso.context import Runtime
 from chiso.exports import datasets as ds
-from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.runtime import create_app
 
@@ -70,7 +70,7 @@ def push_stat(engine: Engine) -> None:
     rec = {"indicator": "vneid_share", "unit": "00070", "period": "2026-Q1", "value": 0.9,
            "numerator": 90, "denominator": 100, "source_ref": "C06",
            "published_at": "2026-04-05T00:00:00+07:00"}
-    out = ingest(engine, get_contract("stats.value"), [rec], Provenance("t", "push"), b"{}",
+    out = ingest(engine, feed_contract("stats.value"), [rec], Provenance("t", "push"), b"{}",
                  "application/json")
     assert out.accepted, out.as_dict()
 

@@ -1,6 +1,6 @@
 """The tests follow the house: makers come from ``tests/factories.py`` (or a conftest's
-fixtures), and no test module imports another test module or a conftest that is not its own folder's or
-an ancestor's."""
+fixtures), and no test module imports another test module or a conftest that is not its own
+folder's or an ancestor's."""
 
 from __future__ import annotations
 

@@ -30,9 +30,9 @@ plain = create_engine("sqlite://")
 before = {"hooks": len(pipeline._AFTER_STORE), "listeners": listeners(plain)}
 
 from chiso.config import Settings
-from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.runtime import open_runtime
+from tests.factories import feed_contract
 from sqlalchemy import text
 
 rt = open_runtime(Settings(database_url="sqlite:///" + sys.argv[1]))
@@ -42,7 +42,7 @@ record = {"id": "HS-1", "unit": "00070", "procedure": "1.001", "channel": "onlin
           "supplement_requests": 0, "supplement_days": 0, "result_electronic": None,
           "paid_online": None, "components_total": 1, "components_reused": 0,
           "updated_at": "2026-03-02T08:00:00+07:00"}
-out = ingest(rt.engine, get_contract("tthc.dossier"), [record], Provenance("t", "push"), b"{}",
+out = ingest(rt.engine, feed_contract("tthc.dossier"), [record], Provenance("t", "push"), b"{}",
              "application/json")
 with rt.engine.connect() as conn:
     rows = conn.execute(text("SELECT count(*) FROM m_day")).scalar_one()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from tests.factories import feed_contract
 
-from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.measurement import grdp
 
@@ -26,7 +26,7 @@ def _fig(unit: str, period: str, sector: str, basis: str, value: float,
 
 
 def _send(engine: Engine, records: list[dict[str, Any]]) -> Any:
-    return ingest(engine, get_contract("stats.grdp"), records, Provenance("thongke", "push"),
+    return ingest(engine, feed_contract("stats.grdp"), records, Provenance("thongke", "push"),
                   b"{}", "application/json")
 
 

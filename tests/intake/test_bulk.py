@@ -7,16 +7,15 @@ from datetime import date
 
 import pytest
 from sqlalchemy import Engine, func, select
-from tests.factories import uid
+from tests.factories import feed_contract, uid
 
 from chiso.catalog.loader import Catalog
 from chiso.intake.bulk import BulkRefusedError, backfill_csv
-from chiso.intake.contracts import get_contract
 from chiso.store.tables import feed_stats_value, feed_tthc_dossier, feed_tthc_dossier_versions
 from chiso_sim.files import contract_csv_chunks
 from chiso_sim.hanoi import dossier_stream, stats_values
 
-DOSSIER = get_contract("tthc.dossier")
+DOSSIER = feed_contract("tthc.dossier")
 
 
 def test_backfill_is_set_based_idempotent_and_all_or_nothing(
@@ -61,7 +60,7 @@ def test_backfill_of_statistics_marks_them_not_typed_by_hand(
 ) -> None:
     if backend != "postgresql":
         return
-    stats = get_contract("stats.value")
+    stats = feed_contract("stats.value")
     records = list(itertools.islice(stats_values(7, 2026, 2), 40))
     source = uid("backfill-stats")
     done = backfill_csv(engine, stats, source, contract_csv_chunks(records, list(stats.fields)))

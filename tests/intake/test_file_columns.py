@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from tests.factories import dossier, uid
+from tests.factories import dossier, feed_contract, uid
 
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
 from chiso.intake.doors import ingest_file
 from chiso.intake.files import MAX_CELL
 from chiso.intake.pipeline import Outcome
@@ -22,7 +21,7 @@ from chiso.intake.settings import IntakeSettings
 from chiso.store.tables import intake_batches
 from chiso_sim.files import DOSSIER_HEADERS, dossier_csv
 
-DOSSIER = get_contract("tthc.dossier")
+DOSSIER = feed_contract("tthc.dossier")
 SETTINGS = IntakeSettings(pseudonym_key="file-columns-key")  # type: ignore[arg-type]
 WITH_UNIT = [f for f in DOSSIER_HEADERS if f != "applicant_name"]
 

@@ -11,17 +11,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
-from tests.factories import dossier, uid
+from tests.factories import dossier, feed_contract, uid
 
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
 from chiso.intake.doors import ingest_file
 from chiso.intake.pipeline import pseudonymise, read_raw
 from chiso.intake.settings import IntakeSettings
 from chiso.store.tables import feed_tthc_dossier, intake_batches
 from chiso_sim.files import billion_laughs_xlsx, dossier_csv, dossier_xlsx, zip_bomb
 
-DOSSIER = get_contract("tthc.dossier")
+DOSSIER = feed_contract("tthc.dossier")
 SETTINGS = IntakeSettings(pseudonym_key="file-test-key")  # type: ignore[arg-type]
 
 
@@ -149,7 +148,7 @@ def test_stats_typed_by_hand_needs_evidence_and_is_marked_manual(
 ) -> None:
     csv_text = ("Mã chỉ tiêu;Kỳ;Giá trị;Nguồn;Ngày công bố\n"
                 "ihanoi_accounts;2026-10;1.234.567;Báo cáo 12/BC-UBND;05/11/2026\n")
-    contract = get_contract("stats.value")
+    contract = feed_contract("stats.value")
     units = frozenset(catalog.units.units)
     src = uid("steward")
     refused, _ = ingest_file(engine, contract, csv_text.encode(), "v.csv", "00070", units,

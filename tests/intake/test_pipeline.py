@@ -6,9 +6,8 @@ import gzip
 import json
 
 from sqlalchemy import Engine, func, select
-from tests.factories import dossier, uid
+from tests.factories import dossier, feed_contract, uid
 
-from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest, pseudonymise, read_raw
 from chiso.intake.settings import IntakeSettings
 from chiso.intake.validate import Scope
@@ -19,7 +18,7 @@ from chiso.store.tables import (
     intake_raw,
 )
 
-DOSSIER = get_contract("tthc.dossier")
+DOSSIER = feed_contract("tthc.dossier")
 SETTINGS = IntakeSettings(pseudonym_key="test-key")  # type: ignore[arg-type]
 
 

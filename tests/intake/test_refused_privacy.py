@@ -9,10 +9,9 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from tests.factories import dossier, uid
+from tests.factories import dossier, feed_contract, uid
 
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
 from chiso.intake.doors import ingest_file
 from chiso.intake.pipeline import read_raw
 from chiso.intake.settings import IntakeSettings
@@ -54,7 +53,7 @@ def test_a_file_refused_before_parsing_keeps_hash_and_size_then_its_content_when
     engine: Engine, catalog: Catalog
 ) -> None:
     known = frozenset(catalog.units.units)
-    contract = get_contract("tthc.dossier")
+    contract = feed_contract("tthc.dossier")
     data = dossier_csv([dossier(0, id=uid("HS"), applicant_name="Trần Thị Ánh")])
     unknown, _ = ingest_file(engine, contract, data, "x.csv", "99999", known, SETTINGS)
     assert not unknown.accepted

@@ -8,10 +8,9 @@ from datetime import date
 import httpx
 import pytest
 from sqlalchemy import Engine, func, select
-from tests.factories import uid
+from tests.factories import feed_contract, uid
 
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
 from chiso.intake.pull import Connector, PullRunner, get_cursor
 from chiso.intake.settings import IntakeSettings
 from chiso.intake.validate import Scope, validate_batch
@@ -56,7 +55,7 @@ def test_generators_are_deterministic_realistic_and_valid(catalog: Catalog) -> N
                                                    500))),
         ("stats.value", list(itertools.islice(stats_values(7), 500))),
     ]:
-        result = validate_batch(get_contract(feed), records, scope=Scope(known_units=units))
+        result = validate_batch(feed_contract(feed), records, scope=Scope(known_units=units))
         assert result.ok, (feed, [str(p) for p in result.problems[:5]])
 
 

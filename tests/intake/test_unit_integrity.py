@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from tests.factories import dossier, uid
+from tests.factories import dossier, feed_contract, uid
 
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
 from chiso.intake.doors import ingest_file, upload_source
 from chiso.intake.settings import IntakeSettings
 from chiso.intake.sources import add_source
 from chiso.store.tables import feed_tthc_dossier
 from chiso_sim.files import dossier_csv
 
-DOSSIER = get_contract("tthc.dossier")
+DOSSIER = feed_contract("tthc.dossier")
 SETTINGS = IntakeSettings(pseudonym_key="unit-integrity-key")  # type: ignore[arg-type]
 A, B = "00070", "00082"
 PUSH = "/api/v1/feeds/tthc.dossier/records"

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.factories import dossier
+from tests.factories import dossier, feed_contract
 
-from chiso.intake.contracts import get_contract
 from chiso.intake.validate import Scope, validate_batch
 
-DOSSIER = get_contract("tthc.dossier")
+DOSSIER = feed_contract("tthc.dossier")
 UNITS = frozenset({"00070", "00082", "SKHCN"})
 
 
@@ -84,7 +83,7 @@ def test_text_mode_names_impossible_dates_and_bad_numbers() -> None:
 
 
 def test_stats_period_shapes() -> None:
-    stats = get_contract("stats.value")
+    stats = feed_contract("stats.value")
     base = {"indicator": "population", "unit": "00070", "value": 1.5,
             "source_ref": "NGTK 2025", "published_at": "2026-01-05T00:00:00+07:00"}
     periods = ["2026", "2026-Q3", "2026-H1", "2026-10", "2026-13", "26-Q1", "2026-Q5"]

@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
-from tests.factories import dossier
+from tests.factories import dossier, feed_contract
 
 from chiso.catalog.indicators import Measurement
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.measurement.recompute import recompute
 from chiso.measurement.values import Value, day_series, values
@@ -36,7 +35,7 @@ def _resolved(at: str, status: str = "resolved") -> dict[str, Any]:
 
 
 def _send(engine: Engine, feed: str, records: list[dict[str, Any]]) -> None:
-    out = ingest(engine, get_contract(feed), records, Provenance("t", "push"), b"{}",
+    out = ingest(engine, feed_contract(feed), records, Provenance("t", "push"), b"{}",
                  "application/json")
     assert out.accepted, out.as_dict()
 

@@ -19,7 +19,7 @@ from chiso.catalog.indicators import (
     Indicator,
     Measurement,
     check_condition,
-    read_feed_fields,
+    feed_fields,
     walk,
 )
 from chiso.catalog.loader import DEFAULT_DATA_DIR, Catalog, load_catalog
@@ -183,7 +183,7 @@ def test_unknown_feed(data_dir: Path) -> None:
     ],
 )
 def test_conditions_are_checked_against_field_types(cond: dict[str, Any], problem: str) -> None:
-    fields = read_feed_fields(DEFAULT_DATA_DIR / "feeds")["tthc.dossier"]
+    fields = feed_fields(load_catalog().feeds)["tthc.dossier"]
     wrapped = Indicator.model_validate({
         "code": "tthc.x", "name_vi": "Thử nghiệm", "name_en": "Test", "feed": "tthc.dossier",
         "kind": "count", "time_field": "received_at", "where": cond, "value": {"agg": "count"},

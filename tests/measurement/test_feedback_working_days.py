@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from tests.factories import feed_contract
 
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.measurement.recompute import recompute
 from chiso.measurement.values import values
@@ -33,7 +33,7 @@ def _units(engine: Engine, catalog: Catalog, at: datetime) -> dict[str | None, f
 
 
 def test_fifteen_working_days(fresh_engine: Engine, catalog: Catalog) -> None:
-    out = ingest(fresh_engine, get_contract("ihanoi.feedback"), [
+    out = ingest(fresh_engine, feed_contract("ihanoi.feedback"), [
         _fb("F1", "00070", "2026-03-06T16:00:00+07:00"),  # day 14: in time (calendar: late)
         _fb("F2", "00004", "2026-03-10T09:00:00+07:00"),  # day 16: late
         _fb("F3", "00008", None),  # open

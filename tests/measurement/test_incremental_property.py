@@ -13,9 +13,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, select
+from tests.factories import feed_contract
 
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.measurement import values as mv
 from chiso.measurement.periods import parse_period
@@ -168,7 +168,7 @@ def test_recompute_equals_incremental(fresh_engine: Engine, catalog: Catalog,
             feed, records = sent[arg % len(sent)]
             if kind == "late":
                 records = [_older(r) for r in records]
-        out = ingest(engine, get_contract(feed), records, Provenance("sim", "push"), b"{}",
+        out = ingest(engine, feed_contract(feed), records, Provenance("sim", "push"), b"{}",
                      "application/json")
         assert out.accepted, out.as_dict()
         sent.append((feed, records))

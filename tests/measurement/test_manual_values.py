@@ -7,15 +7,15 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from tests.factories import feed_contract
 
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
 from chiso.intake.doors import ingest_file
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.intake.settings import IntakeSettings
 from chiso.measurement.recompute import recompute
 
-STATS = get_contract("stats.value")
+STATS = feed_contract("stats.value")
 SETTINGS = IntakeSettings(pseudonym_key="manual-values-key")  # type: ignore[arg-type]
 URL = "/api/v1/indicators/stats.vneid_share/values"
 

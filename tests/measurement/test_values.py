@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
-from tests.factories import dossier
+from tests.factories import dossier, feed_contract
 
 from chiso.catalog.loader import Catalog
 from chiso.context import Runtime
-from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.measurement.periods import PeriodError, parse_period
 from chiso.measurement.values import records_query
@@ -47,7 +46,7 @@ def _dossier(i: int, unit: str, **over: Any) -> dict[str, Any]:
 
 
 def _send(engine: Engine, feed: str, records: list[dict[str, Any]]) -> None:
-    out = ingest(engine, get_contract(feed), records, Provenance("t", "push"), b"{}",
+    out = ingest(engine, feed_contract(feed), records, Provenance("t", "push"), b"{}",
                  "application/json")
     assert out.accepted, out.as_dict()
 

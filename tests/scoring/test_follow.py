@@ -8,11 +8,10 @@ from dataclasses import replace
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
-from tests.factories import dossier
+from tests.factories import dossier, feed_contract
 
 from chiso.config import Settings
 from chiso.context import Runtime
-from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.measurement.periods import today_vn
 from chiso.runtime import create_app
@@ -36,7 +35,7 @@ def test_pushed_records_rescore_the_current_periods(fresh_runtime: Runtime,
     today = today_vn()
     this_month = current_periods(today)[0]
     with TestClient(create_app(settings, replace(fresh_runtime, settings=settings))):
-        out = ingest(fresh_engine, get_contract("tthc.dossier"),
+        out = ingest(fresh_engine, feed_contract("tthc.dossier"),
                      [_dossier(i, "00070", today.isoformat()) for i in range(5)],
                      Provenance("t", "push"), b"{}", "application/json")
         assert out.accepted, out.as_dict()

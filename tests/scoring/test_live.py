@@ -8,10 +8,9 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
-from tests.factories import monthly_dossier, send_months
+from tests.factories import feed_contract, monthly_dossier, send_months
 
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.scoring.live import compute, previous_period, rank, unit_score
 from chiso.store.tables import score_history, scores
@@ -91,7 +90,7 @@ def test_score_tree_and_rank_change_explained(fresh_engine: Engine, catalog: Cat
 
     # values change: recomputing writes history only for the units whose score moved
     more = [monthly_dossier(900 + i, HOAN_KIEM, 3, True) for i in range(10)]  # March: 15 of 20
-    assert ingest(fresh_engine, get_contract("tthc.dossier"), more, Provenance("t", "push"),
+    assert ingest(fresh_engine, feed_contract("tthc.dossier"), more, Provenance("t", "push"),
                   b"{}", "application/json").accepted
     compute(fresh_engine, catalog, "dvc-766", "2026-03", TODAY, reason="values changed")
     with fresh_engine.connect() as conn:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from tests.factories import feed_contract
 from typer.testing import CliRunner
 
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.outlook import milestones as ms
 from chiso.outlook.live import target_outlook
@@ -76,7 +76,7 @@ def _consultants(engine: Engine) -> None:
         records.append({"id": f"TV-{i}", "unit": "SKHCN", "name": f"Tư vấn viên {i}",
                         "member_kind": "individual", "admitted_at": at, "status": "active",
                         "updated_at": at})
-    out = ingest(engine, get_contract("sme.consultant"), records, Provenance("t", "push"),
+    out = ingest(engine, feed_contract("sme.consultant"), records, Provenance("t", "push"),
                  b"{}", "application/json")
     assert out.accepted, out.as_dict()
 

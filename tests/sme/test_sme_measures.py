@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from tests.factories import feed_contract
 
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.measurement import values as mv
 from chiso.measurement.progress import target_progress
@@ -33,7 +33,7 @@ def _support(i: int, tax: str, unit: str, at: str, **over: Any) -> dict[str, Any
 
 
 def _send(engine: Engine, feed: str, records: list[dict[str, Any]]) -> Any:
-    return ingest(engine, get_contract(feed), records, Provenance("sme-sim", "push"), b"{}",
+    return ingest(engine, feed_contract(feed), records, Provenance("sme-sim", "push"), b"{}",
                   "application/json")
 
 
@@ -213,12 +213,12 @@ def test_the_file_door_reads_a_commune_sheet_with_vietnamese_headers(
         "31/02/2027 10:00\n").encode()
     settings = IntakeSettings(env="test")
     units = frozenset(catalog.units.units)
-    bad, _ = ingest_file(fresh_engine, get_contract("sme.support"), sheet, "ho-tro.csv",
+    bad, _ = ingest_file(fresh_engine, feed_contract("sme.support"), sheet, "ho-tro.csv",
                          "00070", units, settings, source="xa-00070")
     assert not bad.accepted
     assert {p.row for p in bad.problems} == {4}  # 31/02 is no date: the row is named
     good_sheet = sheet.rsplit(b"\nHT-3", 1)[0] + b"\n"
-    ok, _ = ingest_file(fresh_engine, get_contract("sme.support"), good_sheet, "ho-tro.csv",
+    ok, _ = ingest_file(fresh_engine, feed_contract("sme.support"), good_sheet, "ho-tro.csv",
                         "00070", units, settings, source="xa-00070")
     assert ok.accepted, ok.as_dict()
     assert _value(fresh_engine, catalog, "sme.enterprises_supported", unit="00070") == 1

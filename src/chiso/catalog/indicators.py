@@ -37,7 +37,8 @@ from pydantic import (
 )
 
 from chiso.catalog.errors import CatalogError
-from chiso.catalog.files import load_model, read_mapping
+from chiso.catalog.feeds import Contract
+from chiso.catalog.files import load_model
 from chiso.catalog.models import Direction, Target
 
 if TYPE_CHECKING:  # the loader imports this module; the name is needed for types only
@@ -418,6 +419,7 @@ class Measurement:
     indicators: dict[str, Indicator]
     origin: dict[str, str]  # indicator code -> file
     feeds: dict[str, dict[str, FeedField]]
+    contracts: dict[str, Contract] = field(default_factory=dict)
     plans: dict[str, PlanBindings] = field(default_factory=dict)
 
     def stats(self, plan: str) -> dict[str, int]:
@@ -430,21 +432,12 @@ class Measurement:
         return self.plans[plan].bindings[target]
 
 
-def read_feed_fields(feeds_dir: Path) -> dict[str, dict[str, FeedField]]:
-    """The fields of every feed contract, read from the contract YAML files themselves."""
-    out: dict[str, dict[str, FeedField]] = {}
-    for path in sorted(feeds_dir.glob("*.yaml")):
-        data = read_mapping(path)
-        if "feed" not in data or "fields" not in data:
-            raise CatalogError(str(path), None, None, "a feed contract needs feed: and fields:")
-        out[str(data["feed"])] = {
-            name: FeedField(
-                name, str(spec.get("type")), bool(spec.get("required", False)),
-                tuple(spec["enum"]) if spec.get("enum") else None,
-            )
-            for name, spec in data["fields"].items()
-        }
-    return out
+def feed_fields(contracts: Mapping[str, Contract]) -> dict[str, dict[str, FeedField]]:
+    """The fields of every feed contract, as the indicator checks need them."""
+    return {feed: {name: FeedField(name, spec.type.value, spec.required,
+                                   tuple(spec.enum) if spec.enum else None)
+                   for name, spec in c.fields.items()}
+            for feed, c in contracts.items()}
 
 
 _NUMERIC = {"int", "number"}
@@ -637,15 +630,16 @@ def load_bindings(path: Path, plans: Mapping[str, PlanEntry],
     return PlanBindings(content.plan, file, out)
 
 
-def load_measurement(data_dir: Path, plans: Mapping[str, PlanEntry]) -> Measurement | None:
+def load_measurement(data_dir: Path, plans: Mapping[str, PlanEntry],
+                     contracts: Mapping[str, Contract]) -> Measurement | None:
     """Indicators and bindings under ``data_dir/indicators``, checked against the feed
-    contracts (``data_dir/feeds``) and the plans; None when the folder does not exist."""
+    contracts and the plans; None when the folder does not exist."""
     directory = data_dir / "indicators"
     if not directory.is_dir():
         return None
-    feeds = read_feed_fields(data_dir / "feeds")
+    feeds = feed_fields(contracts)
     indicators, origin = load_indicators(directory, feeds)
-    result = Measurement(indicators, origin, feeds)
+    result = Measurement(indicators, origin, feeds, dict(contracts))
     for path in sorted(directory.glob("bindings-*.yaml")):
         pb = load_bindings(path, plans, indicators)
         if pb.plan in result.plans:

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from chiso.catalog.dashboard import Dashboard, load_dashboard
 from chiso.catalog.errors import CatalogError
+from chiso.catalog.feeds import Contract, load_contracts
 from chiso.catalog.files import load_model
 from chiso.catalog.indicators import Measurement, load_measurement
 from chiso.catalog.methods import Methods, load_methods
@@ -81,6 +82,15 @@ class Catalog:
     dashboard: Dashboard | None = None  # the dashboard's groups and tiles (dashboard.py)
     calendar: WorkCalendar | None = None  # Vietnamese working days (workdays.py)
     reports: dict[str, ReportKind] = field(default_factory=dict)  # report kinds (reports.py)
+    feeds: dict[str, Contract] = field(default_factory=dict)  # feed contracts (feeds.py)
+
+    def contract(self, feed: str) -> Contract:
+        """The contract of ``feed``; KeyError naming the known feeds otherwise."""
+        try:
+            return self.feeds[feed]
+        except KeyError:
+            known = ", ".join(sorted(self.feeds))
+            raise KeyError(f"unknown feed {feed!r}; known feeds: {known}") from None
 
     def plan(self, number: str) -> PlanEntry:
         return self.plans[number]
@@ -213,14 +223,15 @@ def load_catalog(data_dir: Path | None = None) -> Catalog:
             raise CatalogError(str(folder / "plan.yaml"), entry.plan.number, "number",
                                "two plan folders carry the same number")
         plans[entry.plan.number] = entry
-    measurement = load_measurement(data_dir, plans)
+    feeds = load_contracts(data_dir / "feeds") if (data_dir / "feeds").is_dir() else {}
+    measurement = load_measurement(data_dir, plans, feeds)
     methods = load_methods(data_dir, plans, measurement)
     dashboard = load_dashboard(data_dir, plans, measurement, methods)
     cal_file = data_dir / "calendar" / "vn.yaml"
     calendar = load_calendar(cal_file) if cal_file.exists() else None
     reports = load_reports(data_dir, plans, units, methods)
     return Catalog(plans, units, _digest(data_dir), measurement, methods, dashboard, calendar,
-                   reports)
+                   reports, feeds)
 
 
 def deadline_errors(catalog: Catalog) -> list[CatalogError]:

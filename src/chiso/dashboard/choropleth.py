@@ -17,7 +17,6 @@ from sqlalchemy import Connection
 
 from chiso.catalog.loader import Catalog
 from chiso.catalog.methods import Node
-from chiso.intake.contracts import get_contract
 from chiso.measurement import values as mv
 from chiso.measurement.periods import parse_period
 from chiso.scoring import live as scoring
@@ -124,7 +123,7 @@ def commune_indicators(catalog: Catalog) -> list[str]:
     if m is None:
         return []
     return [i.code for i in m.indicators.values()
-            if "commune" in get_contract(i.feed).expect.unit_kinds
+            if "commune" in catalog.contract(i.feed).expect.unit_kinds
             and i.rollup != "city_published"]
 
 

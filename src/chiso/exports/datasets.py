@@ -25,7 +25,6 @@ from sqlalchemy import Connection, select
 from chiso.catalog.methods import Method, Node
 from chiso.context import Runtime
 from chiso.intake import quality
-from chiso.intake.contracts import get_contract
 from chiso.measurement import values as mv
 from chiso.measurement.periods import Period, PeriodError, parse_period
 from chiso.outlook import answers as outlook
@@ -437,7 +436,7 @@ def _indicator_feeds(rt: Runtime) -> list[str]:
 
 
 def _record_feeds(rt: Runtime) -> list[str]:
-    return [f for f in _indicator_feeds(rt) if not get_contract(f).publishes_values]
+    return [f for f in _indicator_feeds(rt) if not rt.catalog.contract(f).publishes_values]
 
 
 def feeds_of(rt: Runtime, dataset_id: str) -> list[str]:
@@ -463,8 +462,8 @@ def feeds_of(rt: Runtime, dataset_id: str) -> list[str]:
 def _accountability_rows(conn: Connection, rt: Runtime, p: Period,
                          today: date) -> Iterator[dict[str, Any]]:
     record_feeds = _record_feeds(rt)
-    got = quality.report(rt.engine, record_feeds, None, "month", p.start.isoformat(),
-                         p.end.isoformat())
+    got = quality.report(rt.engine, [rt.catalog.contract(f) for f in record_feeds], None,
+                         "month", p.start.isoformat(), p.end.isoformat())
     as_of = {f: mv.feed_as_of(conn, f) for f in record_feeds}
     for r in got["rows"]:
         yield {"feed": r["feed"], "unit": r["unit"], "month": r["period"],

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from chiso.intake.contracts import Contract, FieldType
+from chiso.catalog.feeds import Contract, FieldType
 from chiso.store.tables import FEED_TABLES, intake_batches
 
 _PG_TYPES = {

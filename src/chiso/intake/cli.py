@@ -39,15 +39,14 @@ def sources_add(
     = None,
 ) -> None:
     """Register a source (or rotate its token); prints the token once."""
-    from chiso.intake.contracts import contracts
     from chiso.intake.sources import add_source
 
-    unknown = [f for f in feed if f not in contracts()]
+    rt = _runtime()
+    unknown = [f for f in feed if f not in rt.catalog.feeds]
     if unknown:
         err.print(f"[red]Unknown feed(s):[/red] {', '.join(unknown)}; known: "
-                  f"{', '.join(sorted(contracts()))}")
+                  f"{', '.join(sorted(rt.catalog.feeds))}")
         raise typer.Exit(2)
-    rt = _runtime()
     bad = [u for u in unit or [] if u not in rt.catalog.units.units]
     if bad:
         err.print(f"[red]Unknown unit code(s):[/red] {', '.join(bad)}")
@@ -90,16 +89,15 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Ingest an agency file (whole or not at all); errors name spreadsheet row and column."""
-    from chiso.intake.contracts import get_contract
     from chiso.intake.doors import ingest_file, upload_source
     from chiso.intake.settings import get_intake_settings
 
+    rt = _runtime()
     try:
-        contract = get_contract(feed)
+        contract = rt.catalog.contract(feed)
     except KeyError as exc:
         err.print(f"[red]{exc.args[0]}[/red]")
         raise typer.Exit(2) from exc
-    rt = _runtime()
     outcome, info = ingest_file(
         rt.engine, contract, file.read_bytes(), file.name, unit,
         frozenset(rt.catalog.units.units), get_intake_settings(),
@@ -148,7 +146,7 @@ def pull(
     rt = _runtime()
     connector = Connector(name, feed, source, url, path, paging,  # type: ignore[arg-type]
                           page_size, interval)
-    runner = PullRunner(rt.engine, connector, frozenset(rt.catalog.units.units))
+    runner = PullRunner(rt.engine, connector, rt.catalog)
     if once:
         result = runner.run_once()
         out.print(f"{name}: {result.records} records in {result.pages} pages "

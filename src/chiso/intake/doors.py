@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine
 
-from chiso.intake.contracts import Contract
+from chiso.catalog.feeds import Contract
 from chiso.intake.files import FileRefusedError, parse_file, redacted_csv
 from chiso.intake.pipeline import Outcome, Provenance, archive, ingest, pseudonymise, record_refusal
 from chiso.intake.settings import IntakeSettings

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chiso.intake.contracts import Contract
+from chiso.catalog.feeds import Contract
 from chiso.intake.settings import IntakeSettings
 from chiso.intake.validate import Problem
 from chiso.text import fold, nfc

@@ -20,7 +20,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Connection, Engine, Table, select, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from chiso.intake.contracts import Contract
+from chiso.catalog.feeds import Contract
 from chiso.intake.settings import IntakeSettings, get_intake_settings
 from chiso.intake.validate import Mode, Problem, Scope, validate_batch
 from chiso.store.tables import FEED_TABLES, intake_batches, intake_raw

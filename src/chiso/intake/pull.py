@@ -40,7 +40,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from chiso.intake.contracts import get_contract
+from chiso.catalog.loader import Catalog
 from chiso.intake.pipeline import Provenance, ingest, raw_for_archive, record_refusal
 from chiso.intake.settings import IntakeSettings, get_intake_settings
 from chiso.intake.validate import Problem, Scope
@@ -103,13 +103,13 @@ def _note_error(engine: Engine, name: str, error: str) -> None:
 class PullRunner:
     """Runs one connector: ``run_once`` drains every page available now."""
 
-    def __init__(self, engine: Engine, connector: Connector, known_units: frozenset[str],
+    def __init__(self, engine: Engine, connector: Connector, catalog: Catalog,
                  settings: IntakeSettings | None = None,
                  client: httpx2.Client | None = None) -> None:
         self.engine = engine
         self.c = connector
-        self.contract = get_contract(connector.feed)
-        self.known_units = known_units
+        self.contract = catalog.contract(connector.feed)
+        self.known_units = frozenset(catalog.units.units)
         self.settings = settings or get_intake_settings()
         self.client = client or httpx2.Client(timeout=30.0, headers=connector.headers)
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from chiso.catalog.feeds import Contract
 from chiso.clock import VIETNAM_NAME
-from chiso.intake.contracts import Contract, get_contract
 
 
 def _day_expr(dialect: str, column: str) -> str:
@@ -181,14 +181,15 @@ def date_range(start: str | None, end: str | None) -> tuple[date | None, date | 
     return lo, hi
 
 
-def report(engine: Engine, feeds: list[str], unit: str | None, period: str = "month",
+def report(engine: Engine, feeds: list[Contract], unit: str | None, period: str = "month",
            start: str | None = None, end: str | None = None) -> dict[str, Any]:
-    """The data-quality report; ``RangeError`` for a bad or too long range."""
+    """The data-quality report of the ``feeds`` (their contracts); ``RangeError`` for a bad or
+    too long range."""
     lo, hi = date_range(start, end)
     rows: list[dict[str, Any]] = []
     outliers: list[dict[str, Any]] = []
     for feed in feeds:
-        r, o = _feed_report(engine, get_contract(feed), unit, period, lo, hi)
+        r, o = _feed_report(engine, feed, unit, period, lo, hi)
         rows.extend(r)
         outliers.extend(o)
     return {"generated_at": datetime.now().astimezone().isoformat(), "period": period,

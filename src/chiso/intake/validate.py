@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from chiso.catalog.feeds import Contract, FieldSpec, FieldType
 from chiso.clock import VIETNAM
-from chiso.intake.contracts import Contract, FieldSpec, FieldType
 from chiso.text import fold
 
 VN = VIETNAM

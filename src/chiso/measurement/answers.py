@@ -258,7 +258,7 @@ def indicator_records(rt: Runtime, conn: Connection, code: str, period: str, tod
         p = parse_period(period or f"{today.year}-YTD", today)
     except PeriodError as exc:
         raise MeasurementError("invalid", str(exc)) from exc
-    latest, where = mv.records_query(conn, ind, p, unit)
+    latest, where = mv.records_query(conn, measurement(rt), ind, p, unit)
     side = ind.numerator or ind.value
     counts = compile_condition(side.where if side else None, latest, conn.dialect.name,
                                ind.working_days)

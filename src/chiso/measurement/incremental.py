@@ -51,12 +51,6 @@ def _insert(conn: Connection, table: Any) -> Any:
             else sqlite.insert(table))
 
 
-def _version_col(feed: str) -> str:
-    from chiso.intake.contracts import get_contract
-
-    return get_contract(feed).version
-
-
 def apply_batch(conn: Connection, feed: str, batch_id: int,
                 measurement: Measurement) -> list[DayChange]:
     """Apply batch ``batch_id`` of ``feed`` (already in the latest table) to the day state."""
@@ -72,7 +66,7 @@ def apply_batch(conn: Connection, feed: str, batch_id: int,
     pub_inds = [i for i in inds if eng.shape(i) == "published"]
     changes: list[DayChange] = []
     if day_inds:
-        vcol = _version_col(feed)
+        vcol = m.contracts[feed].version
         v = versions.alias("v")
         v2 = versions.alias("v2")
         changed = select(latest.c.source, latest.c.record_id).where(latest.c.batch_id == batch_id)

@@ -25,7 +25,6 @@ from sqlalchemy import Connection, and_, func, literal, or_, select
 
 from chiso.catalog.indicators import Indicator, Kind, Measurement
 from chiso.catalog.models import Direction
-from chiso.intake.contracts import get_contract
 from chiso.measurement import engine as eng
 from chiso.measurement.periods import VN, Period, parse_period, today_vn
 from chiso.store.tables import (
@@ -343,13 +342,14 @@ def met(direction: str, value: float | None, threshold: Decimal) -> bool | None:
     return Direction(direction).met(Decimal(str(round(value, 9))), threshold)
 
 
-def records_query(conn: Connection, ind: Indicator, p: Period, unit: str | None) -> Any:
+def records_query(conn: Connection, m: Measurement, ind: Indicator, p: Period,
+                  unit: str | None) -> Any:
     """The latest records in the indicator's population for ``p`` (and ``unit``), with
     whether each one counts in the numerator (or value)."""
     latest, _ = FEED_TABLES[ind.feed]
     dialect = conn.dialect.name
     where = [eng.population(ind, latest, dialect)]
-    if get_contract(ind.feed).publishes_values:
+    if m.contracts[ind.feed].publishes_values:
         codes = ind.stats_indicators
         where.append(latest.c.indicator.in_(codes))
     else:

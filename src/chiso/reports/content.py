@@ -15,7 +15,6 @@ from sqlalchemy import Connection, select
 from chiso.catalog.reports import ReportKind
 from chiso.context import Runtime
 from chiso.intake import quality
-from chiso.intake.contracts import contracts
 from chiso.measurement.periods import Period, PeriodError, parse_period
 from chiso.outlook.answers import Outlook, target_outlook
 from chiso.outlook.tally import TaskTally, task_tally
@@ -168,7 +167,7 @@ def _standings(rt: Runtime, kind: ReportKind, period: Period, as_of: date,
 
 
 def _gaps(rt: Runtime, kind: ReportKind, period: Period, unit: str | None) -> list[FeedGap]:
-    feeds = sorted(f for f, c in contracts().items() if not c.publishes_values)
+    feeds = [c for _, c in sorted(rt.catalog.feeds.items()) if not c.publishes_values]
     got = quality.report(rt.engine, feeds, unit, "month", period.start.isoformat(),
                          period.end.isoformat())
     units = rt.catalog.units.units

@@ -28,7 +28,6 @@ from chiso.catalog.loader import Catalog
 from chiso.catalog.methods import Method, Node, criteria
 from chiso.catalog.models import Target, Task
 from chiso.intake import quality
-from chiso.intake.contracts import get_contract
 from chiso.measurement import values as mv
 from chiso.measurement.periods import Period, parse_period
 from chiso.measurement.values import Value
@@ -96,7 +95,8 @@ class Gatherer:
     def quality(self, unit: str) -> dict[str, float | None]:
         if self._quality is None:
             engine: Engine = self.conn.engine
-            feeds = [f for f in FEED_TABLES if not get_contract(f).publishes_values]
+            feeds = [self.catalog.contract(f) for f in FEED_TABLES
+                     if not self.catalog.contract(f).publishes_values]
             rep = quality.report(engine, feeds, None, "month", self.period.start.isoformat(),
                                  self.until.isoformat())
             sums: dict[str, list[float]] = {}

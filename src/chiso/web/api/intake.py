@@ -18,9 +18,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from chiso.catalog.feeds import Contract
 from chiso.context import Runtime
 from chiso.intake import quality
-from chiso.intake.contracts import Contract, contracts, get_contract
 from chiso.intake.doors import ingest_body
 from chiso.intake.pipeline import NOT_KEPT, Outcome, Provenance, read_raw
 from chiso.intake.settings import get_intake_settings
@@ -132,7 +132,7 @@ async def push_records(
 ) -> JSONResponse:
     """Accept a batch of records of a feed, whole or not at all; 200 means committed."""
     try:
-        contract = get_contract(feed)
+        contract = rt.catalog.contract(feed)
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from exc
     source = await _authorised(rt, authorization, feed)
@@ -151,15 +151,15 @@ async def push_records(
 
 
 @router.get("/api/v1/feeds", tags=["intake"], response_model=list[Contract])
-def list_feeds() -> list[dict[str, Any]]:
+def list_feeds(rt: Rt) -> list[dict[str, Any]]:
     """The data contracts (SPEC §3), as the contract files hold them."""
-    return [c.model_dump(mode="json") for c in contracts().values()]
+    return [c.model_dump(mode="json") for c in rt.catalog.feeds.values()]
 
 
 @router.get("/api/v1/feeds/{feed}", tags=["intake"], response_model=Contract)
-def feed_contract(feed: str) -> dict[str, Any]:
+def feed_contract(feed: str, rt: Rt) -> dict[str, Any]:
     try:
-        return get_contract(feed).model_dump(mode="json")
+        return rt.catalog.contract(feed).model_dump(mode="json")
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from exc
 
@@ -215,13 +215,14 @@ def data_quality(
     start: str | None = None, end: str | None = None,
 ) -> dict[str, Any]:
     """Completeness, timeliness and outliers per unit and feed (plan 131, section V.3)."""
-    feeds = [feed] if feed else list(contracts())
+    feeds = [feed] if feed else list(rt.catalog.feeds)
     for f in feeds:
-        if f not in contracts():
+        if f not in rt.catalog.feeds:
             raise HTTPException(404, f"unknown feed {f!r}")
     if unit and unit not in rt.catalog.units.units:
         raise HTTPException(404, f"unknown unit {unit!r}")
     try:
-        return quality.report(rt.engine, feeds, unit, period, start, end)
+        return quality.report(rt.engine, [rt.catalog.feeds[f] for f in feeds], unit, period,
+                              start, end)
     except quality.RangeError as exc:
         raise HTTPException(422, str(exc)) from exc

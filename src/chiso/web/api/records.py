@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Table, select
 
 from chiso.access.guard import record_subjects
-from chiso.intake.contracts import get_contract
+from chiso.context import Runtime
 from chiso.store.tables import FEED_TABLES
-from chiso.web.deps import Conn
+from chiso.web.deps import Conn, Rt
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
 
@@ -43,14 +43,14 @@ def _out(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-def _subjects(feed: str, rows: list[dict[str, Any]]) -> set[str]:
+def _subjects(rt: Runtime, feed: str, rows: list[dict[str, Any]]) -> set[str]:
     """The pseudonyms the rows show: the values of the feed contract's personal fields."""
-    personal = get_contract(feed).personal_fields
+    personal = rt.catalog.contract(feed).personal_fields
     return {r[c] for r in rows for c in personal if r.get(c)}
 
 
 @router.get("/{feed}", response_model=StoredRecords)
-def records(feed: str, request: Request, conn: Conn, unit: str | None = None,
+def records(feed: str, request: Request, rt: Rt, conn: Conn, unit: str | None = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
             offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
     """The latest version of each record, newest first; ``unit=`` filters."""
@@ -59,13 +59,13 @@ def records(feed: str, request: Request, conn: Conn, unit: str | None = None,
     if unit:
         query = query.where(table.c.unit == unit)
     rows = [dict(r) for r in conn.execute(query.limit(limit).offset(offset)).mappings()]
-    record_subjects(request, _subjects(feed, rows), target=f"{feed} ({len(rows)} records)",
+    record_subjects(request, _subjects(rt, feed, rows), target=f"{feed} ({len(rows)} records)",
                     unit=unit)
     return {"items": [_out(r) for r in rows]}
 
 
 @router.get("/{feed}/{source}/{record_id}", response_model=StoredRecord)
-def record(feed: str, source: str, record_id: str, request: Request,
+def record(feed: str, source: str, record_id: str, request: Request, rt: Rt,
            conn: Conn) -> dict[str, Any]:
     table = _table(feed)
     row = conn.execute(select(table).where(table.c.source == source,
@@ -73,6 +73,6 @@ def record(feed: str, source: str, record_id: str, request: Request,
     if row is None:
         raise HTTPException(404, "not found")
     found = dict(row)
-    record_subjects(request, _subjects(feed, [found]), target=f"{feed}/{source}/{record_id}",
+    record_subjects(request, _subjects(rt, feed, [found]), target=f"{feed}/{source}/{record_id}",
                     unit=found["unit"])
     return _out(found)

@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection
 
+from chiso.catalog.feeds import Contract
 from chiso.clock import VIETNAM
 from chiso.context import Runtime
-from chiso.intake.contracts import Contract, get_contract
 from chiso.measurement import answers
 from chiso.measurement.periods import PeriodError, parse_period
 from chiso.web import format, i18n
@@ -142,9 +142,9 @@ def describe(cond: dict[str, Any] | None, contract: Contract) -> str:
     return f"{subject} {_OPS[op]} {value_label(contract, name, cond['value'])}"
 
 
-def definition_words(ind: dict[str, Any]) -> list[tuple[str, str]]:
-    """(what, words) lines: the population, what counts, what it is divided by."""
-    contract = get_contract(ind["feed"])
+def definition_words(ind: dict[str, Any], contract: Contract) -> list[tuple[str, str]]:
+    """(what, words) lines: the population, what counts, what it is divided by, in the words
+    of the feed's ``contract``."""
     out: list[tuple[str, str]] = []
     out.append((i18n.gettext("Placed in time by"), field_label(contract, ind["time_field"])))
     if ind.get("where"):

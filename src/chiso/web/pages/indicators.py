@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse
 
 from chiso.access.guard import record_subjects
 from chiso.context import Runtime
-from chiso.intake.contracts import get_contract
 from chiso.measurement import answers
 from chiso.measurement.periods import parse_period
 from chiso.web import i18n
@@ -65,7 +64,7 @@ def indicators(request: Request, lang: Locale, conn: Conn, today: Today) -> HTML
     for s in (answers.summaries(rt) if rt.catalog.measurement is not None else []):
         groups.setdefault(s.feed, []).append(
             {**s.model_dump(), "month": vals.one(s.code, month), "ytd": vals.one(s.code, ytd)})
-    feeds = [(get_contract(feed), items) for feed, items in groups.items()]
+    feeds = [(rt.catalog.contract(feed), items) for feed, items in groups.items()]
     return render(request, lang, "indicators.html", feeds=feeds, month=month, ytd=ytd,
                   fresh=fresh)
 
@@ -105,7 +104,8 @@ def indicator(code: str, request: Request, lang: Locale, conn: Conn, today: Toda
                   unit_name=names.get(unit or "", unit), period=chosen, complaint=complaint,
                   choices=period_choices(today, chosen), current=current, city=city,
                   chart=chart, year=year, per_unit=per_unit, names=names, targets=targets,
-                  words=definition_words(definition), fresh=fresh)
+                  words=definition_words(definition, rt.catalog.contract(definition["feed"])),
+                  fresh=fresh)
 
 
 @router.get("/indicators/{code}/records", response_class=HTMLResponse)
@@ -126,7 +126,7 @@ def records(code: str, request: Request, lang: Locale, conn: Conn, today: Today,
                                            size=RECORDS_PAGE)
     except answers.MeasurementError as exc:
         raise HTTPException(422, exc.message) from exc
-    contract = get_contract(summary["feed"])
+    contract = rt.catalog.contract(summary["feed"])
     rows: list[Row] = answer.records
     personal = contract.personal_fields
     record_subjects(request, {r[f] for r in rows for f in personal if r.get(f)},

@@ -11,8 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from chiso.access.guard import principal
+from chiso.context import Runtime
 from chiso.intake import quality
-from chiso.intake.contracts import contracts, get_contract
 from chiso.intake.doors import ingest_file
 from chiso.intake.pipeline import Outcome
 from chiso.intake.settings import get_intake_settings
@@ -26,12 +26,18 @@ MAX_PROBLEMS = 500  # listed on the page; the rest are counted in the batch
 MAX_ROWS = 2000
 
 
+def _rt(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
 def _upload(request: Request, lang: str, *, unit: str = "", feed: str = "",
             outcome: Outcome | None = None, unused: list[str] | None = None,
             status: int = 200) -> HTMLResponse:
     """The form, carrying the session's CSRF token (a browser's post is refused without)."""
-    page = render(request, lang, "intake_upload.html", contracts=list(contracts().values()),
-                  unit=unit, feed=feed, outcome=outcome, unused=unused or [],
+    page = render(request, lang, "intake_upload.html",
+                  contracts=list(_rt(request).catalog.feeds.values()), unit=unit, feed=feed,
+                  outcome=outcome, unused=unused or [],
                   problems=[str(p) for p in outcome.problems[:MAX_PROBLEMS]] if outcome
                   else [], csrf=principal(request).csrf or "")
     page.status_code = status
@@ -54,7 +60,7 @@ async def upload_file(
     evidence: Annotated[bytes | None, File()] = None,
 ) -> HTMLResponse:
     try:
-        contract = get_contract(feed)
+        contract = rt.catalog.contract(feed)
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from exc
     form = await request.form()
@@ -78,11 +84,11 @@ def data_quality_page(
     period: Annotated[str, Query(pattern="^(day|month)$")] = "month",
 ) -> HTMLResponse:
     """Completeness, timeliness and outliers, for unit heads (plan 131, section V.3)."""
-    if feed not in contracts():
+    if feed not in rt.catalog.feeds:
         raise HTTPException(404, f"unknown feed {feed!r}")
     if unit and unit not in rt.catalog.units.units:
         raise HTTPException(404, f"unknown unit {unit!r}")
-    data = quality.report(rt.engine, [feed], unit or None, period)
+    data = quality.report(rt.engine, [rt.catalog.feeds[feed]], unit or None, period)
     names = rt.catalog.units
 
     def share(value: Any) -> str:
@@ -93,5 +99,5 @@ def data_quality_page(
         return i18n.pick(found.name, found.name_en) if found else ""
 
     return render(request, lang, "data_quality.html", rows=data["rows"][:MAX_ROWS],
-                  outliers=data["outliers"][:200], feeds=list(contracts()), feed=feed,
+                  outliers=data["outliers"][:200], feeds=list(rt.catalog.feeds), feed=feed,
                   unit=unit, period=period, share=share, unit_name=unit_name)

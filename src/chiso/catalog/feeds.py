@@ -1,4 +1,5 @@
-"""Feed data contracts: one YAML file per feed under ``data/feeds``, validated at load.
+"""Feed data contracts: one YAML file per feed under ``<data dir>/feeds``, read once with the
+rest of the catalog (``Catalog.feeds``, ``Catalog.contract(feed)``) and validated at load.
 
 A contract states a feed's record schema (types, required fields, ranges, enumerations),
 cross-field rules, which fields are personal identifiers (pseudonymised at intake), the
@@ -10,20 +11,14 @@ tables in ``chiso.store.tables``.
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from chiso.catalog.errors import CatalogError
+from chiso.catalog.files import read_mapping
 from chiso.text import fold
-
-FEEDS_DIR = Path(__file__).resolve().parent.parent / "data" / "feeds"
-
-
-class ContractError(ValueError):
-    """A contract file is invalid: names the file and the problem."""
 
 
 class FieldType(StrEnum):
@@ -188,29 +183,21 @@ class Contract(BaseModel):
 
 
 def load_contract(path: Path) -> Contract:
+    """One contract file; :class:`CatalogError` names the file, the field and the problem."""
+    data = read_mapping(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
         contract = Contract.model_validate(data)
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise ContractError(f"{path}: {exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        raise CatalogError(str(path), str(data.get("feed") or "") or None, field,
+                           first["msg"]) from exc
     if path.name != f"{contract.feed}.yaml":
-        raise ContractError(f"{path}: file name must be {contract.feed}.yaml")
+        raise CatalogError(str(path), contract.feed, "feed",
+                           f"the file name must be {contract.feed}.yaml")
     return contract
 
 
-def load_contracts(directory: Path = FEEDS_DIR) -> dict[str, Contract]:
+def load_contracts(directory: Path) -> dict[str, Contract]:
+    """Every contract file of ``directory``, by feed."""
     return {c.feed: c for c in (load_contract(p) for p in sorted(directory.glob("*.yaml")))}
-
-
-@lru_cache
-def contracts() -> dict[str, Contract]:
-    """The built-in contracts (cached)."""
-    return load_contracts()
-
-
-def get_contract(feed: str) -> Contract:
-    try:
-        return contracts()[feed]
-    except KeyError:
-        known = ", ".join(sorted(contracts()))
-        raise KeyError(f"unknown feed {feed!r}; known feeds: {known}") from None
