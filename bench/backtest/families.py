@@ -43,6 +43,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from bench.backtest.scenarios import YEAR, Scenario, make
+from scipy.stats import binom
 
 from chiso.catalog.models import Direction
 from chiso.outlook.series import Point, TargetTerms
@@ -84,6 +85,12 @@ def _mirror(terms: TargetTerms, points: Known, final: float, history: list[Point
 def _away(rng: random.Random, threshold: float, low: float = 1.5, high: float = 6.0) -> float:
     """A final level on either side of the threshold, at least ``low`` points away."""
     return threshold + rng.choice([-1, 1]) * rng.uniform(low, high)
+
+
+def _binomial_met(n: int, rate: float, threshold: float) -> float:
+    """P(k of n records at ``rate``% make a share ≥ ``threshold``%)."""
+    need = math.ceil(threshold * n / 100 - 1e-9)
+    return float(binom.sf(need - 1, n, rate / 100))
 
 
 def _trend(rng: random.Random, kind: str, base: float, final: float, months: int
@@ -241,7 +248,10 @@ def small_counts(seed: int, rng: random.Random) -> Scenario:
         at = month_end(YEAR, m)
         points.append((Point(at, value, k, n), at + timedelta(days=rng.randint(3, 7))))
     terms = TargetTerms(Direction.ge, threshold, date(YEAR, 12, 31), START)
-    return Scenario(seed, kind, terms, points, value, False, 0.0, 0.0, path, "small_counts")
+    # December's count is binomial out of size−2…size+2 records at the true rate
+    oracle = sum(_binomial_met(max(3, size + d), path[-1], threshold) for d in range(-2, 3)) / 5
+    return Scenario(seed, kind, terms, points, value, False, 0.0, 0.0, path, "small_counts",
+                    oracle=oracle)
 
 
 def cumulative(seed: int, rng: random.Random) -> Scenario:
@@ -354,7 +364,8 @@ def shrinking(seed: int, rng: random.Random) -> Scenario:
         at = month_end(YEAR, m)
         points.append((Point(at, value, k, n), at + timedelta(days=rng.randint(3, 7))))
     terms = TargetTerms(Direction.ge, threshold, date(YEAR, 12, 31), START)
-    return Scenario(seed, kind, terms, points, value, False, 0.0, 0.0, path, "shrinking")
+    return Scenario(seed, kind, terms, points, value, False, 0.0, 0.0, path, "shrinking",
+                    oracle=_binomial_met(max(3, last), path[-1], threshold))
 
 
 FAMILIES: dict[str, Callable[[int, random.Random], Scenario]] = {

@@ -70,6 +70,7 @@ class Trace:
     irregular: bool
     probs: list[float | None]
     naive: list[bool | None]  # naive baseline: flagged?
+    oracle: float | None = None  # P(met) knowing the scenario's truth (scenarios.Scenario)
 
 
 def trace(job: tuple[str, int]) -> Trace:
@@ -88,7 +89,7 @@ def trace(job: tuple[str, int]) -> Trace:
         line = straight_line(known, sc.terms, day)
         naive.append(None if len(known) < DEFAULT_RULE.min_observations or line is None
                      else not sc.terms.met(line))
-    return Trace(seed, family, sc.archetype, sc.missed, sc.irregular, probs, naive)
+    return Trace(seed, family, sc.archetype, sc.missed, sc.irregular, probs, naive, sc.oracle)
 
 
 def flags(t: Trace, rule: Rule) -> list[bool]:
@@ -128,9 +129,14 @@ def score(traces: Iterable[Trace], flagger: str, rule: Rule = DEFAULT_RULE) -> F
     n = missed = flagged = hits = no_data = 0
     leads: list[int] = []
     for t in traces:
+        if flagger == "oracle":
+            if t.oracle is None:
+                continue
+            f = [t.oracle < rule.p_on_track]
+        else:
+            f = flags(t, rule) if flagger == "engine" else [bool(x) for x in t.naive]
+            no_data += (t.probs[-1] if flagger == "engine" else t.naive[-1]) is None
         n += 1
-        f = flags(t, rule) if flagger == "engine" else [bool(x) for x in t.naive]
-        no_data += (t.probs[-1] if flagger == "engine" else t.naive[-1]) is None
         up = f[-1]
         missed += t.missed
         flagged += up
@@ -171,8 +177,12 @@ def report(title: str, traces: list[Trace], rule: Rule) -> tuple[Figures, Figure
     for fam, ts in by.items():
         f, b = score(ts, "engine", rule), score(ts, "naive")
         lowest = min(lowest, f.recall)
-        print(f"    {fam:<13} n={f.n:<4} missed={f.missed:<4} engine {f.summary()}   "
+        print(f"    {fam:<14} n={f.n:<4} missed={f.missed:<4} engine {f.summary()}   "
               f"naive {b.summary()}")
+        o = score(ts, "oracle", rule)
+        if o.n:
+            print(f"    {'':<14} knowing the truth (the best possible): recall {o.recall:6.1%} "
+                  f"precision {o.precision:6.1%}")
     return eng, nai, lowest
 
 

@@ -128,7 +128,7 @@ def test_adoption_levelling_off_is_not_extended_past_its_ceiling() -> None:
     a = assess(terms, pts, date(2026, 11, 5))
     assert a.forecast.value is not None
     assert a.forecast.value < 84.0
-    assert a.status is Status.behind
+    assert a.status.flagged
 
 
 def test_a_steady_climb_is_not_damped() -> None:
@@ -137,3 +137,20 @@ def test_a_steady_climb_is_not_damped() -> None:
     pts = monthly([78.0 + m for m in range(10)])
     a = assess(terms, pts, date(2026, 11, 5))
     assert a.forecast.value == pytest.approx(89.0, abs=0.6)
+
+
+def test_a_commune_improving_through_the_year_is_judged_by_the_trend_of_its_counts() -> None:
+    # 8 dossiers a month, on time climbing from 4 to 7: December's rate is above the pooled
+    # rate of the last six months (77%)
+    terms = TargetTerms(Direction.ge, 75.0, DEC, START)
+    ks = [4, 4, 5, 5, 5, 6, 6, 6, 7, 7]
+    pts = [Point(date(2026, m, 28), 100 * k / 8, k, 8) for m, k in enumerate(ks, 1)]
+    a = assess(terms, pts, date(2026, 11, 5))
+    assert a.forecast.method == "pooled_counts"
+    assert a.forecast.value is not None
+    assert a.forecast.value > 81.0
+    assert not a.status.flagged
+    flat = [6, 7, 6, 6, 7, 6, 7, 6, 6, 7]  # no trend: the pooled rate stands
+    b = assess(terms, [Point(date(2026, m, 28), 100 * k / 8, k, 8)
+                       for m, k in enumerate(flat, 1)], date(2026, 11, 5))
+    assert b.forecast.value == pytest.approx(100 * 38 / 48, abs=2.0)

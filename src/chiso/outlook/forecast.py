@@ -53,6 +53,10 @@ class Forecast:
 MIN_STATE_SPACE = 6  # months needed before the structural model is fitted
 MIN_LINE = 3
 RECENT_MONTHS = 6  # the trend model is fitted on the last six months with a value
+HALF_MIN = 2  # months in each half of the robust line before a levelling off is looked for
+# the local trend's weight in the combination with the robust line (1/3 beat 1/2 on the
+# backtest's tuning seeds: recall 97.2% against 96.2%, precision 92.0% against 90.3%)
+TREND_WEIGHT = 1 / 3
 OUTLIER_FLOOR = 0.05  # a month is an outlier only if also this share of the level away
 
 
@@ -143,7 +147,10 @@ def _fit(grid: list[float], terms: TargetTerms) -> Forecast:
         fc = _state_space(grid[first_i: last_i + 1], horizon, bounds, n)
         if fc is not None:
             return _combine(fc, _robust_line(known[-RECENT_MONTHS:], target_i), bounds)
-    return _line(known, target_i, bounds, n, horizon)
+    line = _line(known, target_i, bounds, n, horizon)
+    if n >= 2 * HALF_MIN:  # enough months for the robust line to see a levelling off
+        return _combine(line, _robust_line(known[-RECENT_MONTHS:], target_i), bounds)
+    return line
 
 
 def _robust_line(known: list[tuple[int, float]], target_i: int) -> tuple[float, float]:
@@ -161,7 +168,7 @@ def _robust_line(known: list[tuple[int, float]], target_i: int) -> tuple[float, 
     se = sd * math.sqrt(1 + 1 / len(x) + (target_i - x.mean()) ** 2 / sxx)
     value = intercept + slope * target_i
     half = len(x) // 2
-    if half >= 2:
+    if half >= HALF_MIN:
         early_slope, _ = theil_sen(x[:half], y[:half])
         late_slope, late_icpt = theil_sen(x[half:], y[half:])
         if early_slope * late_slope > 0 and abs(late_slope) < abs(early_slope):
@@ -176,14 +183,15 @@ def _robust_line(known: list[tuple[int, float]], target_i: int) -> tuple[float, 
 
 
 def _combine(fc: Forecast, line: tuple[float, float], bounds: tuple[float, float]) -> Forecast:
-    """The equal-weight combination of the local trend and the robust line: the mean of the
-    two, its variance the mean of theirs plus their disagreement (a forecast combination is
-    less often far wrong than either model)."""
+    """The combination of the trend model (weight ``TREND_WEIGHT``) and the robust line: the
+    weighted mean, and the mixture's variance (the weighted variances plus the models'
+    disagreement). A combination is less often far wrong than either model."""
     assert fc.se is not None
     raw = fc.value if fc.raw is None else fc.raw
     assert raw is not None
-    mean = (raw + line[0]) / 2
-    se = math.sqrt((fc.se ** 2 + line[1] ** 2) / 2 + ((raw - line[0]) / 2) ** 2)
+    w = TREND_WEIGHT
+    mean = w * raw + (1 - w) * line[0]
+    se = math.sqrt(w * fc.se ** 2 + (1 - w) * line[1] ** 2 + w * (1 - w) * (raw - line[0]) ** 2)
     return replace(fc, value=_clip(mean, bounds), low=_clip(mean - Z80 * se, bounds),
                    high=_clip(mean + Z80 * se, bounds), se=se, raw=mean)
 
@@ -201,7 +209,7 @@ def _line(known: list[tuple[int, float]], target_i: int, bounds: tuple[float, fl
     if not math.isfinite(se) or se <= 0:
         se = max(float(np.std(y)), 1e-6)
     return Forecast(_clip(mean, bounds), _clip(mean - Z80 * se, bounds),
-                    _clip(mean + Z80 * se, bounds), se, "ols_line", n, horizon)
+                    _clip(mean + Z80 * se, bounds), se, "ols_line", n, horizon, raw=mean)
 
 
 def _state_space(grid: list[float], horizon: int, bounds: tuple[float, float], n: int
