@@ -22,6 +22,17 @@ drawn away from the threshold where the family is about something else than a co
                     from the threshold;
 * ``cumulative``    a running count ("≥ N data sets published"), growing steadily, slowing,
                     pushing late or stopping.
+
+Families added after the rule was chosen (``UNSEEN``: never used to choose anything):
+
+* ``step``            a level that jumps once (4–15 points, up or down) between April and
+                      September and stays;
+* ``gap``             a unit that stops reporting for 2–4 months and resumes, half of them
+                      sending the missing months late in one go;
+* ``holiday_counts``  a running count with uneven months: next to nothing at Tết, a summer
+                      slowdown, a year-end push, a pace that drifts;
+* ``shrinking``       a share of counts whose denominator falls from 60–120 records a month to
+                      12–25 by December; the true rate ends 10–25 points from the threshold.
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from bench.backtest.scenarios import YEAR, Scenario, make
+from scipy.stats import binom
 
 from chiso.catalog.models import Direction
 from chiso.outlook.series import Point, TargetTerms
@@ -73,6 +85,12 @@ def _mirror(terms: TargetTerms, points: Known, final: float, history: list[Point
 def _away(rng: random.Random, threshold: float, low: float = 1.5, high: float = 6.0) -> float:
     """A final level on either side of the threshold, at least ``low`` points away."""
     return threshold + rng.choice([-1, 1]) * rng.uniform(low, high)
+
+
+def _binomial_met(n: int, rate: float, threshold: float) -> float:
+    """P(k of n records at ``rate``% make a share ≥ ``threshold``%)."""
+    need = math.ceil(threshold * n / 100 - 1e-9)
+    return float(binom.sf(need - 1, n, rate / 100))
 
 
 def _trend(rng: random.Random, kind: str, base: float, final: float, months: int
@@ -230,7 +248,10 @@ def small_counts(seed: int, rng: random.Random) -> Scenario:
         at = month_end(YEAR, m)
         points.append((Point(at, value, k, n), at + timedelta(days=rng.randint(3, 7))))
     terms = TargetTerms(Direction.ge, threshold, date(YEAR, 12, 31), START)
-    return Scenario(seed, kind, terms, points, value, False, 0.0, 0.0, path, "small_counts")
+    # December's count is binomial out of size−2…size+2 records at the true rate
+    oracle = sum(_binomial_met(max(3, size + d), path[-1], threshold) for d in range(-2, 3)) / 5
+    return Scenario(seed, kind, terms, points, value, False, 0.0, 0.0, path, "small_counts",
+                    oracle=oracle)
 
 
 def cumulative(seed: int, rng: random.Random) -> Scenario:
@@ -254,11 +275,107 @@ def cumulative(seed: int, rng: random.Random) -> Scenario:
                     path, "cumulative")
 
 
+def step(seed: int, rng: random.Random) -> Scenario:
+    """A level that jumps once (a policy, a new system, a reorganisation) and stays."""
+    threshold = float(rng.choice([80, 85, 90, 95]))
+    final = _away(rng, threshold, 1.5, 8.0)
+    jump = rng.choice([-1, 1]) * rng.uniform(4, 15)
+    at = rng.randint(4, 9)  # the first month at the new level
+    noise = rng.uniform(0.3, 1.5)
+    path = [_share(final - (jump if m < at else 0.0)) for m in range(1, 13)]
+    values = [_share(v + rng.gauss(0, noise)) for v in path]
+    values[-1] = _share(path[-1] + rng.gauss(0, noise / 2))
+    terms = TargetTerms(Direction.ge, threshold, date(YEAR, 12, 31), START)
+    points, final, history = _report(values, rng, (3, 7)), values[-1], []
+    if rng.random() < 0.25:
+        terms, points, final, history = _mirror(terms, points, final, history)
+    return Scenario(seed, "step-up" if jump > 0 else "step-down", terms, points, final, False,
+                    0.0, noise, path, "step", history)
+
+
+def gap(seed: int, rng: random.Random) -> Scenario:
+    """A unit that stops reporting for two to four months and resumes; some catch up on the
+    missing months in one go when they resume."""
+    kind = rng.choice(["improve", "stall", "flat"])
+    threshold = float(rng.choice([80, 85, 90, 95]))
+    base, final = threshold - rng.uniform(2, 12), _away(rng, threshold)
+    path = [_share(v) for v in _trend(rng, kind, base, final, 12)]
+    noise = rng.uniform(0.3, 1.5)
+    values = [_share(v + rng.gauss(0, noise)) for v in path]
+    values[-1] = _share(path[-1] + rng.gauss(0, noise / 2))
+    stop = rng.randint(3, 6)
+    resume = stop + rng.randint(2, 4)  # first month reported again
+    backfill = rng.random() < 0.5
+    points: Known = []
+    for m, v in enumerate(values, start=1):
+        at = month_end(YEAR, m)
+        if stop <= m < resume:
+            if not backfill:
+                continue
+            known = month_end(YEAR, resume) + timedelta(days=rng.randint(3, 7))
+        else:
+            known = at + timedelta(days=rng.randint(3, 7))
+        points.append((Point(at, v), known))
+    terms = TargetTerms(Direction.ge, threshold, date(YEAR, 12, 31), START)
+    return Scenario(seed, kind + ("-backfill" if backfill else "-hole"), terms, points,
+                    values[-1], True, 0.0, noise, path, "gap")
+
+
+def holiday_counts(seed: int, rng: random.Random) -> Scenario:
+    """A running count whose months are uneven: next to nothing in the Tết month, a summer
+    slowdown (July–August), a push before the year's close; with or without a trend."""
+    rate = rng.uniform(8, 60)
+    drift = rng.uniform(-0.06, 0.06)  # the pace changes this much a month
+    summer = rng.uniform(0.4, 0.9)
+    push = rng.uniform(1.0, 1.8)
+    total, values = 0.0, []
+    for m in range(1, 13):
+        lam = rate * max(0.0, 1 + drift * (m - 1))
+        lam *= 0.1 if m == 2 else summer if m in (7, 8) else push if m in (11, 12) else 1.0
+        total += max(0.0, round(rng.gauss(lam, math.sqrt(lam) if lam else 0.0)))
+        values.append(total)
+    while True:
+        threshold = float(round(total * rng.uniform(0.8, 1.2)))
+        if abs(total - threshold) >= max(3.0, 0.04 * threshold):
+            break
+    terms = TargetTerms(Direction.ge, threshold, date(YEAR, 12, 31), START,
+                        unit_of_measure="hồ sơ")
+    return Scenario(seed, "drift" if abs(drift) > 0.03 else "steady", terms,
+                    _report(values, rng, (3, 10)), total, False, 0.0, 0.0, values,
+                    "holiday_counts")
+
+
+def shrinking(seed: int, rng: random.Random) -> Scenario:
+    """A share whose denominator shrinks through the year (records move to another system,
+    units merge): 60–120 records a month in January, 12–25 in December; the counts are
+    reported; the true rate ends 10–25 points from the threshold."""
+    threshold = float(rng.choice([70, 75, 80, 85, 90]))
+    kind = rng.choice(["improve", "flat"])
+    final = threshold + rng.choice([-1, 1]) * rng.uniform(10, 25)
+    final = min(max(final, 2.0), 99.0)
+    path = [_share(v) for v in _trend(rng, kind, threshold - rng.uniform(0, 15), final, 12)]
+    first, last = rng.randint(60, 120), rng.randint(12, 25)
+    points: Known = []
+    value = 0.0
+    for m, rate in enumerate(path, start=1):
+        n = max(3, round(first + (last - first) * (m - 1) / 11))
+        k = sum(rng.random() < rate / 100 for _ in range(n))
+        value = 100 * k / n
+        at = month_end(YEAR, m)
+        points.append((Point(at, value, k, n), at + timedelta(days=rng.randint(3, 7))))
+    terms = TargetTerms(Direction.ge, threshold, date(YEAR, 12, 31), START)
+    return Scenario(seed, kind, terms, points, value, False, 0.0, 0.0, path, "shrinking",
+                    oracle=_binomial_met(max(3, last), path[-1], threshold))
+
+
 FAMILIES: dict[str, Callable[[int, random.Random], Scenario]] = {
     "at_bound": at_bound, "outlier": outlier, "saturating": saturating, "early": early,
     "late": late, "seasonal": seasonal, "small_counts": small_counts,
     "cumulative": cumulative,
+    "step": step, "gap": gap, "holiday_counts": holiday_counts, "shrinking": shrinking,
 }
+# families added after the engine's rule was chosen: never used to choose anything
+UNSEEN = ("step", "gap", "holiday_counts", "shrinking")
 
 
 def scenario(family: str, seed: int) -> Scenario:
@@ -269,3 +386,4 @@ def scenario(family: str, seed: int) -> Scenario:
 
 
 ALL = ["trend", *FAMILIES]
+TUNED = [f for f in ALL if f not in UNSEEN]

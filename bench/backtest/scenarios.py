@@ -24,6 +24,7 @@ supplements ≤ X%), simulated as the mirror image.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -51,6 +52,10 @@ class Scenario:
     path: list[float] = field(default_factory=list)  # the 12 noiseless monthly levels
     family: str = "trend"
     history: list[Point] = field(default_factory=list)  # earlier years, known from the start
+    # P(the deadline value meets the threshold) knowing the truth the scenario was drawn from
+    # (December's true level or rate and its noise): the best any method can do, where the
+    # outcome is left to December's noise
+    oracle: float | None = None
 
     @property
     def missed(self) -> bool:
@@ -129,4 +134,6 @@ def make(seed: int) -> Scenario:
         path = [100 - v for v in path]
     else:
         terms = TargetTerms(Direction.ge, threshold, DEADLINE, START)
-    return Scenario(seed, archetype, terms, points, final_value, irregular, tet_dip, noise, path)
+    oracle = 0.5 * (1 + math.erf(terms.gap(path[-1]) / (noise * math.sqrt(2))))
+    return Scenario(seed, archetype, terms, points, final_value, irregular, tet_dip, noise, path,
+                    oracle=oracle)

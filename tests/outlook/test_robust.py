@@ -109,3 +109,48 @@ def test_small_counts_are_judged_by_their_counts() -> None:
     assert a.probability > 0.7 > b.probability
     large = [Point(date(2026, m, 28), 95.0, 950, 1000) for m in range(1, 10)]
     assert forecast(large, terms, date(2026, 10, 5)).method == "local_linear_trend"
+
+
+def test_a_noisy_last_month_does_not_make_the_target_look_reached() -> None:
+    # climbing about 0.7 a month to 94–95% against "≥ 98%"; October reads 96.3 by chance
+    terms = TargetTerms(Direction.ge, 98.0, DEC, START)
+    pts = monthly([85.3, 89.9, 90.7, 89.2, 90.6, 91.4, 90.7, 92.1, 93.0, 96.3])
+    a = assess(terms, pts, date(2026, 11, 5))
+    assert a.forecast.value is not None
+    assert a.forecast.value < 98.0
+    assert a.status.flagged
+
+
+def test_adoption_levelling_off_is_not_extended_past_its_ceiling() -> None:
+    # a logistic climb to about 79.5%: the increments shrink month after month
+    terms = TargetTerms(Direction.ge, 86.0, DEC, START)
+    pts = monthly([7.5, 14.8, 26.1, 42.3, 56.1, 67.0, 74.0, 76.8, 78.7])
+    a = assess(terms, pts, date(2026, 11, 5))
+    assert a.forecast.value is not None
+    assert a.forecast.value < 84.0
+    assert a.status.flagged
+
+
+def test_a_steady_climb_is_not_damped() -> None:
+    # a straight climb of one point a month keeps its pace: no levelling off is invented
+    terms = TargetTerms(Direction.ge, 90.0, DEC, START)
+    pts = monthly([78.0 + m for m in range(10)])
+    a = assess(terms, pts, date(2026, 11, 5))
+    assert a.forecast.value == pytest.approx(89.0, abs=0.6)
+
+
+def test_a_commune_improving_through_the_year_is_judged_by_the_trend_of_its_counts() -> None:
+    # 8 dossiers a month, on time climbing from 4 to 7: December's rate is above the pooled
+    # rate of the last six months (77%)
+    terms = TargetTerms(Direction.ge, 75.0, DEC, START)
+    ks = [4, 4, 5, 5, 5, 6, 6, 6, 7, 7]
+    pts = [Point(date(2026, m, 28), 100 * k / 8, k, 8) for m, k in enumerate(ks, 1)]
+    a = assess(terms, pts, date(2026, 11, 5))
+    assert a.forecast.method == "pooled_counts"
+    assert a.forecast.value is not None
+    assert a.forecast.value > 81.0
+    assert not a.status.flagged
+    flat = [6, 7, 6, 6, 7, 6, 7, 6, 6, 7]  # no trend: the pooled rate stands
+    b = assess(terms, [Point(date(2026, m, 28), 100 * k / 8, k, 8)
+                       for m, k in enumerate(flat, 1)], date(2026, 11, 5))
+    assert b.forecast.value == pytest.approx(100 * 38 / 48, abs=2.0)

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 
 from chiso.outlook.counts import counted, small_counts_forecast
-from chiso.outlook.robust import deseasonalise, isolated_outliers, seasonal_offsets
+from chiso.outlook.robust import deseasonalise, isolated_outliers, seasonal_offsets, theil_sen
 from chiso.outlook.series import Point, TargetTerms, month_index, monthly_grid, tet_months
 
 Method = Literal["local_linear_trend", "ols_line", "pooled_counts", "last_value", "none"]
@@ -43,6 +43,7 @@ class Forecast:
     denominator: float | None = None  # typical count behind a ratio, when the counts are known
     seasonal: float = 0.0  # the deadline month's usual offset, from earlier years
     probability: float | None = None  # of meeting the threshold, when the model gives it exactly
+    raw: float | None = None  # the model's value before it is clipped to the measure's bounds
 
     @property
     def has_interval(self) -> bool:
@@ -52,6 +53,10 @@ class Forecast:
 MIN_STATE_SPACE = 6  # months needed before the structural model is fitted
 MIN_LINE = 3
 RECENT_MONTHS = 6  # the trend model is fitted on the last six months with a value
+HALF_MIN = 2  # months in each half of the robust line before a levelling off is looked for
+# the local trend's weight in the combination with the robust line (1/3 beat 1/2 on the
+# backtest's tuning seeds: recall 97.2% against 96.2%, precision 92.0% against 90.3%)
+TREND_WEIGHT = 1 / 3
 OUTLIER_FLOOR = 0.05  # a month is an outlier only if also this share of the level away
 
 
@@ -116,7 +121,8 @@ def forecast(points: list[Point], terms: TargetTerms, today: date) -> Forecast:
         grid = deseasonalise(grid, terms.start, offsets)
         season = offsets[terms.deadline.month]
     fc = _fit(grid, terms)
-    return replace(fc, value=None if fc.value is None else _clip(fc.value + season, terms.bounds),
+    centre = fc.value if fc.raw is None else fc.raw
+    return replace(fc, value=None if centre is None else _clip(centre + season, terms.bounds),
                    low=None if fc.low is None else _clip(fc.low + season, terms.bounds),
                    high=None if fc.high is None else _clip(fc.high + season, terms.bounds),
                    reported=reported, denominator=typical_denominator(current),
@@ -140,8 +146,54 @@ def _fit(grid: list[float], terms: TargetTerms) -> Forecast:
         first_i = known[-RECENT_MONTHS][0] if RECENT_MONTHS else 0
         fc = _state_space(grid[first_i: last_i + 1], horizon, bounds, n)
         if fc is not None:
-            return fc
-    return _line(known, target_i, bounds, n, horizon)
+            return _combine(fc, _robust_line(known[-RECENT_MONTHS:], target_i), bounds)
+    line = _line(known, target_i, bounds, n, horizon)
+    if n >= 2 * HALF_MIN:  # enough months for the robust line to see a levelling off
+        return _combine(line, _robust_line(known[-RECENT_MONTHS:], target_i), bounds)
+    return line
+
+
+def _robust_line(known: list[tuple[int, float]], target_i: int) -> tuple[float, float]:
+    """The robust trend of the recent months, extended to ``target_i``: its value and standard
+    error. The Theil–Sen line through them, one noisy month moves it little (where it moves
+    the local trend's slope); when the later half climbs (or falls) more slowly than the
+    earlier half, the slope decays geometrically at the rate seen, from the later half's
+    level: adoption levelling off towards its ceiling is not extended past it."""
+    x = np.array([i for i, _ in known], dtype=float)
+    y = np.array([v for _, v in known], dtype=float)
+    slope, intercept = theil_sen(x, y)
+    resid = y - (intercept + slope * x)
+    sd = max(float(np.sqrt(np.sum(resid ** 2) / max(len(x) - 2, 1))), 1e-6)
+    sxx = float(np.sum((x - x.mean()) ** 2)) or 1.0
+    se = sd * math.sqrt(1 + 1 / len(x) + (target_i - x.mean()) ** 2 / sxx)
+    value = intercept + slope * target_i
+    half = len(x) // 2
+    if half >= HALF_MIN:
+        early_slope, _ = theil_sen(x[:half], y[:half])
+        late_slope, late_icpt = theil_sen(x[half:], y[half:])
+        if early_slope * late_slope > 0 and abs(late_slope) < abs(early_slope):
+            months = float(x[half:].mean() - x[:half].mean())
+            decay = (late_slope / early_slope) ** (1 / months)
+            last = float(x[-1])
+            steps = target_i - last
+            level = late_icpt + late_slope * last
+            now = late_slope * decay ** (last - float(x[half:].mean()))
+            value = level + now * sum(decay ** h for h in range(1, int(steps) + 1))
+    return value, se
+
+
+def _combine(fc: Forecast, line: tuple[float, float], bounds: tuple[float, float]) -> Forecast:
+    """The combination of the trend model (weight ``TREND_WEIGHT``) and the robust line: the
+    weighted mean, and the mixture's variance (the weighted variances plus the models'
+    disagreement). A combination is less often far wrong than either model."""
+    assert fc.se is not None
+    raw = fc.value if fc.raw is None else fc.raw
+    assert raw is not None
+    w = TREND_WEIGHT
+    mean = w * raw + (1 - w) * line[0]
+    se = math.sqrt(w * fc.se ** 2 + (1 - w) * line[1] ** 2 + w * (1 - w) * (raw - line[0]) ** 2)
+    return replace(fc, value=_clip(mean, bounds), low=_clip(mean - Z80 * se, bounds),
+                   high=_clip(mean + Z80 * se, bounds), se=se, raw=mean)
 
 
 def _line(known: list[tuple[int, float]], target_i: int, bounds: tuple[float, float],
@@ -157,7 +209,7 @@ def _line(known: list[tuple[int, float]], target_i: int, bounds: tuple[float, fl
     if not math.isfinite(se) or se <= 0:
         se = max(float(np.std(y)), 1e-6)
     return Forecast(_clip(mean, bounds), _clip(mean - Z80 * se, bounds),
-                    _clip(mean + Z80 * se, bounds), se, "ols_line", n, horizon)
+                    _clip(mean + Z80 * se, bounds), se, "ols_line", n, horizon, raw=mean)
 
 
 def _state_space(grid: list[float], horizon: int, bounds: tuple[float, float], n: int
@@ -186,7 +238,8 @@ def _state_space(grid: list[float], horizon: int, bounds: tuple[float, float], n
         return None
     mean, se = centre + mean * scale, max(se * scale, 1e-6)
     return Forecast(_clip(mean, bounds), _clip(mean - Z80 * se, bounds),
-                    _clip(mean + Z80 * se, bounds), se, "local_linear_trend", n, horizon)
+                    _clip(mean + Z80 * se, bounds), se, "local_linear_trend", n, horizon,
+                    raw=mean)
 
 
 def straight_line(points: list[Point], terms: TargetTerms, today: date) -> float | None:

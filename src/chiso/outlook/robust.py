@@ -53,7 +53,7 @@ def isolated_outliers(grid: list[float], floor: float) -> set[int]:
     return out
 
 
-def _theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """The median of the pairwise slopes and the median intercept: a line the seasonal months
     themselves do not tilt."""
     i, j = np.triu_indices(len(x), k=1)
@@ -77,7 +77,7 @@ def seasonal_offsets(history: list[Point]) -> dict[int, float] | None:
         years += 1
         x = np.array(sorted(months), dtype=float)
         y = np.array([float(np.mean(months[int(m)])) for m in x])
-        slope, intercept = _theil_sen(x, y)
+        slope, intercept = theil_sen(x, y)
         for m, v in zip(x, y, strict=True):
             residuals.setdefault(int(m), []).append(float(v - (intercept + slope * m)))
     if years < MIN_HISTORY_YEARS:
