@@ -258,6 +258,8 @@ feed_tthc_dossier, feed_tthc_dossier_versions = _feed_tables(
         Column("paid_online", Boolean),
         Column("components_total", Integer, nullable=False),
         Column("components_reused", Integer, nullable=False),
+        Column("components_digitised", Integer),
+        Column("complaints", Integer),
         _pseudonym("applicant_name"),
         _pseudonym("applicant_id"),
         _pseudonym("applicant_phone"),
