@@ -147,9 +147,12 @@ class Gatherer:
             assert isinstance(t, Target)
             pb = m.plans.get(plan)
             b = pb.bindings.get(t.id) if pb else None
-            if b is None or not b.indicators or b.level != "implementing":
+            if b is None or not b.indicators or b.level not in ("implementing", "records"):
                 continue
-            if (f"{plan_key(plan)}|{t.id}", unit) not in implementing:
+            # implementing: the unit must implement it; records: the unit on the records
+            # owns its value, whoever implements the target
+            if b.level == "implementing" and (f"{plan_key(plan)}|{t.id}", unit) \
+                    not in implementing:
                 continue
             v = self.values(b.indicators[0]).get(unit)
             if v is None or v.value is None:

@@ -259,6 +259,7 @@ feed_tthc_dossier, feed_tthc_dossier_versions = _feed_tables(
         Column("components_total", Integer, nullable=False),
         Column("components_reused", Integer, nullable=False),
         Column("components_digitised", Integer),
+        Column("payment_method", String(8)),
         Column("complaints", Integer),
         _pseudonym("applicant_name"),
         _pseudonym("applicant_id"),

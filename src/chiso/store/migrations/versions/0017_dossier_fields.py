@@ -1,4 +1,4 @@
-"""dossier digitised components and complaints: two optional fields of tthc.dossier
+"""dossier fields: digitised components, complaints and payment method (optional)
 
 Revision ID: 0017_dossier_fields
 Revises: 0011_commune_grdp
@@ -26,10 +26,13 @@ def upgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('components_digitised', sa.Integer(), nullable=True))
             batch_op.add_column(sa.Column('complaints', sa.Integer(), nullable=True))
+            batch_op.add_column(sa.Column('payment_method', sa.String(length=8),
+                                          nullable=True))
 
 
 def downgrade() -> None:
     for table in _TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('payment_method')
             batch_op.drop_column('complaints')
             batch_op.drop_column('components_digitised')
