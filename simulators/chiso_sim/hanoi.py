@@ -109,6 +109,12 @@ def dossier_versions(profile: UnitProfile, day: date, seq: int, rng: random.Rand
         "components_total": total, "components_reused": rng.randint(0, total),
         "updated_at": received.isoformat(),
     }
+    # the two optional fields draw from a generator of their own, so that adding them left
+    # every other field of the stream as it was
+    extra = random.Random(base["id"])
+    base["components_digitised"] = max(base["components_reused"],
+                                       round(total * extra.uniform(0.5, 1.0)))
+    base["complaints"] = 0
     versions = [dict(base)]
     t = received + timedelta(hours=rng.uniform(0.5, 20))
     versions.append({**versions[-1], "status": "processing", "updated_at": t.isoformat()})
@@ -132,10 +138,15 @@ def dossier_versions(profile: UnitProfile, day: date, seq: int, rng: random.Rand
                            else max(span, 0) + rng.uniform(0.5, 6))
     finish = max(finish, t + timedelta(minutes=30))
     status = "rejected" if rng.random() < 0.04 else "resolved"
+    electronic = online or rng.random() < 0.3  # drawn in this order since the first version
+    paid_online = (online and rng.random() < 0.8) if rng.random() < 0.6 else None
     versions.append({**versions[-1], "status": status, "resolved_at": finish.isoformat(),
-                     "result_electronic": online or rng.random() < 0.3,
-                     "paid_online": (online and rng.random() < 0.8) if rng.random() < 0.6
-                     else None, "updated_at": finish.isoformat()})
+                     "complaints": int(extra.random() < (0.08 if late else 0.01)),
+                     "result_electronic": electronic,
+                     "paid_online": paid_online, "payment_method": None if paid_online is None
+                     else "online" if paid_online
+                     else extra.choice(["card", "qr", "qr", "transfer", "cash", "cash"]),
+                     "updated_at": finish.isoformat()})
     return versions
 
 

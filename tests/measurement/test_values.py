@@ -124,8 +124,9 @@ def test_published_values_and_progress(fresh_engine: Engine, api: TestClient) ->
     r = api.get("/api/v1/plans/131-KH-UBND/targets/I.11/progress")
     assert r.status_code == 200
     assert r.json()["level"] == "implementing"
-    assert api.get("/api/v1/plans/131-KH-UBND/targets/I.1/progress").json()["awaiting_data"]
-    assert len(api.get("/api/v1/indicators").json()) == 60 + 7  # plan 131 and the SME plan
+    i1 = api.get("/api/v1/plans/131-KH-UBND/targets/I.1/progress").json()
+    assert i1["indicators"][0]["indicator"] == "stats.agencies_ai_use_share"
+    assert len(api.get("/api/v1/indicators").json()) == 71 + 7  # plan 131 and the SME plan
 
 
 def test_stream_announces_committed_changes(fresh_runtime: Runtime, fresh_engine: Engine,

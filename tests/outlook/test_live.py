@@ -61,7 +61,9 @@ def test_target_outlook_at_a_unit(fresh_engine: Engine, catalog: Catalog,
                    params={"unit": "00004"}).json()
     assert none["status"] == "thiếu dữ liệu"
     assert "chưa đủ dữ liệu" in none["sentence"]["vi"]
-    assert api.get("/api/v1/plans/131-KH-UBND/targets/I.1/outlook").json()["awaiting_data"]
+    published = api.get("/api/v1/plans/131-KH-UBND/targets/I.1/outlook").json()
+    assert published["indicator"] == "stats.agencies_ai_use_share"  # no longer awaiting
+    assert published["status"] == "thiếu dữ liệu"  # bound, nothing published yet
     assert api.get("/api/v1/plans/131-KH-UBND/targets/I.11/outlook",
                    params={"unit": "NOPE"}).status_code == 404
 

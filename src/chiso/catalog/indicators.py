@@ -344,10 +344,12 @@ class Binding(Strict):
     indicators: list[str] = Field(default_factory=list)
     combine: Literal["all"] = Field(
         default="all", description="The target is met when every bound indicator meets it")
-    level: Literal["implementing", "city"] | None = Field(
+    level: Literal["implementing", "records", "city"] | None = Field(
         default=None,
         description="implementing: per unit, for each of the target's implementing units "
-        "(groups expanded), and for the city rolled up; city: the city's value only",
+        "(groups expanded), and for the city rolled up; records: per unit, for each unit on "
+        "the records (the feed's unit field: every department and commune that handles "
+        "them), and for the city rolled up; city: the city's value only",
     )
     periods: list[str] = Field(
         default_factory=list,
@@ -618,6 +620,10 @@ def load_bindings(path: Path, plans: Mapping[str, PlanEntry],
                 raise CatalogError(file, item, "indicators",
                                    f"{code} is measured in {ind.unit_of_measure!r}, the target "
                                    f"in {target.unit_of_measure!r}")
+        if b.level == "records" and any(indicators[c].feed == STATS_FEED
+                                        for c in b.indicators):
+            raise CatalogError(file, item, "level", "level records needs indicators over "
+                               "source records, not published figures: use implementing")
         if b.level == "implementing" and not _target_units_ok(target):
             raise CatalogError(file, item, "level",
                                "the target names no implementing unit: use level: city")

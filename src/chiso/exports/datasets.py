@@ -339,7 +339,7 @@ def _target_rows(conn: Connection, rt: Runtime, p: Period,
     for plan, pb in sorted(m.plans.items()):
         for target, binding in sorted(pb.bindings.items()):
             units: list[str | None] = [None]
-            if binding.indicators and binding.level == "implementing":
+            if binding.indicators and binding.level in ("implementing", "records"):
                 units += sorted({v.unit for v in mv.values(
                     conn, m, binding.indicators[0], p.label, level="units", today=today)
                     if v.unit is not None and v.records})

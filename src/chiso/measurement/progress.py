@@ -42,6 +42,8 @@ def target_progress(conn: Connection, m: Measurement, target: dict[str, Any],
             .where(assignments.c.plan_key == target["plan_key"],
                    assignments.c.item_kind == "target", assignments.c.item_id == target["id"],
                    assignments.c.role == "implementing", t_units.c.is_group.is_(False)))})
+    elif binding.level == "records":  # every unit on the records, whoever implements
+        units = record_units(conn, m, binding.indicators[0], periods, today)
     threshold = target["threshold"]
     indicators = []
     for code in binding.indicators:
@@ -61,3 +63,12 @@ def target_progress(conn: Connection, m: Measurement, target: dict[str, Any],
                            "name_en": m.indicators[code].name_en, "values": rows})
     return {**base, "level": binding.level, "periods": periods, "note": binding.note,
             "indicators": indicators}
+
+
+def record_units(conn: Connection, m: Measurement, code: str, periods: list[str],
+                 today: date) -> list[str]:
+    """The units on the records of indicator ``code`` in any of ``periods``: the per-unit
+    scope of a ``level: records`` binding."""
+    return sorted({v.unit for p in periods
+                   for v in mv.values(conn, m, code, p, level="units", today=today)
+                   if v.unit is not None and v.records})

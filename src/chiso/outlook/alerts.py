@@ -25,6 +25,8 @@ from sqlalchemy import Connection, Engine, select
 
 from chiso.catalog.loader import Catalog, load_catalog
 from chiso.config import Settings
+from chiso.measurement import values as mv
+from chiso.measurement.progress import record_units
 from chiso.outlook import live
 from chiso.store.catalog_sync import plan_key
 from chiso.store.tables import alert_deliveries, alerts, assignments
@@ -106,7 +108,11 @@ def candidates(conn: Connection, catalog: Catalog, rules: Rules, today: date
             binding = pb.bindings.get(target.id) if pb else None
             if binding is None or not binding.indicators:
                 continue
-            for unit in sorted(target_owners.get((key, target.id), set())):
+            owners = set(target_owners.get((key, target.id), set()))
+            if binding.level == "records" and m is not None:  # the units on the records act
+                periods = mv.judged_periods(binding, target.deadline, today)
+                owners |= set(record_units(conn, m, binding.indicators[0], periods, today))
+            for unit in sorted(owners):
                 if wanted and unit not in wanted:
                     continue
                 got = live.target_outlook(conn, catalog, number, target.id, unit, today)

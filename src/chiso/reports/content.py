@@ -12,10 +12,13 @@ from datetime import date, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, select
 
+from chiso.catalog.loader import Catalog
 from chiso.catalog.reports import ReportKind
 from chiso.context import Runtime
 from chiso.intake import quality
+from chiso.measurement import values as mv
 from chiso.measurement.periods import Period, PeriodError, parse_period
+from chiso.measurement.progress import record_units
 from chiso.outlook.answers import Outlook, target_outlook
 from chiso.outlook.tally import TaskTally, task_tally
 from chiso.scoring.answers import RankingRow, ScoringError, ranking
@@ -139,11 +142,25 @@ def scope_of(rt: Runtime, kind: ReportKind, unit: str) -> tuple[str, str | None]
     return scope, code
 
 
-def _assigned_targets(conn: Connection, plan: str, unit: str) -> set[str]:
+def _assigned_targets(conn: Connection, catalog: Catalog, plan: str, unit: str,
+                      as_of: date) -> set[str]:
+    """The targets a unit reports on: those assigned to it, and those measured per unit on
+    the records (``level: records``) where it has records."""
     q = select(assignments.c.item_id).where(
         assignments.c.plan_key == plan_key(plan), assignments.c.item_kind == "target",
         assignments.c.unit_code == unit)
-    return {r for (r,) in conn.execute(q)}
+    mine = {r for (r,) in conn.execute(q)}
+    m = catalog.measurement
+    pb = m.plans.get(plan) if m else None
+    if m is None or pb is None:
+        return mine
+    for t in catalog.plans[plan].targets:
+        b = pb.bindings.get(t.id)
+        if b is not None and b.level == "records" and t.id not in mine:
+            periods = mv.judged_periods(b, t.deadline, as_of)
+            if unit in record_units(conn, m, b.indicators[0], periods, as_of):
+                mine.add(t.id)
+    return mine
 
 
 def _standings(rt: Runtime, kind: ReportKind, period: Period, as_of: date,
@@ -205,7 +222,7 @@ def gather(rt: Runtime, kind_id: str, period_label: str, unit: str) -> ReportDat
     with rt.engine.connect() as conn:
         for plan in kind.plans:
             entry = catalog.plans[plan]
-            mine = None if code is None else _assigned_targets(conn, plan, code)
+            mine = None if code is None else _assigned_targets(conn, catalog, plan, code, as_of)
             for t in entry.targets:
                 if mine is not None and t.id not in mine:
                     continue

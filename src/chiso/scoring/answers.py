@@ -30,6 +30,9 @@ class ScoreNode(Answer):
     code: str
     name: str
     points: float
+    low: float | None = Field(default=None, description="the points' 95% interval, from the "
+                              "counts behind the value (docs/scoring.md, Intervals)")
+    high: float | None = None
     max_points: float
     formula: str
     missing: bool = Field(description="the input was missing (shown, never dropped)")
@@ -59,6 +62,8 @@ class ScoreTree(Answer):
     kind: str
     period: str
     points: float
+    low: float | None = Field(default=None, description="the score's 95% interval")
+    high: float | None = None
     max_points: float
     missing: int = Field(description="criteria whose input was missing")
     tree: ScoreNode
@@ -81,6 +86,8 @@ class CriterionMove(Answer):
     delta: float
     value_before: float | None = None
     value_now: float | None = None
+    within_noise: bool = Field(default=False, description="the move is within the two "
+                               "periods' intervals: the data cannot tell it from chance")
 
 
 class Place(Answer):
@@ -93,6 +100,15 @@ class RankingRow(Answer):
     unit: str
     name: str
     points: float
+    low: float = Field(description="the score's 95% interval, from the counts behind it")
+    high: float
+    rank_best: int = Field(description="the best rank the interval allows: 1 + the units "
+                           "surely ahead")
+    rank_worst: int = Field(description="the worst rank it allows; the units ranked between "
+                            "rank_best and rank_worst cannot be told apart from this one")
+    within_noise: bool | None = Field(
+        default=None, description="the change since the previous period is within the two "
+        "scores' intervals (None: no previous score)")
     missing: int
     computed_at: datetime | None = None
     previous: Place | None = None
@@ -135,6 +151,7 @@ def unit_score(conn: Connection, rt: Runtime, method: str, unit: str, period: Pe
         return ScoreTree.model_validate({**fresh, "stored": False})
     return ScoreTree.model_validate({
         **fresh, "stored": True, "points": row["points"], "tree": row["tree"],
+        "low": row["tree"].get("low"), "high": row["tree"].get("high"),
         "rank": row["rank"], "of": row["of"], "computed_at": row["computed_at"],
         "version": row["version"], "computed_now": {"points": fresh["points"]}})
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
+from chiso.catalog.indicators import Kind
 from chiso.catalog.loader import Catalog
 from chiso.catalog.methods import Method, Node, criteria
 from chiso.catalog.models import Target, Task
@@ -31,6 +32,7 @@ from chiso.intake import quality
 from chiso.measurement import values as mv
 from chiso.measurement.periods import Period, parse_period
 from chiso.measurement.values import Value
+from chiso.scoring.intervals import apart, share_interval
 from chiso.scoring.score import CriterionInput, ScoreNode, score
 from chiso.store.catalog_sync import plan_key
 from chiso.store.tables import FEED_TABLES, assignments, score_history, scores
@@ -83,6 +85,17 @@ class Gatherer:
             cache[code] = {v.unit: v for v in got if v.unit is not None and v.value is not None}
         return cache[code]
 
+    def interval(self, code: str, v: Value) -> tuple[float, float] | None:
+        """The 95% interval of a share measured from source records (intervals.py); None
+        for published figures and for what is not a share of its records."""
+        m = self.catalog.measurement
+        assert m is not None
+        assert v.value is not None
+        ind = m.indicators[code]
+        if ind.kind is not Kind.ratio or m.contracts[ind.feed].publishes_values:
+            return None
+        return share_interval(v.value, float(ind.scale), v.records)
+
     def assigned(self, kind: str, role: str) -> set[tuple[str, str]]:
         """(plan key, item id, unit) of every assignment of ``kind`` in ``role``."""
         if (kind, role) not in self._assigned:
@@ -134,9 +147,12 @@ class Gatherer:
             assert isinstance(t, Target)
             pb = m.plans.get(plan)
             b = pb.bindings.get(t.id) if pb else None
-            if b is None or not b.indicators or b.level != "implementing":
+            if b is None or not b.indicators or b.level not in ("implementing", "records"):
                 continue
-            if (f"{plan_key(plan)}|{t.id}", unit) not in implementing:
+            # implementing: the unit must implement it; records: the unit on the records
+            # owns its value, whoever implements the target
+            if b.level == "implementing" and (f"{plan_key(plan)}|{t.id}", unit) \
+                    not in implementing:
                 continue
             v = self.values(b.indicators[0]).get(unit)
             if v is None or v.value is None:
@@ -171,7 +187,8 @@ class Gatherer:
             v = self.values(n.indicator).get(unit)
             src = f"{n.indicator} {self.period.label}"
             if v is not None and v.value is not None:
-                return CriterionInput(value=v.value, source=src)
+                lo, hi = self.interval(n.indicator, v) or (None, None)
+                return CriterionInput(value=v.value, source=src, low=lo, high=hi)
             inp = CriterionInput(missing=True, source=src)
             if rule == "last_known":
                 old = self.values(n.indicator, last=True).get(unit)
@@ -207,8 +224,10 @@ def tree_dict(node: ScoreNode, method: Method, kind: str, unit: str, period: str
     binding = {n.code: n for n in criteria(method.kinds[kind])}  # type: ignore[index]
 
     def walk(s: ScoreNode) -> dict[str, Any]:
+        low, high = s.bounds()
         d: dict[str, Any] = {
             "code": s.code, "name": s.name, "points": round(s.points, 4),
+            "low": round(low, 4), "high": round(high, 4),
             "max_points": round(s.max_points, 4), "formula": s.formula, "missing": s.missing,
             "stale": s.stale, "excluded": s.excluded, "value": s.value, "share": s.share,
             "source": s.source}
@@ -238,6 +257,30 @@ def leaves(tree: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def bounds(tree: dict[str, Any]) -> tuple[float, float, float]:
+    """(points, low, high) of a stored tree node; a tree stored before intervals were kept
+    (or a criterion absent then) has the points at both ends."""
+    pts = float(tree.get("points", 0.0))
+    return pts, float(tree.get("low", pts)), float(tree.get("high", pts))
+
+
+def plausible_ranks(trees: dict[str, dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Per unit, the best and worst rank its score's interval allows: 1 + the units that are
+    surely ahead of it, and the units not surely behind it (intervals.apart)."""
+    b = {u: bounds(t) for u, t in trees.items()}
+    out = {}
+    for u, mine in b.items():
+        ahead = behind = 0
+        for v, other in b.items():
+            if v != u and apart(mine, other):
+                if other[0] > mine[0]:
+                    ahead += 1
+                else:
+                    behind += 1
+        out[u] = (1 + ahead, len(b) - behind)
+    return out
+
+
 def explain(before: dict[str, Any] | None, now: dict[str, Any]) -> list[dict[str, Any]]:
     """Which criteria moved between two trees, and by how much (largest moves first)."""
     if before is None:
@@ -251,7 +294,8 @@ def explain(before: dict[str, Any] | None, now: dict[str, Any]) -> list[dict[str
             moved.append({"criterion": code, "name": leaf["name"], "before": was,
                           "now": leaf["points"], "delta": delta,
                           "value_before": old.get(code, {}).get("value"),
-                          "value_now": leaf["value"]})
+                          "value_now": leaf["value"],
+                          "within_noise": not apart(bounds(old.get(code, {})), bounds(leaf))})
     return sorted(moved, key=lambda x: -abs(x["delta"]))
 
 
@@ -283,7 +327,7 @@ def unit_score(conn: Connection, catalog: Catalog, code: str, unit: str, period:
             "missing_rule": method.missing, "unit": unit, "unit_name": u.name, "kind": kind,
             "period": p.label, "points": tree["points"], "max_points": tree["max_points"],
             "missing": sum(1 for leaf in leaves(tree).values() if leaf["missing"]),
-            "tree": tree}
+            "low": tree["low"], "high": tree["high"], "tree": tree}
 
 
 def rank(points: dict[str, float]) -> dict[str, int]:
@@ -376,12 +420,18 @@ def ranking(conn: Connection, catalog: Catalog, code: str, kind: str, period: st
     prev_label = previous_period(p.label)
     before = read(prev_label) if prev_label else {}
     rows = []
+    plausible = plausible_ranks({k: v["tree"] for k, v in now.items()})
     for unit, r in sorted(now.items(), key=lambda x: (x[1]["rank"], x[0])):
         b = before.get(unit)
         u = catalog.units.units.get(unit)
+        _, low, high = bounds(r["tree"])
         rows.append({
             "rank": r["rank"], "unit": unit, "name": u.name if u else unit,
-            "points": r["points"], "missing": r["missing"],
+            "points": r["points"], "low": low, "high": high,
+            "rank_best": plausible[unit][0], "rank_worst": plausible[unit][1],
+            "within_noise": None if b is None else not apart(bounds(b["tree"]),
+                                                             bounds(r["tree"])),
+            "missing": r["missing"],
             "computed_at": r["computed_at"].isoformat() if r.get("computed_at") else None,
             "previous": None if b is None else {"rank": b["rank"], "points": b["points"]},
             "rank_change": None if b is None else b["rank"] - r["rank"],

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from chiso.catalog.methods import Function, Method, Node, allotted
+from chiso.scoring.intervals import quadrature
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class CriterionInput:
     late: int = 0  # tasks done late
     overdue: int = 0  # tasks past their deadline, not done
     source: str | None = None  # where the value came from (indicator code, period), for drill-down
+    low: float | None = None  # the value's 95% interval, from the counts behind it
+    high: float | None = None
 
     @property
     def tasks_total(self) -> int:
@@ -45,6 +48,16 @@ class ScoreNode:
     share: float | None = None
     source: str | None = None
     children: list[ScoreNode] = field(default_factory=list)
+    low: float | None = None  # the points' 95% interval (None: set to the points)
+    high: float | None = None
+
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of the points; the points themselves when no interval is known."""
+        if self.low is None or self.low > self.points:
+            self.low = self.points
+        if self.high is None or self.high < self.points:
+            self.high = self.points
+        return self.low, self.high
 
     def find(self, code: str) -> ScoreNode:
         if self.code == code:
@@ -113,6 +126,9 @@ def _criterion(n: Node, pts: float, inp: CriterionInput | None, rule: str) -> Sc
     assert value is not None
     share, how = apply(fn, value)
     node.value, node.share, node.points = value, share, share * pts
+    if not node.stale and inp is not None and inp.low is not None and inp.high is not None:
+        ends = [apply(fn, inp.low)[0] * pts, apply(fn, inp.high)[0] * pts]
+        node.low, node.high = min(ends), max(ends)
     node.formula = f"{pts:g} × {how}" + (
         f" (last known, {inp.last_known_period})" if node.stale and inp else "")
     return node
@@ -130,12 +146,18 @@ def _group(n: Node, pts: float, children: list[ScoreNode], rule: str) -> ScoreNo
             return node
         earned = sum(c.points for c in kept)
         node.points = earned * pts / avail
+        node.low, node.high = quadrature(node.points, _parts(kept), pts / avail, pts)
         node.formula = (f"{earned:g} / {avail:g} × {pts:g}" if avail != pts
                         else f"sum of {len(kept)} criteria")
         return node
     node.points = sum(c.points for c in children)
+    node.low, node.high = quadrature(node.points, _parts(children), 1.0, pts)
     node.formula = f"sum of {len(children)}"
     return node
+
+
+def _parts(nodes: list[ScoreNode]) -> list[tuple[float, float, float]]:
+    return [(c.points, *c.bounds()) for c in nodes]
 
 
 def score(method: Method, kind: str, inputs: Mapping[str, CriterionInput]) -> ScoreNode:
