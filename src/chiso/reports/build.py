@@ -64,8 +64,16 @@ def build(rt: Runtime, kind: str, period: str, unit: str, out_dir: Path, *,
     """Write report ``kind`` for ``period`` and ``unit`` ("city" or a unit code) into
     ``out_dir``, dated ``issued``; raises :class:`~chiso.reports.content.ReportError` for
     a report that cannot be built as asked."""
-    data = gather(rt, kind, period, unit)
-    letter = compose(data, rt.catalog, locale, issued)
+    return write(rt, gather(rt, kind, period, unit), out_dir, issued=issued, locale=locale)
+
+
+def write(rt: Runtime, data: ReportData, out_dir: Path, *, issued: date,
+          locale: Locale = "vi", number: str | None = None, signer: str = "",
+          proposals: str | None = None) -> Built:
+    """Write the files of a report whose figures are ``data`` into ``out_dir`` (the
+    letter's number, signer and proposals as :func:`~chiso.reports.wording.compose`)."""
+    letter = compose(data, rt.catalog, locale, issued, number=number, signer=signer,
+                     proposals=proposals)
     out_dir.mkdir(parents=True, exist_ok=True)
     suffix = "" if locale == "vi" else f".{locale}"
     stem = file_stem(data) + suffix

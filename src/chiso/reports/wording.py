@@ -359,8 +359,12 @@ def _next(data: ReportData, locale: Locale) -> list[Block]:
     return blocks
 
 
-def compose(data: ReportData, catalog: Catalog, locale: Locale, issued: date) -> Letter:
-    """The report ``data`` as a letter in ``locale``, dated ``issued``."""
+def compose(data: ReportData, catalog: Catalog, locale: Locale, issued: date, *,
+            number: str | None = None, signer: str = "", proposals: str | None = None
+            ) -> Letter:
+    """The report ``data`` as a letter in ``locale``, dated ``issued``; ``number`` (the
+    register number, blank until issued), ``signer`` and the operator's ``proposals`` (one
+    paragraph a line) fill what people write."""
     kind = catalog.reports[data.kind]
     scope = kind.scopes[data.scope]  # type: ignore[index]
     units = catalog.units.units
@@ -391,6 +395,9 @@ def compose(data: ReportData, catalog: Catalog, locale: Locale, issued: date) ->
                 blocks += _next(data, locale)
             case "rankings":
                 blocks += _rankings(data, catalog, locale)
+            case "proposals" if proposals and proposals.strip():
+                blocks += [Block(kind="paragraph", text=line.strip())
+                           for line in proposals.splitlines() if line.strip()]
             case "proposals":
                 blocks.append(Block(kind="note", text=_t(
                     locale, "(Phần này do đơn vị soạn thảo bổ sung trước khi ban hành.)",
@@ -405,11 +412,11 @@ def compose(data: ReportData, catalog: Catalog, locale: Locale, issued: date) ->
     return Letter(
         locale=locale,
         parent_body=parent.name.upper() if parent else None, issuing_body=body,
-        number=_t(locale, "Số:       /", "No.:       /")
-        + scope.number_suffix.format(code=code),
+        number=_t(locale, "Số: ", "No.: ") + (number.strip() if number else "      ")
+        + "/" + scope.number_suffix.format(code=code),
         place_date=place_date(issued, locale), title=_t(locale, "BÁO CÁO", "REPORT"),
         subject=subject, addressees=addressees, blocks=blocks,
         authority=scope.signature.authority, signer_title=scope.signature.title,
-        signer_name="",
+        signer_name=signer,
         copies=[f"- {_t(locale, c, 'As above') if c == 'Như trên' else c};"
                 for c in scope.copies] + [f"- {_t(locale, 'Lưu', 'Filed')}: {scope.archive}."])

@@ -37,6 +37,7 @@ from chiso.web import (
     rankings_web,
     records_api,
     render,
+    reports_web,
     scoring_api,
 )
 
@@ -93,7 +94,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     app.include_router(scoring_api.router)
     app.include_router(access_web.router)
     for room in (dashboard_web, map_web, rankings_web, indicator_web, decisions_web,
-                 opendata_api):
+                 opendata_api, reports_web):
         app.include_router(room.router)
     app.state.templates = render.templates()  # one environment per app
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
