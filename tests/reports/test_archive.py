@@ -5,7 +5,7 @@ edition, restating the issued one figure by figure."""
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from docx import Document
@@ -70,7 +70,8 @@ def test_draft_issue_and_restatement(fresh_runtime: Runtime) -> None:
 
     # records of November arrive late: the next edition restates the issued one
     send_months(rt.engine, HOAN_KIEM, {11: 4})
-    restated = archive.save(rt, "monthly", "2026-11", HOAN_KIEM, today=date(2026, 12, 12))
+    restated = archive.save(rt, "monthly", "2026-11", HOAN_KIEM, today=date(2026, 12, 12),
+                            cut_off=datetime.now(UTC))
     assert (restated.edition, restated.status, restated.restates) == (2, "draft", issued.id)
     assert restated.content_sha256 != issued.content_sha256
     moved = {c.figure: c for c in restated.changes}
@@ -86,5 +87,6 @@ def test_draft_issue_and_restatement(fresh_runtime: Runtime) -> None:
 
     # more late records: the draft edition is rebuilt in place, still restating edition 1
     send_months(rt.engine, HOAN_KIEM, {10: 10})
-    later = archive.save(rt, "monthly", "2026-11", HOAN_KIEM, today=date(2026, 12, 14))
+    later = archive.save(rt, "monthly", "2026-11", HOAN_KIEM, today=date(2026, 12, 14),
+                         cut_off=datetime.now(UTC))
     assert (later.id, later.edition, later.restates) == (restated.id, 2, issued.id)

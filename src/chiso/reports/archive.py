@@ -20,9 +20,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from chiso.context import Runtime
-from chiso.reports.build import Built, content_hash, manifest, write
+from chiso.reports.as_of import view
+from chiso.reports.build import Built, content_hash, gather_as_of, manifest, write
 from chiso.reports.content import ReportData, ReportError, gather
 from chiso.store.tables import report_files, reports
 
@@ -196,13 +198,20 @@ def _put_files(conn: Connection, report_id: int, files: dict[str, bytes]) -> Non
 
 
 def save(rt: Runtime, kind: str, period: str, unit: str, *, today: date,
-         now: datetime | None = None) -> StoredReport:
-    """Build report ``kind`` for ``period`` and ``unit`` ("city" or a unit code) and store
-    it as a draft dated ``today``: the latest draft is rebuilt in place; after an issued
-    edition, a build with the same figures changes nothing and one with other figures is the
+         now: datetime | None = None, cut_off: datetime | None = None) -> StoredReport:
+    """Build report ``kind`` for ``period`` and ``unit`` ("city" or a unit code) from the
+    records received up to ``cut_off`` (default: the report's own cut-off, the start of its
+    due day, or now before then) and store it as a draft dated ``today``: the latest draft
+    is rebuilt in place; after an issued edition, a build with the same figures changes
+    nothing and one with other figures (a later ``cut_off`` that sees late records) is the
     next edition, restating it. Raises :class:`ReportError` for a report asked wrongly."""
     stamp = now or datetime.now(UTC)
-    data = gather(rt, kind, period, unit)
+    if cut_off is None:
+        data, cut = gather_as_of(rt, kind, period, unit, stamp)
+    else:
+        cut = cut_off.astimezone(UTC)
+        with view(rt, cut) as seen:
+            data = gather(seen, kind, period, unit)
     digest = content_hash(data)
     key = (data.kind, data.period, unit)
     with rt.engine.connect() as conn:
@@ -210,6 +219,14 @@ def save(rt: Runtime, kind: str, period: str, unit: str, *, today: date,
         if latest is not None and latest.content_sha256 == digest:
             return _must(conn, latest.id)
     _, files = _render(rt, data, today)  # outside the transaction: it takes seconds
+    try:
+        return _store(rt, key, data, digest, cut, stamp, files)
+    except IntegrityError:  # another process stored this edition meanwhile: look again
+        return _store(rt, key, data, digest, cut, stamp, files)
+
+
+def _store(rt: Runtime, key: tuple[str, str, str], data: ReportData, digest: str,
+           cut: datetime, stamp: datetime, files: dict[str, bytes]) -> StoredReport:
     methods = manifest(rt, data, [])["methods"]
     with rt.engine.begin() as conn:
         latest = _latest(conn, key)  # again: another build may have stored meanwhile
@@ -223,7 +240,7 @@ def save(rt: Runtime, kind: str, period: str, unit: str, *, today: date,
             old = data_of(conn, restates)
             assert old is not None
             changes = [c.model_dump() for c in restatement(old, data)]
-        row = {"status": "draft", "as_of": data.as_of, "cut_off": stamp, "built_at": stamp,
+        row = {"status": "draft", "as_of": data.as_of, "cut_off": cut, "built_at": stamp,
                "content_sha256": digest, "catalog": rt.catalog.digest, "methods": methods,
                "data": data.model_dump(mode="json"), "restates": restates,
                "changes": changes}

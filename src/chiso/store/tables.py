@@ -764,3 +764,16 @@ report_files = Table(
     Column("size", Integer, nullable=False),
     Column("content", LargeBinary, nullable=False),
 )
+
+# One row per scheduled run of a report kind, period and stage (chiso.reports.schedule): the
+# process that inserts it does the run, so a run happens once however many processes serve.
+report_runs = Table(
+    "report_runs", metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("period", String(32), primary_key=True),
+    Column("stage", String(8), primary_key=True),  # opened | closed
+    Column("claimed_by", String(128), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("built", Integer),
+)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chiso.access.guard import principal
 from chiso.context import Runtime
@@ -37,6 +37,10 @@ class BuildIn(BaseModel):
     kind: str = Field(description="a report kind, e.g. monthly (docs/reports.md)")
     period: str = Field(description="e.g. 2026-11, 2026-Q4, 2026-H1, 2026-9M, 2026")
     unit: str = Field(default="city", description="'city' or a unit code")
+    cut_off: AwareDatetime | None = Field(
+        default=None, description="read the records received up to this time (default: the "
+                                  "report's cut-off, the start of its due day, or now before "
+                                  "then); a later time restates an issued report")
 
 
 class IssueIn(BaseModel):
@@ -70,7 +74,8 @@ def build_report(body: BuildIn, rt: Rt, today: Today) -> StoredReport:
     (rebuilt in place), or, after an issued edition whose figures changed, the next edition
     listing each changed figure. 422 says what to change in the request."""
     try:
-        return archive.save(rt, body.kind, body.period, body.unit, today=today)
+        return archive.save(rt, body.kind, body.period, body.unit, today=today,
+                            cut_off=body.cut_off)
     except ReportError as exc:
         raise _unprocessable(exc, "body") from exc
 

@@ -1,4 +1,4 @@
-"""reports: every report built, its editions (draft, issued, restated) and its files
+"""reports: every report built, its editions (draft, issued, restated), its files and the scheduled runs
 
 Revision ID: 0013_reports
 Revises: 0011_commune_grdp
@@ -29,6 +29,16 @@ def upgrade() -> None:
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('content', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('report_id', 'name', name=op.f('pk_report_files'))
+    )
+    op.create_table('report_runs',
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('period', sa.String(length=32), nullable=False),
+    sa.Column('stage', sa.String(length=8), nullable=False),
+    sa.Column('claimed_by', sa.String(length=128), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('built', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('kind', 'period', 'stage', name=op.f('pk_report_runs'))
     )
     op.create_table('reports',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -67,5 +77,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_reports_unit')
 
     op.drop_table('reports')
+    op.drop_table('report_runs')
     op.drop_table('report_files')
     # ### end Alembic commands ###
