@@ -14,9 +14,9 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chiso.catalog.errors import CatalogError
 from chiso.catalog.files import read_mapping
@@ -85,6 +85,9 @@ class Accountability(Strict):
     on_time_share: float = Field(default=0.9, ge=0, le=1)
 
 
+Address = Annotated[str, StringConstraints(pattern=r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")]
+
+
 class ReportKind(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title_vi: str
@@ -101,6 +104,9 @@ class ReportKind(Strict):
                                          description="needed by the rankings section")
     accountability: Accountability = Accountability()
     scopes: dict[ScopeKind, Scope] = Field(min_length=1)
+    recipients: list[Address] = Field(
+        default_factory=list, description="e-mail addresses an issued report is sent to, "
+                                          "with its files attached")
 
 
 class ReportFile(Strict):

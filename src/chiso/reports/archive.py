@@ -59,6 +59,13 @@ class FileInfo(_Model):
     size: int
 
 
+class Delivery(_Model):
+    to: str
+    sent: bool
+    detail: str = Field(description="'sent', or why not")
+    at: datetime
+
+
 class StoredReport(_Model):
     id: int
     kind: str
@@ -79,6 +86,8 @@ class StoredReport(_Model):
     signer: str | None
     issued_by: str | None
     issued_at: datetime | None
+    delivery: list[Delivery] = Field(default_factory=list,
+                                     description="the e-mails sent when it was issued")
     files: list[FileInfo]
 
 
@@ -132,6 +141,7 @@ def _stored(conn: Connection, row: Row[Any]) -> StoredReport:
         changes=[Change.model_validate(c) for c in m["changes"] or []], number=m["number"],
         issued_on=m["issued_on"], signer=m["signer"], issued_by=m["issued_by"],
         issued_at=_utc(m["issued_at"]) if m["issued_at"] else None,
+        delivery=[Delivery.model_validate(d) for d in m["delivery"] or []],
         files=_files(conn, m["id"]))
 
 

@@ -751,6 +751,7 @@ reports = Table(
     Column("proposals", Text),
     Column("issued_by", String(128)),
     Column("issued_at", DateTime(timezone=True)),
+    Column("delivery", JSON),  # after issue: each recipient, sent or why not, and when
     UniqueConstraint("kind", "period", "unit", "edition"),
     Index("ix_reports_unit", "unit"),
 )

@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chiso.access.guard import principal
 from chiso.context import Runtime
-from chiso.reports import archive
+from chiso.reports import archive, delivery
 from chiso.reports.archive import ReportStateError, StoredReport
 from chiso.reports.content import ReportError
 from chiso.web.api import Conn, Today, runtime
@@ -109,18 +109,23 @@ def report_file(report_id: int, name: str, conn: Conn) -> Response:
 def issue_report(report_id: int, body: IssueIn, request: Request, rt: Rt,
                  today: Today) -> StoredReport:
     """Issue a draft with its number, date and signer (and the operator's proposals): its
-    files are written again from the figures the draft showed, and it never changes again.
-    409 when it is already issued."""
+    files are written again from the figures the draft showed, and it never changes again;
+    it is then e-mailed to its kind's recipients (``delivery`` records each). 409 when it is
+    already issued."""
     try:
-        return archive.issue(rt, report_id, number=body.number, signer=body.signer,
-                             issued_on=body.issued_on or today, by=principal(request).actor,
-                             proposals=body.proposals)
+        issued = archive.issue(rt, report_id, number=body.number, signer=body.signer,
+                               issued_on=body.issued_on or today,
+                               by=principal(request).actor, proposals=body.proposals)
     except LookupError as exc:
         raise HTTPException(404, f"no report {report_id}") from exc
     except ReportStateError as exc:
         raise HTTPException(409, str(exc)) from exc
     except ReportError as exc:
         raise _unprocessable(exc, "body") from exc
+    if not delivery.deliver(rt, report_id):
+        return issued
+    with rt.engine.connect() as conn:
+        return _found(conn, report_id)
 
 
 def _page(request: Request, lang: str, rt: Runtime, conn: Conn, kind: str | None,

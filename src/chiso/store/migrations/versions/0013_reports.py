@@ -62,6 +62,7 @@ def upgrade() -> None:
     sa.Column('proposals', sa.Text(), nullable=True),
     sa.Column('issued_by', sa.String(length=128), nullable=True),
     sa.Column('issued_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('delivery', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reports')),
     sa.UniqueConstraint('kind', 'period', 'unit', 'edition', name=op.f('uq_reports_kind_period_unit_edition'))
     )
