@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     dashboard_follow: bool = Field(
         default=True, description="Keep the dashboard's tiles current from the change stream "
         "(off: every read recomputes them)")
+    reports_schedule: bool = Field(
+        default=True, description="Build the reports that fall due inside the running service "
+        "(chiso.reports.schedule)")
+    reports_schedule_seconds: float = Field(
+        default=900.0, gt=0, description="Seconds between two looks for reports due")
     default_locale: str = "vi"
 
 

@@ -25,7 +25,8 @@ from chiso.runtime import create_app
 
 SAMPLE = {"key": "131-KH-UBND", "target_id": "I.11", "task_id": "1", "code": UNIT_A,
           "feed": "tthc.dossier", "source": "nobody", "record_id": "nothing", "name": "-",
-          "path": "chiso.css", "sha256": "0" * 64, "method": "dvc-766", "unit": UNIT_A,
+          "report_id": "1", "path": "chiso.css", "sha256": "0" * 64, "method": "dvc-766",
+          "unit": UNIT_A,
           "tile_id": "ho-so-dung-han", "dataset": "data-accountability",
           "action": "package_list", "fmt": "ttl"}
 # Streams never end: called only where the guard must refuse.

@@ -57,6 +57,7 @@ def _broken(tmp_path: Path, change: dict[str, object]) -> Path:
     ({"due_day": 31}, "due_day", "less than or equal to 28"),
     ({"scopes.city.issuer": None}, "scopes.city.issuer", "needs an issuing unit"),
     ({"scopes.city.signer": "x"}, "scopes.city.signer", "Extra inputs"),
+    ({"recipients": ["vanthu.example.org"]}, "recipients.0", "should match pattern"),
 ])
 def test_a_broken_kind_names_file_kind_and_field(
         tmp_path: Path, catalog: Catalog, change: dict[str, object], field: str,

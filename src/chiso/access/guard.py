@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chiso.access import accounts, audit
 from chiso.access.policy import Rule, rule_for
 from chiso.access.roles import ANONYMOUS, Principal
-from chiso.store.tables import FEED_TABLES, assignments, intake_batches, tasks
+from chiso.store.tables import FEED_TABLES, assignments, intake_batches, reports, tasks
 
 SESSION_COOKIE = "chiso_session"
 CSRF_COOKIE = "chiso_csrf"
@@ -63,6 +63,18 @@ def record_unit(engine: Engine, params: dict[str, Any]) -> str | None:
         unit: str | None = conn.execute(select(latest.c.unit).where(
             latest.c.source == params.get("source"),
             latest.c.record_id == params.get("record_id"))).scalar()
+    return unit
+
+
+def report_unit(engine: Engine, params: dict[str, Any]) -> str | None:
+    """The unit a stored report is of ('city' for the city's), None: no such report."""
+    try:
+        report_id = int(str(params.get("report_id")))
+    except ValueError:
+        return None
+    with engine.connect() as conn:
+        unit: str | None = conn.execute(select(reports.c.unit).where(
+            reports.c.id == report_id)).scalar()
     return unit
 
 
@@ -317,6 +329,13 @@ class AccessGuard:
             if unit is None or unit not in units:
                 return None, (404, "not found")  # another unit's record reads as missing
             return unit, None
+        if rule.scope == "report":
+            owner = await run_in_threadpool(report_unit, engine, params)
+            if owner is None:  # no such report: its handler answers 404
+                return None, None
+            if owner not in units:
+                return None, (404, "not found")  # another unit's report reads as missing
+            return owner, None
         if rule.scope == "raw":
             owners = await run_in_threadpool(raw_units, engine, params)
             ours = sorted(owners & units)

@@ -14,6 +14,8 @@ Scope kinds, for principals whose grants for the route are limited to some units
 - ``task``: the task named by the path (``key``, ``task_id``) must be led by one of the
   officer's units (catalog assignments, role ``lead``); otherwise refused (403). A task no
   unit leads belongs to the city: only city-wide grants reach it.
+- ``report``: the stored report named by ``report_id`` must be of one of the officer's
+  units (the city's reports: city-wide grants only); another's reads as not found.
 - ``raw``: the raw payload named by the path must belong to a batch uploaded for one of the
   officer's units (its file or its evidence); another's reads as not found.
 - ``feed``: source tokens: the ``feed`` path parameter must be one the token covers; the
@@ -52,6 +54,7 @@ class Rule:
 EVERYONE = PERSON_ROLES
 STAFF_RECORDS = frozenset({OPERATOR, DATA_STEWARD, UNIT_OFFICER})
 QUALITY = frozenset({OPERATOR, LEADER, VIEWER, DATA_STEWARD, UNIT_OFFICER})
+REPORT_READERS = frozenset({OPERATOR, LEADER, VIEWER, AUDITOR, UNIT_OFFICER})
 
 
 def _r(method: str, path: str, roles: frozenset[str] | set[str], scope: str = "none",
@@ -172,6 +175,19 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/decisions/new", {LEADER, OPERATOR},
        note="the form: the tile's question and the values it shows now"),
     _r("POST", "/decisions", {LEADER, OPERATOR}, note="record a decision (form)"),
+    # -- reports: stored reports, their files, building and issuing ------------------------
+    _r("GET", "/api/v1/reports", REPORT_READERS, "query",
+       note="stored reports by kind, period, unit (a unit officer: its unit's); ?kind=&period="),
+    _r("POST", "/api/v1/reports", {OPERATOR},
+       note="build a report now and store it as a draft (or restate an issued one)"),
+    _r("GET", "/api/v1/reports/{report_id}", REPORT_READERS, "report",
+       note="a stored report: status, hashes, versions, restated figures, files"),
+    _r("GET", "/api/v1/reports/{report_id}/files/{name}", REPORT_READERS, "report",
+       note="download a report's DOCX, XLSX, PDF or manifest"),
+    _r("POST", "/api/v1/reports/{report_id}/issue", {OPERATOR, UNIT_OFFICER}, "report",
+       note="issue a draft: number, date, signer, proposals; then frozen"),
+    _r("GET", "/bao-cao", REPORT_READERS, "query", note="the reports page (Vietnamese path)"),
+    _r("GET", "/reports", REPORT_READERS, "query", note="the reports page (English path)"),
     # -- signing in and out ----------------------------------------------------------------
     _r("GET", "/signin", EVERYONE),
     _r("POST", "/signin", EVERYONE, note="lock-out after repeated failures"),

@@ -2,7 +2,8 @@
 
 Files: ``data/reports/<id>.yaml``, one per kind, each a ``report:`` mapping: its cadence and
 due day, the plan reporting rule it fulfils, the plans it reports on, its sections in order,
-the scoring method that names the units leading and lagging, and per scope (the city, a
+the scoring method that names the units leading and lagging (and, for the ranking report,
+the methods and kinds of unit ranked in full), and per scope (the city, a
 department, an agency, a commune) who issues it, to whom, under which number suffix, who
 signs and who receives copies. Every unit code, plan, rule and
 placeholder is checked at catalog load; an error names the file, the kind and the field.
@@ -13,9 +14,9 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chiso.catalog.errors import CatalogError
 from chiso.catalog.files import read_mapping
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
     from chiso.catalog.methods import Methods
     from chiso.units.registry import UnitRegistry
 
-Section = Literal["results", "shortcomings", "next_period", "proposals"]
+Section = Literal["results", "shortcomings", "next_period", "proposals", "rankings"]
 ScopeKind = Literal["city", "department", "agency", "commune"]
+RankedKind = Literal["department", "agency", "commune"]
 
 
 class Strict(BaseModel):
@@ -66,11 +68,24 @@ class RankingRef(Strict):
     count: int = Field(default=3, ge=1, le=10, description="units named at each end")
 
 
+class RankingsRef(Strict):
+    """What the ``rankings`` section shows: the full ranking of every unit of ``kinds`` by
+    each of ``methods`` (none listed: every scoring method of the catalog), each unit's change
+    of rank since the previous period and the ``movers`` criteria that moved it most."""
+
+    methods: list[str] = Field(default_factory=list)
+    kinds: list[RankedKind] = Field(default=["department", "commune"], min_length=1)
+    movers: int = Field(default=2, ge=0, le=5)
+
+
 class Accountability(Strict):
     """When a unit's feed counts as incomplete or late in the period (shares, 0 to 1)."""
 
     completeness: float = Field(default=1.0, ge=0, le=1)
     on_time_share: float = Field(default=0.9, ge=0, le=1)
+
+
+Address = Annotated[str, StringConstraints(pattern=r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")]
 
 
 class ReportKind(Strict):
@@ -85,8 +100,13 @@ class ReportKind(Strict):
     subject_en: str = Field(description="{period_en} is replaced by the period's words")
     sections: list[Section] = Field(min_length=1)
     ranking: RankingRef
+    rankings: RankingsRef | None = Field(default=None,
+                                         description="needed by the rankings section")
     accountability: Accountability = Accountability()
     scopes: dict[ScopeKind, Scope] = Field(min_length=1)
+    recipients: list[Address] = Field(
+        default_factory=list, description="e-mail addresses an issued report is sent to, "
+                                          "with its files attached")
 
 
 class ReportFile(Strict):
@@ -114,6 +134,13 @@ def _check(kind: ReportKind, file: str, plans: Mapping[str, PlanEntry],
             raise CatalogError(file, kind.id, f"plans[{i}]", f"no plan {plan!r}")
     if len(set(kind.sections)) != len(kind.sections):
         raise CatalogError(file, kind.id, "sections", "a section is listed twice")
+    if "rankings" in kind.sections and kind.rankings is None:
+        raise CatalogError(file, kind.id, "rankings",
+                           "the rankings section needs a rankings mapping (methods, kinds)")
+    for i, method in enumerate(kind.rankings.methods if kind.rankings else []):
+        if method not in methods.versions:
+            raise CatalogError(file, kind.id, f"rankings.methods[{i}]",
+                               f"no scoring method {method!r}")
     for name, allowed in (("subject_vi", {"period_vi"}), ("subject_en", {"period_en"})):
         extra = _fields(getattr(kind, name)) - allowed
         if extra:

@@ -18,7 +18,8 @@ app = typer.Typer(help="Periodic reports (docs/reports.md).", no_args_is_help=Tr
 @app.command("build")
 def build_command(
     kind: Annotated[str, typer.Option("--kind", "-k", help="report kind, e.g. monthly")],
-    period: Annotated[str, typer.Option("--period", "-p", help="e.g. 2026-11")],
+    period: Annotated[str, typer.Option(
+        "--period", "-p", help="e.g. 2026-11, 2026-Q4, 2026-H1, 2026-9M, 2026")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="folder to write into")],
     unit: Annotated[str, typer.Option(
         "--unit", "-u", help="'city', a unit code (chiso units find NAME) or 'all'")] = "city",

@@ -7,6 +7,7 @@ sentences and tables, and the writers turn those into files. Nothing here format
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +22,7 @@ from chiso.measurement.periods import Period, PeriodError, parse_period
 from chiso.measurement.progress import record_units
 from chiso.outlook.answers import Outlook, target_outlook
 from chiso.outlook.tally import TaskTally, task_tally
-from chiso.scoring.answers import RankingRow, ScoringError, ranking
+from chiso.scoring.answers import Ranking, RankingRow, ScoringError, ranking
 from chiso.store.catalog_sync import plan_key
 from chiso.store.tables import assignments
 
@@ -68,6 +69,18 @@ class Standing(_Data):
     lagging: list[RankingRow]
 
 
+class RankTable(_Data):
+    """One scoring method's full ranking of one kind of unit, for the ranking report."""
+
+    method: str
+    version: str
+    provisional: bool
+    kind: str
+    previous_period: str | None
+    rows: list[RankingRow] = Field(description="best first, with the change of rank and the "
+                                               "criteria that moved it")
+
+
 class FeedGap(_Data):
     """A unit whose feed was incomplete or late in the period."""
 
@@ -98,24 +111,50 @@ class ReportData(_Data):
     overdue: list[OverdueTask]
     standings: list[Standing]
     gaps: list[FeedGap]
+    rankings: list[RankTable] = Field(default_factory=list,
+                                      description="only for a kind with a rankings section")
+
+
+EXAMPLES = {"month": "2026-11", "quarter": "2026-Q4", "half": "2026-H1", "year": "2026",
+            "range": "2026-9M"}
+_NINE = re.compile(r"^(\d{4})-9M$")
+
+
+def nine_months(year: int) -> Period:
+    """January to September of ``year``: the nine-month report's span."""
+    return Period(f"{year}-01-01..{year}-09-30", "range", date(year, 1, 1), date(year, 9, 30))
 
 
 def report_period(kind: ReportKind, label: str) -> Period:
-    """The period ``label`` names, which must be of the kind's cadence (a month for monthly)."""
-    try:
-        period = parse_period(label)
-    except PeriodError as exc:
-        raise ReportError(str(exc)) from exc
+    """The period ``label`` names, which must be of the kind's cadence (a month for monthly;
+    for the nine-month report ``2026-9M``, January to September)."""
+    if m := _NINE.match(label.strip()):
+        period = nine_months(int(m[1]))
+    else:
+        try:
+            period = parse_period(label)
+        except PeriodError as exc:
+            raise ReportError(str(exc)) from exc
     wanted = CADENCE_PERIOD[kind.cadence]
-    if period.kind != wanted:
-        raise ReportError(f"the {kind.id} report is for a {wanted}: write e.g. 2026-11, "
-                          f"not {label!r}")
-    return period
+    nine = nine_months(period.start.year)
+    if period.kind != wanted or (wanted == "range" and (period.start, period.end) !=
+                                 (nine.start, nine.end)):
+        span = "nine months" if wanted == "range" else f"a {wanted}"
+        raise ReportError(f"the {kind.id} report is for {span}: write e.g. "
+                          f"{EXAMPLES[wanted]}, not {label!r}")
+    return nine if wanted == "range" else period
+
+
+def report_label(period: Period) -> str:
+    """The period as a report names it: ``2026-11``, ``2026-Q4``, ``2026-9M``."""
+    return f"{period.start.year}-9M" if period.kind == "range" else period.label
 
 
 def following(period: Period) -> tuple[date, date]:
     """The span of the same length that comes after ``period`` (next month, quarter, …)."""
     start = period.end + timedelta(days=1)
+    if period.kind == "range" and (period.start.month, period.end.month) == (1, 9):
+        return start, date(start.year, 12, 31)  # after nine months: the last quarter
     if period.kind == "month":
         return parse_period(f"{start:%Y-%m}").start, parse_period(f"{start:%Y-%m}").end
     months = {"quarter": 3, "half": 6, "year": 12}.get(period.kind)
@@ -183,6 +222,28 @@ def _standings(rt: Runtime, kind: ReportKind, period: Period, as_of: date,
     return out
 
 
+def _rankings(rt: Runtime, kind: ReportKind, period: Period, as_of: date,
+              unit: str | None) -> list[RankTable]:
+    wanted = kind.rankings
+    methods = rt.catalog.methods
+    if wanted is None or methods is None:
+        return []
+    out: list[RankTable] = []
+    for method in wanted.methods or sorted(methods.versions):
+        for k in wanted.kinds:
+            try:
+                answer: Ranking = ranking(rt, method, k, period, as_of)
+            except ScoringError:
+                continue  # the method ranks no units of this kind
+            rows = [r for r in answer.units if unit is None or r.unit == unit]
+            rows = [r.model_copy(update={"explanation": r.explanation[:wanted.movers]})
+                    for r in rows]
+            out.append(RankTable(method=method, version=answer.version,
+                                 provisional=answer.provisional, kind=k,
+                                 previous_period=answer.previous_period, rows=rows))
+    return out
+
+
 def _gaps(rt: Runtime, kind: ReportKind, period: Period, unit: str | None) -> list[FeedGap]:
     feeds = [c for _, c in sorted(rt.catalog.feeds.items()) if not c.publishes_values]
     got = quality.report(rt.engine, feeds, unit, "month", period.start.isoformat(),
@@ -247,9 +308,11 @@ def gather(rt: Runtime, kind_id: str, period_label: str, unit: str) -> ReportDat
         u = catalog.units.units[code]
         name_vi, name_en = u.name, u.name_en
     return ReportData(
-        kind=kind.id, period=period.label, period_kind=period.kind, start=period.start,
+        kind=kind.id, period=report_label(period), period_kind=period.kind, start=period.start,
         end=period.end, as_of=as_of, next_start=next_start, next_end=next_end, scope=scope,
         unit=code, unit_name_vi=name_vi, unit_name_en=name_en, plans=list(kind.plans),
         targets=lines, tasks=tally, overdue=sorted(overdue, key=lambda o: (-o.days, o.task)),
         standings=_standings(rt, kind, period, as_of, scope, code),
-        gaps=_gaps(rt, kind, period, code))
+        gaps=_gaps(rt, kind, period, code),
+        rankings=(_rankings(rt, kind, period, as_of, code) if "rankings" in kind.sections
+                  else []))

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chiso.catalog.loader import Catalog
 from chiso.numbers import amount, number, percent
-from chiso.reports.content import ReportData, TargetLine
+from chiso.reports.content import RankTable, ReportData, TargetLine
 from chiso.scoring.answers import RankingRow
 
 Locale = Literal["vi", "en"]
@@ -81,6 +81,8 @@ def period_words(data: ReportData, locale: Locale) -> str:
                       f"{'first' if h == 1 else 'second'} half of {s.year}")
         case "year":
             return _t(locale, f"năm {s.year}", str(s.year))
+        case "range" if (s.month, s.day, data.end.month, data.end.day) == (1, 1, 9, 30):
+            return _t(locale, f"9 tháng đầu năm {s.year}", f"the first nine months of {s.year}")
     return f"{day_text(data.start, locale)}–{day_text(data.end, locale)}"
 
 
@@ -244,6 +246,74 @@ def _gaps(data: ReportData, locale: Locale) -> list[Block]:
     return blocks
 
 
+def _rank_change(row: RankingRow, locale: Locale) -> str:
+    if row.previous is None or row.rank_change is None:
+        return _t(locale, "chưa có kỳ trước", "no previous period")
+    if row.rank_change == 0:
+        return _t(locale, "giữ nguyên", "unchanged")
+    return (_t(locale, "tăng ", "up ") if row.rank_change > 0 else _t(locale, "giảm ", "down ")) \
+        + number(abs(row.rank_change), locale)
+
+
+def _movers(row: RankingRow, locale: Locale) -> str:
+    if not row.explanation:
+        return "–"
+    return "; ".join(f"{m.name} ({'+' if m.delta > 0 else '−'}"
+                     f"{number(abs(m.delta), locale)} {_t(locale, 'điểm', 'points')})"
+                     for m in row.explanation)
+
+
+def _rank_table(table: RankTable, data: ReportData, catalog: Catalog, locale: Locale,
+                n: int) -> list[Block]:
+    methods = catalog.methods
+    m = methods.in_force(table.method, data.as_of) if methods else None
+    name = (m.name_vi if locale == "vi" else m.name_en) if m else table.method
+    vi_kind, en_kind = KIND_WORDS.get(table.kind, (table.kind, table.kind))
+    head = _t(locale,
+              f"{n}. {name} (phiên bản {table.version}"
+              f"{', tạm thời' if table.provisional else ''}): {number(len(table.rows), locale)}"
+              f" {vi_kind}",
+              f"{n}. {name} (version {table.version}"
+              f"{', provisional' if table.provisional else ''}): "
+              f"{number(len(table.rows), locale)} {en_kind}")
+    blocks = [Block(kind="subheading", text=head)]
+    if not table.rows:
+        blocks.append(Block(kind="paragraph", text=_t(
+            locale, "Chưa có đơn vị được chấm điểm trong kỳ.", "No unit was scored in the "
+            "period.")))
+        return blocks
+    up = sorted((r for r in table.rows if (r.rank_change or 0) > 0),
+                key=lambda r: (-(r.rank_change or 0), r.rank))
+    down = sorted((r for r in table.rows if (r.rank_change or 0) < 0),
+                  key=lambda r: ((r.rank_change or 0), r.rank))
+    lead = table.rows[0]
+    text = _t(locale,
+              f"Dẫn đầu là {lead.name} với {number(lead.points, locale)} điểm. So với kỳ "
+              f"trước, {number(len(up), locale)} đơn vị tăng hạng, "
+              f"{number(len(down), locale)} đơn vị giảm hạng.",
+              f"{lead.name} leads with {number(lead.points, locale)} points. Since the "
+              f"previous period, {number(len(up), locale)} units rose and "
+              f"{number(len(down), locale)} fell.")
+    blocks.append(Block(kind="paragraph", text=text))
+    blocks.append(Block(kind="table", columns=[
+        _t(locale, "Hạng", "Rank"), _t(locale, "Đơn vị", "Unit"), _t(locale, "Điểm", "Points"),
+        _t(locale, "Thay đổi hạng", "Change of rank"),
+        _t(locale, "Tiêu chí tác động", "Criteria that moved it")],
+        rows=[[number(r.rank, locale), r.name, number(r.points, locale),
+               _rank_change(r, locale), _movers(r, locale)] for r in table.rows]))
+    return blocks
+
+
+def _rankings(data: ReportData, catalog: Catalog, locale: Locale) -> list[Block]:
+    blocks: list[Block] = []
+    for i, table in enumerate(data.rankings, start=1):
+        blocks += _rank_table(table, data, catalog, locale, i)
+    if not blocks:
+        blocks.append(Block(kind="paragraph", text=_t(
+            locale, "Chưa có kết quả chấm điểm trong kỳ.", "No scores in the period.")))
+    return blocks
+
+
 def _shortcomings(data: ReportData, locale: Locale) -> list[Block]:
     blocks: list[Block] = []
     flagged = [x for x in data.targets if x.outlook.flagged]
@@ -289,8 +359,12 @@ def _next(data: ReportData, locale: Locale) -> list[Block]:
     return blocks
 
 
-def compose(data: ReportData, catalog: Catalog, locale: Locale, issued: date) -> Letter:
-    """The report ``data`` as a letter in ``locale``, dated ``issued``."""
+def compose(data: ReportData, catalog: Catalog, locale: Locale, issued: date, *,
+            number: str | None = None, signer: str = "", proposals: str | None = None
+            ) -> Letter:
+    """The report ``data`` as a letter in ``locale``, dated ``issued``; ``number`` (the
+    register number, blank until issued), ``signer`` and the operator's ``proposals`` (one
+    paragraph a line) fill what people write."""
     kind = catalog.reports[data.kind]
     scope = kind.scopes[data.scope]  # type: ignore[index]
     units = catalog.units.units
@@ -305,7 +379,8 @@ def compose(data: ReportData, catalog: Catalog, locale: Locale, issued: date) ->
     names = {"results": ("KẾT QUẢ THỰC HIỆN", "RESULTS"),
              "shortcomings": ("TỒN TẠI, HẠN CHẾ", "SHORTCOMINGS"),
              "next_period": ("NHIỆM VỤ TRỌNG TÂM KỲ TỚI", "PRIORITIES FOR NEXT PERIOD"),
-             "proposals": ("ĐỀ XUẤT, KIẾN NGHỊ", "PROPOSALS")}
+             "proposals": ("ĐỀ XUẤT, KIẾN NGHỊ", "PROPOSALS"),
+             "rankings": ("KẾT QUẢ ĐÁNH GIÁ, XẾP HẠNG", "ASSESSMENT AND RANKING")}
     blocks: list[Block] = []
     for i, section in enumerate(kind.sections):
         vi, en = names[section]
@@ -318,6 +393,11 @@ def compose(data: ReportData, catalog: Catalog, locale: Locale, issued: date) ->
                 blocks += _shortcomings(data, locale)
             case "next_period":
                 blocks += _next(data, locale)
+            case "rankings":
+                blocks += _rankings(data, catalog, locale)
+            case "proposals" if proposals and proposals.strip():
+                blocks += [Block(kind="paragraph", text=line.strip())
+                           for line in proposals.splitlines() if line.strip()]
             case "proposals":
                 blocks.append(Block(kind="note", text=_t(
                     locale, "(Phần này do đơn vị soạn thảo bổ sung trước khi ban hành.)",
@@ -332,11 +412,11 @@ def compose(data: ReportData, catalog: Catalog, locale: Locale, issued: date) ->
     return Letter(
         locale=locale,
         parent_body=parent.name.upper() if parent else None, issuing_body=body,
-        number=_t(locale, "Số:       /", "No.:       /")
-        + scope.number_suffix.format(code=code),
+        number=_t(locale, "Số: ", "No.: ") + (number.strip() if number else "      ")
+        + "/" + scope.number_suffix.format(code=code),
         place_date=place_date(issued, locale), title=_t(locale, "BÁO CÁO", "REPORT"),
         subject=subject, addressees=addressees, blocks=blocks,
         authority=scope.signature.authority, signer_title=scope.signature.title,
-        signer_name="",
+        signer_name=signer,
         copies=[f"- {_t(locale, c, 'As above') if c == 'Như trên' else c};"
                 for c in scope.copies] + [f"- {_t(locale, 'Lưu', 'Filed')}: {scope.archive}."])

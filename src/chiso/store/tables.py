@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
 )
 
@@ -720,4 +721,63 @@ target_milestones = Table(
     Column("value", Float, nullable=False),
     Column("set_by", String(128), nullable=False),
     Column("set_at", DateTime(timezone=True), nullable=False),
+)
+
+# ==========================================================================================
+# reports: every report built (chiso.reports.archive), one row per edition of a kind, period
+# and unit ("city" for the city). A draft is rebuilt in place; an issued edition is never
+# changed again: when later data changes its figures, the next edition is a draft that
+# restates it (``restates``, ``changes``). ``data`` holds the figures it used, ``cut_off``
+# the time up to which records were read.
+# ==========================================================================================
+
+reports = Table(
+    "reports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("period", String(32), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("edition", Integer, nullable=False),
+    Column("status", String(8), nullable=False),  # draft | issued
+    Column("as_of", Date, nullable=False),
+    Column("cut_off", DateTime(timezone=True), nullable=False),
+    Column("built_at", DateTime(timezone=True), nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("catalog", String(64), nullable=False),
+    Column("methods", JSON, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("restates", Integer),
+    Column("changes", JSON),
+    Column("number", String(64)),
+    Column("issued_on", Date),
+    Column("signer", String(200)),
+    Column("proposals", Text),
+    Column("issued_by", String(128)),
+    Column("issued_at", DateTime(timezone=True)),
+    Column("delivery", JSON),  # after issue: each recipient, sent or why not, and when
+    UniqueConstraint("kind", "period", "unit", "edition"),
+    Index("ix_reports_unit", "unit"),
+)
+
+report_files = Table(
+    "report_files", metadata,
+    Column("report_id", Integer, primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("media_type", String(100), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+
+# One row per scheduled run of a report kind, period and stage (chiso.reports.schedule): the
+# process that inserts it does the run, so a run happens once however many processes serve.
+report_runs = Table(
+    "report_runs", metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("period", String(32), primary_key=True),
+    Column("stage", String(8), primary_key=True),  # opened | closed
+    Column("claimed_by", String(128), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("built", Integer),
 )

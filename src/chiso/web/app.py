@@ -22,6 +22,7 @@ from chiso.access.settings import AccessSettings, OidcSettings
 from chiso.config import Settings
 from chiso.context import Runtime
 from chiso.dashboard.board import Board
+from chiso.reports import schedule as reports_schedule
 from chiso.scoring.follow import follow
 from chiso.web import api, pages, render
 from chiso.web.pages.access import refusal
@@ -45,6 +46,8 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
         scorer = (asyncio.create_task(follow(rt.engine, rt.catalog, rt.hub,
                                              settings.scores_debounce))
                   if settings.scores_follow else None)
+        reporter = (asyncio.create_task(reports_schedule.loop(
+            rt, settings.reports_schedule_seconds)) if settings.reports_schedule else None)
         app.state.board = Board(rt.engine, rt.catalog, rt.hub)
         app.state.board_follows = settings.dashboard_follow
         tiles = None
@@ -54,7 +57,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
             tiles = asyncio.create_task(app.state.board.follow())
         yield
         sealer.cancel()
-        for task in (scorer, tiles):
+        for task in (scorer, tiles, reporter):
             if task is not None:
                 task.cancel()
         if owned:

@@ -16,10 +16,12 @@ from chiso.web.api import (
     measurement,
     opendata,
     records,
+    reports,
     scoring,
 )
 
 #: Every API router, in the order the app includes them.
 ROUTERS: tuple[APIRouter, ...] = (
     catalog.router, intake.router, measurement.router, records.router, scoring.router,
-    access.router, dashboard.router, map.router, decisions.router, opendata.router)
+    access.router, dashboard.router, map.router, decisions.router, opendata.router,
+    reports.router)

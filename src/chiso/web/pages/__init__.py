@@ -16,9 +16,10 @@ from chiso.web.pages import (
     map,
     opendata,
     rankings,
+    reports,
 )
 
 #: Every page router, in the order the app includes them.
 ROUTERS: tuple[APIRouter, ...] = (
     catalog.router, intake.router, access.router, home.router, map.router, rankings.router,
-    indicators.router, decisions.router, opendata.router)
+    indicators.router, decisions.router, opendata.router, reports.router)

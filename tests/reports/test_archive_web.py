@@ -1,0 +1,82 @@
+"""The stored reports over HTTP: the operator builds, a unit officer reads, downloads and
+issues its own unit's reports only, the city's stay with city-wide roles; the page lists
+them in Vietnamese under /bao-cao and in English under /reports."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from tests.conftest import role_headers
+
+from chiso.context import Runtime
+
+HOAN_KIEM, BA_DINH = "00070", "00004"
+
+
+def test_reports_over_http_by_role(fresh_runtime: Runtime, fresh_client: TestClient) -> None:
+    api = fresh_client
+    engine = fresh_runtime.engine
+    operator = role_headers(engine, "operator")
+    officer = role_headers(engine, "unit_officer", HOAN_KIEM)
+    other = role_headers(engine, "unit_officer", BA_DINH)
+    viewer = role_headers(engine, "viewer")
+
+    wrong = api.post("/api/v1/reports", headers=operator,
+                     json={"kind": "monthly", "period": "2026-Q4", "unit": HOAN_KIEM})
+    assert wrong.status_code == 422
+    assert "write e.g. 2026-11" in wrong.json()["detail"][0]["msg"]
+    assert api.post("/api/v1/reports", headers=viewer,
+                    json={"kind": "monthly", "period": "2026-11"}).status_code == 403
+    mine = api.post("/api/v1/reports", headers=operator,
+                    json={"kind": "monthly", "period": "2026-11", "unit": HOAN_KIEM})
+    assert mine.status_code == 201, mine.text
+    city = api.post("/api/v1/reports", headers=operator,
+                    json={"kind": "monthly", "period": "2026-11", "unit": "city"})
+    assert city.status_code == 201, city.text
+    mine_id, city_id = mine.json()["id"], city.json()["id"]
+
+    listed = api.get("/api/v1/reports", headers=operator).json()
+    assert {r["unit"] for r in listed} == {HOAN_KIEM, "city"}
+    own = api.get("/api/v1/reports", headers=officer)
+    assert own.status_code == 200
+    assert [r["id"] for r in own.json()] == [mine_id]
+    assert api.get("/api/v1/reports?unit=city", headers=officer).status_code == 403
+    assert api.get(f"/api/v1/reports/{city_id}", headers=officer).status_code == 404
+    assert api.get(f"/api/v1/reports/{mine_id}", headers=other).status_code == 404
+    assert api.get(f"/api/v1/reports/{mine_id}", headers=officer).json()["status"] == "draft"
+    assert api.get("/api/v1/reports/999", headers=operator).status_code == 404
+
+    pdf = api.get(f"/api/v1/reports/{mine_id}/files/monthly-2026-11-{HOAN_KIEM}.pdf",
+                  headers=officer)
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert api.get(f"/api/v1/reports/{mine_id}/files/nope.pdf",
+                   headers=officer).status_code == 404
+    assert api.get(f"/api/v1/reports/{city_id}/files/monthly-2026-11-city.pdf",
+                   headers=other).status_code == 404
+
+    form = {"number": "17", "signer": "Trần Thị Bình", "issued_on": "2026-12-08"}
+    assert api.post(f"/api/v1/reports/{city_id}/issue", headers=officer,
+                    json=form).status_code == 404
+    assert api.post(f"/api/v1/reports/{mine_id}/issue", headers=viewer,
+                    json=form).status_code == 403
+    done = api.post(f"/api/v1/reports/{mine_id}/issue", headers=officer, json=form)
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["number"]) == ("issued", "17")
+    assert api.post(f"/api/v1/reports/{mine_id}/issue", headers=officer,
+                    json=form).status_code == 409
+
+    page = api.get("/bao-cao", headers=operator)
+    assert page.status_code == 200
+    assert "Báo cáo tháng" in page.text
+    assert "Đã ban hành: số 17, 08/12/2026 (Trần Thị Bình)" in page.text
+    assert "Dự thảo" in page.text
+    assert f"/api/v1/reports/{city_id}/files/monthly-2026-11-city.docx" in page.text
+    english = api.get("/reports", headers=operator)
+    assert "Monthly report" in english.text
+    assert "Draft" in english.text
+    theirs = api.get("/bao-cao", headers=officer)
+    assert theirs.status_code == 200
+    assert f"/api/v1/reports/{mine_id}/files/" in theirs.text
+    assert f"/api/v1/reports/{city_id}/files/" not in theirs.text
+    assert api.get("/bao-cao", follow_redirects=False).status_code in (303, 401)
