@@ -5,12 +5,24 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from chiso.catalog.loader import DEFAULT_DATA_DIR
+
+
+class Exporter(BaseModel):
+    """One configured exporter (docs/emc.md): where a kind of payload goes and the key that
+    signs it. Configured per deployment in ``CHISO_EXPORTERS`` (a JSON list), not coded."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+                      description="Short name; its outbox channel is export:<name>")
+    kind: str = Field(default="emc", description="The payload it builds: emc")
+    url: str = Field(description="The receiving endpoint (HTTP POST)")
+    secret: str = Field(min_length=16, description="HMAC-SHA256 key signing every message")
+    enabled: bool = True
 
 
 class Settings(BaseSettings):
@@ -49,6 +61,22 @@ class Settings(BaseSettings):
     dashboard_follow: bool = Field(
         default=True, description="Keep the dashboard's tiles current from the change stream "
         "(off: every read recomputes them)")
+    outbox_deliver: bool = Field(
+        default=True, description="Run the outbox's delivery worker in this process (however "
+        "many run, one delivers at a time)")
+    outbox_max_attempts: int = Field(
+        default=10, ge=1, description="Attempts before a message is dead-lettered")
+    outbox_backoff_initial: float = Field(
+        default=2.0, gt=0, description="Seconds before the first retry; doubles each time")
+    outbox_backoff_max: float = Field(default=900.0, gt=0,
+                                      description="Longest wait between two attempts")
+    outbox_timeout: float = Field(default=10.0, gt=0,
+                                  description="Seconds a receiver has to answer")
+    outbox_poll: float = Field(default=1.0, gt=0,
+                               description="Seconds between looks at the outbox when idle")
+    exporters: list[Exporter] = Field(
+        default_factory=list, description="Exporters (JSON list of {name, kind, url, secret}); "
+        "none by default")
     default_locale: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
 

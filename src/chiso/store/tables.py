@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
 )
 
@@ -717,4 +718,47 @@ target_milestones = Table(
     Column("value", Float, nullable=False),
     Column("set_by", String(128), nullable=False),
     Column("set_at", DateTime(timezone=True), nullable=False),
+)
+
+# ==========================================================================================
+# the outbox: messages to other systems (the Ministry's EMC, webhook subscribers), written in
+# the same transaction as the change they announce and delivered by one worker
+# (chiso.exports.delivery). ``body`` holds the exact bytes sent (the signature covers them);
+# ``idempotency_key`` is unique per channel, so enqueuing the same content twice is one
+# message and a receiver can apply each message once. ``state``: pending, delivered or dead
+# (dead-lettered after the last attempt; an operator may requeue it). Every attempt is a row
+# of ``outbox_attempts``, written before the request goes out (outcome ``sending``) and
+# finished after; one still ``sending`` when a worker starts was cut off by a crash.
+# See docs/outbox.md.
+# ==========================================================================================
+
+outbox_messages = Table(
+    "outbox_messages", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(64), nullable=False),  # emc:<exporter> | webhook:<id>
+    Column("event", String(64), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(12), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("delivered_at", DateTime(timezone=True)),
+    UniqueConstraint("channel", "idempotency_key"),
+    Index("ix_outbox_messages_state_next", "state", "next_at"),
+)
+
+outbox_attempts = Table(
+    "outbox_attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("outcome", String(12), nullable=False),  # sending | ok | failed | interrupted
+    Column("status_code", Integer),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_outbox_attempts_message", "message_id"),
 )

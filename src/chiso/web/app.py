@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from chiso.access.settings import AccessSettings, OidcSettings
 from chiso.config import Settings
 from chiso.context import Runtime
 from chiso.dashboard.board import Board
+from chiso.exports import channels, delivery
 from chiso.scoring.follow import follow
 from chiso.web import (
     access_web,
@@ -59,6 +61,12 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
         scorer = (asyncio.create_task(follow(rt.engine, rt.catalog, rt.hub,
                                              settings.scores_debounce))
                   if settings.scores_follow else None)
+        outbox_stop = threading.Event()
+        if settings.outbox_deliver:
+            # One thread; across processes the outbox lock lets one of them deliver.
+            threading.Thread(target=delivery.run, name="chiso-outbox", daemon=True,
+                             args=(channels.deliverer(rt.settings, rt.engine), outbox_stop),
+                             kwargs={"poll": settings.outbox_poll}).start()
         app.state.board = Board(rt.engine, rt.catalog, rt.hub)
         app.state.board_follows = settings.dashboard_follow
         tiles = None
@@ -67,6 +75,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
             await asyncio.to_thread(app.state.board.refresh)
             tiles = asyncio.create_task(app.state.board.follow())
         yield
+        outbox_stop.set()
         sealer.cancel()
         for task in (scorer, tiles):
             if task is not None:
