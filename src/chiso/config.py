@@ -22,6 +22,10 @@ class Exporter(BaseModel):
     kind: str = Field(default="emc", description="The payload it builds: emc")
     url: str = Field(description="The receiving endpoint (HTTP POST)")
     secret: str = Field(min_length=16, description="HMAC-SHA256 key signing every message")
+    units: list[str] = Field(default_factory=lambda: ["UBNDTP"], description="Units whose "
+                             "figures it sends (UBNDTP: the city); [\"all\"]: every unit")
+    indicators: list[str] = Field(default_factory=list,
+                                  description="Indicator codes it sends (empty: all)")
     enabled: bool = True
 
 
@@ -74,6 +78,9 @@ class Settings(BaseSettings):
                                   description="Seconds a receiver has to answer")
     outbox_poll: float = Field(default=1.0, gt=0,
                                description="Seconds between looks at the outbox when idle")
+    export_interval: float = Field(
+        default=300.0, gt=0, description="Seconds between two looks for changed figures to "
+        "export (the web app's exporter, when exporters are configured)")
     exporters: list[Exporter] = Field(
         default_factory=list, description="Exporters (JSON list of {name, kind, url, secret}); "
         "none by default")

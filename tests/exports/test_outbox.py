@@ -154,7 +154,7 @@ def test_a_message_to_a_channel_that_is_gone_is_dead_lettered_unsent(
     _deliverer(fresh_runtime, Clock(T0)).deliver_due()
     with fresh_runtime.engine.connect() as conn:
         (dead,) = outbox.messages(conn, state=outbox.DEAD)
-    assert dead.last_error == "the channel no longer exists"
+    assert dead.last_error == delivery.GONE
     assert rx.state()["requests"] == 0
 
 

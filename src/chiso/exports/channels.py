@@ -9,9 +9,10 @@ from sqlalchemy import Connection, Engine
 
 from chiso.config import Exporter, Settings
 from chiso.exports.delivery import Deliverer, OnDead, RetryPolicy, SecretOf
+from chiso.store import webhooks
 
 EXPORT = "export"
-WEBHOOK = "webhook"
+WEBHOOK = webhooks.CHANNEL
 
 
 def export_channel(name: str) -> str:
@@ -23,7 +24,8 @@ def exporters(settings: Settings) -> dict[str, Exporter]:
     return {e.name: e for e in settings.exporters if e.enabled}
 
 
-def secret_of(settings: Settings, webhook_secret: SecretOf | None = None) -> SecretOf:
+def secret_of(settings: Settings, webhook_secret: SecretOf | None = webhooks.secret_of
+              ) -> SecretOf:
     """The secret of a channel: an exporter's from the settings, a subscription's from
     ``webhook_secret``; ``None`` for a channel that does not (or no longer) exist."""
     configured = exporters(settings)
@@ -46,8 +48,9 @@ def policy(settings: Settings) -> RetryPolicy:
                        maximum=settings.outbox_backoff_max)
 
 
-def deliverer(settings: Settings, engine: Engine, *, webhook_secret: SecretOf | None = None,
-              on_dead: OnDead | None = None) -> Deliverer:
+def deliverer(settings: Settings, engine: Engine, *,
+              webhook_secret: SecretOf | None = webhooks.secret_of,
+              on_dead: OnDead | None = webhooks.on_dead) -> Deliverer:
     """The delivery worker for ``settings`` on ``engine``."""
     return Deliverer(engine, secret_of(settings, webhook_secret), policy=policy(settings),
                      timeout=settings.outbox_timeout, on_dead=on_dead)

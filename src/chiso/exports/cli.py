@@ -107,9 +107,74 @@ def retry_command(message_id: Annotated[int, typer.Argument(help="a dead message
     out.print(f"message {message_id} waits again")
 
 
+export_app = typer.Typer(help="Exporters to the Ministry's EMC and the like (docs/emc.md).",
+                         no_args_is_help=True)
+
+
+@export_app.command("run")
+def export_run_command(
+    period: Annotated[list[str] | None, typer.Option(
+        "--period", "-p", help="a period (repeatable; default: this and last month, this "
+        "quarter, this year)")] = None,
+    exporter: Annotated[list[str] | None, typer.Option(
+        "--exporter", "-e", help="a configured exporter (repeatable; default: all)")] = None,
+    day: Annotated[str | None, typer.Option(
+        "--date", help="today, YYYY-MM-DD (default: today in Hanoi)")] = None,
+) -> None:
+    """Write a new content version to the outbox for every (period, unit) whose figures
+    changed since the last version; print what was written. The outbox worker sends them."""
+    from datetime import date
+
+    from chiso.context import command_runtime
+    from chiso.exports.emc import ExportError, export_all
+    from chiso.measurement.periods import today_vn
+
+    try:
+        today = date.fromisoformat(day) if day else today_vn()
+    except ValueError as exc:
+        err.print(f"[red]--date {day!r}: write the day as YYYY-MM-DD[/red]")
+        raise typer.Exit(1) from exc
+    rt = command_runtime()
+    try:
+        sent = export_all(rt, today, period or None, exporter or None)
+    except ExportError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    for s in sent:
+        out.print(f"{s.exporter} {s.period} {s.unit} v{s.version} (message {s.message_id})")
+    out.print(f"{len(sent)} new versions")
+
+
+@export_app.command("status")
+def export_status_command() -> None:
+    """Each exporter's backlog, last success and failures, and its newest versions."""
+    from chiso.context import command_runtime
+    from chiso.exports.channels import EXPORT
+    from chiso.exports.emc import versions
+    from chiso.store import outbox
+
+    rt = command_runtime()
+    with rt.engine.connect() as conn:
+        rows = outbox.status(conn, EXPORT + ":")
+        newest = versions(conn, limit=20)
+    table = Table("exporter", "waiting", "delivered", "dead", "oldest waiting",
+                  "last success", "last failure", "last error")
+    for r in rows:
+        table.add_row(r.channel.partition(":")[2], str(r.pending), str(r.delivered),
+                      str(r.dead), _t(r.oldest_pending), _t(r.last_success),
+                      _t(r.last_failure), r.last_error or "")
+    out.print(table)
+    recent = Table("exporter", "period", "unit", "version", "message", "state", "written")
+    for v in newest:
+        recent.add_row(v.exporter, v.period, v.unit, str(v.version), str(v.message_id),
+                       v.state, _t(v.created_at))
+    out.print(recent)
+
+
 def _t(value: object) -> str:
     return "" if value is None else str(value)[:19]
 
 
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="outbox")
+    root.add_typer(export_app, name="export")

@@ -46,6 +46,7 @@ EVENT_HEADER = "X-Chiso-Event"
 MESSAGE_HEADER = "X-Chiso-Message"
 #: The advisory lock's key on PostgreSQL (any fixed 64-bit number; "chiso-ob" in ASCII).
 LOCK_KEY = 0x636869736F2D6F62
+GONE = "the channel no longer exists or is turned off"
 #: Longest error text kept per attempt.
 DETAIL_CHARS = 500
 
@@ -147,8 +148,8 @@ class Deliverer:
             secret = self.secret_of(conn, msg.channel)
             number = msg.attempts + 1
             if secret is None:
-                self._dead(conn, msg, "the channel no longer exists", now)
-                return Outcome(False, None, "the channel no longer exists")
+                self._dead(conn, msg, GONE, now)
+                return Outcome(False, None, GONE)
             # The lease: until this attempt ends, or if the process dies during it, the
             # message waits as long as a failure would make it wait.
             conn.execute(update(outbox_messages).where(outbox_messages.c.id == msg.id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from chiso.context import Runtime
@@ -15,6 +15,7 @@ from chiso.reports.docx import write_docx
 from chiso.reports.pdf import write_pdf
 from chiso.reports.wording import Letter, Locale, compose
 from chiso.reports.xlsx import write_xlsx
+from chiso.store import webhooks
 
 
 @dataclass(frozen=True)
@@ -78,4 +79,10 @@ def build(rt: Runtime, kind: str, period: str, unit: str, out_dir: Path, *,
     record = out_dir / f"{stem}.manifest.json"
     record.write_text(json.dumps(facts, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                       encoding="utf-8")
+    with rt.engine.begin() as conn:  # subscribers hear of it once its files are written
+        webhooks.publish(conn, webhooks.REPORT_ISSUED, f"{kind}:{data.period}:{unit}:{locale}",
+                         {"kind": kind, "period": data.period, "unit": unit,
+                          "locale": locale, "issued": issued.isoformat(),
+                          "files": [p.name for p in files],
+                          "content_sha256": facts["content_sha256"]}, datetime.now(UTC))
     return Built(data, letter, [*files, record], str(facts["content_sha256"]))

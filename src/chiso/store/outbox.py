@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -36,11 +36,11 @@ def encode(payload: Any) -> str:
 
 
 def enqueue(conn: Connection, *, channel: str, event: str, url: str, key: str,
-            payload: Any, now: datetime) -> int | None:
-    """Add a message for ``channel`` (``emc:<exporter>``, ``webhook:<id>``) to the outbox in
-    the caller's transaction; due at once. ``key`` is the idempotency key: a message with the
-    same channel and key already in the outbox makes this a no-op (``None``), otherwise the
-    new message's id."""
+            payload: Any, now: datetime, delay: timedelta = timedelta()) -> int | None:
+    """Add a message for ``channel`` (``export:<exporter>``, ``webhook:<id>``) to the outbox
+    in the caller's transaction; due after ``delay`` (default: at once). ``key`` is the
+    idempotency key: a message with the same channel and key already in the outbox makes this
+    a no-op (``None``), otherwise the new message's id."""
     if len(key) > 200:
         raise ValueError(f"idempotency key longer than 200 characters: {key[:40]}…")
     exists = conn.execute(select(outbox_messages.c.id).where(
@@ -51,7 +51,7 @@ def enqueue(conn: Connection, *, channel: str, event: str, url: str, key: str,
     now = utc(now)
     result = conn.execute(outbox_messages.insert().values(
         channel=channel, event=event, url=url, idempotency_key=key, body=encode(payload),
-        created_at=now, state=PENDING, attempts=0, next_at=now))
+        created_at=now, state=PENDING, attempts=0, next_at=now + delay))
     pk = result.inserted_primary_key
     assert pk is not None
     return int(pk[0])
@@ -118,7 +118,7 @@ def status(conn: Connection, channel_prefix: str = "") -> list[ChannelStatus]:
     last_ok: dict[str, datetime | None] = dict(conn.execute(
             select(m.c.channel, func.max(m.c.delivered_at))
             .where(m.c.channel.startswith(channel_prefix, autoescape=True))
-            .group_by(m.c.channel)))
+            .group_by(m.c.channel)).all())
     failures: dict[str, tuple[datetime | None, str | None]] = {}
     newest_fail = (select(m.c.channel, func.max(a.c.id).label("aid"))
                    .join(a, a.c.message_id == m.c.id)

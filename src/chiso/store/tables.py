@@ -762,3 +762,34 @@ outbox_attempts = Table(
     Column("detail", Text, nullable=False, default=""),
     Index("ix_outbox_attempts_message", "message_id"),
 )
+
+# Every content version an exporter produced for a (period, unit): a new version, with its
+# outbox message, is written in one transaction when the payload's figures' digest differs
+# from the latest version's (chiso.exports.emc; docs/emc.md).
+export_versions = Table(
+    "export_versions", metadata,
+    Column("exporter", String(32), primary_key=True),
+    Column("period", String(24), primary_key=True),
+    Column("unit", String(32), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("message_id", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Webhook subscriptions (chiso.store.webhooks; docs/webhooks.md): an operator's URL, secret
+# and events. A subscription whose message is dead-lettered is disabled (``disabled_at``,
+# ``disabled_reason``) until an operator turns it on again.
+webhook_subscriptions = Table(
+    "webhook_subscriptions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+    Column("disabled_reason", Text),
+)

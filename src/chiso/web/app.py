@@ -23,7 +23,8 @@ from chiso.access.settings import AccessSettings, OidcSettings
 from chiso.config import Settings
 from chiso.context import Runtime
 from chiso.dashboard.board import Board
-from chiso.exports import channels, delivery
+from chiso.exports import channels, delivery, emc
+from chiso.measurement.periods import today_vn
 from chiso.scoring.follow import follow
 from chiso.web import (
     access_web,
@@ -35,11 +36,13 @@ from chiso.web import (
     map_web,
     measurement_api,
     opendata_api,
+    outbox_api,
     pages,
     rankings_web,
     records_api,
     render,
     scoring_api,
+    webhooks_api,
 )
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,8 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
             threading.Thread(target=delivery.run, name="chiso-outbox", daemon=True,
                              args=(channels.deliverer(rt.settings, rt.engine), outbox_stop),
                              kwargs={"poll": settings.outbox_poll}).start()
+        exporter = (asyncio.create_task(_export_periodically(rt))
+                    if channels.exporters(rt.settings) else None)
         app.state.board = Board(rt.engine, rt.catalog, rt.hub)
         app.state.board_follows = settings.dashboard_follow
         tiles = None
@@ -77,7 +82,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
         yield
         outbox_stop.set()
         sealer.cancel()
-        for task in (scorer, tiles):
+        for task in (scorer, tiles, exporter):
             if task is not None:
                 task.cancel()
         if owned:
@@ -102,7 +107,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     app.include_router(scoring_api.router)
     app.include_router(access_web.router)
     for room in (dashboard_web, map_web, rankings_web, indicator_web, decisions_web,
-                 opendata_api):
+                 opendata_api, outbox_api, webhooks_api):
         app.include_router(room.router)
     app.state.templates = render.templates()  # one environment per app
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -130,3 +135,14 @@ async def _seal_periodically(app: FastAPI) -> None:
                                     settings.audit_key_file, settings.audit_checkpoint_file)
         except Exception:  # a full disk must not stop the app; verify will show the gap
             log.exception("audit checkpoint failed")
+
+
+async def _export_periodically(rt: Runtime) -> None:
+    """Run the configured exporters now and every ``export_interval`` seconds: each run
+    writes a new version of whatever changed since the last (docs/emc.md)."""
+    while True:
+        try:
+            await asyncio.to_thread(emc.export_all, rt, today_vn())
+        except Exception:  # the database went away: try again next time
+            log.exception("export failed")
+        await asyncio.sleep(rt.settings.export_interval)
