@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     export_interval: float = Field(
         default=300.0, gt=0, description="Seconds between two looks for changed figures to "
         "export (the web app's exporter, when exporters are configured)")
+    changelog_interval: float = Field(
+        default=300.0, ge=0, description="Seconds between two publications of the open "
+        "datasets' figures for the change log (0: off in the web app)")
     exporters: list[Exporter] = Field(
         default_factory=list, description="Exporters (JSON list of {name, kind, url, secret}); "
         "none by default")

@@ -143,10 +143,10 @@ def test_every_version_reaches_the_emc_once_through_faults_and_a_killed_worker(
     _control(base, fail_rate=0.3, seed=3, lose_ack_next=2)
     worker = _worker(rt, base, log)
     try:
-        _until(lambda: rx.state()["applied"] >= 4, 120, "four versions applied; the worker "
+        _until(lambda: rx.state()["applied"] >= 4, 180, "four versions applied; the worker "
                "said:", lambda: log.read_text(errors="replace")[-2000:])
         _control(base, delay_seconds=3)  # slower than the worker waits: it times out
-        _until(lambda: rx.state()["applied"] >= 5, 30, "a fifth applied, its answer late")
+        _until(lambda: rx.state()["applied"] >= 5, 120, "a fifth applied, its answer late")
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
         # Corrected figures while the worker is down: new versions, never silently nothing.
@@ -159,7 +159,7 @@ def test_every_version_reaches_the_emc_once_through_faults_and_a_killed_worker(
         def settled() -> bool:
             with rt.engine.connect() as conn:
                 return not outbox.messages(conn, state=outbox.PENDING)
-        _until(settled, 120, "every version delivered; the workers said:",
+        _until(settled, 180, "every version delivered; the workers said:",
                lambda: log.read_text(errors="replace")[-2000:])
     finally:
         worker.send_signal(signal.SIGTERM)

@@ -185,34 +185,37 @@ def test_one_worker_holds_the_lock(fresh_runtime: Runtime) -> None:
         assert again
 
 
-def _worker(rt: Runtime, base: str) -> subprocess.Popen[bytes]:
+def _worker(rt: Runtime, base: str, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CHISO_DATABASE_URL": rt.settings.database_url,
            "CHISO_OUTBOX_POLL": "0.1", "CHISO_OUTBOX_TIMEOUT": "5",
            "CHISO_OUTBOX_BACKOFF_INITIAL": "0.2", "CHISO_OUTBOX_BACKOFF_MAX": "1",
            "CHISO_EXPORTERS": json.dumps([{"name": "emc", "url": base + "/emc",
                                            "secret": SECRET}])}
     chiso = Path(sys.executable).parent / "chiso"
-    return subprocess.Popen([str(chiso), "outbox", "run"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with log.open("ab") as err:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([str(chiso), "outbox", "run"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=err)
 
 
-def _wait(predicate: object, seconds: float, what: str) -> None:
+def _wait(predicate: object, seconds: float, what: str, log: Path) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, \
+            f"timed out waiting for {what}; the worker said: {log.read_text()[-2000:]}"
         time.sleep(0.02)
 
 
 def test_a_worker_killed_mid_delivery_loses_nothing_and_applies_nothing_twice(
-        fresh_runtime: Runtime, receiver: tuple[Receiver, str]) -> None:
+        fresh_runtime: Runtime, receiver: tuple[Receiver, str], tmp_path: Path) -> None:
     rx, base = receiver
+    log = tmp_path / "worker.log"
     n = 12
     _put(fresh_runtime, base + "/emc", n)
     # Slow acknowledgements: the receiver applies, then answers 0.8 s later.
     httpx.post(base + "/control", json=Faults(delay_seconds=0.8).model_dump())
-    worker = _worker(fresh_runtime, base)
+    worker = _worker(fresh_runtime, base, log)
     try:
-        _wait(lambda: rx.state()["applied"] >= 3, 60, "three messages applied")
+        _wait(lambda: rx.state()["applied"] >= 3, 180, "three messages applied", log)
         worker.send_signal(signal.SIGKILL)  # while the third one's answer is on its way
         worker.wait(10)
         with fresh_runtime.engine.connect() as conn:
@@ -220,13 +223,13 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_applies_nothing_twice(
         assert "sending" in outcomes, "the kill should land during a request"
         # Back to normal, with random failures for the second worker to retry through.
         httpx.post(base + "/control", json=Faults(fail_rate=0.3, seed=7).model_dump())
-        worker = _worker(fresh_runtime, base)
+        worker = _worker(fresh_runtime, base, log)
 
         def all_delivered() -> bool:
             with fresh_runtime.engine.connect() as conn:
                 return list(conn.execute(select(outbox_messages.c.state)).scalars()) == [
                     outbox.DELIVERED] * n
-        _wait(all_delivered, 90, "every message delivered")
+        _wait(all_delivered, 180, "every message delivered", log)
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(10)

@@ -130,6 +130,8 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/du-lieu-mo/{dataset}.json", EVERYONE, note="a dataset as JSON; ?period="),
     _r("GET", "/du-lieu-mo/{dataset}/dictionary.json", EVERYONE,
        note="a dataset's data dictionary"),
+    _r("GET", "/du-lieu-mo/{dataset}/changes.{fmt}", EVERYONE,
+       note="a dataset's change log (csv, json): figures that changed after publication"),
     _r("GET", "/api/v1/opendata", EVERYONE, note="the open datasets and their resources"),
     _r("GET", "/api/3/action/{action}", EVERYONE,
        note="CKAN Action API, read side: harvesters list, show and search the datasets"),

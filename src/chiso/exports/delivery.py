@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -184,7 +184,10 @@ class Deliverer:
                      .values(state=outbox.DEAD, last_error=why[:DETAIL_CHARS], next_at=now))
         log.warning("outbox: message %s to %s dead-lettered: %s", msg.id, msg.channel, why)
         if self.on_dead is not None:
-            self.on_dead(conn, msg)
+            attempts = conn.execute(select(outbox_messages.c.attempts).where(
+                outbox_messages.c.id == msg.id)).scalar_one()
+            self.on_dead(conn, replace(msg, state=outbox.DEAD, attempts=attempts,
+                                       last_error=why[:DETAIL_CHARS], next_at=now))
 
     def _post(self, msg: outbox.Message, secret: str) -> Outcome:
         body = msg.body.encode()

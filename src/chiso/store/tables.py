@@ -793,3 +793,37 @@ webhook_subscriptions = Table(
     Column("disabled_at", DateTime(timezone=True)),
     Column("disabled_reason", Text),
 )
+
+# The open datasets' change log (chiso.exports.changelog; docs/opendata.md). ``dataset_published``
+# holds each row's figures as last published, keyed by the dataset's key fields joined with
+# "|"; ``dataset_changes`` one row per figure that changed after it was first published: old
+# and new value (as JSON text), when, and why (late_records, correction, new_method_version).
+dataset_published = Table(
+    "dataset_published", metadata,
+    Column("dataset", String(32), primary_key=True),
+    Column("period", String(24), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("figures", JSON, nullable=False),
+    Column("records", Integer),
+    Column("method_version", String(64)),
+    Column("catalog_version", String(64)),
+    Column("as_of", DateTime(timezone=True)),
+    Column("first_published_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+)
+
+dataset_changes = Table(
+    "dataset_changes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset", String(32), nullable=False),
+    Column("period", String(24), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("old_value", Text),
+    Column("new_value", Text),
+    Column("old_as_of", DateTime(timezone=True)),
+    Column("new_as_of", DateTime(timezone=True)),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("reason", String(24), nullable=False),
+    Index("ix_dataset_changes_dataset_changed", "dataset", "changed_at"),
+)

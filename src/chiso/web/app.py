@@ -23,7 +23,7 @@ from chiso.access.settings import AccessSettings, OidcSettings
 from chiso.config import Settings
 from chiso.context import Runtime
 from chiso.dashboard.board import Board
-from chiso.exports import channels, delivery, emc
+from chiso.exports import changelog, channels, delivery, emc
 from chiso.measurement.periods import today_vn
 from chiso.scoring.follow import follow
 from chiso.web import (
@@ -72,6 +72,8 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
                              kwargs={"poll": settings.outbox_poll}).start()
         exporter = (asyncio.create_task(_export_periodically(rt))
                     if channels.exporters(rt.settings) else None)
+        publisher = (asyncio.create_task(_publish_periodically(rt))
+                     if settings.changelog_interval else None)
         app.state.board = Board(rt.engine, rt.catalog, rt.hub)
         app.state.board_follows = settings.dashboard_follow
         tiles = None
@@ -82,7 +84,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
         yield
         outbox_stop.set()
         sealer.cancel()
-        for task in (scorer, tiles, exporter):
+        for task in (scorer, tiles, exporter, publisher):
             if task is not None:
                 task.cancel()
         if owned:
@@ -146,3 +148,15 @@ async def _export_periodically(rt: Runtime) -> None:
         except Exception:  # the database went away: try again next time
             log.exception("export failed")
         await asyncio.sleep(rt.settings.export_interval)
+
+
+async def _publish_periodically(rt: Runtime) -> None:
+    """Publish the open datasets' figures for the periods that still move, now and every
+    ``changelog_interval`` seconds, logging what changed since (docs/opendata.md)."""
+    while True:
+        try:
+            await asyncio.to_thread(changelog.record_all, rt, today_vn(),
+                                    emc.periods_to_watch(today_vn()))
+        except Exception:  # the database went away: try again next time
+            log.exception("change log: publishing failed")
+        await asyncio.sleep(rt.settings.changelog_interval)
