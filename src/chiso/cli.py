@@ -16,6 +16,7 @@ from chiso.access import cli as access_cli
 from chiso.catalog.errors import CatalogError
 from chiso.catalog.loader import Catalog, load_catalog
 from chiso.config import SettingsError, check_settings, get_settings
+from chiso.exports import cli as exports_cli
 from chiso.intake import cli as intake_cli
 from chiso.measurement import cli as measurement_cli
 from chiso.outlook import cli as outlook_cli
@@ -39,6 +40,7 @@ access_cli.register(app)
 scoring_cli.register(app)
 outlook_cli.register(app)
 reports_cli.register(app)
+exports_cli.register(app)
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # errors are read whole, never wrapped

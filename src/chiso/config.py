@@ -5,12 +5,28 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from chiso.catalog.loader import DEFAULT_DATA_DIR
+
+
+class Exporter(BaseModel):
+    """One configured exporter (docs/emc.md): where a kind of payload goes and the key that
+    signs it. Configured per deployment in ``CHISO_EXPORTERS`` (a JSON list), not coded."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+                      description="Short name; its outbox channel is export:<name>")
+    kind: str = Field(default="emc", description="The payload it builds: emc")
+    url: str = Field(description="The receiving endpoint (HTTP POST)")
+    secret: str = Field(min_length=16, description="HMAC-SHA256 key signing every message")
+    units: list[str] = Field(default_factory=lambda: ["UBNDTP"], description="Units whose "
+                             "figures it sends (UBNDTP: the city); [\"all\"]: every unit")
+    indicators: list[str] = Field(default_factory=list,
+                                  description="Indicator codes it sends (empty: all)")
+    enabled: bool = True
 
 
 class Settings(BaseSettings):
@@ -54,6 +70,28 @@ class Settings(BaseSettings):
         "(chiso.reports.schedule)")
     reports_schedule_seconds: float = Field(
         default=900.0, gt=0, description="Seconds between two looks for reports due")
+    outbox_deliver: bool = Field(
+        default=True, description="Run the outbox's delivery worker in this process (however "
+        "many run, one delivers at a time)")
+    outbox_max_attempts: int = Field(
+        default=10, ge=1, description="Attempts before a message is dead-lettered")
+    outbox_backoff_initial: float = Field(
+        default=2.0, gt=0, description="Seconds before the first retry; doubles each time")
+    outbox_backoff_max: float = Field(default=900.0, gt=0,
+                                      description="Longest wait between two attempts")
+    outbox_timeout: float = Field(default=10.0, gt=0,
+                                  description="Seconds a receiver has to answer")
+    outbox_poll: float = Field(default=1.0, gt=0,
+                               description="Seconds between looks at the outbox when idle")
+    export_interval: float = Field(
+        default=300.0, gt=0, description="Seconds between two looks for changed figures to "
+        "export (the web app's exporter, when exporters are configured)")
+    changelog_interval: float = Field(
+        default=300.0, ge=0, description="Seconds between two publications of the open "
+        "datasets' figures for the change log (0: off in the web app)")
+    exporters: list[Exporter] = Field(
+        default_factory=list, description="Exporters (JSON list of {name, kind, url, secret}); "
+        "none by default")
     default_locale: str = "vi"
 
 

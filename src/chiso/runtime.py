@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from chiso.catalog.loader import Catalog, load_catalog
 from chiso.config import Settings
 from chiso.context import Clock, Hub, Runtime
+from chiso.exports import events
 from chiso.intake import pipeline
 from chiso.measurement import incremental, stream
 from chiso.store import migrate
@@ -46,6 +47,8 @@ def wire(settings: Settings, engine: Engine, catalog: Catalog) -> Runtime:
     rt = Runtime(settings, engine, catalog, Hub(), clock=Clock())
     if catalog.measurement is not None:
         pipeline.on_store(engine, incremental.batch_hook(catalog.measurement))
+        # after measurement's hook, so it sees what the batch changed
+        pipeline.on_store(engine, events.value_hook())
         stream.attach(engine, rt.hub, catalog.measurement)
     return rt
 

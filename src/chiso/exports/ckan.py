@@ -86,6 +86,10 @@ def modified(conn: Connection, rt: Runtime) -> dict[str, datetime]:
     return out
 
 
+CHANGES_NOTE = ("Giá trị đã công bố sau đó thay đổi: giá trị cũ, mới, thời điểm, lý do / "
+                "Published figures that later changed: old and new value, when and why")
+
+
 def _package(site: Site, d: ds.Dataset, when: datetime, created: datetime) -> dict[str, Any]:
     base = f"{site.base_url}/du-lieu-mo/{d.id}"
     resources = [
@@ -99,6 +103,10 @@ def _package(site: Site, d: ds.Dataset, when: datetime, created: datetime) -> di
              "?period=2026-Q1"),
             ("dictionary", "Từ điển dữ liệu / Data dictionary", "JSON", "application/json",
              f"{base}/dictionary.json", "Tên, kiểu và ý nghĩa của từng trường"),
+            ("changes-csv", "Nhật ký thay đổi / Change log (CSV)", "CSV", "text/csv",
+             f"{base}/changes.csv", CHANGES_NOTE),
+            ("changes-json", "Nhật ký thay đổi / Change log (JSON)", "JSON",
+             "application/json", f"{base}/changes.json", CHANGES_NOTE),
         ))]
     return {
         "id": d.id, "name": d.id, "title": d.title_vi, "notes": d.description_vi,
@@ -114,7 +122,8 @@ def _package(site: Site, d: ds.Dataset, when: datetime, created: datetime) -> di
         "resources": resources, "num_resources": len(resources),
         "extras": [{"key": "title_en", "value": d.title_en},
                    {"key": "notes_en", "value": d.description_en},
-                   {"key": "language", "value": "vi,en"}],
+                   {"key": "language", "value": "vi,en"},
+                   {"key": "change_log", "value": f"{base}/changes.json"}],
     }
 
 

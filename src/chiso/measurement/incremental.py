@@ -251,6 +251,14 @@ def _queue(conn: Connection, changes: list[DayChange]) -> None:
         conn.info.setdefault("chiso.changes", []).extend(changes)
 
 
+def queued_changes(conn: Connection) -> tuple[list[DayChange],
+                                              list[tuple[str, str, str, Any, Any]]]:
+    """What the open transaction on ``conn`` changed and has not announced yet: day-state
+    rows, and published values as (indicator, unit, period, value, as_of). For hooks that
+    must act inside the batch's transaction (webhook announcements)."""
+    return list(conn.info.get("chiso.changes", [])), list(conn.info.get("chiso.published", []))
+
+
 def _queue_published(conn: Connection, params: list[dict[str, Any]]) -> None:
     for p in params:
         conn.info.setdefault("chiso.published", []).append(

@@ -28,6 +28,7 @@ from chiso.config import Settings
 from chiso.measurement import values as mv
 from chiso.measurement.progress import record_units
 from chiso.outlook import live
+from chiso.store import webhooks
 from chiso.store.catalog_sync import plan_key
 from chiso.store.tables import alert_deliveries, alerts, assignments
 
@@ -188,6 +189,29 @@ def _deliver(conn: Connection, settings: Settings, row: dict[str, Any], purpose:
             _record(conn, row["id"], purpose, "webhook", url, False, repr(exc))
 
 
+def _target(row: dict[str, Any]) -> str:
+    return f"{row['plan_key']}:{row['item_id']}:{row['unit']}"
+
+
+def _target_data(row: dict[str, Any], previous: str | None, status: str | None
+                 ) -> dict[str, Any]:
+    return {"plan": row["plan_key"], "target": row["item_id"], "unit": row["unit"],
+            "previous_status": previous, "status": status}
+
+
+def _announce(conn: Connection, row: dict[str, Any], old: dict[str, Any] | None,
+              now: datetime) -> None:
+    """Tell webhook subscribers, in the alert's transaction: the alert, and for a target
+    the change of its status (``None``: not flagged by a rule)."""
+    webhooks.publish(conn, webhooks.ALERT_RAISED, f"alert:{row['id']}", {
+        "alert": row["id"], "kind": row["kind"], "plan": row["plan_key"],
+        "item": row["item_id"], "unit": row["unit"], "status": row["status"],
+        "message": row["message"], "raised_on": row["raised_on"].isoformat()}, now)
+    if row["kind"] == "target":
+        webhooks.publish(conn, webhooks.TARGET_STATUS_CHANGED, _target(row), _target_data(
+            row, None if old is None else old["status"], row["status"]), now)
+
+
 def _tracking(conn: Connection, rules: Rules, row: dict[str, Any]) -> list[str]:
     if row["kind"] == "task":
         return [rules.task_tracking_agency] if rules.task_tracking_agency else []
@@ -228,12 +252,17 @@ def run_alerts(engine: Engine, settings: Settings, today: date,
             current[c.subject] = row
             raised += 1
             _record(conn, new_id, "alert", "app", c.unit, True, "shown in the app")
+            _announce(conn, row, old, now)
             _deliver(conn, settings, row, "alert", [rules.unit_email.format(unit=c.unit)])
-        # an alert whose condition is gone is closed (superseded, nothing sent)
+        # an alert whose condition is gone is closed (superseded, nothing sent but the
+        # target's change of status to subscribers)
         for subject, row in current.items():
             if subject not in live_subjects:
                 conn.execute(alerts.update().where(alerts.c.id == row["id"])
                              .values(superseded=True))
+                if row["kind"] == "target":
+                    webhooks.publish(conn, webhooks.TARGET_STATUS_CHANGED, _target(row),
+                                     _target_data(row, row["status"], None), now)
         due = today - timedelta(days=rules.escalate_after_days)
         for subject, row in current.items():
             if (subject in live_subjects and row["escalated_on"] is None

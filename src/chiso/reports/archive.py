@@ -26,6 +26,7 @@ from chiso.context import Runtime
 from chiso.reports.as_of import view
 from chiso.reports.build import Built, content_hash, gather_as_of, manifest, write
 from chiso.reports.content import ReportData, ReportError, gather
+from chiso.store import webhooks
 from chiso.store.tables import report_files, reports
 
 MEDIA = {".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -263,7 +264,14 @@ def _store(rt: Runtime, key: tuple[str, str, str], data: ReportData, digest: str
                 kind=key[0], period=key[1], unit=key[2], edition=edition, **row)
                 .returning(reports.c.id)).scalar_one()
         _put_files(conn, report_id, files)
-        return _must(conn, report_id)
+        issued = _must(conn, report_id)
+        # subscribers hear of it in the transaction that issues it (the outbox's rule)
+        webhooks.publish(conn, webhooks.REPORT_ISSUED, f"report:{report_id}",
+                         {"id": report_id, "kind": data.kind, "period": data.period,
+                          "unit": data.unit or "city", "issued_on": issued_on.isoformat(),
+                          "number": number, "files": [f.name for f in issued.files]},
+                         now or datetime.now(UTC))
+        return issued
 
 
 def _latest(conn: Connection, key: tuple[str, str, str]) -> Any:
@@ -313,4 +321,11 @@ def issue(rt: Runtime, report_id: int, *, number: str, signer: str, issued_on: d
         if changed.rowcount != 1:  # issued meanwhile by someone else
             raise ReportStateError(f"report {report_id} is already issued")
         _put_files(conn, report_id, files)
-        return _must(conn, report_id)
+        issued = _must(conn, report_id)
+        # subscribers hear of it in the transaction that issues it (the outbox's rule)
+        webhooks.publish(conn, webhooks.REPORT_ISSUED, f"report:{report_id}",
+                         {"id": report_id, "kind": data.kind, "period": data.period,
+                          "unit": data.unit or "city", "issued_on": issued_on.isoformat(),
+                          "number": number, "files": [f.name for f in issued.files]},
+                         now or datetime.now(UTC))
+        return issued

@@ -34,6 +34,7 @@ from chiso.measurement.periods import Period, parse_period
 from chiso.measurement.values import Value
 from chiso.scoring.intervals import apart, share_interval
 from chiso.scoring.score import CriterionInput, ScoreNode, score
+from chiso.store import webhooks
 from chiso.store.catalog_sync import plan_key
 from chiso.store.tables import FEED_TABLES, assignments, score_history, scores
 from chiso.units.models import UnitKind
@@ -382,6 +383,13 @@ def compute(engine: Engine, catalog: Catalog, code: str, period: str, today: dat
                 conn.execute(insert(scores), rows)
             if history:
                 conn.execute(insert(score_history), history)
+                webhooks.publish(
+                    conn, webhooks.RANKING_PUBLISHED, f"{method.code}:{p.label}:{kind}",
+                    {"method": method.code, "version": method.version, "period": p.label,
+                     "kind": kind, "units": len(rows), "changed": len(history),
+                     "top": [{"unit": u, "rank": ranks[u]} for u in sorted(
+                         ranks, key=lambda u: (ranks[u], u))[:10]]},
+                    now, debounce=webhooks.DEBOUNCE_SECONDS)
             done += len(rows)
     return {"method": method.code, "version": method.version, "period": p.label,
             "units": done}

@@ -781,3 +781,111 @@ report_runs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("built", Integer),
 )
+
+# ==========================================================================================
+# the outbox: messages to other systems (the Ministry's EMC, webhook subscribers), written in
+# the same transaction as the change they announce and delivered by one worker
+# (chiso.exports.delivery). ``body`` holds the exact bytes sent (the signature covers them);
+# ``idempotency_key`` is unique per channel, so enqueuing the same content twice is one
+# message and a receiver can apply each message once. ``state``: pending, delivered or dead
+# (dead-lettered after the last attempt; an operator may requeue it). Every attempt is a row
+# of ``outbox_attempts``, written before the request goes out (outcome ``sending``) and
+# finished after; one still ``sending`` when a worker starts was cut off by a crash.
+# See docs/outbox.md.
+# ==========================================================================================
+
+outbox_messages = Table(
+    "outbox_messages", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(64), nullable=False),  # emc:<exporter> | webhook:<id>
+    Column("event", String(64), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(12), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("delivered_at", DateTime(timezone=True)),
+    UniqueConstraint("channel", "idempotency_key"),
+    Index("ix_outbox_messages_state_next", "state", "next_at"),
+)
+
+outbox_attempts = Table(
+    "outbox_attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("outcome", String(12), nullable=False),  # sending | ok | failed | interrupted
+    Column("status_code", Integer),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_outbox_attempts_message", "message_id"),
+)
+
+# Every content version an exporter produced for a (period, unit): a new version, with its
+# outbox message, is written in one transaction when the payload's figures' digest differs
+# from the latest version's (chiso.exports.emc; docs/emc.md).
+export_versions = Table(
+    "export_versions", metadata,
+    Column("exporter", String(32), primary_key=True),
+    Column("period", String(24), primary_key=True),
+    Column("unit", String(32), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("message_id", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Webhook subscriptions (chiso.store.webhooks; docs/webhooks.md): an operator's URL, secret
+# and events. A subscription whose message is dead-lettered is disabled (``disabled_at``,
+# ``disabled_reason``) until an operator turns it on again.
+webhook_subscriptions = Table(
+    "webhook_subscriptions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+    Column("disabled_reason", Text),
+)
+
+# The open datasets' change log (chiso.exports.changelog; docs/opendata.md). ``dataset_published``
+# holds each row's figures as last published, keyed by the dataset's key fields joined with
+# "|"; ``dataset_changes`` one row per figure that changed after it was first published: old
+# and new value (as JSON text), when, and why (late_records, correction, new_method_version).
+dataset_published = Table(
+    "dataset_published", metadata,
+    Column("dataset", String(32), primary_key=True),
+    Column("period", String(24), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("figures", JSON, nullable=False),
+    Column("records", Integer),
+    Column("method_version", String(64)),
+    Column("catalog_version", String(64)),
+    Column("as_of", DateTime(timezone=True)),
+    Column("first_published_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+)
+
+dataset_changes = Table(
+    "dataset_changes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset", String(32), nullable=False),
+    Column("period", String(24), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("old_value", Text),
+    Column("new_value", Text),
+    Column("old_as_of", DateTime(timezone=True)),
+    Column("new_as_of", DateTime(timezone=True)),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("reason", String(24), nullable=False),
+    Index("ix_dataset_changes_dataset_changed", "dataset", "changed_at"),
+)

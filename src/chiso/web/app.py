@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from chiso.access.settings import AccessSettings, OidcSettings
 from chiso.config import Settings
 from chiso.context import Runtime
 from chiso.dashboard.board import Board
+from chiso.exports import changelog, channels, delivery, emc
 from chiso.reports import schedule as reports_schedule
 from chiso.scoring.follow import follow
 from chiso.web import api, pages, render
@@ -48,6 +50,16 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
                   if settings.scores_follow else None)
         reporter = (asyncio.create_task(reports_schedule.loop(
             rt, settings.reports_schedule_seconds)) if settings.reports_schedule else None)
+        outbox_stop = threading.Event()
+        if settings.outbox_deliver:
+            # One thread; across processes the outbox lock lets one of them deliver.
+            threading.Thread(target=delivery.run, name="chiso-outbox", daemon=True,
+                             args=(channels.deliverer(rt.settings, rt.engine), outbox_stop),
+                             kwargs={"poll": settings.outbox_poll}).start()
+        exporter = (asyncio.create_task(_export_periodically(rt))
+                    if channels.exporters(rt.settings) else None)
+        publisher = (asyncio.create_task(_publish_periodically(rt))
+                     if settings.changelog_interval else None)
         app.state.board = Board(rt.engine, rt.catalog, rt.hub)
         app.state.board_follows = settings.dashboard_follow
         tiles = None
@@ -56,8 +68,9 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
             await asyncio.to_thread(app.state.board.refresh)
             tiles = asyncio.create_task(app.state.board.follow())
         yield
+        outbox_stop.set()
         sealer.cancel()
-        for task in (scorer, tiles, reporter):
+        for task in (scorer, tiles, reporter, exporter, publisher):
             if task is not None:
                 task.cancel()
         if owned:
@@ -102,3 +115,26 @@ async def _seal_periodically(app: FastAPI) -> None:
                                     settings.audit_key_file, settings.audit_checkpoint_file)
         except Exception:  # a full disk must not stop the app; verify will show the gap
             log.exception("audit checkpoint failed")
+
+
+async def _export_periodically(rt: Runtime) -> None:
+    """Run the configured exporters now and every ``export_interval`` seconds: each run
+    writes a new version of whatever changed since the last (docs/emc.md)."""
+    while True:
+        try:
+            await asyncio.to_thread(emc.export_all, rt, rt.clock.today())
+        except Exception:  # the database went away: try again next time
+            log.exception("export failed")
+        await asyncio.sleep(rt.settings.export_interval)
+
+
+async def _publish_periodically(rt: Runtime) -> None:
+    """Publish the open datasets' figures for the periods that still move, now and every
+    ``changelog_interval`` seconds, logging what changed since (docs/opendata.md)."""
+    while True:
+        try:
+            await asyncio.to_thread(changelog.record_all, rt, rt.clock.today(),
+                                    emc.periods_to_watch(rt.clock.today()))
+        except Exception:  # the database went away: try again next time
+            log.exception("change log: publishing failed")
+        await asyncio.sleep(rt.settings.changelog_interval)

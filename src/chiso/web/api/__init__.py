@@ -15,13 +15,15 @@ from chiso.web.api import (
     map,
     measurement,
     opendata,
+    outbox,
     records,
     reports,
     scoring,
+    webhooks,
 )
 
 #: Every API router, in the order the app includes them.
 ROUTERS: tuple[APIRouter, ...] = (
     catalog.router, intake.router, measurement.router, records.router, scoring.router,
     access.router, dashboard.router, map.router, decisions.router, opendata.router,
-    reports.router)
+    reports.router, outbox.router, webhooks.router)

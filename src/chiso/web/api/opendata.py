@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from chiso.context import Runtime
-from chiso.exports import ckan, dcat
+from chiso.exports import changelog, ckan, dcat
 from chiso.exports import datasets as ds
 from chiso.web.deps import Rt, Today
 
@@ -122,7 +122,9 @@ def _summary(d: ds.Dataset) -> dict[str, Any]:
             "description_vi": d.description_vi, "description_en": d.description_en,
             "keywords": list(d.keywords),
             "resources": {"csv": f"/du-lieu-mo/{d.id}.csv", "json": f"/du-lieu-mo/{d.id}.json",
-                          "dictionary": f"/du-lieu-mo/{d.id}/dictionary.json"}}
+                          "dictionary": f"/du-lieu-mo/{d.id}/dictionary.json",
+                          "changes_csv": f"/du-lieu-mo/{d.id}/changes.csv",
+                          "changes_json": f"/du-lieu-mo/{d.id}/changes.json"}}
 
 
 @router.get("/api/v1/opendata", response_model=list[DatasetSummary])
@@ -159,6 +161,24 @@ def dataset_json(dataset: str, request: Request, rt: Rt, today: Today,
     """The dataset as JSON: ``{dataset, period, last_modified, fields, rows}``."""
     t = _table(rt, dataset, period, today)
     return conditional(request, t.json(), MEDIA["json"], t.last_modified)
+
+
+@router.get("/du-lieu-mo/{dataset}/changes.{fmt}", response_class=Response,
+            responses={200: {"content": {"text/csv": {}, "application/json": {}}}})
+def dataset_changes(dataset: str, fmt: str, request: Request, rt: Rt,
+                    period: Annotated[str, Query(description="only this period")] = ""
+                    ) -> Response:
+    """The dataset's change log, newest first: each published figure that later changed,
+    with old and new value, when and why (csv or json)."""
+    if fmt not in MEDIA:
+        raise HTTPException(404, f"{fmt}: the change log is csv or json")
+    try:
+        with rt.engine.connect() as conn:
+            log = changelog.changes(conn, dataset, period or None)
+    except ds.DatasetError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    body = log.csv() if fmt == "csv" else log.json()
+    return conditional(request, body, MEDIA[fmt], log.last_modified)
 
 
 def site(request: Request, rt: Runtime) -> ckan.Site:

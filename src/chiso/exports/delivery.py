@@ -1,0 +1,259 @@
+"""The outbox's delivery worker: one per database, however many chiso processes run.
+
+Only the holder of the outbox lock delivers: a PostgreSQL advisory lock held on a connection
+of its own (released by the server when the holder's process dies), or on SQLite an exclusive
+``flock`` on a file beside the database (released by the kernel when the process dies). The
+others stand by and take over when it goes.
+
+Each delivery is an HTTP POST of the message's stored body, signed with HMAC-SHA256 over the
+timestamp and the body, carrying the message's idempotency key. The attempt is recorded
+before the request leaves (outcome ``sending``) and the message's next try is pushed back at
+the same time, so a crash mid-request leaves a visible ``sending`` attempt (marked
+``interrupted`` by the next worker) and a message that is sent again with the same key: the
+receiver applies it once. Failures back off exponentially (tenacity's wait strategy) and a
+message is dead-lettered after the last attempt. Contract: docs/outbox.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Connection, Engine, select, text, update
+from sqlalchemy.engine import make_url
+from tenacity import RetryCallState, wait_exponential
+
+from chiso.store import outbox
+from chiso.store.db import is_sqlite
+from chiso.store.tables import outbox_attempts, outbox_messages
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Chiso-Signature"
+TIMESTAMP_HEADER = "X-Chiso-Timestamp"
+KEY_HEADER = "Idempotency-Key"
+EVENT_HEADER = "X-Chiso-Event"
+MESSAGE_HEADER = "X-Chiso-Message"
+#: The advisory lock's key on PostgreSQL (any fixed 64-bit number; "chiso-ob" in ASCII).
+LOCK_KEY = 0x636869736F2D6F62
+GONE = "the channel no longer exists or is turned off"
+#: Longest error text kept per attempt.
+DETAIL_CHARS = 500
+
+#: What the worker needs per channel: the secret signing its messages, or ``None`` when the
+#: channel is gone (a deleted subscription): its messages are then dead-lettered unsent.
+SecretOf = Callable[[Connection, str], str | None]
+#: Called in the transaction that dead-letters a message (e.g. to disable a subscription).
+OnDead = Callable[[Connection, outbox.Message], None]
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header's value: ``sha256=`` and the hex HMAC-SHA256, keyed by the secret,
+    of the timestamp (Unix seconds, decimal), a full stop and the body."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(secret: str, timestamp: str, signature: str, body: bytes, now: float,
+           tolerance: float = 300) -> bool:
+    """What a receiver checks: the signature matches and the timestamp is within
+    ``tolerance`` seconds of ``now`` (a replayed old request fails)."""
+    try:
+        stamp = int(timestamp)
+    except ValueError:
+        return False
+    if abs(now - stamp) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, stamp, body), signature)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how far apart: ``max_attempts`` tries, then dead letter; the wait after
+    the n-th failure grows from ``initial`` seconds, doubling, up to ``maximum``."""
+
+    max_attempts: int = 8
+    initial: float = 2.0
+    maximum: float = 600.0
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait after the ``failures``-th failed attempt."""
+        state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+        state.attempt_number = failures
+        wait = wait_exponential(multiplier=self.initial, min=self.initial, max=self.maximum)
+        return float(wait(state))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status_code: int | None
+    detail: str
+
+
+class Deliverer:
+    """Sends what is due, one message at a time, recording every attempt."""
+
+    def __init__(self, engine: Engine, secret_of: SecretOf, *, policy: RetryPolicy,
+                 timeout: float = 10.0, on_dead: OnDead | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 client: httpx.Client | None = None) -> None:
+        self.engine = engine
+        self.secret_of = secret_of
+        self.policy = policy
+        self.on_dead = on_dead
+        self.clock = clock
+        self.client = client or httpx.Client(timeout=timeout, follow_redirects=False)
+
+    def recover(self) -> int:
+        """Mark attempts a crashed worker left ``sending`` as ``interrupted``; how many."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(outbox_attempts)
+                                .where(outbox_attempts.c.outcome == "sending")
+                                .values(outcome="interrupted", finished_at=self.clock(),
+                                        detail="the worker stopped during the request"))
+        return int(done.rowcount)
+
+    def due(self, limit: int = 100) -> list[int]:
+        m = outbox_messages
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(m.c.id).where(m.c.state == outbox.PENDING,
+                                                          m.c.next_at <= self.clock())
+                                     .order_by(m.c.next_at, m.c.id).limit(limit)).scalars())
+
+    def deliver_due(self, limit: int = 100) -> int:
+        """Attempt every message due now (at most ``limit``); how many were attempted."""
+        ids = self.due(limit)
+        for message_id in ids:
+            self.deliver(message_id)
+        return len(ids)
+
+    def deliver(self, message_id: int) -> Outcome | None:
+        """One attempt at one pending message; ``None`` if it is no longer pending."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            msg = outbox.message(conn, message_id)
+            if msg is None or msg.state != outbox.PENDING:
+                return None
+            secret = self.secret_of(conn, msg.channel)
+            number = msg.attempts + 1
+            if secret is None:
+                self._dead(conn, msg, GONE, now)
+                return Outcome(False, None, GONE)
+            # The lease: until this attempt ends, or if the process dies during it, the
+            # message waits as long as a failure would make it wait.
+            conn.execute(update(outbox_messages).where(outbox_messages.c.id == msg.id)
+                         .values(attempts=number, next_at=now + timedelta(
+                             seconds=self.policy.delay(number))))
+            attempt_id = conn.execute(outbox_attempts.insert().values(
+                message_id=msg.id, attempt=number, started_at=now, outcome="sending",
+                detail="")).inserted_primary_key
+            assert attempt_id is not None
+        result = self._post(msg, secret)
+        end = self.clock()
+        with self.engine.begin() as conn:
+            conn.execute(update(outbox_attempts).where(outbox_attempts.c.id == attempt_id[0])
+                         .values(finished_at=end, outcome="ok" if result.ok else "failed",
+                                 status_code=result.status_code,
+                                 detail=result.detail[:DETAIL_CHARS]))
+            if result.ok:
+                conn.execute(update(outbox_messages).where(outbox_messages.c.id == msg.id)
+                             .values(state=outbox.DELIVERED, delivered_at=end,
+                                     last_error=None))
+            elif number >= self.policy.max_attempts:
+                self._dead(conn, msg, result.detail, end)
+            else:
+                conn.execute(update(outbox_messages).where(outbox_messages.c.id == msg.id)
+                             .values(last_error=result.detail[:DETAIL_CHARS],
+                                     next_at=end + timedelta(
+                                         seconds=self.policy.delay(number))))
+        return result
+
+    def _dead(self, conn: Connection, msg: outbox.Message, why: str, now: datetime) -> None:
+        conn.execute(update(outbox_messages).where(outbox_messages.c.id == msg.id)
+                     .values(state=outbox.DEAD, last_error=why[:DETAIL_CHARS], next_at=now))
+        log.warning("outbox: message %s to %s dead-lettered: %s", msg.id, msg.channel, why)
+        if self.on_dead is not None:
+            attempts = conn.execute(select(outbox_messages.c.attempts).where(
+                outbox_messages.c.id == msg.id)).scalar_one()
+            self.on_dead(conn, replace(msg, state=outbox.DEAD, attempts=attempts,
+                                       last_error=why[:DETAIL_CHARS], next_at=now))
+
+    def _post(self, msg: outbox.Message, secret: str) -> Outcome:
+        body = msg.body.encode()
+        stamp = int(time.time())
+        headers = {"Content-Type": "application/json; charset=utf-8",
+                   KEY_HEADER: msg.idempotency_key, EVENT_HEADER: msg.event,
+                   MESSAGE_HEADER: str(msg.id), TIMESTAMP_HEADER: str(stamp),
+                   SIGNATURE_HEADER: sign(secret, stamp, body)}
+        try:
+            r = self.client.post(msg.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return Outcome(False, None, f"{type(exc).__name__}: {exc}".strip())
+        if r.is_success:
+            return Outcome(True, r.status_code, "")
+        return Outcome(False, r.status_code, f"HTTP {r.status_code}: {r.text[:200]}")
+
+
+@contextlib.contextmanager
+def delivery_lock(engine: Engine) -> Iterator[bool]:
+    """Try to become the one delivery worker of ``engine``'s database: ``True`` while held
+    (for the duration of the ``with``), ``False`` when another process holds it."""
+    if is_sqlite(engine):
+        database = make_url(str(engine.url)).database
+        if not database or database == ":memory:":
+            yield True  # a private in-memory database has one process by construction
+            return
+        with Path(database + ".outbox-lock").open("ab") as handle:  # closing releases it
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        return
+    with engine.connect() as conn:
+        held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                 {"k": LOCK_KEY}).scalar())
+        conn.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                conn.commit()
+
+
+def run(deliverer: Deliverer, stop: threading.Event, *, poll: float = 1.0,
+        on_lead: Callable[[], None] | None = None) -> None:
+    """Deliver until ``stop`` is set: stand by until the lock is free, then, holding it,
+    recover what a crash left, and deliver what is due, polling every ``poll`` seconds when
+    nothing is. A database error is logged and retried after ``poll``, never fatal."""
+    while not stop.is_set():
+        try:
+            with delivery_lock(deliverer.engine) as leader:
+                if not leader:
+                    stop.wait(poll)
+                    continue
+                interrupted = deliverer.recover()
+                if interrupted:
+                    log.warning("outbox: %s attempts were cut off by a stop; resending",
+                                interrupted)
+                if on_lead is not None:
+                    on_lead()
+                while not stop.is_set():
+                    if deliverer.deliver_due() == 0:
+                        stop.wait(poll)
+        except Exception:  # the database went away: keep trying, as the app keeps serving
+            log.exception("outbox delivery failed; retrying")
+            stop.wait(poll)
