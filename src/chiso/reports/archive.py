@@ -264,14 +264,7 @@ def _store(rt: Runtime, key: tuple[str, str, str], data: ReportData, digest: str
                 kind=key[0], period=key[1], unit=key[2], edition=edition, **row)
                 .returning(reports.c.id)).scalar_one()
         _put_files(conn, report_id, files)
-        issued = _must(conn, report_id)
-        # subscribers hear of it in the transaction that issues it (the outbox's rule)
-        webhooks.publish(conn, webhooks.REPORT_ISSUED, f"report:{report_id}",
-                         {"id": report_id, "kind": data.kind, "period": data.period,
-                          "unit": data.unit or "city", "issued_on": issued_on.isoformat(),
-                          "number": number, "files": [f.name for f in issued.files]},
-                         now or datetime.now(UTC))
-        return issued
+        return _must(conn, report_id)
 
 
 def _latest(conn: Connection, key: tuple[str, str, str]) -> Any:
