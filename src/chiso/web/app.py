@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
@@ -39,6 +40,7 @@ from chiso.web import (
     render,
     scoring_api,
 )
+from chiso.web.headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -106,7 +108,17 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     app.add_middleware(AccessGuard, engine_of=lambda a: a.state.runtime.engine,
                        refuse=access_web.refusal,
                        max_form_bytes=app.state.access_settings.max_form_bytes)
+    # Outermost, so the guard's refusals carry the headers too.
+    app.add_middleware(SecurityHeaders, form_targets=_origins(sso.issuer))
     return app
+
+
+def _origins(url: str | None) -> list[str]:
+    """The origin of a URL (``https://host:port``), as a CSP source; none for no URL."""
+    if not url:
+        return []
+    parts = urlsplit(url)
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
 
 
 async def _seal_periodically(app: FastAPI) -> None:
