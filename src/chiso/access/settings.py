@@ -23,6 +23,10 @@ class AccessSettings(BaseSettings):
     checkpoint_seconds: float = Field(default=300.0, ge=0,
                                       description="Seal the log this often (0: never)")
     max_form_bytes: int = Field(default=60 * 1024 * 1024, gt=0)
+    signin_rate: str = Field(
+        default="20/minute", pattern=r"^\d+\s*/\s*(second|minute|hour|day)$",
+        description="Sign-in attempts allowed per client address (checked before any "
+        "password work)")
 
 
 class OidcSettings(BaseSettings):

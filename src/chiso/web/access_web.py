@@ -19,6 +19,7 @@ from chiso.access import accounts, audit, oidc
 from chiso.access.guard import CSRF_COOKIE, SESSION_COOKIE, principal
 from chiso.access.roles import GRANTABLE
 from chiso.access.settings import AccessSettings
+from chiso.access.throttle import SignInThrottle
 from chiso.context import Runtime
 from chiso.web import i18n
 from chiso.web.api import Conn
@@ -84,12 +85,23 @@ def signin_page(request: Request, lang: Locale, next: str | None = None) -> HTML
 async def signin(request: Request, lang: Locale, name: Annotated[str, Form()],
                  password: Annotated[str, Form()],
                  next: Annotated[str, Form()] = "/") -> Response:
+    i18n.current_locale.set(lang)
+    throttle: SignInThrottle = request.app.state.signin_throttle
+    wait = throttle.admit(_ip(request))
+    if wait:  # before any password work
+        page = _signin_page(request, lang, i18n.gettext(
+            "Too many sign-in attempts from this address (at most %(num)s in %(sec)s "
+            "seconds). Try again in %(wait)s seconds.") % {
+                "num": throttle.amount, "sec": throttle.seconds, "wait": wait},
+            name, _safe_next(next), status=429)
+        page.headers["Retry-After"] = str(wait)
+        return page
     who, result, token = await run_in_threadpool(
         accounts.sign_in, _rt(request).engine, name.strip(), password, _ip(request))
-    i18n.current_locale.set(lang)
     if who is None or token is None:
-        message = i18n.gettext("Too many failed attempts: the account is locked for 15 "
-                               "minutes." if "locked" in result else
+        message = i18n.gettext("Too many failed attempts: signing in with this name from "
+                               "this address is locked for 15 minutes." if "locked" in result
+                               else
                                "Wrong user name or password.")
         return _signin_page(request, lang, message, name, _safe_next(next), status=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
@@ -274,6 +286,71 @@ def users_grant(request: Request, lang: Locale, name: str, role: Annotated[str, 
     except accounts.AccessError as exc:
         return _users_again(request, lang, str(exc), 422)
     return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/admin/users/{name}", response_class=HTMLResponse, include_in_schema=False)
+def user_page(request: Request, lang: Locale, conn: Conn, name: str) -> HTMLResponse:
+    """One account: disable or enable it, its open sessions and API tokens (each revocable),
+    a new password."""
+    return _user_html(request, lang, conn, name)
+
+
+def _user_html(request: Request, lang: str, conn: Any, name: str, message: str = "",
+               status: int = 200) -> HTMLResponse:
+    user = next((u for u in accounts.list_users(conn) if u["name"] == name), None)
+    if user is None:
+        page = render(request, lang, "error.html", detail=f"no user {name!r}")
+        page.status_code = 404
+        return page
+    page = render(request, lang, "user.html", user=user,
+                  sessions=accounts.sessions_of(conn, name), tokens=accounts.tokens_of(conn, name),
+                  csrf=principal(request).csrf or "", message=message,
+                  min_password=accounts.MIN_PASSWORD)
+    page.status_code = status
+    return page
+
+
+def _account_change(request: Request, lang: str, name: str, change: Any) -> Response:
+    """Apply an operator's change to one account, then back to its page (303); a refused
+    change shows the page again with chiso's own message."""
+    try:
+        with _rt(request).engine.begin() as conn:
+            change(conn)
+    except accounts.AccessError as exc:
+        with _rt(request).engine.connect() as conn:
+            return _user_html(request, lang, conn, name, str(exc),
+                              404 if isinstance(exc, accounts.UnknownError) else 422)
+    return RedirectResponse(f"/admin/users/{quote(name)}", status_code=303)
+
+
+@router.post("/admin/users/{name}/disable", include_in_schema=False)
+def user_disable(request: Request, lang: Locale, name: str) -> Response:
+    return _account_change(request, lang, name, lambda c: accounts.disable_user(c, name))
+
+
+@router.post("/admin/users/{name}/enable", include_in_schema=False)
+def user_enable(request: Request, lang: Locale, name: str) -> Response:
+    return _account_change(request, lang, name, lambda c: accounts.enable_user(c, name))
+
+
+@router.post("/admin/users/{name}/password", include_in_schema=False)
+def user_password(request: Request, lang: Locale, name: str,
+                  password: Annotated[str, Form(max_length=1024)]) -> Response:
+    return _account_change(request, lang, name,
+                           lambda c: accounts.reset_password(c, name, password))
+
+
+@router.post("/admin/users/{name}/sessions/{session_id}/revoke", include_in_schema=False)
+def user_session_revoke(request: Request, lang: Locale, name: str,
+                        session_id: str) -> Response:
+    return _account_change(request, lang, name,
+                           lambda c: accounts.revoke_session(c, name, session_id))
+
+
+@router.post("/admin/users/{name}/tokens/{token_id}/revoke", include_in_schema=False)
+def user_token_revoke(request: Request, lang: Locale, name: str, token_id: str) -> Response:
+    return _account_change(request, lang, name,
+                           lambda c: accounts.revoke_token(c, name, token_id))
 
 
 def _users_again(request: Request, lang: str, message: str, status: int) -> HTMLResponse:

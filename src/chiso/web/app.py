@@ -20,6 +20,7 @@ from chiso.access import audit
 from chiso.access.guard import AccessGuard
 from chiso.access.oidc import OidcClient
 from chiso.access.settings import AccessSettings, OidcSettings
+from chiso.access.throttle import SignInThrottle
 from chiso.config import Settings
 from chiso.context import Runtime
 from chiso.dashboard.board import Board
@@ -39,6 +40,7 @@ from chiso.web import (
     records_api,
     render,
     scoring_api,
+    users_api,
 )
 from chiso.web.headers import SecurityHeaders
 
@@ -94,6 +96,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     app.include_router(records_api.router)
     app.include_router(scoring_api.router)
     app.include_router(access_web.router)
+    app.include_router(users_api.router)
     for room in (dashboard_web, map_web, rankings_web, indicator_web, decisions_web,
                  opendata_api):
         app.include_router(room.router)
@@ -101,6 +104,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The one gate: every request is authenticated and authorised against chiso.access.policy.
     app.state.access_settings = access_settings or AccessSettings()
+    app.state.signin_throttle = SignInThrottle(app.state.access_settings.signin_rate)
     sso = oidc_settings or OidcSettings()
     app.state.oidc = OidcClient(sso) if sso.enabled else None  # single sign-on, when set
     # Pages, style sheets, scripts and JSON travel compressed (event streams are left alone).
