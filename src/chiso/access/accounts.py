@@ -127,13 +127,15 @@ def grants_of(conn: Connection, user_id: int) -> tuple[Grant, ...]:
 def list_users(conn: Connection) -> list[dict[str, Any]]:
     users = [dict(r) for r in conn.execute(select(
         access_users.c.id, access_users.c.name, access_users.c.display_name,
-        access_users.c.locked_until, access_users.c.disabled_at, access_users.c.oidc_subject)
+        access_users.c.locked_until, access_users.c.disabled_at, access_users.c.oidc_subject,
+        access_users.c.created_at)
         .order_by(access_users.c.name)).mappings()]
     for u in users:
         u["grants"] = grants_of(conn, u["id"])
         locks = [lock["locked_until"] for lock in locks_of(conn, u["name"])]
         u["locked_until"] = max(locks) if locks else None
         u["disabled_at"] = _aware(u["disabled_at"])
+        u["created_at"] = _aware(u["created_at"])
     return users
 
 
@@ -248,9 +250,13 @@ def new_session(conn: Connection, user_id: int, ip: str | None, method: str) -> 
     return token, csrf
 
 
-def end_session(conn: Connection, token: str) -> None:
+def end_session(conn: Connection, token: str) -> str | None:
+    """End the session; how it was opened (``password`` or ``oidc``), None if unknown."""
+    method: str | None = conn.execute(select(access_sessions.c.method).where(
+        access_sessions.c.token_hash == sha256(token))).scalar()
     conn.execute(update(access_sessions).where(access_sessions.c.token_hash == sha256(token))
                  .values(revoked_at=_now()))
+    return method
 
 
 def principal_for_session(engine: Engine, token: str) -> Principal | None:

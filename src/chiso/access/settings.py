@@ -38,6 +38,7 @@ class OidcSettings(BaseSettings):
     client_id: str | None = None
     client_secret: str | None = None
     redirect_uri: str | None = None  # default: <this site>/signin/oidc/callback
+    post_logout_redirect_uri: str | None = None  # default: <this site>/ ; register it too
     scope: str = "openid profile email"
     username_claim: str = "preferred_username"
     name_claim: str = "name"

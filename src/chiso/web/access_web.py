@@ -9,7 +9,7 @@ import base64
 import json
 import secrets
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -43,10 +43,17 @@ def _ip(request: Request) -> str | None:
 
 
 def _safe_next(value: str | None) -> str:
-    """Only a path on this site: no open redirect."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/"
+    """Only a path on this site, else ``/``: no open redirect. Refuses what a browser would
+    read as another host: ``//host``, a backslash (``/\\host``), white space or control
+    characters (browsers drop tabs and new lines, so ``/\t/host`` is ``//host``), a scheme."""
+    if not value or len(value) > 2048 or not value.startswith("/"):
+        return "/"
+    if any(ch in value for ch in "\\") or any(ord(ch) < 33 or ord(ch) == 127 for ch in value):
+        return "/"
+    parts = urlsplit(value)
+    if value.startswith("//") or parts.scheme or parts.netloc:
+        return "/"
+    return value
 
 
 async def refusal(request: Request, status: int, message: str) -> Response:
@@ -202,7 +209,8 @@ def oidc_callback(request: Request, lang: Locale, code: str | None = None,
         oidc.record_refusal(engine, refused, ip, subject)
         status = REFUSAL_STATUS.get(refused.reason, 401)  # a token refused: 401
         return _oidc_refused(request, lang, refused, status)
-    response = RedirectResponse(pending["next"], status_code=303)
+    # The cookie is the browser's to alter: its ``next`` is checked again here.
+    response = RedirectResponse(_safe_next(pending["next"]), status_code=303)
     response.delete_cookie(OIDC_COOKIE, path="/signin/oidc")
     set_session_cookie(request, response, token)
     return response
@@ -225,11 +233,19 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
 
 @router.post("/signout", include_in_schema=False)
 def signout(request: Request) -> Response:
+    """End chiso's session; a session opened by single sign-on then goes on to end the
+    provider's session too (RP-initiated logout), which sends the browser back home."""
     token = request.cookies.get(SESSION_COOKIE)
+    method = None
     if token:
         with _rt(request).engine.begin() as conn:
-            accounts.end_session(conn, token)
-    response = RedirectResponse("/", status_code=303)
+            method = accounts.end_session(conn, token)
+    target = "/"
+    client = _oidc(request)
+    if method == "oidc" and client is not None:
+        home = client.settings.post_logout_redirect_uri or str(request.url_for("home"))
+        target = client.logout_url(home) or "/"
+    response = RedirectResponse(target, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
