@@ -21,6 +21,8 @@ from chiso.context import Runtime
 from chiso.runtime import create_app, open_runtime
 from chiso.store.db import make_engine
 
+# The tests run on the repository's development keys; a deployment refuses them.
+os.environ.setdefault("CHISO_ENV", "test")
 # Background re-scoring (chiso.scoring.follow) would race each test's teardown: tests turn it
 # on where they test it.
 os.environ.setdefault("CHISO_SCORES_FOLLOW", "0")

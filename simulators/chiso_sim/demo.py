@@ -180,7 +180,7 @@ def _main(argv: list[str] | None = None) -> int:
             Path(str(db) + suffix).unlink(missing_ok=True)
     db.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CHISO_DATABASE_URL": f"sqlite:///{db}"}
-    env.setdefault("CHISO_ENV", "development")
+    env.setdefault("CHISO_ENV", "demo")  # the demo runs on the repository's development keys
     map_line = _boundaries(args.boundaries, env)
     url = f"http://127.0.0.1:{args.port}"
     server_log = db.with_name(db.stem + "-server.log")

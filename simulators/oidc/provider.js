@@ -48,6 +48,8 @@ const client = (id, secret) => ({
   client_id: id,
   client_secret: secret,
   redirect_uris: [redirectUri],
+  // RP-initiated logout: back to the relying party's home page afterwards
+  post_logout_redirect_uris: [new URL('/', redirectUri).href],
   grant_types: ['authorization_code'],
   response_types: ['code'],
   token_endpoint_auth_method: 'client_secret_basic',

@@ -202,14 +202,20 @@ def serve(
     """Start the web app and API (schema upgraded and catalog loaded at start)."""
     import uvicorn
 
-    from chiso.runtime import create_app
+    from chiso.runtime import create_app, require_own_keys
     from chiso.store.db import unreachable
 
+    try:
+        require_own_keys(get_settings())  # before anything is opened or written
+    except SettingsError as exc:
+        err.print(f"[red]Settings:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
     _catalog(None)  # a broken catalog file stops here with one clear line, not a traceback
     problem = unreachable(get_settings().database_url)
     if problem:
         err.print(f"[red]Database:[/red] {escape(problem)}")
         raise typer.Exit(2)
+    web = create_app()
     out.print(f"chiso on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)",
               soft_wrap=True)
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(web, host=host, port=port, log_level="info")

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from chiso.catalog.loader import Catalog, load_catalog
-from chiso.config import Settings
+from chiso.config import Settings, SettingsError
 from chiso.context import Clock, Hub, Runtime
 from chiso.exports import events
 from chiso.intake import pipeline
+from chiso.intake.settings import KEYLESS_ENVS, InsecureConfigurationError, IntakeSettings
 from chiso.measurement import incremental, stream
 from chiso.store import migrate
 from chiso.store.catalog_sync import sync_catalog
@@ -29,17 +30,36 @@ if TYPE_CHECKING:
 
     from chiso.access.settings import AccessSettings, OidcSettings
 
-__all__ = ["Runtime", "create_app", "open_runtime", "open_runtime_for_command", "wire"]
+__all__ = ["Runtime", "create_app", "open_runtime", "open_runtime_for_command",
+           "require_own_keys", "wire"]
 
 
 def open_runtime(settings: Settings, *, catalog: Catalog | None = None) -> Runtime:
     """Load and validate the catalog first (unless given), so that a broken file stops chiso
     before any write; then open, migrate and fill the database and wire the rooms."""
+    require_own_keys(settings)
     catalog = catalog or load_catalog(settings.data_dir)
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     sync_catalog(engine, catalog)
     return wire(settings, engine, catalog)
+
+
+def require_own_keys(settings: Settings) -> None:
+    """Refuse (:class:`SettingsError`, one line naming the setting) a deployment that would
+    run on keys published in the repository or on none: the pseudonym key, and the webhook
+    signing key when alerts go to a webhook. Only ``CHISO_ENV=demo`` or ``test`` may."""
+    intake = IntakeSettings()
+    try:
+        intake.key()
+    except InsecureConfigurationError as exc:
+        raise SettingsError(str(exc)) from None
+    if (settings.alert_webhook_url and not settings.alert_webhook_secret
+            and intake.env not in KEYLESS_ENVS):
+        raise SettingsError("CHISO_ALERT_WEBHOOK_SECRET is not set but CHISO_ALERT_WEBHOOK_URL "
+                            "is: set it to a secret shared with the receiver (webhook bodies "
+                            "are signed with it); only CHISO_ENV=demo or CHISO_ENV=test runs "
+                            "without keys of its own")
 
 
 def wire(settings: Settings, engine: Engine, catalog: Catalog) -> Runtime:
@@ -71,6 +91,9 @@ def open_runtime_for_command() -> Runtime:
     except CatalogError as exc:
         Console(stderr=True, soft_wrap=True).print(f"[red]Catalog error:[/red] {exc}")
         raise typer.Exit(1) from exc
+    except SettingsError as exc:
+        Console(stderr=True, soft_wrap=True).print(f"[red]Settings:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
     except OperationalError as exc:  # the database went away, or never was there
         problem = unreachable(settings.database_url) or str(exc.orig).splitlines()[0]
         Console(stderr=True, soft_wrap=True).print(f"[red]Database:[/red] {escape(problem)}")
@@ -86,6 +109,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     from chiso.web.app import build_app
 
     settings = settings or get_settings()
+    if runtime is None:
+        require_own_keys(settings)  # refuse now, not at the first request
     ready = settings
     opener: Callable[[], Runtime] = (
         (lambda: runtime) if runtime is not None else (lambda: open_runtime(ready)))

@@ -116,6 +116,31 @@ def users_token(
     typer.echo(issued[0])
 
 
+@users_app.command("disable")
+def users_disable(
+    name: Annotated[str, typer.Argument(help="Sign-in name")],
+    enable: Annotated[bool, typer.Option("--enable", help="Enable the account again")] = False,
+) -> None:
+    """Disable an account: its sessions and API tokens stop working at once (--enable: allow
+    it to sign in again; the old sessions and tokens stay revoked)."""
+    from chiso.access import accounts
+
+    _run("users enable" if enable else "users disable", name, None,
+         lambda conn: (accounts.enable_user if enable else accounts.disable_user)(conn, name))
+    out.print(f"User {name} {'enabled' if enable else 'disabled'}.")
+
+
+@users_app.command("password")
+def users_password(name: Annotated[str, typer.Argument(help="Sign-in name")]) -> None:
+    """Set a new password (asked for); the user's sessions end."""
+    from chiso.access import accounts
+
+    secret = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    _run("users password", name, None,
+         lambda conn: accounts.reset_password(conn, name, secret))
+    out.print(f"Password of {name} set; their sessions ended.")
+
+
 @users_app.command("list")
 def users_list() -> None:
     from chiso.access import accounts

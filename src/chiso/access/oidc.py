@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx2
 from authlib.integrations.httpx_client import OAuth2Client  # type: ignore[import-untyped]
@@ -106,6 +107,21 @@ class OidcClient:
                 self.metadata()["authorization_endpoint"], state=state, nonce=nonce,
                 code_verifier=verifier)
         return str(url)
+
+    def logout_url(self, post_logout_redirect_uri: str) -> str | None:
+        """Where to send the browser to end its session at the provider too (RP-initiated
+        logout 1.0: ``client_id`` and ``post_logout_redirect_uri``, which the provider checks
+        against the client's registration); None when the provider offers no such endpoint
+        or cannot be reached (signing out of chiso never depends on it)."""
+        try:
+            endpoint = self.metadata().get("end_session_endpoint")
+        except OidcRefusedError:
+            return None
+        if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+            return None
+        query = urlencode({"client_id": self.settings.client_id,
+                           "post_logout_redirect_uri": post_logout_redirect_uri})
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
     def exchange(self, redirect_uri: str, code: str, verifier: str) -> str:
         """The code for tokens at the token endpoint; returns the ID token."""

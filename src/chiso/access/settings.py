@@ -23,6 +23,10 @@ class AccessSettings(BaseSettings):
     checkpoint_seconds: float = Field(default=300.0, ge=0,
                                       description="Seal the log this often (0: never)")
     max_form_bytes: int = Field(default=60 * 1024 * 1024, gt=0)
+    signin_rate: str = Field(
+        default="20/minute", pattern=r"^\d+\s*/\s*(second|minute|hour|day)$",
+        description="Sign-in attempts allowed per client address (checked before any "
+        "password work)")
 
 
 class OidcSettings(BaseSettings):
@@ -34,6 +38,7 @@ class OidcSettings(BaseSettings):
     client_id: str | None = None
     client_secret: str | None = None
     redirect_uri: str | None = None  # default: <this site>/signin/oidc/callback
+    post_logout_redirect_uri: str | None = None  # default: <this site>/ ; register it too
     scope: str = "openid profile email"
     username_claim: str = "preferred_username"
     name_claim: str = "name"

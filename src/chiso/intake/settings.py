@@ -10,10 +10,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
 
-#: Used only outside production so that the demo and tests run with nothing configured.
-#: chiso refuses to start intake with it when CHISO_ENV=production.
+#: Published in the repository, so anyone can compute pseudonyms with it: used only when
+#: ``CHISO_ENV`` is ``demo`` or ``test``; any other deployment refuses to start without its own.
 DEV_PSEUDONYM_KEY = "chiso-DEVELOPMENT-ONLY-pseudonym-key--never-use-in-production"
-
+#: The environments that may run without keys of their own.
+KEYLESS_ENVS = frozenset({"demo", "test"})
+MIN_KEY_CHARS = 32
 
 _warned = False
 
@@ -25,7 +27,8 @@ class InsecureConfigurationError(RuntimeError):
 class IntakeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHISO_", env_file=".env", extra="ignore")
 
-    env: str = Field(default="development", description="development | test | production")
+    env: str = Field(default="production", description="production (the default) | demo | "
+                     "test; only demo and test may run without keys of their own")
     pseudonym_key: SecretStr | None = Field(
         default=None, description="Key of the keyed hash (HMAC-SHA256) for personal identifiers"
     )
@@ -39,17 +42,24 @@ class IntakeSettings(BaseSettings):
     max_xlsx_entries: int = Field(default=1_000, gt=0)
 
     def key(self) -> bytes:
-        if self.pseudonym_key is not None and self.pseudonym_key.get_secret_value():
-            return self.pseudonym_key.get_secret_value().encode()
-        if self.env == "production":
+        """The pseudonym key; the repository's development key only in demo and test."""
+        own = self.pseudonym_key.get_secret_value() if self.pseudonym_key is not None else ""
+        keyless = self.env in KEYLESS_ENVS
+        if own and (keyless or (own != DEV_PSEUDONYM_KEY and len(own) >= MIN_KEY_CHARS)):
+            return own.encode()
+        if not keyless:
+            problem = ("is the development key published in the repository"
+                       if own == DEV_PSEUDONYM_KEY else
+                       f"is shorter than {MIN_KEY_CHARS} characters" if own else "is not set")
             raise InsecureConfigurationError(
-                "CHISO_PSEUDONYM_KEY is not set; production refuses the development key"
-            )
+                f"CHISO_PSEUDONYM_KEY {problem}: set it to a secret of at least "
+                f"{MIN_KEY_CHARS} random characters (e.g. `openssl rand -base64 48`); only "
+                "CHISO_ENV=demo or CHISO_ENV=test runs without keys of its own")
         global _warned
         if not _warned:
             _warned = True
             log.warning("CHISO_PSEUDONYM_KEY not set: using the development key "
-                        "(not for production)")
+                        "(CHISO_ENV=%s)", self.env)
         return DEV_PSEUDONYM_KEY.encode()
 
 

@@ -432,6 +432,18 @@ access_sessions = Table(
     Column("revoked_at", DateTime(timezone=True)),
 )
 
+# Failed sign-ins per (account name, client address): the lock-out is time-boxed and per
+# client, so guesses from one address never lock the account out for everyone. Unknown names
+# are counted the same way as known ones (the answer tells nothing).
+access_signin_failures = Table(
+    "access_signin_failures", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("client", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 access_tokens = Table(
     "access_tokens", metadata,
     Column("token_hash", String(64), primary_key=True),  # sha256 of the token

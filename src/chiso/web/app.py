@@ -8,6 +8,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
@@ -20,6 +21,7 @@ from chiso.access import audit
 from chiso.access.guard import AccessGuard
 from chiso.access.oidc import OidcClient
 from chiso.access.settings import AccessSettings, OidcSettings
+from chiso.access.throttle import SignInThrottle
 from chiso.config import Settings
 from chiso.context import Runtime
 from chiso.dashboard.board import Board
@@ -27,6 +29,7 @@ from chiso.exports import changelog, channels, delivery, emc
 from chiso.reports import schedule as reports_schedule
 from chiso.scoring.follow import follow
 from chiso.web import api, pages, render
+from chiso.web.headers import SecurityHeaders
 from chiso.web.pages.access import refusal
 
 log = logging.getLogger(__name__)
@@ -93,6 +96,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The one gate: every request is authenticated and authorised against chiso.access.policy.
     app.state.access_settings = access_settings or AccessSettings()
+    app.state.signin_throttle = SignInThrottle(app.state.access_settings.signin_rate)
     sso = oidc_settings or OidcSettings()
     app.state.oidc = OidcClient(sso) if sso.enabled else None  # single sign-on, when set
     # Pages, style sheets, scripts and JSON travel compressed (event streams are left alone).
@@ -100,7 +104,17 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     app.add_middleware(AccessGuard, engine_of=lambda a: a.state.runtime.engine,
                        refuse=refusal,
                        max_form_bytes=app.state.access_settings.max_form_bytes)
+    # Outermost, so the guard's refusals carry the headers too.
+    app.add_middleware(SecurityHeaders, form_targets=_origins(sso.issuer))
     return app
+
+
+def _origins(url: str | None) -> list[str]:
+    """The origin of a URL (``https://host:port``), as a CSP source; none for no URL."""
+    if not url:
+        return []
+    parts = urlsplit(url)
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
 
 
 async def _seal_periodically(app: FastAPI) -> None:

@@ -19,6 +19,7 @@ from chiso.web.api import (
     records,
     reports,
     scoring,
+    users,
     webhooks,
 )
 
@@ -26,4 +27,4 @@ from chiso.web.api import (
 ROUTERS: tuple[APIRouter, ...] = (
     catalog.router, intake.router, measurement.router, records.router, scoring.router,
     access.router, dashboard.router, map.router, decisions.router, opendata.router,
-    reports.router, outbox.router, webhooks.router)
+    reports.router, outbox.router, webhooks.router, users.router)

@@ -10,7 +10,7 @@ import base64
 import json
 import secrets
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
@@ -20,6 +20,7 @@ from chiso.access import accounts, audit, oidc
 from chiso.access.guard import CSRF_COOKIE, SESSION_COOKIE, principal
 from chiso.access.roles import GRANTABLE
 from chiso.access.settings import AccessSettings
+from chiso.access.throttle import SignInThrottle
 from chiso.context import Runtime
 from chiso.web import i18n
 from chiso.web.deps import Conn
@@ -43,10 +44,17 @@ def _ip(request: Request) -> str | None:
 
 
 def _safe_next(value: str | None) -> str:
-    """Only a path on this site: no open redirect."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/"
+    """Only a path on this site, else ``/``: no open redirect. Refuses what a browser would
+    read as another host: ``//host``, a backslash (``/\\host``), white space or control
+    characters (browsers drop tabs and new lines, so ``/\t/host`` is ``//host``), a scheme."""
+    if not value or len(value) > 2048 or not value.startswith("/"):
+        return "/"
+    if any(ch in value for ch in "\\") or any(ord(ch) < 33 or ord(ch) == 127 for ch in value):
+        return "/"
+    parts = urlsplit(value)
+    if value.startswith("//") or parts.scheme or parts.netloc:
+        return "/"
+    return value
 
 
 async def refusal(request: Request, status: int, message: str) -> Response:
@@ -85,12 +93,23 @@ def signin_page(request: Request, lang: Locale, next: str | None = None) -> HTML
 async def signin(request: Request, lang: Locale, name: Annotated[str, Form()],
                  password: Annotated[str, Form()],
                  next: Annotated[str, Form()] = "/") -> Response:
+    i18n.current_locale.set(lang)
+    throttle: SignInThrottle = request.app.state.signin_throttle
+    wait = throttle.admit(_ip(request))
+    if wait:  # before any password work
+        page = _signin_page(request, lang, i18n.gettext(
+            "Too many sign-in attempts from this address (at most %(num)s in %(sec)s "
+            "seconds). Try again in %(wait)s seconds.") % {
+                "num": throttle.amount, "sec": throttle.seconds, "wait": wait},
+            name, _safe_next(next), status=429)
+        page.headers["Retry-After"] = str(wait)
+        return page
     who, result, token = await run_in_threadpool(
         accounts.sign_in, _rt(request).engine, name.strip(), password, _ip(request))
-    i18n.current_locale.set(lang)
     if who is None or token is None:
-        message = i18n.gettext("Too many failed attempts: the account is locked for 15 "
-                               "minutes." if "locked" in result else
+        message = i18n.gettext("Too many failed attempts: signing in with this name from "
+                               "this address is locked for 15 minutes." if "locked" in result
+                               else
                                "Wrong user name or password.")
         return _signin_page(request, lang, message, name, _safe_next(next), status=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
@@ -191,7 +210,8 @@ def oidc_callback(request: Request, lang: Locale, code: str | None = None,
         oidc.record_refusal(engine, refused, ip, subject)
         status = REFUSAL_STATUS.get(refused.reason, 401)  # a token refused: 401
         return _oidc_refused(request, lang, refused, status)
-    response = RedirectResponse(pending["next"], status_code=303)
+    # The cookie is the browser's to alter: its ``next`` is checked again here.
+    response = RedirectResponse(_safe_next(pending["next"]), status_code=303)
     response.delete_cookie(OIDC_COOKIE, path="/signin/oidc")
     set_session_cookie(request, response, token)
     return response
@@ -214,11 +234,19 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
 
 @router.post("/signout")
 def signout(request: Request) -> Response:
+    """End chiso's session; a session opened by single sign-on then goes on to end the
+    provider's session too (RP-initiated logout), which sends the browser back home."""
     token = request.cookies.get(SESSION_COOKIE)
+    method = None
     if token:
         with _rt(request).engine.begin() as conn:
-            accounts.end_session(conn, token)
-    response = RedirectResponse("/", status_code=303)
+            method = accounts.end_session(conn, token)
+    target = "/"
+    client = _oidc(request)
+    if method == "oidc" and client is not None:
+        home = client.settings.post_logout_redirect_uri or str(request.url_for("home"))
+        target = client.logout_url(home) or "/"
+    response = RedirectResponse(target, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -267,6 +295,71 @@ def users_grant(request: Request, lang: Locale, name: str, role: Annotated[str, 
     except accounts.AccessError as exc:
         return _users_again(request, lang, str(exc), 422)
     return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/admin/users/{name}", response_class=HTMLResponse, include_in_schema=False)
+def user_page(request: Request, lang: Locale, conn: Conn, name: str) -> HTMLResponse:
+    """One account: disable or enable it, its open sessions and API tokens (each revocable),
+    a new password."""
+    return _user_html(request, lang, conn, name)
+
+
+def _user_html(request: Request, lang: str, conn: Any, name: str, message: str = "",
+               status: int = 200) -> HTMLResponse:
+    user = next((u for u in accounts.list_users(conn) if u["name"] == name), None)
+    if user is None:
+        page = render(request, lang, "error.html", detail=f"no user {name!r}")
+        page.status_code = 404
+        return page
+    page = render(request, lang, "user.html", user=user,
+                  sessions=accounts.sessions_of(conn, name), tokens=accounts.tokens_of(conn, name),
+                  csrf=principal(request).csrf or "", message=message,
+                  min_password=accounts.MIN_PASSWORD)
+    page.status_code = status
+    return page
+
+
+def _account_change(request: Request, lang: str, name: str, change: Any) -> Response:
+    """Apply an operator's change to one account, then back to its page (303); a refused
+    change shows the page again with chiso's own message."""
+    try:
+        with _rt(request).engine.begin() as conn:
+            change(conn)
+    except accounts.AccessError as exc:
+        with _rt(request).engine.connect() as conn:
+            return _user_html(request, lang, conn, name, str(exc),
+                              404 if isinstance(exc, accounts.UnknownError) else 422)
+    return RedirectResponse(f"/admin/users/{quote(name)}", status_code=303)
+
+
+@router.post("/admin/users/{name}/disable", include_in_schema=False)
+def user_disable(request: Request, lang: Locale, name: str) -> Response:
+    return _account_change(request, lang, name, lambda c: accounts.disable_user(c, name))
+
+
+@router.post("/admin/users/{name}/enable", include_in_schema=False)
+def user_enable(request: Request, lang: Locale, name: str) -> Response:
+    return _account_change(request, lang, name, lambda c: accounts.enable_user(c, name))
+
+
+@router.post("/admin/users/{name}/password", include_in_schema=False)
+def user_password(request: Request, lang: Locale, name: str,
+                  password: Annotated[str, Form(max_length=1024)]) -> Response:
+    return _account_change(request, lang, name,
+                           lambda c: accounts.reset_password(c, name, password))
+
+
+@router.post("/admin/users/{name}/sessions/{session_id}/revoke", include_in_schema=False)
+def user_session_revoke(request: Request, lang: Locale, name: str,
+                        session_id: str) -> Response:
+    return _account_change(request, lang, name,
+                           lambda c: accounts.revoke_session(c, name, session_id))
+
+
+@router.post("/admin/users/{name}/tokens/{token_id}/revoke", include_in_schema=False)
+def user_token_revoke(request: Request, lang: Locale, name: str, token_id: str) -> Response:
+    return _account_change(request, lang, name,
+                           lambda c: accounts.revoke_token(c, name, token_id))
 
 
 def _users_again(request: Request, lang: str, message: str, status: int) -> HTMLResponse:
