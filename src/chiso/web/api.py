@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -172,8 +173,11 @@ def _unit_filter(conn: Connection, unit: str | None) -> str | None:
 
 # -- routes -------------------------------------------------------------------------------
 @router.get("/health", tags=["meta"])
-def health(rt: Annotated[Runtime, Depends(runtime)]) -> dict[str, str]:
-    return {"status": "ok", "catalog": rt.catalog.digest}
+def health(rt: Annotated[Runtime, Depends(runtime)]) -> dict[str, Any]:
+    """The process answers: its catalog version, its process id and the single-run work it
+    holds at the moment (docs/scaling.md)."""
+    return {"status": "ok", "catalog": rt.catalog.digest, "pid": os.getpid(),
+            "runs": sorted(rt.running)}
 
 
 @router.get("/plans", tags=["catalog"])

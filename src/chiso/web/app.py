@@ -23,6 +23,8 @@ from chiso.config import Settings
 from chiso.context import Runtime
 from chiso.dashboard.board import Board
 from chiso.scoring.follow import follow
+from chiso.store import changes
+from chiso.store.leader import run_once
 from chiso.web import (
     access_web,
     api,
@@ -55,10 +57,18 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
         rt = open_runtime()
         app.state.runtime = rt
         audit.install_write_hook(rt.engine)  # every write a request commits is audited
-        sealer = asyncio.create_task(_seal_periodically(app))
-        scorer = (asyncio.create_task(follow(rt.engine, rt.catalog, rt.hub,
-                                             settings.scores_debounce))
-                  if settings.scores_follow else None)
+        await asyncio.to_thread(rt.start)  # the shared change stream's listener (PostgreSQL)
+        # Single-run work: in one of the processes sharing the database at a time.
+        once: list[asyncio.Task[None]] = [
+            asyncio.create_task(run_once("audit-checkpoint", rt.engine,
+                                         lambda: _seal_periodically(app), held=rt.running)),
+            asyncio.create_task(run_once("change-stream-prune", rt.engine,
+                                         lambda: _prune_periodically(rt), held=rt.running))]
+        if settings.scores_follow:
+            once.append(asyncio.create_task(run_once(
+                "scores", rt.engine, lambda: follow(rt.engine, rt.catalog, rt.hub,
+                                                    settings.scores_debounce),
+                held=rt.running)))
         app.state.board = Board(rt.engine, rt.catalog, rt.hub)
         app.state.board_follows = settings.dashboard_follow
         tiles = None
@@ -67,10 +77,11 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
             await asyncio.to_thread(app.state.board.refresh)
             tiles = asyncio.create_task(app.state.board.follow())
         yield
-        sealer.cancel()
-        for task in (scorer, tiles):
+        for task in (*once, tiles):
             if task is not None:
                 task.cancel()
+        await asyncio.gather(*once, return_exceptions=True)
+        await asyncio.to_thread(rt.stop)
         if owned:
             rt.engine.dispose()
 
@@ -121,3 +132,13 @@ async def _seal_periodically(app: FastAPI) -> None:
                                     settings.audit_key_file, settings.audit_checkpoint_file)
         except Exception:  # a full disk must not stop the app; verify will show the gap
             log.exception("audit checkpoint failed")
+
+
+async def _prune_periodically(rt: Runtime, every: float = 600.0) -> None:
+    """Remove change events no listener needs any more (``chiso.store.changes.KEEP``)."""
+    while True:
+        try:
+            await run_in_threadpool(changes.prune, rt.engine)
+        except Exception:  # the database away for a moment: next time
+            log.exception("pruning the change stream failed")
+        await asyncio.sleep(every)
