@@ -29,6 +29,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -275,6 +276,8 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get(
         "CHISO_TEST_PG_URL", "postgresql+psycopg://chiso:chiso@127.0.0.1:5432/chiso_test"))
     args = parser.parse_args()
+    # A bench stopped from outside (timeout, kill) still stops the servers it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"chiso freshness bench: {os.cpu_count()} cores, {args.rate:,} records/s for "
           f"{args.seconds:g} s, batches of {args.size}, {args.clients} loader processes",
           flush=True)

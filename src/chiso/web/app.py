@@ -59,11 +59,13 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
         audit.install_write_hook(rt.engine)  # every write a request commits is audited
         await asyncio.to_thread(rt.start)  # the shared change stream's listener (PostgreSQL)
         # Single-run work: in one of the processes sharing the database at a time.
-        once: list[asyncio.Task[None]] = [
-            asyncio.create_task(run_once("audit-checkpoint", rt.engine,
-                                         lambda: _seal_periodically(app), held=rt.running)),
-            asyncio.create_task(run_once("change-stream-prune", rt.engine,
-                                         lambda: _prune_periodically(rt), held=rt.running))]
+        once = [asyncio.create_task(run_once("change-stream-prune", rt.engine,
+                                             lambda: _prune_periodically(rt),
+                                             held=rt.running))]
+        if app.state.access_settings.checkpoint_seconds:
+            once.append(asyncio.create_task(run_once(
+                "audit-checkpoint", rt.engine, lambda: _seal_periodically(app),
+                held=rt.running)))
         if settings.scores_follow:
             once.append(asyncio.create_task(run_once(
                 "scores", rt.engine, lambda: follow(rt.engine, rt.catalog, rt.hub,
@@ -123,8 +125,6 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
 async def _seal_periodically(app: FastAPI) -> None:
     """Sign a checkpoint of the audit log every ``checkpoint_seconds`` (docs/access.md)."""
     settings: AccessSettings = app.state.access_settings
-    if not settings.checkpoint_seconds:
-        return
     while True:
         await asyncio.sleep(settings.checkpoint_seconds)
         try:
