@@ -198,11 +198,15 @@ def db_upgrade() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Server processes (PostgreSQL only beyond 1; docs/scaling.md)")] = 1,
 ) -> None:
-    """Start the web app and API (schema upgraded and catalog loaded at start)."""
-    import uvicorn
+    """Start the web app and API: ``workers`` server processes (granian) sharing one port,
+    after the schema is upgraded and the catalog written in, once, by this command."""
+    from granian import Granian
+    from granian.constants import Interfaces
 
-    from chiso.runtime import create_app, require_own_keys
+    from chiso.runtime import open_runtime_for_command, require_own_keys
     from chiso.store.db import unreachable
 
     try:
@@ -211,11 +215,19 @@ def serve(
         err.print(f"[red]Settings:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     _catalog(None)  # a broken catalog file stops here with one clear line, not a traceback
-    problem = unreachable(get_settings().database_url)
+    settings = get_settings()
+    problem = unreachable(settings.database_url)
     if problem:
         err.print(f"[red]Database:[/red] {escape(problem)}")
         raise typer.Exit(2)
-    web = create_app()
-    out.print(f"chiso on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/openapi.json)",
-              soft_wrap=True)
-    uvicorn.run(web, host=host, port=port, log_level="info")
+    if workers > 1 and not settings.database_url.startswith("postgresql"):
+        err.print("[red]Serve:[/red] SQLite serves one process; use --workers 1, or "
+                  "PostgreSQL (CHISO_DATABASE_URL=postgresql+psycopg://…) for more")
+        raise typer.Exit(2)
+    # Migrate and load the catalog here, once, so that the workers never race to do it.
+    open_runtime_for_command().engine.dispose()
+    out.print(f"chiso on http://{host}:{port}/  ({workers} process{'es' if workers > 1 else ''}"
+              f"; API: http://{host}:{port}/api/v1/openapi.json)", soft_wrap=True)
+    Granian("chiso.runtime:create_app", factory=True, interface=Interfaces.ASGI,
+            address=host, port=port, workers=workers, respawn_failed_workers=True,
+            log_access=False).serve()

@@ -54,12 +54,27 @@ class StreamFullError(RuntimeError):
 class Hub:
     """In-process fan-out of change announcements (values, scores, tiles) to subscribers on
     any event loop, at most ``max_subscribers`` of them; publishing is thread-safe and never
-    blocks the publisher."""
+    blocks the publisher.
+
+    :meth:`publish` reaches this process's subscribers; :meth:`announce` reaches every
+    process's: through ``outbox`` when the runtime set one (PostgreSQL's shared change stream,
+    which comes back to each process's hub), else it is :meth:`publish`."""
 
     def __init__(self, max_subscribers: int = MAX_SUBSCRIBERS) -> None:
         self._subs: set[Subscriber] = set()
         self._lock = threading.Lock()
         self.max_subscribers = max_subscribers
+        self.outbox: Callable[[list[dict[str, Any]]], None] | None = None
+
+    def announce(self, items: list[dict[str, Any]]) -> None:
+        """Announce to the subscribers of every process sharing the database (may write to
+        it: call it off the event loop)."""
+        if not items:
+            return
+        if self.outbox is None:
+            self.publish(items)
+        else:
+            self.outbox(items)
 
     def subscribe(self, *, bounded: bool = True) -> Subscriber:
         """A new subscriber; ``StreamFullError`` when full (``bounded=False``: chiso's own
@@ -124,7 +139,11 @@ class Runtime:
     """The settings, the database, the catalog and the change hub of one running chiso.
 
     ``caches`` holds the rooms' read caches, keyed by the room's own name, so that a cache
-    lives exactly as long as the runtime whose data it caches."""
+    lives exactly as long as the runtime whose data it caches. ``services`` are the
+    background services the wiring registered for a serving process (the shared change
+    stream's listener): :meth:`start` starts each (it returns how to stop it), :meth:`stop`
+    stops them; a command that only reads or writes never starts them. ``running`` names the
+    single-run work (``chiso.store.leader``) this process holds at the moment."""
 
     settings: Settings
     engine: Engine
@@ -132,6 +151,20 @@ class Runtime:
     hub: Hub = field(default_factory=Hub)
     caches: dict[str, Any] = field(default_factory=dict)
     clock: Clock = field(default_factory=Clock)
+    services: list[Callable[[], Callable[[], None]]] = field(default_factory=list)
+    running: set[str] = field(default_factory=set)
+    _stops: list[Callable[[], None]] | None = None
+
+    def start(self) -> None:
+        """Start the background services (once; a second call does nothing)."""
+        if self._stops is None:
+            self._stops = [service() for service in self.services]
+
+    def stop(self) -> None:
+        """Stop what :meth:`start` started, last first."""
+        for stop in reversed(self._stops or []):
+            stop()
+        self._stops = None
 
 
 #: How the running ``chiso`` command opens its runtime: set by ``chiso.cli`` before any

@@ -21,9 +21,9 @@ from chiso.exports import events
 from chiso.intake import pipeline
 from chiso.intake.settings import KEYLESS_ENVS, InsecureConfigurationError, IntakeSettings
 from chiso.measurement import incremental, stream
-from chiso.store import migrate
+from chiso.store import changes, migrate
 from chiso.store.catalog_sync import sync_catalog
-from chiso.store.db import make_engine
+from chiso.store.db import is_sqlite, make_engine
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -63,14 +63,36 @@ def require_own_keys(settings: Settings) -> None:
 
 
 def wire(settings: Settings, engine: Engine, catalog: Catalog) -> Runtime:
-    """Register the rooms' hooks on an open, migrated database and return its runtime."""
+    """Register the rooms' hooks on an open, migrated database and return its runtime.
+
+    On PostgreSQL, which several server processes may share, the change stream is the shared
+    one (``chiso.store.changes``): batches write their changes into it, announcements made with
+    ``Hub.announce`` go through it, and the runtime's listener service (started by a serving
+    process, ``Runtime.start``) feeds every event to this process's hub. On SQLite (one
+    process) the stream stays in the process."""
     rt = Runtime(settings, engine, catalog, Hub(), clock=Clock())
+    shared = not is_sqlite(engine)
     if catalog.measurement is not None:
         pipeline.on_store(engine, incremental.batch_hook(catalog.measurement))
         # after measurement's hook, so it sees what the batch changed
         pipeline.on_store(engine, events.value_hook())
-        stream.attach(engine, rt.hub, catalog.measurement)
+        if shared:
+            stream.share(engine, catalog.measurement)
+        else:
+            stream.attach(engine, rt.hub, catalog.measurement)
+    if shared:
+        rt.hub.outbox = lambda items: changes.announce_now(engine, items)
+        rt.services.append(lambda: _listen(engine, rt.hub))
     return rt
+
+
+def _listen(engine: Engine, hub: Hub) -> Callable[[], None]:
+    """Start this process's listener on the shared change stream, feeding ``hub``; wait (a few
+    seconds at most) until it listens, so that nothing committed after start is missed."""
+    listener = changes.Listener(engine, hub.publish)
+    listener.start()
+    listener.listening.wait(10)
+    return listener.stop
 
 
 def open_runtime_for_command() -> Runtime:

@@ -5,9 +5,10 @@ The incremental path leaves the day-state rows it changed on the connection
 goes back to the pool (after the commit has completed) they are published to the hub that
 :func:`attach` tied to the engine (the runtime's). A rolled-back batch announces nothing.
 
-One process only: several server processes each see only their own batches. A multi-process
-deployment sends the same payload with PostgreSQL ``NOTIFY chiso_values`` inside the batch's
-transaction (delivered at commit) and has every process ``LISTEN`` and feed its hub.
+On PostgreSQL, where several server processes share the database, :func:`share` is used
+instead: the batch's events go into the shared change stream (``chiso.store.changes``) inside
+the batch's own transaction, and every process's listener, this one's included, feeds them to
+its hub after the commit. One path, so every process sees the same events in the same order.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from sqlalchemy import Connection, Engine, event
 
 from chiso.catalog.indicators import Kind, Measurement
 from chiso.context import Hub
+from chiso.intake import pipeline
 from chiso.measurement.incremental import DayChange
+from chiso.store import changes
 
 _CHANGES = "chiso.changes"
 _PUBLISHED = "chiso.published"
@@ -81,3 +84,17 @@ def attach(engine: Engine, hub: Hub, measurement: Measurement) -> None:
     event.listen(engine, "commit", on_commit)
     event.listen(engine, "rollback", on_rollback)
     event.listen(engine, "checkin", on_checkin)
+
+
+def share(engine: Engine, measurement: Measurement) -> None:
+    """Write each accepted batch's changed values into the shared change stream, in the
+    batch's transaction (the runtime calls this on PostgreSQL, after registering the
+    incremental hook, whose queued changes this takes)."""
+    kinds = kinds_of(measurement)
+
+    def into_stream(conn: Connection, feed: str, batch_id: int) -> None:
+        items = [day_event(c, kinds) for c in conn.info.pop(_CHANGES, [])]
+        items += [published_event(p) for p in conn.info.pop(_PUBLISHED, [])]
+        changes.announce(conn, items)
+
+    pipeline.on_store(engine, into_stream)

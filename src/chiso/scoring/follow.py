@@ -41,7 +41,8 @@ def rescore(engine: Engine, catalog: Catalog, today: date) -> list[dict[str, obj
 
 async def follow(engine: Engine, catalog: Catalog, hub: Hub, debounce: float = 2.0) -> None:
     """Run until cancelled: wait for value changes on ``hub``, let the burst settle, re-score,
-    and announce the new scores on ``hub``."""
+    and announce the new scores (``Hub.announce``: to every process). Single-run work: the
+    web app runs it in one process at a time (``chiso.store.leader.run_once``)."""
     sub = hub.subscribe(bounded=False)  # chiso's own follower
     try:
         while True:
@@ -52,6 +53,7 @@ async def follow(engine: Engine, catalog: Catalog, hub: Hub, debounce: float = 2
             while not sub.queue.empty():
                 sub.queue.get_nowait()
             done = await asyncio.to_thread(rescore, engine, catalog, today_vn())
-            hub.publish([{"type": "scores", **d} for d in done])
+            # To every process's subscribers: their boards and streams follow the scores too.
+            await asyncio.to_thread(hub.announce, [{"type": "scores", **d} for d in done])
     finally:
         hub.unsubscribe(sub)

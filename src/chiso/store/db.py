@@ -68,3 +68,9 @@ def unreachable(url: str) -> str | None:
                 "that the database server is running")
     finally:
         engine.dispose()
+
+
+def libpq_url(engine: Engine) -> str:
+    """The PostgreSQL engine's database as a libpq URL, for a connection of its own outside
+    the pool (a listener, a lock holder)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -901,3 +901,14 @@ dataset_changes = Table(
     Column("reason", String(24), nullable=False),
     Index("ix_dataset_changes_dataset_changed", "dataset", "changed_at"),
 )
+
+# -- the shared change stream: what committed batches changed, for every server process ----
+change_events = Table(
+    "change_events", metadata,
+    # BIGINT on PostgreSQL; SQLite's INTEGER PRIMARY KEY is its row id (SQLite serves one process)
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("items", JSON, nullable=False),  # the stream's items, as the hub carries them
+    Index("ix_change_events_created_at", "created_at"),
+)

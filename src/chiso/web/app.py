@@ -28,6 +28,8 @@ from chiso.dashboard.board import Board
 from chiso.exports import changelog, channels, delivery, emc
 from chiso.reports import schedule as reports_schedule
 from chiso.scoring.follow import follow
+from chiso.store import changes
+from chiso.store.leader import run_once
 from chiso.web import api, pages, render
 from chiso.web.headers import SecurityHeaders
 from chiso.web.pages.access import refusal
@@ -47,22 +49,38 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
         rt = open_runtime()
         app.state.runtime = rt
         audit.install_write_hook(rt.engine)  # every write a request commits is audited
-        sealer = asyncio.create_task(_seal_periodically(app))
-        scorer = (asyncio.create_task(follow(rt.engine, rt.catalog, rt.hub,
-                                             settings.scores_debounce))
-                  if settings.scores_follow else None)
-        reporter = (asyncio.create_task(reports_schedule.loop(
-            rt, settings.reports_schedule_seconds)) if settings.reports_schedule else None)
+        await asyncio.to_thread(rt.start)  # the shared change stream's listener (PostgreSQL)
+        # Single-run work: in one of the processes sharing the database at a time.
+        once = [asyncio.create_task(run_once("change-stream-prune", rt.engine,
+                                             lambda: _prune_periodically(rt),
+                                             held=rt.running))]
+        if app.state.access_settings.checkpoint_seconds:
+            once.append(asyncio.create_task(run_once(
+                "audit-checkpoint", rt.engine, lambda: _seal_periodically(app),
+                held=rt.running)))
+        if settings.scores_follow:
+            once.append(asyncio.create_task(run_once(
+                "scores", rt.engine, lambda: follow(rt.engine, rt.catalog, rt.hub,
+                                                    settings.scores_debounce),
+                held=rt.running)))
+        if settings.reports_schedule:
+            once.append(asyncio.create_task(run_once(
+                "reports-schedule", rt.engine,
+                lambda: reports_schedule.loop(rt, settings.reports_schedule_seconds),
+                held=rt.running)))
+        if channels.exporters(rt.settings):
+            once.append(asyncio.create_task(run_once(
+                "exporters", rt.engine, lambda: _export_periodically(rt), held=rt.running)))
+        if settings.changelog_interval:
+            once.append(asyncio.create_task(run_once(
+                "open-data-changelog", rt.engine, lambda: _publish_periodically(rt),
+                held=rt.running)))
         outbox_stop = threading.Event()
         if settings.outbox_deliver:
             # One thread; across processes the outbox lock lets one of them deliver.
             threading.Thread(target=delivery.run, name="chiso-outbox", daemon=True,
                              args=(channels.deliverer(rt.settings, rt.engine), outbox_stop),
                              kwargs={"poll": settings.outbox_poll}).start()
-        exporter = (asyncio.create_task(_export_periodically(rt))
-                    if channels.exporters(rt.settings) else None)
-        publisher = (asyncio.create_task(_publish_periodically(rt))
-                     if settings.changelog_interval else None)
         app.state.board = Board(rt.engine, rt.catalog, rt.hub)
         app.state.board_follows = settings.dashboard_follow
         tiles = None
@@ -72,10 +90,11 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
             tiles = asyncio.create_task(app.state.board.follow())
         yield
         outbox_stop.set()
-        sealer.cancel()
-        for task in (scorer, tiles, reporter, exporter, publisher):
+        for task in (*once, tiles):
             if task is not None:
                 task.cancel()
+        await asyncio.gather(*once, return_exceptions=True)
+        await asyncio.to_thread(rt.stop)
         if owned:
             rt.engine.dispose()
 
@@ -120,8 +139,6 @@ def _origins(url: str | None) -> list[str]:
 async def _seal_periodically(app: FastAPI) -> None:
     """Sign a checkpoint of the audit log every ``checkpoint_seconds`` (docs/access.md)."""
     settings: AccessSettings = app.state.access_settings
-    if not settings.checkpoint_seconds:
-        return
     while True:
         await asyncio.sleep(settings.checkpoint_seconds)
         try:
@@ -152,3 +169,11 @@ async def _publish_periodically(rt: Runtime) -> None:
         except Exception:  # the database went away: try again next time
             log.exception("change log: publishing failed")
         await asyncio.sleep(rt.settings.changelog_interval)
+async def _prune_periodically(rt: Runtime, every: float = 600.0) -> None:
+    """Remove change events no listener needs any more (``chiso.store.changes.KEEP``)."""
+    while True:
+        try:
+            await run_in_threadpool(changes.prune, rt.engine)
+        except Exception:  # the database away for a moment: next time
+            log.exception("pruning the change stream failed")
+        await asyncio.sleep(every)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -153,11 +154,16 @@ def _unit_filter(conn: Connection, unit: str | None) -> str | None:
 class Health(BaseModel):
     status: str = Field(description="ok")
     catalog: str = Field(description="the loaded catalog's digest")
+    pid: int = Field(description="the answering server process")
+    runs: list[str] = Field(description="the single-run work this process holds now")
 
 
 @router.get("/health", tags=["meta"])
 def health(rt: Rt) -> Health:
-    return Health(status="ok", catalog=rt.catalog.digest)
+    """The process answers: its catalog version, its process id and the single-run work it
+    holds at the moment (docs/scaling.md)."""
+    return Health(status="ok", catalog=rt.catalog.digest, pid=os.getpid(),
+                  runs=sorted(rt.running))
 
 
 @router.get("/plans", tags=["catalog"])
