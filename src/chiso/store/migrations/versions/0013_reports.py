@@ -1,7 +1,7 @@
 """reports: every report built, its editions (draft, issued, restated), its files and the scheduled runs
 
 Revision ID: 0013_reports
-Revises: 0011_commune_grdp
+Revises: 0012_outbox
 Create Date: 2026-12-05 00:54:31.510476
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0013_reports'
-down_revision: str | None = '0011_commune_grdp'
+down_revision: str | None = '0012_outbox'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

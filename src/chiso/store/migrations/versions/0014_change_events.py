@@ -1,7 +1,7 @@
 """change events: the shared change stream's table (each row a committed batch's changes)
 
 Revision ID: 0014_change_events
-Revises: 0011_commune_grdp
+Revises: 0013_reports
 
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_change_events"
-down_revision: str | None = "0011_commune_grdp"
+down_revision: str | None = "0013_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

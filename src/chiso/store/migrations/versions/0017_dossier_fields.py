@@ -1,7 +1,7 @@
 """dossier fields: digitised components, complaints and payment method (optional)
 
 Revision ID: 0017_dossier_fields
-Revises: 0011_commune_grdp
+Revises: 0016_signin_failures
 
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0017_dossier_fields'
-down_revision: str | None = '0011_commune_grdp'
+down_revision: str | None = '0016_signin_failures'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
