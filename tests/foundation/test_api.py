@@ -24,6 +24,8 @@ def test_openapi_has_a_schema_for_every_answer(client: TestClient) -> None:
     vague = []
     for path, operations in spec["paths"].items():
         for method, op in operations.items():
+            if "204" in op["responses"]:
+                continue  # answers nothing
             ok = op["responses"].get("200") or op["responses"].get("201") or {}
             content = ok.get("content", {})
             if not content:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
 
 from chiso.exports import emc
 from chiso.store import outbox
@@ -16,14 +17,19 @@ from chiso.web.deps import Conn, Rt
 router = APIRouter(prefix="/api/v1", tags=["outbox"])
 
 
-@router.get("/outbox")
+class Requeued(BaseModel):
+    id: int
+    state: str = Field(description="pending: back in line")
+
+
+@router.get("/outbox", response_model=list[outbox.ChannelStatus])
 def channels(conn: Conn) -> list[dict[str, Any]]:
     """Per channel (``export:<name>``, ``webhook:<id>``): messages waiting, delivered and
     dead, the oldest waiting, the last success, the last failure and its error."""
     return [asdict(s) for s in outbox.status(conn)]
 
 
-@router.get("/outbox/messages")
+@router.get("/outbox/messages", response_model=list[outbox.Message])
 def messages(conn: Conn,
              state: Literal["pending", "delivered", "dead"] | None = None,
              channel: str | None = None,
@@ -34,7 +40,7 @@ def messages(conn: Conn,
                                                limit=limit)]
 
 
-@router.get("/outbox/messages/{message_id}/attempts")
+@router.get("/outbox/messages/{message_id}/attempts", response_model=list[outbox.Attempt])
 def attempts(message_id: int, conn: Conn) -> list[dict[str, Any]]:
     """Every attempt at one message, newest first: when, the outcome, the answer."""
     if outbox.message(conn, message_id) is None:
@@ -42,7 +48,7 @@ def attempts(message_id: int, conn: Conn) -> list[dict[str, Any]]:
     return [asdict(a) for a in outbox.attempts(conn, [message_id])]
 
 
-@router.post("/outbox/messages/{message_id}/retry")
+@router.post("/outbox/messages/{message_id}/retry", response_model=Requeued)
 def retry(message_id: int, rt: Rt) -> dict[str, Any]:
     """Put a dead-lettered message back in line with a fresh count of attempts; 409 when the
     message is not dead."""
@@ -56,7 +62,7 @@ def retry(message_id: int, rt: Rt) -> dict[str, Any]:
     return {"id": message_id, "state": outbox.PENDING}
 
 
-@router.get("/exports/versions")
+@router.get("/exports/versions", response_model=list[emc.VersionRow])
 def versions(conn: Conn, exporter: str | None = None,
              limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     """The exporters' newest content versions per (period, unit), with their message's

@@ -90,7 +90,12 @@ def read_report(report_id: int, conn: Conn) -> StoredReport:
     return _found(conn, report_id)
 
 
-@router.get("/api/v1/reports/{report_id}/files/{name}", tags=["reports"])
+@router.get("/api/v1/reports/{report_id}/files/{name}", tags=["reports"],
+            response_class=Response, responses={200: {"content": {
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+                "application/pdf": {}, "application/json": {}},
+                "description": "the file as it was stored"}})
 def report_file(report_id: int, name: str, conn: Conn) -> Response:
     """A report's DOCX, XLSX, PDF or manifest, as stored."""
     got = archive.file(conn, report_id, name)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from chiso.access.guard import principal
 from chiso.store import outbox, webhooks
@@ -35,6 +35,37 @@ class SubscriptionChange(BaseModel):
     active: bool | None = Field(default=None, description="false: off; true: on again")
 
 
+class SubscriptionOut(BaseModel):
+    """A subscription as operators see it (the secret never leaves chiso after creation)."""
+
+    id: int
+    url: str
+    events: list[str]
+    description: str
+    active: bool
+    created_by: str
+    created_at: datetime
+    disabled_at: datetime | None
+    disabled_reason: str | None
+
+
+class Created(SubscriptionOut):
+    secret: str | None = Field(default=None, description="the signing secret chiso made, "
+                               "shown once; absent when the operator gave one")
+
+
+class Delivery(BaseModel):
+    """A message to the subscriber and every attempt at it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    channel: str
+    event: str
+    state: str
+    attempts: list[dict[str, Any]]
+
+
 def _bad(exc: webhooks.WebhookError) -> HTTPException:
     return HTTPException(422, str(exc))
 
@@ -43,13 +74,13 @@ def _missing(subscription_id: int) -> HTTPException:
     return HTTPException(404, f"webhook {subscription_id}: no such subscription")
 
 
-@router.get("")
+@router.get("", response_model=list[SubscriptionOut])
 def listing(conn: Conn) -> list[dict[str, Any]]:
     """Every subscription, with why it was turned off, if it was (never its secret)."""
     return [asdict(s) for s in webhooks.listing(conn)]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=Created, response_model_exclude_unset=True)
 def create(body: SubscriptionIn, request: Request, rt: Rt) -> dict[str, Any]:
     """Subscribe a URL to events. The answer holds the secret when chiso made it: keep it,
     it is not shown again. 422 names the field at fault."""
@@ -64,7 +95,7 @@ def create(body: SubscriptionIn, request: Request, rt: Rt) -> dict[str, Any]:
     return asdict(made) | ({"secret": secret} if body.secret is None else {})
 
 
-@router.get("/{subscription_id}")
+@router.get("/{subscription_id}", response_model=SubscriptionOut)
 def one(subscription_id: int, conn: Conn) -> dict[str, Any]:
     found = webhooks.get(conn, subscription_id)
     if found is None:
@@ -72,7 +103,7 @@ def one(subscription_id: int, conn: Conn) -> dict[str, Any]:
     return asdict(found)
 
 
-@router.patch("/{subscription_id}")
+@router.patch("/{subscription_id}", response_model=SubscriptionOut)
 def change(subscription_id: int, body: SubscriptionChange, rt: Rt) -> dict[str, Any]:
     """Change the URL, events or secret, or turn it off (``active: false``) or on again."""
     try:
@@ -94,7 +125,7 @@ def remove(subscription_id: int, rt: Rt) -> None:
             raise _missing(subscription_id)
 
 
-@router.get("/{subscription_id}/deliveries")
+@router.get("/{subscription_id}/deliveries", response_model=list[Delivery])
 def deliveries(subscription_id: int, conn: Conn,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     """Its newest messages, each with every attempt (outcome, answer, time)."""
