@@ -62,7 +62,8 @@ def test_imports_register_nothing_until_the_runtime_opens(tmp_path: Path) -> Non
         "commit": 0, "rollback": 0, "checkin": 0, "before_cursor_execute": 0,
         "after_execute": 0}}
     after = got["after"]
-    assert after["hooks"] == 1  # measurement's day state, registered by open_runtime
+    # measurement's day state, then the webhooks' changed values, registered by open_runtime
+    assert after["hooks"] == 2
     assert after["listeners"]["commit"] >= 1  # the change stream, on this engine only
     assert after["accepted"] is True
     assert after["day_rows"] > 0  # the ingest path kept the day state
