@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bench.backtest.families import ALL, scenario
+from bench.backtest.families import ALL, UNSEEN, scenario
 from bench.backtest.run import HELD_OUT, TUNING, score, trace, weeks
 
 from chiso.outlook.status import DEFAULT_RULE
@@ -45,3 +45,28 @@ def test_scores_count_hits_and_no_data() -> None:
     assert f.n == 5
     assert f.missed == sum(t.missed for t in traces)
     assert 0 <= f.hits <= min(f.missed, f.flagged)
+
+
+def test_unseen_families_tell_their_stories() -> None:
+    for s in range(1, 15):
+        st = scenario("step", s)
+        levels = sorted({round(v, 6) for v in st.path})
+        assert len(levels) == 2  # one jump, then the new level stays
+        g = scenario("gap", s)
+        at = [p.at.month for p, _ in g.points]
+        late = [k for p, k in g.points if (k - p.at).days > 20]
+        assert len(at) < 12 or late  # months left out, or sent late in one go
+        cum = [p.value for p, _ in scenario("holiday_counts", s).points]
+        assert cum == sorted(cum)
+        dens = [p.denominator or 0 for p, _ in scenario("shrinking", s).points]
+        assert dens[0] >= 60
+        assert dens[-1] <= 25
+    assert set(UNSEEN) <= set(ALL)
+
+
+def test_the_truth_bounds_what_can_be_scored() -> None:
+    traces = [trace(("small_counts", s)) for s in range(1, 4)]
+    traces += [trace(("at_bound", s)) for s in range(1, 3)]
+    truth = score(traces, "oracle", DEFAULT_RULE)
+    assert truth.n == 3  # only the families whose outcome is left to chance carry it
+    assert all(t.oracle is not None and 0 <= t.oracle <= 1 for t in traces[:3])
