@@ -201,8 +201,8 @@ def serve(
     workers: Annotated[int, typer.Option(
         min=1, help="Server processes (PostgreSQL only beyond 1; docs/scaling.md)")] = 1,
 ) -> None:
-    """Start the web app and API: ``workers`` server processes (granian) sharing one port,
-    after the schema is upgraded and the catalog written in, once, by this command."""
+    """Start the web app and API in this process, or in ``workers`` server processes
+    (granian) sharing one port, the schema upgraded and the catalog written in once before."""
     from granian import Granian
     from granian.constants import Interfaces
 
@@ -224,10 +224,16 @@ def serve(
         err.print("[red]Serve:[/red] SQLite serves one process; use --workers 1, or "
                   "PostgreSQL (CHISO_DATABASE_URL=postgresql+psycopg://…) for more")
         raise typer.Exit(2)
-    # Migrate and load the catalog here, once, so that the workers never race to do it.
-    open_runtime_for_command().engine.dispose()
     out.print(f"chiso on http://{host}:{port}/  ({workers} process{'es' if workers > 1 else ''}"
               f"; API: http://{host}:{port}/api/v1/openapi.json)", soft_wrap=True)
-    Granian("chiso.runtime:create_app", factory=True, interface=Interfaces.ASGI,
+    if workers == 1:  # one process: the app in this one, nothing to supervise
+        import uvicorn
+
+        from chiso.runtime import create_app
+
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+        return
+    open_runtime_for_command().engine.dispose()  # migrate and load once: workers never race
+    Granian("chiso.runtime:worker_app", factory=True, interface=Interfaces.ASGI,
             address=host, port=port, workers=workers, respawn_failed_workers=True,
             log_access=False).serve()

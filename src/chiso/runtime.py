@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from chiso.access.settings import AccessSettings, OidcSettings
 
 __all__ = ["Runtime", "create_app", "open_runtime", "open_runtime_for_command",
-           "require_own_keys", "wire"]
+           "require_own_keys", "wire", "worker_app"]
 
 
 def open_runtime(settings: Settings, *, catalog: Catalog | None = None) -> Runtime:
@@ -138,3 +138,23 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         (lambda: runtime) if runtime is not None else (lambda: open_runtime(ready)))
     return build_app(settings, opener, owned=runtime is None, access_settings=access_settings,
                      oidc_settings=oidc_settings)
+
+
+def worker_app() -> FastAPI:
+    """The app of one of ``chiso serve --workers N``'s processes. It stops (SIGTERM to itself,
+    so it shuts down in order) when the process that started it is gone: a server killed
+    outright leaves no worker behind serving on its own, holding single-run work."""
+    import os
+    import signal
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="chiso-parent-watch", daemon=True).start()
+    return create_app()
