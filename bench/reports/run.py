@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "simulators"))
 
 from bench._dataset import DEFAULT_PG_URL, add_arguments, ensure  # noqa: E402
+
 from chiso.config import Settings  # noqa: E402
 from chiso.reports.build import build, issuing_units  # noqa: E402
 from chiso.reports.content import gather  # noqa: E402
