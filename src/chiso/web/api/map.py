@@ -81,7 +81,7 @@ MEASURE_HELP = ("indicator:<code> (any indicator, e.g. indicator:tthc.on_time_ra
 PERIOD_HELP = "2026-10 (month), 2026-Q3, 2026-H1, 2026, 2026-YTD, …; default: this month"
 
 
-@router.get("/api/v1/map", response_model=MapAnswer, response_model_by_alias=True)
+@router.get("/api/v1/map", response_model=MapAnswer, response_model_exclude_unset=True)
 def map_api(rt: Rt, conn: Conn, today: Today,
             measure: Annotated[str, Query(description=MEASURE_HELP)] = cp.DEFAULT_MEASURE,
             period: Annotated[str, Query(description=PERIOD_HELP)] = "",
