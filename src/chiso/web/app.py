@@ -8,6 +8,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
@@ -108,6 +109,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.openapi = _documented(app.openapi)  # type: ignore[method-assign]
     for router in (*api.ROUTERS, *pages.ROUTERS):
         app.include_router(router)
     app.add_exception_handler(StarletteHTTPException, render.http_error)
@@ -126,6 +128,23 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     # Outermost, so the guard's refusals carry the headers too.
     app.add_middleware(SecurityHeaders, form_targets=_origins(sso.issuer))
     return app
+
+
+def _documented(generate: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI document as the answers are: a 422 carries either FastAPI's list of field
+    errors or chiso's own one-line explanation (``{"detail": "'x' is not a period; …"}``)."""
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()  # FastAPI caches it; the change below is idempotent
+        found = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+        detail = found.get("properties", {}).get("detail") if found else None
+        if detail is not None and "anyOf" not in detail:
+            found["properties"]["detail"] = {
+                "title": "Detail", "anyOf": [{k: v for k, v in detail.items() if k != "title"},
+                                             {"type": "string"}]}
+        return schema
+
+    return openapi
 
 
 def _origins(url: str | None) -> list[str]:
