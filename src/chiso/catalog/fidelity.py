@@ -319,7 +319,8 @@ def _columns(item: Target | Task, role: str, row: list[str]) -> set[int] | None:
 def expected_columns(entry: PlanEntry, seeds: SeedLines) -> dict[tuple[type, str], int]:
     """Per kind of item and role, the column most of the plan's items put that role in."""
     votes: dict[tuple[type, str], Counter[int]] = {}
-    for item in [*entry.targets, *entry.tasks]:
+    items: list[Target | Task] = [*entry.targets, *entry.tasks]
+    for item in items:
         try:
             [row] = seeds.row(entry.seed_of(item), item.lines, first=True)
         except (IndexError, OSError):
