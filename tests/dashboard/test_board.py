@@ -43,7 +43,8 @@ def test_the_tile_files_hold_at_least_ten_groups_each_tile_a_question(catalog: C
             assert t.question_en.endswith("?"), t.id
             assert t.group == g.group.id
     kinds = {t.measure.kind for t in board.tiles.values()}
-    assert kinds == {"indicator", "tasks", "targets", "ranking", "decisions", "alerts"}
+    assert kinds == {"indicator", "tasks", "targets", "ranking", "decisions", "alerts",
+                     "own"}
 
 
 def _one_file(tmp_path: Path, text: str) -> Path:

@@ -77,8 +77,16 @@ class AlertsMeasure(Strict):
     days: int = Field(default=30, ge=1, le=366)
 
 
+class OwnMeasure(Strict):
+    """One of chiso's own results (plan 131, Appendix 02 row 7), from chiso's own data."""
+
+    kind: Literal["own"]
+    result: Literal["scored_units", "realtime_targets", "system_values", "early_flags"]
+
+
 Measure = Annotated[IndicatorMeasure | TasksMeasure | TargetsMeasure | RankingMeasure
-                    | DecisionsMeasure | AlertsMeasure, Field(discriminator="kind")]
+                    | DecisionsMeasure | AlertsMeasure | OwnMeasure,
+                    Field(discriminator="kind")]
 
 
 class Goal(Strict):

@@ -23,6 +23,7 @@ from chiso.catalog.dashboard import (
     DecisionsMeasure,
     Goal,
     IndicatorMeasure,
+    OwnMeasure,
     RankingMeasure,
     TargetsMeasure,
     TasksMeasure,
@@ -30,6 +31,7 @@ from chiso.catalog.dashboard import (
 )
 from chiso.catalog.loader import Catalog
 from chiso.context import Hub
+from chiso.dashboard import own
 from chiso.measurement import values as mv
 from chiso.measurement.periods import today_vn
 from chiso.outlook import live as outlook
@@ -227,6 +229,8 @@ def tile_view(conn: Connection, catalog: Catalog, tile: Tile, today: date,
         body = _ranking(conn, catalog, m, today)
     elif isinstance(m, DecisionsMeasure):
         body = _decisions(conn, catalog, today)
+    elif isinstance(m, OwnMeasure):
+        body = own.own_measure(conn, catalog, m.result, today)
     else:
         assert isinstance(m, AlertsMeasure)
         body = _alerts(conn, m, today)
@@ -376,7 +380,7 @@ class Board:
             await asyncio.to_thread(self.refresh)
         quick_kinds = ("indicator",)
         slow_ids = set().union(*(self.by_kind.get(k, set()) for k in
-                                 ("tasks", "decisions", "alerts", "targets")))
+                                 ("tasks", "decisions", "alerts", "targets", "own")))
 
         async def listen() -> None:
             while True:
