@@ -24,7 +24,6 @@ from sqlalchemy import Connection, func, select
 
 from chiso.catalog.indicators import STATS_FEED
 from chiso.catalog.loader import Catalog
-from chiso.intake.contracts import get_contract
 from chiso.measurement import values as mv
 from chiso.measurement.periods import Period
 from chiso.scoring.live import scored_units
@@ -88,7 +87,7 @@ def realtime(conn: Connection, catalog: Catalog, today: date,
         ok = False
         if at is not None and b is not None and m is not None:
             at = at if at.tzinfo else at.replace(tzinfo=UTC)
-            expect = get_contract(m.indicators[b.indicators[0]].feed).expect
+            expect = m.contracts[m.indicators[b.indicators[0]].feed].expect
             allowed = timedelta(days=_PERIOD_DAYS[expect.period], hours=expect.timely_hours)
             ok = now - at <= allowed
             newest = at if newest is None or at > newest else newest
