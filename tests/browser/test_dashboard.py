@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page
 from tests.browser.conftest import FedServer, screenshot, serious_violations
 
+from chiso.dashboard.board import opening_day
 from chiso.web import i18n
 from chiso.web.format import amount
 
@@ -20,8 +21,10 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 def _dossier(n: int, unit: str) -> dict[str, object]:
     now = datetime.now(VN).replace(microsecond=0)
+    # Received on a day of the month the tiles show (the last one in a month's first week).
+    received = datetime.combine(opening_day(now.date()), now.time(), VN)
     return {"id": f"LIVE-{now:%H%M%S}-{n}", "unit": unit, "procedure": "1.001001",
-            "received_at": now.isoformat(), "due_at": (now + timedelta(days=5)).isoformat(),
+            "received_at": received.isoformat(), "due_at": (now + timedelta(days=5)).isoformat(),
             "resolved_at": None, "status": "received", "channel": "online",
             "fully_online": True, "supplement_requests": 0, "supplement_days": 0,
             "result_electronic": None, "paid_online": None, "components_total": 3,
@@ -83,3 +86,44 @@ def test_a_value_pushed_through_the_api_appears_on_the_open_page(page: Page,
         "want => Number(document.querySelector(\"[data-tile='ho-so-tiep-nhan']\")"
         ".dataset.value) === want", arg=before + 25, timeout=15_000)
     assert page.evaluate("window.__notReloaded") is True
+
+
+def test_the_first_screen_says_what_needs_attention(page: Page, fed_server: FedServer) -> None:
+    first = httpx.get(fed_server.url + "/api/v1/dashboard/attention", timeout=60).json()
+    page.goto(fed_server.url + "/")
+    screen = page.locator("#attention")
+    box = screen.bounding_box()
+    assert box is not None and box["y"] < 900  # in the first screen of a 1280×900 window
+    assert screen.locator("h2").inner_text() == "Những việc cần quan tâm"
+    city = screen.locator("[data-tally=city]")
+    for status in ("met", "on_track", "at_risk", "behind"):
+        link = city.locator(f"a[data-status={status}]")
+        assert link.get_attribute("data-count") == str(first["total"]["counts"][status])
+    assert screen.locator("[data-warning]").count() == len(first["warnings"])
+    for w in first["warnings"]:
+        if w["sentence"]:
+            assert w["sentence"]["vi"] in screen.locator(f"[data-warning='{w['tile']}']"
+                                                         ).inner_text()
+    assert screen.locator("[data-mover]").count() == len(first["movers"])
+    assert screen.locator("[data-task]").count() == len(first["overdue"])
+    screenshot(page, "home-first-screen")
+    # A count opens the board filtered to its status.
+    flagged = next((s for s in ("behind", "at_risk") if first["total"]["counts"][s]), None)
+    if flagged is not None:
+        city.locator(f"a[data-status={flagged}]").click()
+        page.wait_for_load_state()
+        statuses = page.locator("[data-tile]").evaluate_all(
+            "tiles => tiles.map(t => t.dataset.status)")
+        assert statuses and set(statuses) == {flagged}
+        assert page.locator("#board-filter").is_visible()
+    # Groups fold away and open again; each has its own address.
+    page.goto(fed_server.url + "/")
+    group = page.locator("details.group").first
+    gid = group.get_attribute("data-group")
+    tile = group.locator("[data-tile]").first
+    assert tile.is_visible()
+    group.locator("summary").click()
+    assert not tile.is_visible()
+    page.goto(fed_server.url + f"/#g-{gid}")
+    assert page.locator(f"#g-{gid} [data-tile]").first.is_visible()
+    assert serious_violations(page) == []

@@ -140,6 +140,9 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/api/v1/dashboard", EVERYONE,
        note="every group and tile: question, value, target, status, trend, freshness"),
     _r("GET", "/api/v1/dashboard/tiles/{tile_id}", EVERYONE),
+    _r("GET", "/api/v1/dashboard/attention", EVERYONE,
+       note="the first screen: statuses counted, warnings, rank movers, newly overdue tasks, "
+       "decisions past their follow-up date without movement (no decision text)"),
     _r("GET", "/dashboard/stream", EVERYONE, note="server-sent events: changed tiles as HTML"),
     # -- dashboard: the commune map --------------------------------------------------------
     _r("GET", "/map", EVERYONE, note="the commune map (public aggregates)"),
