@@ -140,6 +140,9 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/api/v1/dashboard", EVERYONE,
        note="every group and tile: question, value, target, status, trend, freshness"),
     _r("GET", "/api/v1/dashboard/tiles/{tile_id}", EVERYONE),
+    _r("GET", "/api/v1/units/{code}/brief", QUALITY, "path:code",
+       note="a unit's first screen: its places in the rankings with why, targets at risk, "
+       "overdue tasks, whether its feeds were complete and on time"),
     _r("GET", "/api/v1/dashboard/attention", EVERYONE,
        note="the first screen: statuses counted, warnings, rank movers, newly overdue tasks, "
        "decisions past their follow-up date without movement (no decision text)"),

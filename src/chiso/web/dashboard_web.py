@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from chiso.context import Runtime
-from chiso.dashboard import attention
+from chiso.dashboard import attention, unit_brief
 from chiso.dashboard.board import STATUSES, Board
 from chiso.web.api import Conn, Today
 from chiso.web.render import Locale, fragment, locale, render
@@ -65,6 +65,20 @@ def dashboard_attention(request: Request, conn: Conn, today: Today) -> attention
     b = board(request, today)
     rt: Runtime = request.app.state.runtime
     return attention.first_screen(rt, conn, b.snapshot(today), today)
+
+
+@router.get("/api/v1/units/{code}/brief", tags=["dashboard"])
+def unit_brief_api(code: str, request: Request, conn: Conn, today: Today
+                   ) -> unit_brief.UnitBrief:
+    """A unit's first screen, for its own officers: its rank and score in each method that
+    ranks its kind (the opening month) with the change and the criteria that moved it, its
+    targets at risk or behind with their sentences, its overdue tasks, and whether each feed it
+    owes was complete and on time that month."""
+    rt: Runtime = request.app.state.runtime
+    try:
+        return unit_brief.unit_brief(rt, conn, code, today)
+    except unit_brief.UnitBriefError as exc:
+        raise HTTPException(404, str(exc)) from exc
 
 
 def _tile_html(request: Request, view: dict[str, Any], lang: str) -> str:
