@@ -216,8 +216,16 @@ def serious_violations(page: Page) -> list[str]:
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
-def screenshot(page: Page, name: str) -> Path:
+README_SHOTS = ROOT / "docs" / "screenshots"  # what the README shows a newcomer
+
+
+def screenshot(page: Page, name: str, readme: bool = False) -> Path:
+    """The whole page into artifacts/screenshots/; with ``readme``, also the first screen
+    (the window as a visitor sees it on opening) into docs/screenshots/ for the README."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    if readme:
+        README_SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(README_SHOTS / f"{name}.png"))
     return path

@@ -93,7 +93,8 @@ def test_the_first_screen_says_what_needs_attention(page: Page, fed_server: FedS
     page.goto(fed_server.url + "/")
     screen = page.locator("#attention")
     box = screen.bounding_box()
-    assert box is not None and box["y"] < 900  # in the first screen of a 1280×900 window
+    assert box is not None
+    assert box["y"] < 900
     assert screen.locator("h2").inner_text() == "Những việc cần quan tâm"
     city = screen.locator("[data-tally=city]")
     for status in ("met", "on_track", "at_risk", "behind"):
@@ -106,7 +107,7 @@ def test_the_first_screen_says_what_needs_attention(page: Page, fed_server: FedS
                                                          ).inner_text()
     assert screen.locator("[data-mover]").count() == len(first["movers"])
     assert screen.locator("[data-task]").count() == len(first["overdue"])
-    screenshot(page, "home-first-screen")
+    screenshot(page, "home", readme=True)
     # A count opens the board filtered to its status.
     flagged = next((s for s in ("behind", "at_risk") if first["total"]["counts"][s]), None)
     if flagged is not None:
@@ -114,7 +115,8 @@ def test_the_first_screen_says_what_needs_attention(page: Page, fed_server: FedS
         page.wait_for_load_state()
         statuses = page.locator("[data-tile]").evaluate_all(
             "tiles => tiles.map(t => t.dataset.status)")
-        assert statuses and set(statuses) == {flagged}
+        assert statuses
+        assert set(statuses) == {flagged}
         assert page.locator("#board-filter").is_visible()
     # Groups fold away and open again; each has its own address.
     page.goto(fed_server.url + "/")

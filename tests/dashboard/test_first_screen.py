@@ -85,7 +85,7 @@ def test_the_first_screen_links_each_count_to_the_filtered_board(fed: TestClient
     behind = [t["id"] for t in _tiles(board) if t["status"] == "behind"]
     assert behind
     assert 'href="/?status=behind#board"' in page
-    assert 'data-status="behind" data-count="%d"' % len(behind) in page
+    assert f'data-status="behind" data-count="{len(behind)}"' in page
     # Each group is collapsible and has its anchor.
     assert page.count("<details class=\"group\"") == len(board["groups"])
     for g in board["groups"]:
@@ -113,7 +113,8 @@ def test_tasks_that_became_overdue_this_week(fresh_runtime: Runtime, fresh_clien
     three_days = task.due + timedelta(days=3)
     first = _on(fresh_client, three_days).get("/api/v1/dashboard/attention").json()
     found = [o for o in first["overdue"] if (o["plan"], o["task"]) == (task.plan, task.task)]
-    assert found and found[0]["days"] == 3
+    assert found
+    assert found[0]["days"] == 3
     assert all(0 < o["days"] <= attention.OVERDUE_WINDOW for o in first["overdue"])
     assert f'data-task="{task.plan}:{task.task}"' in fresh_client.get("/").text
     ten_days = _on(fresh_client, task.due + timedelta(days=10))
@@ -144,7 +145,8 @@ def test_decisions_past_their_date_without_movement(fed: TestClient, fresh_runti
     assert set(stalled) == {same, worse}
     assert stalled[worse]["seen"] == pytest.approx(now + 10)
     assert stalled[worse]["now"] == pytest.approx(now)
-    assert better not in stalled and not_yet not in stalled
+    assert better not in stalled
+    assert not_yet not in stalled
     page = fed.get("/").text
     assert f'data-decision="{same}"' in page
     assert "Quyết định điều hành, mục" in page
@@ -175,7 +177,8 @@ def test_the_units_that_moved_most_in_the_rankings(fresh_client: TestClient,
     assert len(first["movers"]) == min(len(moved), attention.MOVERS)
     assert first["movers"][0]["link"].startswith(f"/units/{first['movers'][0]['unit']}/scores/")
     gained = next(m for m in first["movers"] if m["unit"] == BA_DINH)
-    assert gained["rank_change"] > 0 and gained["why"]
+    assert gained["rank_change"] > 0
+    assert gained["why"]
     assert f'data-mover="{BA_DINH}"' in fed.get("/").text
 
 

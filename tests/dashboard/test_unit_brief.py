@@ -29,24 +29,28 @@ def test_the_brief_says_rank_risks_tasks_and_feeds(fed: TestClient, fresh_runtim
                                                   ) -> None:
     officer = role_headers(fresh_runtime.engine, "unit_officer", HOAN_KIEM)
     brief = fed.get(f"/api/v1/units/{HOAN_KIEM}/brief", headers=officer).json()
-    assert brief["month"] == "2026-03" and brief["kind"] == "commune"
+    assert brief["month"] == "2026-03"
+    assert brief["kind"] == "commune"
     place = next(p for p in brief["places"] if p["method"] == "dvc-766")
     assert place["rank_change"] < 0  # it fell behind Ba Đình
-    assert place["why"] and place["why"][0]["delta"] < 0
+    assert place["why"]
+    assert place["why"][0]["delta"] < 0
     assert place["of"] >= 126
     # Targets at risk: the outlook for the unit says so, with its sentence.
     for r in brief["risks"]:
         with fresh_runtime.engine.connect() as conn:
             o = outlook.target_outlook(conn, fresh_runtime.catalog, r["plan"], r["target"],
                                        HOAN_KIEM, TODAY)
-        assert o.flagged and r["sentence"]["vi"] == o.sentence.vi  # type: ignore[union-attr]
+        assert o.flagged
+        assert r["sentence"]["vi"] == o.sentence.vi
     with fresh_runtime.engine.connect() as conn:
         warned = outlook.task_warnings(conn, fresh_runtime.catalog, HOAN_KIEM, TODAY)
     assert {(o["plan"], o["task"]) for o in brief["overdue"]} == {
         (w.plan, w.task) for w in warned.warnings if w.kind == "overdue"}
     # Its dossiers came for one day of March: incomplete for a feed owed every working day.
     dossiers = next(f for f in brief["feeds"] if f["feed"] == "tthc.dossier")
-    assert dossiers["records"] == 10 and dossiers["complete"] is False
+    assert dossiers["records"] == 10
+    assert dossiers["complete"] is False
     assert 0 < dossiers["completeness"] < 1
 
 
@@ -70,7 +74,8 @@ def test_the_unit_page_opens_on_the_brief_then_the_indicators(fed: TestClient,
     assert 'data-feed="tthc.dossier" data-complete="false"' in page
     # The public sees ranks, risks and tasks, not the unit's data accountability.
     public = fed.get(f"/units/{HOAN_KIEM}").text
-    assert 'id="unit-brief"' in public and 'id="unit-feeds"' not in public
+    assert 'id="unit-brief"' in public
+    assert 'id="unit-feeds"' not in public
     assert "The unit at a glance" in fed.get(f"/units/{HOAN_KIEM}?lang=en").text
 
 

@@ -14,6 +14,8 @@ Scope kinds, for principals whose grants for the route are limited to some units
 - ``task``: the task named by the path (``key``, ``task_id``) must be led by one of the
   officer's units (catalog assignments, role ``lead``); otherwise refused (403). A task no
   unit leads belongs to the city: only city-wide grants reach it.
+- ``decision``: the decision named by the path (``decision_id``) must name one of the
+  officer's units as the unit that must act; another's reads as not found.
 - ``raw``: the raw payload named by the path must belong to a batch uploaded for one of the
   officer's units (its file or its evidence); another's reads as not found.
 - ``feed``: source tokens: the ``feed`` path parameter must be one the token covers; the
@@ -178,6 +180,10 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/decisions/new", {LEADER, OPERATOR},
        note="the form: the tile's question and the values it shows now"),
     _r("POST", "/decisions", {LEADER, OPERATOR}, note="record a decision (form)"),
+    _r("POST", "/api/v1/decisions/{decision_id}/acknowledge", {UNIT_OFFICER}, "decision",
+       note="the unit that must act acknowledges the decision (once; append-only)"),
+    _r("POST", "/decisions/{decision_id}/acknowledge", {UNIT_OFFICER}, "decision",
+       note="acknowledge a decision (form)"),
     # -- signing in and out ----------------------------------------------------------------
     _r("GET", "/signin", EVERYONE),
     _r("POST", "/signin", EVERYONE, note="lock-out after repeated failures"),

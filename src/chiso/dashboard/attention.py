@@ -32,7 +32,7 @@ from chiso.measurement.periods import opening_month, parse_period
 from chiso.outlook import answers as outlook
 from chiso.scoring import answers as scoring
 from chiso.store.catalog_sync import plan_key
-from chiso.store.tables import decisions
+from chiso.store.tables import decision_acks, decisions
 
 FLAGGED = ("behind", "at_risk")
 COUNTED = ("met", "on_track", "at_risk", "behind")  # the statuses the first screen counts
@@ -110,7 +110,9 @@ class Stalled(_Answer):
     follow_up: date
     seen: float | None
     now: float | None
-    unit: str | None = None
+    acting_unit: str | None = Field(default=None, description="the unit that must act")
+    acting_unit_name: str | None = None
+    acknowledged: bool = Field(description="the acting unit acknowledged the decision")
     link: str
 
 
@@ -211,13 +213,15 @@ def better(view: Mapping[str, Any], seen: float | None, now: float | None) -> bo
 def _stalled(conn: Connection, catalog: Catalog, views: Mapping[str, Mapping[str, Any]],
              unit: str | None, today: date) -> list[Stalled]:
     corrected = select(decisions.c.corrects).where(decisions.c.corrects.is_not(None))
+    acked = select(decision_acks.c.decision)
     query = select(decisions.c.id, decisions.c.tile, decisions.c.follow_up, decisions.c.seen,
-                   decisions.c.unit).where(decisions.c.follow_up < today,
-                                           decisions.c.id.not_in(corrected))
+                   decisions.c.acting_unit, decisions.c.id.in_(acked).label("acked")).where(
+        decisions.c.follow_up < today, decisions.c.id.not_in(corrected))
     if unit is not None:
-        query = query.where(decisions.c.unit == unit)
+        query = query.where(decisions.c.acting_unit == unit)
     out = []
     board = catalog.dashboard
+    names = catalog.units.units
     for row in conn.execute(query.order_by(decisions.c.follow_up, decisions.c.id)):
         view = views.get(row.tile)
         tile = board.tiles.get(row.tile) if board else None
@@ -230,7 +234,10 @@ def _stalled(conn: Connection, catalog: Catalog, views: Mapping[str, Mapping[str
         out.append(Stalled(id=row.id, tile=row.tile,
                            tile_title=Text(vi=tile.title_vi, en=tile.title_en),
                            follow_up=row.follow_up, seen=seen_value, now=view.get("value"),
-                           unit=row.unit, link=f"/decisions?tile={row.tile}"))
+                           acting_unit=row.acting_unit,
+                           acting_unit_name=names[row.acting_unit].name
+                           if row.acting_unit in names else None,
+                           acknowledged=bool(row.acked), link=f"/decisions?tile={row.tile}"))
     return out
 
 

@@ -46,6 +46,7 @@ def _rule(method: str, path: str) -> Rule:
 # The policy decides; the page asks it who may read texts and who may record.
 READERS = _rule("GET", "/api/v1/decisions").roles
 WRITERS = _rule("POST", "/api/v1/decisions").roles
+ACKNOWLEDGERS = _rule("POST", "/api/v1/decisions/{decision_id}/acknowledge").roles
 
 
 def _error(exc: log.DecisionError) -> HTTPException:
@@ -97,6 +98,14 @@ class DecisionIn(BaseModel):
     task_id: str | None = None
     unit: str | None = Field(default=None, description="unit-limited leaders of several "
                              "units: which one records")
+    acting_unit: str | None = Field(default=None, description="the unit that must act on "
+                                    "the decision by the follow_up date (then required)")
+
+
+class AcknowledgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, description="what the unit will do, optional")
 
 
 def _touch(request: Request) -> None:
@@ -124,6 +133,30 @@ def record_decision(body: DecisionIn, request: Request, rt: Rt) -> dict[str, Any
         return _record(request, rt, body.model_dump())
     except log.DecisionError as exc:
         raise _error(exc) from exc
+
+
+def _acknowledge(request: Request, rt: Runtime, decision_id: int, note: str | None
+                 ) -> dict[str, Any]:
+    who = principal(request)
+    with rt.engine.begin() as conn:
+        return log.acknowledge(conn, decision_id, actor=who.actor, note=note,
+                               units=who.scope(ACKNOWLEDGERS))
+
+
+@router.post("/api/v1/decisions/{decision_id}/acknowledge", status_code=201,
+             tags=["dashboard"])
+def acknowledge_decision(decision_id: int, body: AcknowledgeIn, request: Request, rt: Rt
+                         ) -> dict[str, Any]:
+    """The unit a decision names as the one that must act acknowledges it, through one of its
+    officers, once (append-only; audited). 404 for another unit's decision, 409 when already
+    acknowledged or corrected since, 422 for a note too long."""
+    try:
+        return _acknowledge(request, rt, decision_id, body.note)
+    except log.DecisionError as exc:
+        if exc.field == "note":
+            raise _error(exc) from exc
+        status = 404 if "no decision" in exc.template else 409
+        raise HTTPException(status, exc.message) from exc
 
 
 @router.get("/api/v1/decisions", tags=["dashboard"])
@@ -197,10 +230,11 @@ HELPERS: dict[str, Callable[..., Any]] = {
 
 
 @router.get("/decisions", response_class=HTMLResponse, include_in_schema=False)
-def decisions_page(request: Request, lang: Locale, rt: Rt, conn: Conn,
+def decisions_page(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Today,
                    tile: str | None = None, month: str | None = None,
                    unit: str | None = None, page: Annotated[int, Query(ge=1)] = 1,
-                   recorded: int | None = None) -> HTMLResponse:
+                   recorded: int | None = None, acknowledged: int | None = None,
+                   not_acknowledged: int | None = None, why: str = "") -> HTMLResponse:
     who = principal(request)
     may_read, scope_unit = _readable_unit(who, unit or None)
     listed = None
@@ -213,12 +247,48 @@ def decisions_page(request: Request, lang: Locale, rt: Rt, conn: Conn,
         except log.DecisionError as exc:
             problem = exc
     query = {k: v for k, v in (("tile", tile), ("month", month), ("unit", unit)) if v}
+    since: dict[int, list[dict[str, Any]]] = {}
+    if listed is not None:
+        views = _views(request, today)
+        for d in listed["items"]:
+            if d["tile"] in views:
+                since[d["id"]] = log.value_since(views[d["tile"]], d["month"])
+    ack_units = who.scope(ACKNOWLEDGERS) if who.allowed(ACKNOWLEDGERS) else frozenset()
     return render(request, lang, "decisions.html", counts=log.counts(conn, 12),
+                  since=since, ack_units=ack_units or frozenset(),
+                  acknowledged=acknowledged, not_acknowledged=not_acknowledged, why=why,
+                  csrf=who.csrf or "", today=today,
+                  units=_units(rt),
                   tiles=_tiles(rt), listed=listed, may_read=may_read,
                   may_record=who.allowed(WRITERS), tile=tile, month=month, unit=scope_unit,
                   page=page, per_page=PER_PAGE, recorded=recorded, problem=problem,
                   query=urlencode(query), unit_name=lambda code: _unit_name(rt, code),
                   **HELPERS)
+
+
+def _views(request: Request, today: Any) -> dict[str, dict[str, Any]]:
+    """The board's tile views (the app's board; computed once when it has none yet)."""
+    board = request.app.state.board
+    if len(board.views) < len(board.tiles):
+        board.refresh(today=today)
+    views: dict[str, dict[str, Any]] = board.views
+    return views
+
+
+def _units(rt: Runtime) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The units a decision can name as the one that must act, by kind."""
+    registry = rt.catalog.units
+    kinds = [("department", "Departments and agencies"), ("agency", ""),
+             ("commune", "Communes and wards")]
+    out: list[tuple[str, list[tuple[str, str]]]] = []
+    for kind, label in kinds:
+        units = sorted(((u.code, u.name) for u in registry.units.values()
+                        if u.kind.value == kind), key=lambda cu: cu[1])
+        if label:
+            out.append((label, units))
+        elif out:
+            out[-1] = (out[-1][0], sorted(out[-1][1] + units, key=lambda cu: cu[1]))
+    return out
 
 
 def _form(request: Request, lang: str, rt: Runtime, conn: Connection, today: Any,
@@ -229,6 +299,7 @@ def _form(request: Request, lang: str, rt: Runtime, conn: Connection, today: Any
     if tile is not None and seen is None:
         seen = log.seen_from_view(tile_view(conn, rt.catalog, tile, today))
     page = render(request, lang, "decision_form.html", tile=tile, tile_id=tile_id,
+                  units=_units(rt),
                   groups=_groups(rt), seen=seen,
                   seen_json=json.dumps(seen, ensure_ascii=False) if seen is not None else "",
                   values=values, error=error, csrf=principal(request).csrf or "",
@@ -245,7 +316,7 @@ def decision_form(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Tod
 
 
 FORM_FIELDS = ("tile", "text", "seen", "taken_at", "follow_up", "corrects", "plan_key",
-               "target_id", "task_id", "unit")
+               "target_id", "task_id", "unit", "acting_unit")
 
 
 @router.post("/decisions", include_in_schema=False)
@@ -268,10 +339,24 @@ async def decision_post(request: Request, lang: Locale, rt: Rt, today: Today) ->
     return RedirectResponse(target, status_code=303)
 
 
+@router.post("/decisions/{decision_id}/acknowledge", include_in_schema=False)
+async def acknowledge_post(decision_id: int, request: Request, rt: Rt) -> Response:
+    """The acknowledgement form's post: back to the log, saying it was recorded or why not."""
+    form = await request.form()
+    try:
+        _acknowledge(request, rt, decision_id, str(form.get("note") or "") or None)
+    except log.DecisionError as exc:
+        return RedirectResponse("/decisions?" + urlencode(
+            {"not_acknowledged": decision_id, "why": _explain(exc)}), status_code=303)
+    return RedirectResponse(f"/decisions?acknowledged={decision_id}#d{decision_id}",
+                            status_code=303)
+
+
 FIELD_LABELS = {"tile": "Tile", "text": "The decision", "seen": "Values seen",
                 "taken_at": "Taken at", "follow_up": "Follow-up date",
                 "corrects": "Corrects decision", "plan_key": "Plan", "target_id": "Target",
-                "task_id": "Task", "unit": "Unit"}
+                "task_id": "Task", "unit": "Unit", "acting_unit": "Unit that must act",
+                "decision": "Decision", "note": "Note"}
 
 
 def _field_label(field: str) -> str:
