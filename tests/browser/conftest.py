@@ -96,6 +96,9 @@ def sign_in(page: Page, server: FedServer, role: str) -> None:
     page.wait_for_load_state()
 
 
+START_SECONDS = 60  # a loaded two-core machine takes a while to import and migrate
+
+
 @contextlib.contextmanager
 def start_server(env_extra: dict[str, str], db: Path) -> Iterator[str]:
     """chiso serving on loopback from the SQLite file ``db``; yields its base URL."""
@@ -107,7 +110,7 @@ def start_server(env_extra: dict[str, str], db: Path) -> Iterator[str]:
         env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(START_SECONDS * 5):
             try:
                 if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
                     break
@@ -117,7 +120,7 @@ def start_server(env_extra: dict[str, str], db: Path) -> Iterator[str]:
                 pytest.fail("chiso exited while starting")
             time.sleep(0.2)
         else:
-            pytest.fail("chiso did not start within 20 s")
+            pytest.fail(f"chiso did not start within {START_SECONDS} s")
         yield base
     finally:
         proc.terminate()

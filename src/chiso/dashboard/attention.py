@@ -18,6 +18,7 @@ serve it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -241,17 +242,40 @@ def _stalled(conn: Connection, catalog: Catalog, views: Mapping[str, Mapping[str
     return out
 
 
+# Rank moves and overdue tasks move with scores and the calendar, not with each batch: they
+# are kept in the runtime for SLOW_SECONDS per day, so that opening the home page while data
+# streams in does not recompute five rankings each time.
+_CACHE = "dashboard.attention"
+SLOW_SECONDS = 60.0
+
+
+def _slow_parts(rt: Runtime, conn: Connection, today: date
+                ) -> tuple[list[Mover], list[Overdue]]:
+    kept: dict[date, tuple[float, list[Mover], list[Overdue]]] = rt.caches.setdefault(
+        _CACHE, {})
+    now = time.monotonic()
+    cached = kept.get(today)
+    if cached is not None and now - cached[0] < SLOW_SECONDS:
+        return cached[1], cached[2]
+    movers, overdue = _movers(rt, today), _overdue(conn, rt.catalog, None, today)
+    kept.clear()  # one day at a time: the cache stays one entry
+    kept[today] = (now, movers, overdue)
+    return movers, overdue
+
+
 def first_screen(rt: Runtime, conn: Connection, snapshot: Mapping[str, Any], today: date
                  ) -> FirstScreen:
     """The first screen for the whole city, from the board's ``snapshot`` (its groups and
-    tiles as :meth:`~chiso.dashboard.board.Board.snapshot` gives them)."""
+    tiles as :meth:`~chiso.dashboard.board.Board.snapshot` gives them). Counts, warnings and
+    stalled decisions are as current as the snapshot; rank moves and overdue tasks may be up
+    to ``SLOW_SECONDS`` old."""
     groups = snapshot.get("groups", [])
     every = [t for g in groups for t in g["tiles"]]
     views = {t["id"]: t for t in every}
+    movers, overdue = _slow_parts(rt, conn, today)
     return FirstScreen(
         today=today, month=opening_month(today),
         total=_tally(None, None, every),
         groups=[_tally(g["id"], Text(**g["title"]), g["tiles"]) for g in groups],
-        warnings=_warnings(every), movers=_movers(rt, today),
-        overdue=_overdue(conn, rt.catalog, None, today),
+        warnings=_warnings(every), movers=movers, overdue=overdue,
         stalled=_stalled(conn, rt.catalog, views, None, today))
