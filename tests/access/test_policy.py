@@ -27,7 +27,7 @@ SAMPLE = {"key": "131-KH-UBND", "target_id": "I.11", "task_id": "1", "code": UNI
           "feed": "tthc.dossier", "source": "nobody", "record_id": "nothing", "name": "-",
           "path": "chiso.css", "sha256": "0" * 64, "method": "dvc-766", "unit": UNIT_A,
           "tile_id": "ho-so-dung-han", "dataset": "data-accountability",
-          "action": "package_list", "fmt": "ttl"}
+          "action": "package_list", "fmt": "ttl", "decision_id": "1"}
 # Streams never end: called only where the guard must refuse.
 STREAMS = {"/api/v1/stream", "/dashboard/stream"}
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "access.md"
