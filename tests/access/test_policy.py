@@ -29,7 +29,7 @@ SAMPLE = {"key": "131-KH-UBND", "target_id": "I.11", "task_id": "1", "code": UNI
           "unit": UNIT_A,
           "tile_id": "ho-so-dung-han", "dataset": "data-accountability",
           "action": "package_list", "fmt": "ttl", "message_id": "1",
-          "subscription_id": "1", "session_id": "0" * 64, "token_id": "0" * 64}
+          "subscription_id": "1", "session_id": "0" * 64, "token_id": "0" * 64, "decision_id": "1"}
 # Streams never end: called only where the guard must refuse.
 STREAMS = {"/api/v1/stream", "/dashboard/stream"}
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "access.md"

@@ -96,6 +96,9 @@ def sign_in(page: Page, server: FedServer, role: str) -> None:
     page.wait_for_load_state()
 
 
+START_SECONDS = 60  # a loaded two-core machine takes a while to import and migrate
+
+
 @contextlib.contextmanager
 def start_server(env_extra: dict[str, str], db: Path) -> Iterator[str]:
     """chiso serving on loopback from the SQLite file ``db``; yields its base URL."""
@@ -107,7 +110,7 @@ def start_server(env_extra: dict[str, str], db: Path) -> Iterator[str]:
         env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):  # a loaded machine starts slowly
+        for _ in range(START_SECONDS * 5):
             try:
                 if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
                     break
@@ -117,7 +120,7 @@ def start_server(env_extra: dict[str, str], db: Path) -> Iterator[str]:
                 pytest.fail("chiso exited while starting")
             time.sleep(0.2)
         else:
-            pytest.fail("chiso did not start within 60 s")
+            pytest.fail(f"chiso did not start within {START_SECONDS} s")
         yield base
     finally:
         proc.terminate()
@@ -218,8 +221,16 @@ def serious_violations(page: Page) -> list[str]:
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
-def screenshot(page: Page, name: str) -> Path:
+README_SHOTS = ROOT / "docs" / "screenshots"  # what the README shows a newcomer
+
+
+def screenshot(page: Page, name: str, readme: bool = False) -> Path:
+    """The whole page into artifacts/screenshots/; with ``readme``, also the first screen
+    (the window as a visitor sees it on opening) into docs/screenshots/ for the README."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    if readme:
+        README_SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(README_SHOTS / f"{name}.png"))
     return path

@@ -12,6 +12,7 @@ from playwright.sync_api import Page
 from tests.browser.conftest import FedServer, screenshot, serious_violations
 from tests.factories import dossier
 
+from chiso.dashboard.board import opening_day
 from chiso.web import i18n
 from chiso.web.format import amount
 
@@ -22,9 +23,11 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 def _dossier(n: int, unit: str) -> dict[str, object]:
     """Received just now, due in five days."""
     now = datetime.now(VN).replace(microsecond=0)
+    # Received on a day of the month the tiles show (the last one in a month's first week).
+    received = datetime.combine(opening_day(now.date()), now.time(), VN)
     return dossier(0, **{"id": f"LIVE-{now:%H%M%S}-{n}", "unit": unit, "procedure": "1.001001",
                          "components_total": 3, "components_reused": 1,
-                         "received_at": now.isoformat(),
+                         "received_at": received.isoformat(),
                          "due_at": (now + timedelta(days=5)).isoformat(), "status": "received",
                          "updated_at": now.isoformat()})
 
@@ -84,3 +87,46 @@ def test_a_value_pushed_through_the_api_appears_on_the_open_page(page: Page,
         "want => Number(document.querySelector(\"[data-tile='ho-so-tiep-nhan']\")"
         ".dataset.value) === want", arg=before + 25, timeout=15_000)
     assert page.evaluate("window.__notReloaded") is True
+
+
+def test_the_first_screen_says_what_needs_attention(page: Page, fed_server: FedServer) -> None:
+    first = httpx.get(fed_server.url + "/api/v1/dashboard/attention", timeout=60).json()
+    page.goto(fed_server.url + "/")
+    screen = page.locator("#attention")
+    box = screen.bounding_box()
+    assert box is not None
+    assert box["y"] < 900
+    assert screen.locator("h2").inner_text() == "Những việc cần quan tâm"
+    city = screen.locator("[data-tally=city]")
+    for status in ("met", "on_track", "at_risk", "behind"):
+        link = city.locator(f"a[data-status={status}]")
+        assert link.get_attribute("data-count") == str(first["total"]["counts"][status])
+    assert screen.locator("[data-warning]").count() == len(first["warnings"])
+    for w in first["warnings"]:
+        if w["sentence"]:
+            assert w["sentence"]["vi"] in screen.locator(f"[data-warning='{w['tile']}']"
+                                                         ).inner_text()
+    assert screen.locator("[data-mover]").count() == len(first["movers"])
+    assert screen.locator("[data-task]").count() == len(first["overdue"])
+    screenshot(page, "home", readme=True)
+    # A count opens the board filtered to its status.
+    flagged = next((s for s in ("behind", "at_risk") if first["total"]["counts"][s]), None)
+    if flagged is not None:
+        city.locator(f"a[data-status={flagged}]").click()
+        page.wait_for_load_state()
+        statuses = page.locator("[data-tile]").evaluate_all(
+            "tiles => tiles.map(t => t.dataset.status)")
+        assert statuses
+        assert set(statuses) == {flagged}
+        assert page.locator("#board-filter").is_visible()
+    # Groups fold away and open again; each has its own address.
+    page.goto(fed_server.url + "/")
+    group = page.locator("details.group").first
+    gid = group.get_attribute("data-group")
+    tile = group.locator("[data-tile]").first
+    assert tile.is_visible()
+    group.locator("summary").click()
+    assert not tile.is_visible()
+    page.goto(fed_server.url + f"/#g-{gid}")  # the group's link opens it again
+    page.locator(f"#g-{gid} [data-tile]").first.wait_for(state="visible", timeout=5_000)
+    assert serious_violations(page) == []

@@ -77,3 +77,30 @@ def test_unit_page_lists_its_indicators_beside_the_city(page: Page,
     headline = page.locator(f"section.headline[data-indicator='{code}']")
     assert headline.get_attribute("data-unit") == "09556"
     assert headline.get_attribute("data-value") == value  # the same API answer
+
+
+def test_a_units_officer_opens_its_page_on_what_concerns_the_unit(page: Page,
+                                                                   fed_server: FedServer
+                                                                   ) -> None:
+    page.set_default_timeout(90_000)
+    sign_in(page, fed_server, "unit_officer")
+    unit = "09556"  # Phường Hà Đông, the officer's unit
+    brief = page.request.get(f"{fed_server.url}/api/v1/units/{unit}/brief").json()
+    page.goto(f"{fed_server.url}/units/{unit}")
+    screen = page.locator("#unit-brief")
+    box = screen.bounding_box()
+    assert box is not None
+    assert box["y"] < 900
+    assert page.locator("#unit-indicators").bounding_box()["y"] > box["y"]  # type: ignore[index]
+    for p in brief["places"]:
+        item = screen.locator(f"[data-method='{p['method']}']")
+        assert item.get_attribute("data-rank") == str(p["rank"])
+    assert screen.locator("[data-target]").count() == min(len(brief["risks"]), 8)
+    assert screen.locator("#unit-overdue [data-task]").count() == min(len(brief["overdue"]), 8)
+    feeds = screen.locator("[data-feed]")
+    assert feeds.count() == len(brief["feeds"]) >= 1
+    for f in brief["feeds"]:
+        row = screen.locator(f"[data-feed='{f['feed']}']")
+        assert row.get_attribute("data-complete") == str(f["complete"]).lower()
+    screenshot(page, "commune", readme=True)
+    assert serious_violations(page) == []

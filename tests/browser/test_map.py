@@ -56,7 +56,7 @@ def test_the_map_draws_126_communes_from_the_boundary_files(page: Page,
         "els => els.map(e => { const b = e.getBBox(); return b.width * b.height; })")
     assert all(s > 0 for s in sizes)
     assert page.locator("table.map-table tbody tr").count() == COMMUNES
-    screenshot(page, "map")
+    screenshot(page, "map", readme=True)
     assert serious_violations(page) == []
 
     # Keyboard: Tab from the form's button reaches the first commune, visibly focused.

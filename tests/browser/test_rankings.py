@@ -47,7 +47,7 @@ def test_commune_ranking_shows_every_ranked_commune(page: Page, fed_server: FedS
     assert page.locator("h1").inner_text().startswith("Xếp hạng xã, phường")
     changes = page.locator("table.ranking .change")
     assert changes.count() == 126  # a change (or "no previous rank") on every row, in words
-    screenshot(page, "ranking")
+    screenshot(page, "ranking", readme=True)
     assert serious_violations(page) == []
 
     first = rows.first

@@ -22,7 +22,7 @@ from chiso.catalog.errors import CatalogError
 from chiso.catalog.loader import DEFAULT_DATA_DIR, Catalog
 from chiso.config import Settings
 from chiso.context import Runtime
-from chiso.dashboard.board import Board, goal_status
+from chiso.dashboard.board import Board, goal_status, opening_day
 from chiso.intake.sources import add_source
 from chiso.runtime import create_app
 from chiso.web import deps
@@ -183,9 +183,10 @@ def test_the_board_follows_the_stream_and_sends_changed_tiles(fresh_runtime: Run
                 if fresh_runtime.hub.subscribers >= 2:  # the board and the page's stream
                     break
                 time.sleep(0.05)
-            rec = monthly_dossier(1, HOAN_KIEM, today.month, True)
-            rec.update(id="HS-LIVE-1", received_at=f"{today:%Y-%m-%d}T08:30:00+07:00",
-                       due_at=f"{today + timedelta(days=7):%Y-%m-%d}T17:00:00+07:00",
+            day = opening_day(today)  # in a month's first week the tile shows the last one
+            rec = monthly_dossier(1, HOAN_KIEM, day.month, True)
+            rec.update(id="HS-LIVE-1", received_at=f"{day:%Y-%m-%d}T08:30:00+07:00",
+                       due_at=f"{day + timedelta(days=7):%Y-%m-%d}T17:00:00+07:00",
                        resolved_at=None, status="processing", result_electronic=None,
                        updated_at=f"{today:%Y-%m-%d}T08:31:00+07:00")
             r = client.post("/api/v1/feeds/tthc.dossier/records", json=[rec],

@@ -27,7 +27,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chiso.access import accounts, audit
 from chiso.access.policy import Rule, rule_for
 from chiso.access.roles import ANONYMOUS, Principal
-from chiso.store.tables import FEED_TABLES, assignments, intake_batches, reports, tasks
+from chiso.store.tables import (
+    FEED_TABLES,
+    assignments,
+    decisions,
+    intake_batches,
+    reports,
+    tasks,
+)
 
 SESSION_COOKIE = "chiso_session"
 CSRF_COOKIE = "chiso_csrf"
@@ -75,6 +82,19 @@ def report_unit(engine: Engine, params: dict[str, Any]) -> str | None:
     with engine.connect() as conn:
         unit: str | None = conn.execute(select(reports.c.unit).where(
             reports.c.id == report_id)).scalar()
+    return unit
+
+
+def decision_unit(engine: Engine, params: dict[str, Any]) -> str | None:
+    """The unit a decision names as the one that must act (None: no such decision, or none
+    named)."""
+    try:
+        decision_id = int(params.get("decision_id", ""))
+    except ValueError:
+        return None
+    with engine.connect() as conn:
+        unit: str | None = conn.execute(select(decisions.c.acting_unit).where(
+            decisions.c.id == decision_id)).scalar()
     return unit
 
 
@@ -336,6 +356,11 @@ class AccessGuard:
             if owner not in units:
                 return None, (404, "not found")  # another unit's report reads as missing
             return owner, None
+        if rule.scope == "decision":
+            unit = await run_in_threadpool(decision_unit, engine, params)
+            if unit is None or unit not in units:
+                return None, (404, "not found")  # another unit's decision reads as missing
+            return unit, None
         if rule.scope == "raw":
             owners = await run_in_threadpool(raw_units, engine, params)
             ours = sorted(owners & units)

@@ -16,6 +16,8 @@ Scope kinds, for principals whose grants for the route are limited to some units
   unit leads belongs to the city: only city-wide grants reach it.
 - ``report``: the stored report named by ``report_id`` must be of one of the officer's
   units (the city's reports: city-wide grants only); another's reads as not found.
+- ``decision``: the decision named by the path (``decision_id``) must name one of the
+  officer's units as the unit that must act; another's reads as not found.
 - ``raw``: the raw payload named by the path must belong to a batch uploaded for one of the
   officer's units (its file or its evidence); another's reads as not found.
 - ``feed``: source tokens: the ``feed`` path parameter must be one the token covers; the
@@ -166,6 +168,12 @@ POLICY: tuple[Rule, ...] = (
     _r("GET", "/api/v1/dashboard", EVERYONE,
        note="every group and tile: question, value, target, status, trend, freshness"),
     _r("GET", "/api/v1/dashboard/tiles/{tile_id}", EVERYONE),
+    _r("GET", "/api/v1/units/{code}/brief", QUALITY, "path:code",
+       note="a unit's first screen: its places in the rankings with why, targets at risk, "
+       "overdue tasks, whether its feeds were complete and on time"),
+    _r("GET", "/api/v1/dashboard/attention", EVERYONE,
+       note="the first screen: statuses counted, warnings, rank movers, newly overdue tasks, "
+       "decisions past their follow-up date without movement (no decision text)"),
     _r("GET", "/dashboard/stream", EVERYONE, note="server-sent events: changed tiles as HTML"),
     # -- dashboard: the commune map --------------------------------------------------------
     _r("GET", "/map", EVERYONE, note="the commune map (public aggregates)"),
@@ -211,6 +219,10 @@ POLICY: tuple[Rule, ...] = (
        note="issue a draft: number, date, signer, proposals; then frozen"),
     _r("GET", "/bao-cao", REPORT_READERS, "query", note="the reports page (Vietnamese path)"),
     _r("GET", "/reports", REPORT_READERS, "query", note="the reports page (English path)"),
+    _r("POST", "/api/v1/decisions/{decision_id}/acknowledge", {UNIT_OFFICER}, "decision",
+       note="the unit that must act acknowledges the decision (once; append-only)"),
+    _r("POST", "/decisions/{decision_id}/acknowledge", {UNIT_OFFICER}, "decision",
+       note="acknowledge a decision (form)"),
     # -- signing in and out ----------------------------------------------------------------
     _r("GET", "/signin", EVERYONE),
     _r("POST", "/signin", EVERYONE, note="lock-out after repeated failures"),

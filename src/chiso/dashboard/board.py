@@ -33,7 +33,7 @@ from chiso.catalog.loader import Catalog
 from chiso.context import Hub
 from chiso.dashboard import own
 from chiso.measurement import values as mv
-from chiso.measurement.periods import today_vn
+from chiso.measurement.periods import YOUNG_DAYS, today_vn
 from chiso.outlook import live as outlook
 from chiso.outlook.status import Status
 from chiso.scoring import live as scoring
@@ -48,11 +48,21 @@ STATUSES: dict[str, dict[str, str]] = {
 _BY_VALUE = {s.value: s.name for s in Status}
 
 
+def opening_day(today: date) -> date:
+    """The day a tile's month or quarter is taken around: today, or the last day of the last
+    complete month while this month is in its first ``YOUNG_DAYS`` days (it holds too little
+    data to say anything; the same rule as :func:`~chiso.measurement.periods.opening_month`)."""
+    return today.replace(day=1) - timedelta(days=1) if today.day <= YOUNG_DAYS else today
+
+
 def period_label(kind: str, today: date) -> str:
+    """The period a tile shows: this month or quarter (the last complete one while this
+    month is young, see :func:`opening_day`), or the year to date."""
+    day = opening_day(today)
     if kind == "month":
-        return f"{today:%Y-%m}"
+        return f"{day:%Y-%m}"
     if kind == "quarter":
-        return f"{today.year}-Q{(today.month + 2) // 3}"
+        return f"{day.year}-Q{(day.month + 2) // 3}"
     return f"{today.year}-YTD"
 
 
@@ -92,7 +102,8 @@ def _indicator(conn: Connection, catalog: Catalog, tile: Tile, m: IndicatorMeasu
     got = mv.values(conn, measurement, m.indicator, period, None, "city", None, today)
     v = got[0] if got else None
     out: dict[str, Any] = {
-        "period": period, "value": v.value if v else None,
+        "period": period, "period_young": m.period in ("month", "quarter")
+        and opening_day(today) != today, "value": v.value if v else None,
         "numerator": v.numerator if v else None, "denominator": v.denominator if v else None,
         "records": v.records if v else 0, "unit_of_measure": ind.unit_of_measure,
         "direction": ind.direction, "as_of": _iso(mv.feed_as_of(conn, ind.feed)),

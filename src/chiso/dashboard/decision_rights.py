@@ -22,6 +22,8 @@ def _rule(method: str, path: str) -> Rule:
 #: The roles the policy lets read decisions' texts, and record decisions.
 READERS = _rule("GET", "/api/v1/decisions").roles
 WRITERS = _rule("POST", "/api/v1/decisions").roles
+#: The roles that acknowledge a decision for the unit it names as the one that must act.
+ACKNOWLEDGERS = _rule("POST", "/api/v1/decisions/{decision_id}/acknowledge").roles
 
 
 def recorder(who: Principal, unit: str | None) -> tuple[str, str | None]:
@@ -57,3 +59,12 @@ def record_by(engine: Engine, catalog: Catalog, who: Principal,
     role, unit = recorder(who, fields.pop("unit", None))
     with engine.begin() as conn:
         return log.record(conn, catalog, actor=who.actor, role=role, unit=unit, **fields)
+
+
+def acknowledge_by(engine: Engine, who: Principal, decision_id: int,
+                   note: str | None) -> dict[str, Any]:
+    """Acknowledge decision ``decision_id`` for the unit it names, in ``who``'s name (one of
+    that unit's officers); :class:`decisions.DecisionError` says why not."""
+    with engine.begin() as conn:
+        return log.acknowledge(conn, decision_id, actor=who.actor, note=note,
+                               units=who.scope(ACKNOWLEDGERS))

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, func, select
 from chiso.catalog.dashboard import Tile
 from chiso.catalog.loader import Catalog
 from chiso.clock import VIETNAM
-from chiso.store.tables import decisions, targets, tasks
+from chiso.store.tables import decision_acks, decisions, targets, tasks
 
 MAX_TEXT = 4000
 MAX_SEEN_JSON = 2000
@@ -239,9 +239,11 @@ def record(conn: Connection, catalog: Catalog, *, tile: str, text: str,
            unit: str | None = None, taken_at: str | datetime | None = None,
            corrects: int | str | None = None, follow_up: str | date | None = None,
            plan_key: str | None = None, target_id: str | None = None,
-           task_id: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+           task_id: str | None = None, acting_unit: str | None = None,
+           now: datetime | None = None) -> dict[str, Any]:
     """Validate and store one decision; the stored decision. Raises :class:`DecisionError`
-    naming the field at fault. Runs inside the caller's transaction."""
+    naming the field at fault. Runs inside the caller's transaction. ``acting_unit`` is the
+    unit that must act on it, by the ``follow_up`` date (then required)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     tile = (tile or "").strip()
     if not tile:
@@ -256,13 +258,26 @@ def record(conn: Connection, catalog: Catalog, *, tile: str, text: str,
                             given=len(text))
     checked = check_seen(seen)
     taken = _moment(taken_at, now)
+    by = _day(follow_up, taken)
     row = {"tile": tile, "taken_at": taken, "recorded_at": now, "month": month_of(taken),
            "actor": actor, "role": role, "unit": unit, "text": text, "seen": checked,
-           "follow_up": _day(follow_up, taken), "corrects": _corrects(conn, corrects, unit)}
+           "follow_up": by, "corrects": _corrects(conn, corrects, unit)}
     row["plan_key"], row["target_id"], row["task_id"] = _links(conn, plan_key, target_id,
                                                                task_id)
+    row["acting_unit"] = _acting_unit(catalog, acting_unit, by)
     new_id = conn.execute(decisions.insert().values(**row)).inserted_primary_key[0]  # type: ignore[index]
-    return _public({**row, "id": new_id, "corrected_by": None})
+    return _public({**row, "id": new_id, "corrected_by": None, "acknowledged": None})
+
+
+def _acting_unit(catalog: Catalog, code: str | None, by: date | None) -> str | None:
+    code = (code or "").strip() or None
+    if code is None:
+        return None
+    if code not in catalog.units.units:
+        raise DecisionError("acting_unit", "no unit {code}", code=code)
+    if by is None:
+        raise DecisionError("follow_up", "required when a unit must act: by when")
+    return code
 
 
 def _utc(value: datetime) -> datetime:
@@ -296,8 +311,8 @@ def listing(conn: Connection, tile: str | None = None, month: str | None = None,
         where.append(decisions.c.tile == tile)
     if month:
         where.append(decisions.c.month == check_month(month))
-    if unit:
-        where.append(decisions.c.unit == unit)
+    if unit:  # a unit's decisions: those it recorded and those it must act on
+        where.append((decisions.c.unit == unit) | (decisions.c.acting_unit == unit))
     total = conn.execute(select(func.count()).select_from(decisions).where(*where)).scalar_one()
     rows = [dict(r) for r in conn.execute(
         select(decisions).where(*where).order_by(decisions.c.taken_at.desc(),
@@ -309,8 +324,59 @@ def listing(conn: Connection, tile: str | None = None, month: str | None = None,
         for row in conn.execute(select(decisions.c.corrects, decisions.c.id).where(
                 decisions.c.corrects.in_(ids))):
             later[row.corrects] = row.id
-    return {"total": total, "items": [_public({**r, "corrected_by": later.get(r["id"])})
+    acks = acknowledgements(conn, ids)
+    return {"total": total, "items": [_public({**r, "corrected_by": later.get(r["id"]),
+                                               "acknowledged": acks.get(r["id"])})
                                       for r in rows]}
+
+
+def value_since(view: Mapping[str, Any], month: str) -> list[dict[str, Any]]:
+    """The tile's monthly values from the decision's month on (its trend), then its value
+    now: what the follow-up looks at."""
+    points = [{"month": p["month"], "value": p["value"]} for p in view.get("trend", [])
+              if p.get("month", "") >= month and p.get("value") is not None]
+    return [*points, {"month": "now", "value": view.get("value")}]
+
+
+def acknowledgements(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The acting units' acknowledgements of these decisions: who, when, the note."""
+    if not ids:
+        return {}
+    rows = conn.execute(select(decision_acks).where(decision_acks.c.decision.in_(ids)))
+    return {r.decision: {"unit": r.unit, "actor": r.actor, "note": r.note,
+                         "at": _utc(r.acknowledged_at).isoformat()} for r in rows}
+
+
+def acknowledge(conn: Connection, decision_id: int, *, actor: str, units: frozenset[str] | None,
+                note: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """The acting unit's officer acknowledges a decision (once). ``units``: the officer's
+    units (None: any). :class:`DecisionError` names what is wrong: ``decision`` (no such
+    decision, none to acknowledge, corrected since, already acknowledged) or ``note``."""
+    row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).mappings().first()
+    if row is None or (units is not None and row["acting_unit"] not in units):
+        raise DecisionError("decision", "no decision {id} for your unit", id=decision_id)
+    if row["acting_unit"] is None:
+        raise DecisionError("decision", "decision {id} names no unit that must act",
+                            id=decision_id)
+    later = conn.execute(select(decisions.c.id).where(decisions.c.corrects == decision_id)
+                         ).scalar()
+    if later is not None:
+        raise DecisionError("decision", "decision {id} was corrected by decision {later}: "
+                            "acknowledge that one", id=decision_id, later=later)
+    done = conn.execute(select(decision_acks).where(decision_acks.c.decision == decision_id)
+                        ).first()
+    if done is not None:
+        raise DecisionError("decision", "decision {id} is already acknowledged",
+                            id=decision_id)
+    note = (note or "").strip() or None
+    if note is not None and len(note) > MAX_TEXT:
+        raise DecisionError("note", "at most {limit} characters ({given} given)",
+                            limit=MAX_TEXT, given=len(note))
+    at = (now or datetime.now(UTC)).astimezone(UTC)
+    conn.execute(decision_acks.insert().values(decision=decision_id, unit=row["acting_unit"],
+                                               actor=actor, acknowledged_at=at, note=note))
+    return {"decision": decision_id, "unit": row["acting_unit"], "actor": actor,
+            "note": note, "at": at.isoformat()}
 
 
 def counts(conn: Connection, months: int = 12, now: datetime | None = None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -714,8 +715,21 @@ decisions = Table(
     Column("target_id", String(32)),
     Column("task_id", String(32)),
     Column("corrects", Integer, unique=True),
+    Column("acting_unit", String(32)),  # the unit that must act, by ``follow_up``
     Index("ix_decisions_tile_month", "tile", "month"),
     Index("ix_decisions_month", "month"),
+    Index("ix_decisions_acting_unit", "acting_unit"),
+)
+
+# The acting unit's acknowledgement of a decision, by one of its officers: one per decision,
+# append-only like the log itself (the guard's audit entry records the request too).
+decision_acks = Table(
+    "decision_acks", metadata,
+    Column("decision", Integer, ForeignKey("decisions.id"), primary_key=True),
+    Column("unit", String(32), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("acknowledged_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text),
 )
 
 # ==========================================================================================

@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from chiso.web.deps import Today, board
+from chiso.dashboard import attention, unit_brief
+from chiso.web.deps import Conn, Rt, Today, board
 
 router = APIRouter(tags=["dashboard"])
 
@@ -68,3 +69,26 @@ def dashboard_tile(tile_id: str, request: Request, today: Today) -> dict[str, An
     if tile_id not in b.views:
         raise HTTPException(404, f"no tile {tile_id!r}")
     return b.views[tile_id]
+
+
+@router.get("/api/v1/dashboard/attention")
+def dashboard_attention(request: Request, rt: Rt, conn: Conn,
+                        today: Today) -> attention.FirstScreen:
+    """What needs attention first: tiles counted by status (city-wide and per group), the
+    warnings that matter most with their sentences, the units whose rank moved most since last
+    month, tasks overdue since this week, and decisions past their follow-up date whose tile
+    has not moved the way it should."""
+    b = board(request, today)
+    return attention.first_screen(rt, conn, b.snapshot(today), today)
+
+
+@router.get("/api/v1/units/{code}/brief")
+def unit_brief_api(code: str, rt: Rt, conn: Conn, today: Today) -> unit_brief.UnitBrief:
+    """A unit's first screen, for its own officers: its rank and score in each method that
+    ranks its kind (the opening month) with the change and the criteria that moved it, its
+    targets at risk or behind with their sentences, its overdue tasks, and whether each feed it
+    owes was complete and on time that month."""
+    try:
+        return unit_brief.unit_brief(rt, conn, code, today)
+    except unit_brief.UnitBriefError as exc:
+        raise HTTPException(404, str(exc)) from exc

@@ -86,6 +86,25 @@ class DecisionIn(BaseModel):
     task_id: str | None = None
     unit: str | None = Field(default=None, description="unit-limited leaders of several "
                              "units: which one records")
+    acting_unit: str | None = Field(default=None, description="the unit that must act on "
+                                    "the decision by the follow_up date (then required)")
+
+
+class AcknowledgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, description="what the unit will do, optional")
+
+
+class Acknowledgement(BaseModel):
+    """A unit's acknowledgement of a decision that names it as the one that must act."""
+
+    model_config = ConfigDict(extra="allow")
+
+    decision: int
+    unit: str
+    actor: str
+    note: str | None
 
 
 def _record(request: Request, rt: Runtime, fields: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +122,22 @@ def record_decision(body: DecisionIn, request: Request, rt: Rt) -> dict[str, Any
         return _record(request, rt, body.model_dump())
     except log.DecisionError as exc:
         raise _error(exc) from exc
+
+
+@router.post("/api/v1/decisions/{decision_id}/acknowledge", status_code=201,
+             response_model=Acknowledgement)
+def acknowledge_decision(decision_id: int, body: AcknowledgeIn, request: Request, rt: Rt
+                         ) -> dict[str, Any]:
+    """The unit a decision names as the one that must act acknowledges it, through one of its
+    officers, once (append-only; audited). 404 for another unit's decision, 409 when already
+    acknowledged or corrected since, 422 for a note too long."""
+    try:
+        return rights.acknowledge_by(rt.engine, principal(request), decision_id, body.note)
+    except log.DecisionError as exc:
+        if exc.field == "note":
+            raise _error(exc) from exc
+        status = 404 if "no decision" in exc.template else 409
+        raise HTTPException(status, exc.message) from exc
 
 
 @router.get("/api/v1/decisions", response_model=DecisionPage)

@@ -9,8 +9,11 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from chiso.access.guard import principal
+from chiso.access.policy import QUALITY
 from chiso.dashboard.grdp_section import unit_grdp_section
 from chiso.dashboard.sme import unit_sme_section
+from chiso.dashboard.unit_brief import unit_brief
 from chiso.measurement import progress as measured_progress
 from chiso.store import catalog_reads as reads
 from chiso.web.deps import Conn, Today
@@ -100,6 +103,13 @@ def unit(code: str, request: Request, lang: Locale, conn: Conn, day: Today) -> H
     period, indicators = ((f"{day.year}-YTD", []) if rt.catalog.measurement is None else
                           unit_indicators(rt, conn, day, code))
     sme = unit_sme_section(conn, rt.catalog, code, day)
+    brief = None
+    if code in rt.catalog.units.units:  # a group of units has no rank or feeds of its own
+        # Data accountability is for officials who may read the unit's data quality.
+        who = principal(request)
+        scope = who.scope(QUALITY) if who.allowed(QUALITY) else frozenset()
+        brief = unit_brief(rt, conn, code, day, feeds=scope is None or code in scope)
     return render(request, lang, "unit.html", unit=found, targets=targets, tasks=tasks,
+                  brief=brief,
                   indicators=indicators, indicator_period=period, fresh=fresh, sme=sme,
                   grdp=unit_grdp_section(conn, code))

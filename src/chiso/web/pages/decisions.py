@@ -22,7 +22,7 @@ from chiso.dashboard import decision_rights as rights
 from chiso.dashboard import decisions as log
 from chiso.dashboard.board import STATUSES, tile_view
 from chiso.web import format, i18n
-from chiso.web.deps import Conn, Rt, Today, touch_board
+from chiso.web.deps import Conn, Rt, Today, board, touch_board
 from chiso.web.render import Locale, render
 
 router = APIRouter(include_in_schema=False)
@@ -72,10 +72,11 @@ HELPERS: dict[str, Callable[..., Any]] = {
 
 
 @router.get("/decisions", response_class=HTMLResponse)
-def decisions_page(request: Request, lang: Locale, rt: Rt, conn: Conn,
+def decisions_page(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Today,
                    tile: str | None = None, month: str | None = None,
                    unit: str | None = None, page: Annotated[int, Query(ge=1)] = 1,
-                   recorded: int | None = None) -> HTMLResponse:
+                   recorded: int | None = None, acknowledged: int | None = None,
+                   not_acknowledged: int | None = None, why: str = "") -> HTMLResponse:
     who = principal(request)
     may_read, scope_unit = rights.readable_unit(who, unit or None)
     listed = None
@@ -88,12 +89,39 @@ def decisions_page(request: Request, lang: Locale, rt: Rt, conn: Conn,
         except log.DecisionError as exc:
             problem = exc
     query = {k: v for k, v in (("tile", tile), ("month", month), ("unit", unit)) if v}
+    since: dict[int, list[dict[str, Any]]] = {}
+    if listed is not None:
+        views = board(request, today).views
+        for d in listed["items"]:
+            if d["tile"] in views:
+                since[d["id"]] = log.value_since(views[d["tile"]], d["month"])
+    acknowledgers = rights.ACKNOWLEDGERS
+    ack_units = who.scope(acknowledgers) if who.allowed(acknowledgers) else frozenset()
     return render(request, lang, "decisions.html", counts=log.counts(conn, 12),
+                  since=since, ack_units=ack_units or frozenset(),
+                  acknowledged=acknowledged, not_acknowledged=not_acknowledged, why=why,
+                  csrf=who.csrf or "", today=today, units=_units(rt),
                   tiles=_tiles(rt), listed=listed, may_read=may_read,
                   may_record=who.allowed(rights.WRITERS), tile=tile, month=month, unit=scope_unit,
                   page=page, per_page=PER_PAGE, recorded=recorded, problem=problem,
                   query=urlencode(query), unit_name=lambda code: _unit_name(rt, code),
                   **HELPERS)
+
+
+def _units(rt: Runtime) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The units a decision can name as the one that must act, by kind."""
+    registry = rt.catalog.units
+    kinds = [("department", "Departments and agencies"), ("agency", ""),
+             ("commune", "Communes and wards")]
+    out: list[tuple[str, list[tuple[str, str]]]] = []
+    for kind, label in kinds:
+        units = sorted(((u.code, u.name) for u in registry.units.values()
+                        if u.kind.value == kind), key=lambda cu: cu[1])
+        if label:
+            out.append((label, units))
+        elif out:
+            out[-1] = (out[-1][0], sorted(out[-1][1] + units, key=lambda cu: cu[1]))
+    return out
 
 
 def _form(request: Request, lang: str, rt: Runtime, conn: Connection, today: Any,
@@ -104,6 +132,7 @@ def _form(request: Request, lang: str, rt: Runtime, conn: Connection, today: Any
     if tile is not None and seen is None:
         seen = log.seen_from_view(tile_view(conn, rt.catalog, tile, today))
     page = render(request, lang, "decision_form.html", tile=tile, tile_id=tile_id,
+                  units=_units(rt),
                   groups=_groups(rt), seen=seen,
                   seen_json=json.dumps(seen, ensure_ascii=False) if seen is not None else "",
                   values=values, error=error, csrf=principal(request).csrf or "",
@@ -120,7 +149,7 @@ def decision_form(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Tod
 
 
 FORM_FIELDS = ("tile", "text", "seen", "taken_at", "follow_up", "corrects", "plan_key",
-               "target_id", "task_id", "unit")
+               "target_id", "task_id", "unit", "acting_unit")
 
 
 @router.post("/decisions")
@@ -144,10 +173,25 @@ async def decision_post(request: Request, lang: Locale, rt: Rt, today: Today) ->
     return RedirectResponse(target, status_code=303)
 
 
+@router.post("/decisions/{decision_id}/acknowledge")
+async def acknowledge_post(decision_id: int, request: Request, rt: Rt) -> Response:
+    """The acknowledgement form's post: back to the log, saying it was recorded or why not."""
+    form = await request.form()
+    try:
+        rights.acknowledge_by(rt.engine, principal(request), decision_id,
+                              str(form.get("note") or "") or None)
+    except log.DecisionError as exc:
+        return RedirectResponse("/decisions?" + urlencode(
+            {"not_acknowledged": decision_id, "why": _explain(exc)}), status_code=303)
+    return RedirectResponse(f"/decisions?acknowledged={decision_id}#d{decision_id}",
+                            status_code=303)
+
+
 FIELD_LABELS = {"tile": "Tile", "text": "The decision", "seen": "Values seen",
                 "taken_at": "Taken at", "follow_up": "Follow-up date",
                 "corrects": "Corrects decision", "plan_key": "Plan", "target_id": "Target",
-                "task_id": "Task", "unit": "Unit"}
+                "task_id": "Task", "unit": "Unit", "acting_unit": "Unit that must act",
+                "decision": "Decision", "note": "Note"}
 
 
 def _field_label(field: str) -> str:

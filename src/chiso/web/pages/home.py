@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from chiso.dashboard.board import Board
-from chiso.web.deps import Today, board
+from chiso.dashboard import attention
+from chiso.dashboard.board import STATUSES, Board
+from chiso.web.deps import Conn, Rt, Today, board
 from chiso.web.render import Locale, fragment, locale, render
 from chiso.web.sse import hub_stream
 
@@ -24,11 +25,38 @@ def _tile_html(request: Request, view: dict[str, Any], lang: str) -> str:
     return fragment(request, lang, "_tile.html", tile=view)
 
 
+def _filtered(snap: dict[str, Any], status: str | None, group: str | None
+              ) -> list[dict[str, Any]]:
+    """The groups to show below the first screen: all, or only the tiles of a status and
+    group (the first screen's counts link here)."""
+    out = []
+    for g in snap["groups"]:
+        if group and g["id"] != group:
+            continue
+        tiles = [t for t in g["tiles"] if not status or t.get("status") == status]
+        if tiles:
+            out.append({**g, "tiles": tiles})
+    return out
+
+
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, lang: Locale, today: Today) -> HTMLResponse:
+def home(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Today,
+         status: str = "", group: str = "") -> HTMLResponse:
+    """The first screen (what needs attention), then the data groups, each collapsible and
+    linkable (``#g-<group>``); ``?status=&group=`` keeps only the tiles of that status."""
     b = board(request, today)
     snap = b.snapshot(today)
-    return render(request, lang, "dashboard.html", board=snap, version=b.version)
+    if status and status not in STATUSES:
+        raise HTTPException(422, f"status: {status!r} is not one of {', '.join(STATUSES)}")
+    if group and group not in {g["id"] for g in snap["groups"]}:
+        raise HTTPException(422, f"group: no data group {group!r} on the dashboard")
+    first = attention.first_screen(rt, conn, snap, today)
+    young = any(t.get("period_young") for g in snap["groups"] for t in g["tiles"])
+    return render(request, lang, "dashboard.html", board=snap, version=b.version,
+                  first=first, groups=_filtered(snap, status or None, group or None),
+                  tallies={t.group: t for t in first.groups},
+                  status=status or None, group=group or None, young=young,
+                  titles={g["id"]: g["title"] for g in snap["groups"]})
 
 
 @router.get("/dashboard/stream")
