@@ -224,11 +224,15 @@ def rss_of(pid: int) -> tuple[int, int]:
 
 
 @contextlib.contextmanager
-def serve(url: str, *, follow: bool = False, log: Path | None = None) -> Iterator[Server]:
+def serve(url: str, *, follow: bool = False, log: Path | None = None,
+          board: bool = True) -> Iterator[Server]:
     """chiso under ``uvicorn chiso.runtime:create_app --factory`` (one worker, loopback) on the
-    database ``url``, in a process of its own; yields when ``/api/v1/health`` answers."""
+    database ``url``, in a process of its own; yields when ``/api/v1/health`` answers.
+    ``board`` False: no dashboard follower (its first refresh, before the server answers,
+    computes live rankings over every record when no score is stored yet)."""
     port = free_port()
-    env = chiso_env(url, CHISO_SCORES_FOLLOW="1" if follow else "0")
+    env = chiso_env(url, CHISO_SCORES_FOLLOW="1" if follow else "0",
+                    CHISO_DASHBOARD_FOLLOW="1" if board else "0")
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "chiso.runtime:create_app", "--factory",
@@ -296,7 +300,7 @@ def _push_feeds(url: str, seed: int, scale: float, days: int, end: date,
 
     tokens = {feed: run_chiso(url, "sources", "add", f"bench-{feed}", "--feed", feed)
               .strip().splitlines()[-1] for feed in feeds}
-    with serve(url, log=CACHE / "build-server.log") as server, _progress() as bar:
+    with serve(url, log=CACHE / "build-server.log", board=False) as server, _progress() as bar:
         for feed in feeds:
             total = estimate(feed, seed, scale, days, end)
             task = bar.add_task(feed, total=total, rate="")
