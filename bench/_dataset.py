@@ -241,7 +241,7 @@ def serve(url: str, *, follow: bool = False, log: Path | None = None,
         env=env, cwd=ROOT, stdout=out, stderr=out)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # a loaded machine imports slowly
         while True:
             try:
                 if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
@@ -252,7 +252,7 @@ def serve(url: str, *, follow: bool = False, log: Path | None = None,
                 raise SystemExit(f"chiso exited while starting (code {proc.returncode})"
                                  + (f"; see {log}" if log else ""))
             if time.monotonic() > deadline:
-                raise SystemExit("chiso did not answer /api/v1/health within 120 s")
+                raise SystemExit("chiso did not answer /api/v1/health within 600 s")
             time.sleep(0.2)
         yield Server(base, proc)
     finally:

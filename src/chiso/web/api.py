@@ -18,7 +18,10 @@ from chiso.store import catalog_reads as reads
 router = APIRouter(prefix="/api/v1")
 
 
-def runtime(request: Request) -> Runtime:
+# Dependencies that never wait are ``async``: FastAPI runs a plain ``def`` dependency in the
+# thread pool, one hand-over (and GIL switch) per dependency per request. ``connection`` stays
+# a ``def``: checking a connection out of a full pool waits.
+async def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
 
@@ -28,7 +31,7 @@ def connection(rt: Annotated[Runtime, Depends(runtime)]) -> Iterator[Connection]
         yield conn
 
 
-def today(rt: Annotated[Runtime, Depends(runtime)]) -> date:
+async def today(rt: Annotated[Runtime, Depends(runtime)]) -> date:
     """Today in Vietnam: deadlines are Vietnamese dates."""
     return datetime.now(ZoneInfo(rt.settings.timezone)).date()
 
@@ -172,7 +175,7 @@ def _unit_filter(conn: Connection, unit: str | None) -> str | None:
 
 # -- routes -------------------------------------------------------------------------------
 @router.get("/health", tags=["meta"])
-def health(rt: Annotated[Runtime, Depends(runtime)]) -> dict[str, str]:
+async def health(rt: Annotated[Runtime, Depends(runtime)]) -> dict[str, str]:
     return {"status": "ok", "catalog": rt.catalog.digest}
 
 
