@@ -224,7 +224,8 @@ def test_an_idle_board_keeps_its_forecasts(fresh_runtime: Runtime,
     targets = board.by_kind.get("targets", set())
     calendar = set().union(*(board.by_kind.get(k, set())
                              for k in ("tasks", "decisions", "alerts")))
-    assert targets and calendar
+    assert targets
+    assert calendar
 
     async def passes(sub: Any, n: int) -> list[set[str]]:
         got: list[set[str]] = []

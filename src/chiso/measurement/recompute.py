@@ -1,10 +1,11 @@
 """The full recompute: rebuild the day state of every indicator from the latest records.
 
 Set-based: per indicator one ``DELETE`` and one ``INSERT … SELECT … GROUP BY unit, day`` over
-``feed_<feed>`` (and ``m_month`` summed from the new ``m_day`` rows), with the same contribution expressions as the incremental path
-(:mod:`chiso.measurement.engine`). It is the oracle the incremental path is tested against.
-Each feed is rebuilt in one transaction; on PostgreSQL the feed's latest table is locked
-against writers (``SHARE`` mode) for that transaction, so a batch lands before or after it.
+``feed_<feed>`` (and ``m_month`` summed from the new ``m_day`` rows), with the same
+contribution expressions as the incremental path (:mod:`chiso.measurement.engine`). It is
+the oracle the incremental path is tested against. Each feed is rebuilt in one transaction;
+on PostgreSQL the feed's latest table is locked against writers (``SHARE`` mode) for that
+transaction, so a batch lands before or after it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from sqlalchemy import Connection, Engine, delete, func, insert, literal, select
 
 from chiso.catalog.indicators import Indicator, Measurement
 from chiso.measurement import engine as eng
-from chiso.measurement.incremental import published_params
 from chiso.measurement.compile import month_start
+from chiso.measurement.incremental import published_params
 from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_month, m_pending, m_published
 
 Progress = Callable[[Indicator], None]

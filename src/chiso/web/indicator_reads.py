@@ -74,8 +74,8 @@ class Values:
             if hit is not None and now - hit[0] < CACHE_SECONDS:
                 _cache.move_to_end(key)
                 return hit[1]
-        answer = api.indicator_values(code, self.rt, self.conn, self.today, period=period,
-                                      unit=unit, level=level)
+        answer = api.values_answer(self.rt, self.conn, self.today, code, period=period,
+                                   unit=unit, level=level)
         with _lock:
             _cache[key] = (now, answer)
             while len(_cache) > CACHE_SIZE:

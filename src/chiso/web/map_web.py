@@ -8,16 +8,18 @@ commune, usable by keyboard, with the same values in a table below.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from chiso.context import Runtime
 from chiso.dashboard import choropleth as cp
 from chiso.dashboard import geo
+from chiso.measurement import values as mv
 from chiso.measurement.periods import PeriodError, opening_month
 from chiso.web import format, i18n
 from chiso.web.api import Conn, Today, runtime
@@ -70,18 +72,48 @@ def map_api_data(rt: Runtime, conn: Connection, today: date, measure: str,
             "communes": communes, "missing_boundaries": list(shapes.missing_boundaries)}
 
 
+_MAP_CACHE = "web.map"
+_MAP_KEPT = 256
+
+
+def _mark(rt: Runtime, conn: Connection, measure: str) -> tuple[Any, ...] | None:
+    """The indicator's state mark (``values.state_mark``); None (not kept) for scores and
+    for a measure that is not a known indicator (its error is answered each time)."""
+    kind, _, code = measure.partition(":")
+    m = rt.catalog.measurement
+    if kind != "indicator" or m is None or code not in m.indicators:
+        return None
+    return mv.state_mark(conn, m, code)
+
+
 @router.get("/api/v1/map", tags=["dashboard"])
-def map_api(rt: Rt, conn: Conn, today: Today,
+def map_api(rt: Rt, today: Today,
             measure: Annotated[str, Query(description=MEASURE_HELP)] = cp.DEFAULT_MEASURE,
             period: Annotated[str, Query(description=PERIOD_HELP)] = "",
             lang: Annotated[str, Query(description="vi (default) or en: the labels' "
                                                    "language")] = i18n.DEFAULT_LOCALE,
-            ) -> dict[str, Any]:
+            ) -> Response:
     """Every commune's value of an indicator or a scoring method's score for a period, sorted
     into at most five classes (quantiles; class 0 the worst) with their colours, the layout
     the map is drawn in and the communes with no boundary file. ``value`` null: no data."""
-    i18n.current_locale.set(lang if lang in i18n.LOCALES else i18n.DEFAULT_LOCALE)
-    return map_api_data(rt, conn, today, measure, period)
+    lang = lang if lang in i18n.LOCALES else i18n.DEFAULT_LOCALE
+    i18n.current_locale.set(lang)
+    key = (measure, period, lang, today.isoformat(), rt.catalog.digest)
+    kept: dict[tuple[Any, ...], tuple[tuple[Any, ...], bytes]] = rt.caches.setdefault(
+        _MAP_CACHE, {})
+    with rt.engine.connect() as conn:
+        # Kept with the indicator's state mark, as the values API keeps its answers.
+        mark = _mark(rt, conn, measure or cp.DEFAULT_MEASURE)
+        hit = kept.get(key)
+        if mark is not None and hit is not None and hit[0] == mark:
+            return Response(hit[1], media_type="application/json")
+        body = json.dumps(map_api_data(rt, conn, today, measure, period), ensure_ascii=False,
+                          separators=(",", ":")).encode()
+    if mark is not None:
+        if key not in kept and len(kept) >= _MAP_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[key] = (mark, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/api/v1/map/shapes", tags=["dashboard"])

@@ -5,11 +5,12 @@ change stream (server-sent events)."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import Connection, func, select
 
 from chiso.catalog.indicators import Indicator, Measurement
 from chiso.context import Runtime
@@ -75,18 +76,11 @@ def _members(rt: Runtime, unit: str | None) -> list[str] | None:
     return None
 
 
-@router.get("/indicators/{code}/values")
-def indicator_values(
-    code: str, rt: Rt, conn: Conn, today: Today,
-    period: Annotated[str, Query(description=PERIOD_HELP)] = "",
-    unit: Annotated[str | None, Query(description="A unit or group code")] = None,
-    level: Annotated[Literal["unit", "units", "city"] | None, Query(
-        description="unit: the unit (or the group rolled up); units: each unit with data; "
-                    "city: every unit rolled up (default without unit)")] = None,
-    by: Annotated[Literal["period", "day"], Query(
-        description="day: also the day-by-day series (additive indicators)")] = "period",
-) -> dict[str, Any]:
-    """The indicator's values for a period, with their as-of time and record count."""
+def values_answer(rt: Runtime, conn: Connection, today: date, code: str, period: str = "",
+                  unit: str | None = None, level: mv.Level | None = None,
+                  by: Literal["period", "day"] = "period") -> dict[str, Any]:
+    """What ``GET /indicators/{code}/values`` answers (the indicator pages read it too);
+    raises HTTPException 404/422 with the reason."""
     ind = _indicator(rt, code)
     period = period or f"{today.year}-YTD"
     try:
@@ -100,6 +94,43 @@ def indicator_values(
     if by == "day":
         out["days"] = mv.day_series(conn, code, period, unit, _measurement(rt))
     return out
+
+
+_VALUES_CACHE = "web.values"
+_VALUES_KEPT = 512
+
+
+@router.get("/indicators/{code}/values")
+def indicator_values(
+    code: str, rt: Rt, today: Today,
+    period: Annotated[str, Query(description=PERIOD_HELP)] = "",
+    unit: Annotated[str | None, Query(description="A unit or group code")] = None,
+    level: Annotated[Literal["unit", "units", "city"] | None, Query(
+        description="unit: the unit (or the group rolled up); units: each unit with data; "
+                    "city: every unit rolled up (default without unit)")] = None,
+    by: Annotated[Literal["period", "day"], Query(
+        description="day: also the day-by-day series (additive indicators)")] = "period",
+) -> Response:
+    """The indicator's values for a period, with their as-of time and record count."""
+    _indicator(rt, code)
+    period = period or f"{today.year}-YTD"
+    key = (code, period, unit, level, by, today.isoformat(), rt.catalog.digest)
+    kept: dict[tuple[Any, ...], tuple[tuple[Any, ...], bytes]] = rt.caches.setdefault(
+        _VALUES_CACHE, {})
+    with rt.engine.connect() as conn:
+        # The answer is kept with the state's mark: one small query tells whether the
+        # records behind it moved (a batch, a recompute), so a repeated read costs no more.
+        mark = mv.state_mark(conn, _measurement(rt), code)
+        hit = kept.get(key)
+        if mark is not None and hit is not None and hit[0] == mark:
+            return Response(hit[1], media_type="application/json")
+        out = values_answer(rt, conn, today, code, period, unit, level, by)
+    body = json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode()
+    if mark is not None:
+        if key not in kept and len(kept) >= _VALUES_KEPT:
+            kept.pop(next(iter(kept)))  # the oldest entry goes first
+        kept[key] = (mark, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/plans/{key}/targets/{target_id}/progress")
