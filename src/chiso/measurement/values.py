@@ -76,29 +76,28 @@ def feed_as_of(conn: Connection, feed: str) -> datetime | None:
 
 def state_mark(conn: Connection, m: Measurement, code: str) -> tuple[Any, ...] | None:
     """A small fingerprint of everything the indicator's values are read from: the feed's
-    last batch and the totals of its monthly roll-up (or published values), so that a batch
-    and a recompute both move it. Equal marks: equal values (for the same period, unit,
-    level and day). None for distinct counts (their state has no cheap total)."""
+    last batch and the totals of its monthly roll-up (or published values) and of its
+    not-yet-due rows, so that a batch and a recompute both move it; one statement. Equal
+    marks: equal values (for the same period, unit, level and day). None for distinct counts
+    (their state has no cheap total)."""
     ind = m.indicators[code]
     shape = eng.shape(ind)
     if shape == "distinct":
         return None
-    batch = conn.execute(select(func.max(intake_batches.c.id)).where(
-        intake_batches.c.feed == ind.feed)).scalar()
+    batch = select(func.max(intake_batches.c.id)).where(
+        intake_batches.c.feed == ind.feed).scalar_subquery()
     if shape == "published":
         t = m_published
-        totals = conn.execute(select(func.count(), func.sum(t.c.value), func.max(t.c.as_of))
-                              .where(t.c.indicator == code)).one()
+        totals = [func.count(), func.sum(t.c.value), func.max(t.c.as_of)]
     else:
         t = m_month
-        totals = conn.execute(select(func.count(), func.sum(t.c.records), func.sum(t.c.num),
-                                     func.sum(t.c.den), func.max(t.c.as_of))
-                              .where(t.c.indicator == code)).one()
-    pending = (conn.execute(select(func.count(), func.sum(m_pending.c.records),
-                                   func.max(m_pending.c.as_of))
-                            .where(m_pending.c.indicator == code)).one()
-               if ind.comes_due is not None else ())
-    return (batch, *totals, *pending)
+        totals = [func.count(), func.sum(t.c.records), func.sum(t.c.num), func.sum(t.c.den),
+                  func.max(t.c.as_of)]
+    pending = [select(agg).where(m_pending.c.indicator == code).scalar_subquery()
+               for agg in (func.count(), func.sum(m_pending.c.records),
+                           func.max(m_pending.c.as_of))] if ind.comes_due is not None else []
+    return tuple(conn.execute(select(batch, *totals, *pending).where(
+        t.c.indicator == code)).one())
 
 
 def cutoff_day(as_of: datetime | None) -> date | None:

@@ -160,6 +160,18 @@ def _mark(conn: Connection, method: str, labels: list[str]) -> tuple[Any, ...]:
     return (*stored, batch, evidence)
 
 
+def kept_ranking_json(rt: Runtime, method: str, kind: str, period: Period, today: date
+                      ) -> bytes | None:
+    """The ranking's JSON from the runtime's cache when it was checked less than
+    ``rankings_recheck`` seconds ago (no database read: safe on the event loop), else None."""
+    kept = rt.caches.get(_CACHE, {})
+    cached = kept.get((method, kind, period.label, today.isoformat()))
+    if cached is not None and time.monotonic() - cached[1] < rt.settings.rankings_recheck:
+        body: bytes = cached[3]
+        return body
+    return None
+
+
 def ranking_with_json(rt: Runtime, method: str, kind: str, period: Period, today: date
                       ) -> tuple[Ranking, bytes]:
     """:func:`ranking` and its JSON encoding (what the API sends), from the runtime's cache

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from chiso.dashboard.board import Board
@@ -23,21 +24,29 @@ router = APIRouter()
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
+def _current(request: Request, b: Board) -> bool:
+    """The board is kept current by its follower and has every tile."""
+    return bool(getattr(request.app.state, "board_follows", False)) and \
+        len(b.views) >= len(b.tiles)
+
+
 def board(request: Request, today: date) -> Board:
     """The app's board; without a follower (tests, scripts) every read recomputes it."""
     b: Board = request.app.state.board
-    if not getattr(request.app.state, "board_follows", False) or len(b.views) < len(b.tiles):
+    if not _current(request, b):
         b.refresh(today=today)
     return b
 
 
 # -- the API ------------------------------------------------------------------------------
 @router.get("/api/v1/dashboard", tags=["dashboard"])
-def dashboard(request: Request, today: Today) -> Response:
+async def dashboard(request: Request, today: Today) -> Response:
     """Every group and tile: the operational question, value, target, status (met, on_track,
     at_risk, behind, no_data), monthly trend, the units behind the number, and freshness
     (``as_of``, ``stale``). Served from the board the change stream keeps current."""
-    b = board(request, today)
+    b: Board = request.app.state.board
+    if not _current(request, b):  # computing the board reads the database: thread pool
+        b = await run_in_threadpool(board, request, today)
     etag = f'"{b.version}"'
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
