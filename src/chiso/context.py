@@ -56,6 +56,7 @@ class Hub:
         self._subs: set[Subscriber] = set()
         self._lock = threading.Lock()
         self.max_subscribers = max_subscribers
+        self.generation = 0  # publications so far: a reader's kept answer is older if it moved
 
     def subscribe(self, *, bounded: bool = True) -> Subscriber:
         """A new subscriber; ``StreamFullError`` when full (``bounded=False``: chiso's own
@@ -80,6 +81,7 @@ class Hub:
         if not items:
             return
         with self._lock:
+            self.generation += 1
             subs = list(self._subs)
         for sub in subs:
             try:

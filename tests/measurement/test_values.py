@@ -4,6 +4,7 @@ records behind a number and the change stream, through the real intake path and 
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 from typing import Any
 
@@ -180,8 +181,8 @@ def test_target_page_shows_the_same_progress_as_the_api(fresh_engine: Engine,
 def test_kept_answers_follow_batches_and_recomputes(fresh_engine: Engine, api: TestClient,
                                                     catalog: Catalog) -> None:
     """The values and map answers are kept while their indicator's state is unchanged: the
-    same request after a batch, or after the day state was rebuilt with no batch (a
-    recompute), answers the new state."""
+    same request right after a batch (announced on the hub), or within a second after the
+    day state was rebuilt with no batch (a recompute), answers the new state."""
     from chiso.measurement.recompute import recompute
     from chiso.store.tables import m_day, m_month
 
@@ -207,8 +208,10 @@ def test_kept_answers_follow_batches_and_recomputes(fresh_engine: Engine, api: T
     with fresh_engine.begin() as conn:  # the state emptied behind the API's back, no batch
         for table in (m_day, m_month):
             conn.execute(table.delete().where(table.c.indicator == "tthc.on_time_rate"))
+    time.sleep(1.1)  # announced on no hub: seen once the kept answer is re-checked (1 s)
     assert city() is None
     assert mapped() == {}
     recompute(fresh_engine, catalog.measurement, ["tthc.on_time_rate"])  # type: ignore[arg-type]
+    time.sleep(1.1)
     assert city() == 3
     assert mapped() == {"00070": 1, "00004": 2}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -34,6 +35,37 @@ def connection(rt: Annotated[Runtime, Depends(runtime)]) -> Iterator[Connection]
 async def today(rt: Annotated[Runtime, Depends(runtime)]) -> date:
     """Today in Vietnam: deadlines are Vietnamese dates."""
     return datetime.now(ZoneInfo(rt.settings.timezone)).date()
+
+
+def kept_answer(rt: Runtime, cache: str, key: tuple[Any, ...]) -> bytes | None:
+    """An answer kept by :func:`keep` under ``key``, when its state mark was checked less than
+    ``rankings_recheck`` seconds ago and nothing was announced on the hub since (a batch
+    committed in this process or another announces itself): no database read, so safe on the
+    event loop. Otherwise None: the caller checks the mark (``keep``)."""
+    hit = rt.caches.get(cache, {}).get(key)
+    if hit is None or hit[2] != rt.hub.generation:
+        return None
+    if time.monotonic() - hit[3] >= rt.settings.rankings_recheck:
+        return None
+    body: bytes = hit[1]
+    return body
+
+
+def keep(rt: Runtime, cache: str, key: tuple[Any, ...], mark: tuple[Any, ...] | None,
+         generation: int, answer: Callable[[], bytes], size: int = 512) -> bytes:
+    """The kept answer when its state ``mark`` is unchanged, else ``answer()`` kept with the
+    mark (not kept when ``mark`` is None). ``generation``: the hub's, read before the mark."""
+    kept: dict[tuple[Any, ...], tuple[Any, ...]] = rt.caches.setdefault(cache, {})
+    hit = kept.get(key)
+    if mark is not None and hit is not None and hit[0] == mark:
+        body: bytes = hit[1]
+    else:
+        body = answer()
+    if mark is not None:
+        if key not in kept and len(kept) >= size:
+            kept.pop(next(iter(kept)))  # the oldest entry goes first
+        kept[key] = (mark, body, generation, time.monotonic())
+    return body
 
 
 Conn = Annotated[Connection, Depends(connection)]

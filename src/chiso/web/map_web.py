@@ -13,6 +13,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
@@ -22,7 +23,7 @@ from chiso.dashboard import geo
 from chiso.measurement import values as mv
 from chiso.measurement.periods import PeriodError, opening_month
 from chiso.web import format, i18n
-from chiso.web.api import Conn, Today, runtime
+from chiso.web.api import Conn, Today, keep, kept_answer, runtime
 from chiso.web.render import Locale, render
 
 router = APIRouter()
@@ -73,7 +74,6 @@ def map_api_data(rt: Runtime, conn: Connection, today: date, measure: str,
 
 
 _MAP_CACHE = "web.map"
-_MAP_KEPT = 256
 
 
 def _mark(rt: Runtime, conn: Connection, measure: str) -> tuple[Any, ...] | None:
@@ -87,7 +87,7 @@ def _mark(rt: Runtime, conn: Connection, measure: str) -> tuple[Any, ...] | None
 
 
 @router.get("/api/v1/map", tags=["dashboard"])
-def map_api(rt: Rt, today: Today,
+async def map_api(rt: Rt, today: Today,
             measure: Annotated[str, Query(description=MEASURE_HELP)] = cp.DEFAULT_MEASURE,
             period: Annotated[str, Query(description=PERIOD_HELP)] = "",
             lang: Annotated[str, Query(description="vi (default) or en: the labels' "
@@ -97,23 +97,23 @@ def map_api(rt: Rt, today: Today,
     into at most five classes (quantiles; class 0 the worst) with their colours, the layout
     the map is drawn in and the communes with no boundary file. ``value`` null: no data."""
     lang = lang if lang in i18n.LOCALES else i18n.DEFAULT_LOCALE
-    i18n.current_locale.set(lang)
     key = (measure, period, lang, today.isoformat(), rt.catalog.digest)
-    kept: dict[tuple[Any, ...], tuple[tuple[Any, ...], bytes]] = rt.caches.setdefault(
-        _MAP_CACHE, {})
+    body = kept_answer(rt, _MAP_CACHE, key)
+    if body is None:
+        body = await run_in_threadpool(_map_body, rt, today, key)
+    return Response(body, media_type="application/json")
+
+
+def _map_body(rt: Runtime, today: date, key: tuple[Any, ...]) -> bytes:
+    measure, period, lang = key[:3]
+    i18n.current_locale.set(lang)
+    generation = rt.hub.generation
     with rt.engine.connect() as conn:
         # Kept with the indicator's state mark, as the values API keeps its answers.
         mark = _mark(rt, conn, measure or cp.DEFAULT_MEASURE)
-        hit = kept.get(key)
-        if mark is not None and hit is not None and hit[0] == mark:
-            return Response(hit[1], media_type="application/json")
-        body = json.dumps(map_api_data(rt, conn, today, measure, period), ensure_ascii=False,
-                          separators=(",", ":")).encode()
-    if mark is not None:
-        if key not in kept and len(kept) >= _MAP_KEPT:
-            kept.pop(next(iter(kept)))
-        kept[key] = (mark, body)
-    return Response(body, media_type="application/json")
+        return keep(rt, _MAP_CACHE, key, mark, generation, lambda: json.dumps(
+            map_api_data(rt, conn, today, measure, period), ensure_ascii=False,
+            separators=(",", ":")).encode())
 
 
 @router.get("/api/v1/map/shapes", tags=["dashboard"])

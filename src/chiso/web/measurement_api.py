@@ -9,6 +9,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Connection, func, select
 
@@ -20,7 +21,7 @@ from chiso.measurement import values as mv
 from chiso.measurement.compile import compile_condition
 from chiso.measurement.periods import PeriodError, parse_period
 from chiso.store import catalog_reads as reads
-from chiso.web.api import Conn, Today, runtime
+from chiso.web.api import Conn, Today, keep, kept_answer, runtime
 from chiso.web.sse import hub_stream
 
 router = APIRouter(prefix="/api/v1", tags=["measurement"])
@@ -97,11 +98,10 @@ def values_answer(rt: Runtime, conn: Connection, today: date, code: str, period:
 
 
 _VALUES_CACHE = "web.values"
-_VALUES_KEPT = 512
 
 
 @router.get("/indicators/{code}/values")
-def indicator_values(
+async def indicator_values(
     code: str, rt: Rt, today: Today,
     period: Annotated[str, Query(description=PERIOD_HELP)] = "",
     unit: Annotated[str | None, Query(description="A unit or group code")] = None,
@@ -115,22 +115,22 @@ def indicator_values(
     _indicator(rt, code)
     period = period or f"{today.year}-YTD"
     key = (code, period, unit, level, by, today.isoformat(), rt.catalog.digest)
-    kept: dict[tuple[Any, ...], tuple[tuple[Any, ...], bytes]] = rt.caches.setdefault(
-        _VALUES_CACHE, {})
+    body = kept_answer(rt, _VALUES_CACHE, key)
+    if body is None:
+        body = await run_in_threadpool(_values_body, rt, today, key)
+    return Response(body, media_type="application/json")
+
+
+def _values_body(rt: Runtime, today: date, key: tuple[Any, ...]) -> bytes:
+    code, period, unit, level, by = key[:5]
+    generation = rt.hub.generation
     with rt.engine.connect() as conn:
         # The answer is kept with the state's mark: one small query tells whether the
         # records behind it moved (a batch, a recompute), so a repeated read costs no more.
         mark = mv.state_mark(conn, _measurement(rt), code)
-        hit = kept.get(key)
-        if mark is not None and hit is not None and hit[0] == mark:
-            return Response(hit[1], media_type="application/json")
-        out = values_answer(rt, conn, today, code, period, unit, level, by)
-    body = json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode()
-    if mark is not None:
-        if key not in kept and len(kept) >= _VALUES_KEPT:
-            kept.pop(next(iter(kept)))  # the oldest entry goes first
-        kept[key] = (mark, body)
-    return Response(body, media_type="application/json")
+        return keep(rt, _VALUES_CACHE, key, mark, generation, lambda: json.dumps(
+            values_answer(rt, conn, today, code, period, unit, level, by),
+            ensure_ascii=False, separators=(",", ":")).encode())
 
 
 @router.get("/plans/{key}/targets/{target_id}/progress")
