@@ -41,14 +41,19 @@ def kept_answer(rt: Runtime, cache: str, key: tuple[Any, ...]) -> bytes | None:
     """An answer kept by :func:`keep` under ``key``, when its state mark was checked less than
     ``rankings_recheck`` seconds ago and nothing was announced on the hub since (a batch
     committed in this process or another announces itself): no database read, so safe on the
-    event loop. Otherwise None: the caller checks the mark (``keep``)."""
+    event loop. Otherwise None: the caller checks the mark (``keep``); while it does, the
+    others get the kept answer. Call it from one thread (the event loop)."""
     hit = rt.caches.get(cache, {}).get(key)
     if hit is None or hit[2] != rt.hub.generation:
         return None
-    if time.monotonic() - hit[3] >= rt.settings.rankings_recheck:
-        return None
     body: bytes = hit[1]
-    return body
+    if time.monotonic() - hit[3] < rt.settings.rankings_recheck:
+        return body
+    checking: set[tuple[Any, ...]] = rt.caches.setdefault(f"{cache}.checking", set())
+    if (cache, *key) in checking:  # another request re-checks it now: no herd of checks
+        return body
+    checking.add((cache, *key))  # keep() discards it
+    return None
 
 
 def keep(rt: Runtime, cache: str, key: tuple[Any, ...], mark: tuple[Any, ...] | None,
@@ -57,10 +62,13 @@ def keep(rt: Runtime, cache: str, key: tuple[Any, ...], mark: tuple[Any, ...] | 
     mark (not kept when ``mark`` is None). ``generation``: the hub's, read before the mark."""
     kept: dict[tuple[Any, ...], tuple[Any, ...]] = rt.caches.setdefault(cache, {})
     hit = kept.get(key)
-    if mark is not None and hit is not None and hit[0] == mark:
-        body: bytes = hit[1]
-    else:
-        body = answer()
+    try:
+        if mark is not None and hit is not None and hit[0] == mark:
+            body: bytes = hit[1]
+        else:
+            body = answer()
+    finally:
+        rt.caches.get(f"{cache}.checking", set()).discard((cache, *key))
     if mark is not None:
         if key not in kept and len(kept) >= size:
             kept.pop(next(iter(kept)))  # the oldest entry goes first
