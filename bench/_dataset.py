@@ -224,11 +224,15 @@ def rss_of(pid: int) -> tuple[int, int]:
 
 
 @contextlib.contextmanager
-def serve(url: str, *, follow: bool = False, log: Path | None = None) -> Iterator[Server]:
+def serve(url: str, *, follow: bool = False, log: Path | None = None,
+          board: bool = True) -> Iterator[Server]:
     """chiso under ``uvicorn chiso.runtime:create_app --factory`` (one worker, loopback) on the
-    database ``url``, in a process of its own; yields when ``/api/v1/health`` answers."""
+    database ``url``, in a process of its own; yields when ``/api/v1/health`` answers.
+    ``board`` False: no dashboard follower (its first refresh, before the server answers,
+    computes live rankings over every record when no score is stored yet)."""
     port = free_port()
-    env = chiso_env(url, CHISO_SCORES_FOLLOW="1" if follow else "0")
+    env = chiso_env(url, CHISO_SCORES_FOLLOW="1" if follow else "0",
+                    CHISO_DASHBOARD_FOLLOW="1" if board else "0")
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "chiso.runtime:create_app", "--factory",
@@ -237,7 +241,7 @@ def serve(url: str, *, follow: bool = False, log: Path | None = None) -> Iterato
         env=env, cwd=ROOT, stdout=out, stderr=out)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # a loaded machine imports slowly
         while True:
             try:
                 if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
@@ -248,7 +252,7 @@ def serve(url: str, *, follow: bool = False, log: Path | None = None) -> Iterato
                 raise SystemExit(f"chiso exited while starting (code {proc.returncode})"
                                  + (f"; see {log}" if log else ""))
             if time.monotonic() > deadline:
-                raise SystemExit("chiso did not answer /api/v1/health within 120 s")
+                raise SystemExit("chiso did not answer /api/v1/health within 600 s")
             time.sleep(0.2)
         yield Server(base, proc)
     finally:
@@ -296,7 +300,7 @@ def _push_feeds(url: str, seed: int, scale: float, days: int, end: date,
 
     tokens = {feed: run_chiso(url, "sources", "add", f"bench-{feed}", "--feed", feed)
               .strip().splitlines()[-1] for feed in feeds}
-    with serve(url, log=CACHE / "build-server.log") as server, _progress() as bar:
+    with serve(url, log=CACHE / "build-server.log", board=False) as server, _progress() as bar:
         for feed in feeds:
             total = estimate(feed, seed, scale, days, end)
             task = bar.add_task(feed, total=total, rate="")

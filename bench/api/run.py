@@ -15,14 +15,15 @@ previous one is answered, for ``--duration`` seconds per set, with ``bench/api/r
 
 1. ``/api/v1/health`` alone (the baseline: what the stack itself allows);
 2. each endpoint alone: ``/api/v1/dashboard``, ``/api/v1/rankings/{method}?kind=commune`` and
-   ``?kind=department`` for each method in src/chiso/data/methods/, and
+   ``?kind=department`` for each method in src/chiso/data/methods/, ``/api/v1/map`` and
    ``/api/v1/indicators/tthc.on_time_rate/values``;
 3. all of them together, each connection rotating over them (the overall figure).
 
 For each set: requests/s, p50, p95, p99, max and errors (non-2xx answers, time-outs, socket
 errors). The server's resident memory (VmRSS of the process and its children, sampled every
 0.2 s, and the kernel's high-water mark VmHWM) is printed at its peak. One-line verdict against
-the bars: p95 ≤ 50 ms for the dashboard and ranking endpoints, resident memory < 1 GiB.
+the bars: p95 ≤ 50 ms for the dashboard, each ranking, the map and indicator values, resident
+memory < 1 GiB.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ HEALTH = "/api/v1/health"
 DASHBOARD = "/api/v1/dashboard"
 CONNECTIONS = [100]  # set from --connections
 PROBE = "/api/v1/indicators/tthc.on_time_rate/values"  # a small database read
+MAP = "/api/v1/map"
 INSTALL = ("wrk is not installed: it drives the load from a second process. Install it with\n"
            "    apt-get install -y wrk\n"
            "(Debian's package; or put a wrk binary on PATH) and run again.")
@@ -67,15 +69,16 @@ def methods() -> list[str]:
 
 
 def endpoints() -> list[str]:
-    """The measured endpoints (the dashboard first); the bar applies to all but the last."""
+    """The measured endpoints (the dashboard first); the bar applies to every one."""
     out = [DASHBOARD]
     for m in methods():
         out += [f"/api/v1/rankings/{m}?kind=commune", f"/api/v1/rankings/{m}?kind=department"]
-    return [*out, PROBE]
+    return [*out, MAP, PROBE]
 
 
 def barred(path: str) -> bool:
-    return path == DASHBOARD or path.startswith("/api/v1/rankings/")
+    """SPEC §4: the dashboard, each ranking, the map and indicator values."""
+    return path in (DASHBOARD, MAP, PROBE) or path.startswith("/api/v1/rankings/")
 
 
 @dataclass

@@ -64,6 +64,7 @@ class Hub:
         self._subs: set[Subscriber] = set()
         self._lock = threading.Lock()
         self.max_subscribers = max_subscribers
+        self.generation = 0  # publications so far: a reader's kept answer is older if it moved
         self.outbox: Callable[[list[dict[str, Any]]], None] | None = None
 
     def announce(self, items: list[dict[str, Any]]) -> None:
@@ -99,6 +100,7 @@ class Hub:
         if not items:
             return
         with self._lock:
+            self.generation += 1
             subs = list(self._subs)
         for sub in subs:
             try:

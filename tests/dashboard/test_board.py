@@ -4,6 +4,7 @@ stream and sends changed tiles to the open page)."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import threading
 import time
@@ -21,7 +22,7 @@ from chiso.catalog.dashboard import Goal, load_dashboard
 from chiso.catalog.errors import CatalogError
 from chiso.catalog.loader import DEFAULT_DATA_DIR, Catalog
 from chiso.config import Settings
-from chiso.context import Runtime
+from chiso.context import Hub, Runtime
 from chiso.dashboard.board import Board, goal_status, opening_day
 from chiso.intake.sources import add_source
 from chiso.runtime import create_app
@@ -214,3 +215,37 @@ def test_the_board_follows_the_stream_and_sends_changed_tiles(fresh_runtime: Run
         after = _tile(client.get("/api/v1/dashboard").json(), "ho-so-tiep-nhan")["value"]
         assert after == before + 1
         assert f'data-value="{after}"' in html
+
+
+def test_an_idle_board_keeps_its_forecasts(fresh_runtime: Runtime,
+                                           fresh_engine: Engine) -> None:
+    """The slow pass refreshes the calendar tiles (tasks, decisions, alerts) every time, but
+    recomputes the forecasts of the targets tiles only after a value moved (or the day)."""
+    board = Board(fresh_engine, fresh_runtime.catalog, Hub(), today=lambda: TODAY)
+    targets = board.by_kind.get("targets", set())
+    calendar = set().union(*(board.by_kind.get(k, set())
+                             for k in ("tasks", "decisions", "alerts")))
+    assert targets
+    assert calendar
+
+    async def passes(sub: Any, n: int) -> list[set[str]]:
+        got: list[set[str]] = []
+        while len(got) < n:
+            item = await asyncio.wait_for(sub.queue.get(), 60)
+            if item.get("type") == "tiles":
+                got.append(set(item["ids"]))
+        return got
+
+    async def run() -> tuple[list[set[str]], list[set[str]]]:
+        sub = board.hub.subscribe(bounded=False)
+        task = asyncio.create_task(board.follow(debounce=0.05, slow=0.2))
+        idle = await passes(sub, 2)
+        board.hub.publish([{"indicator": "no.such.indicator", "unit": HOAN_KIEM,
+                            "period": TODAY.isoformat(), "value": 1.0}])
+        moved = await passes(sub, 2)
+        task.cancel()
+        return idle, moved
+
+    idle, moved = asyncio.run(run())
+    assert all(calendar <= ids and not ids & targets for ids in idle), idle
+    assert any(targets <= ids for ids in moved), moved

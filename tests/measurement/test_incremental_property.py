@@ -17,6 +17,7 @@ from tests.factories import feed_contract
 
 from chiso.catalog.loader import Catalog
 from chiso.intake.pipeline import Provenance, ingest
+from chiso.measurement import engine as eng
 from chiso.measurement import values as mv
 from chiso.measurement.periods import parse_period
 from chiso.measurement.recompute import recompute
@@ -25,6 +26,7 @@ from chiso.store.tables import (
     feed_sme_support,
     m_day,
     m_distinct,
+    m_month,
     m_pending,
     m_published,
 )
@@ -41,7 +43,7 @@ def _iso(dt: datetime) -> str:
 
 @st.composite
 def dossier(draw: st.DrawFn) -> dict[str, Any]:
-    received = BASE + timedelta(hours=draw(st.integers(0, 24 * 5)))
+    received = BASE + timedelta(hours=draw(st.integers(-24 * 4, 24 * 5)))  # across 1 March
     due = received + timedelta(hours=draw(st.integers(0, 24 * 4)))
     status = draw(st.sampled_from(STATUSES))
     resolved = (received + timedelta(hours=draw(st.integers(0, 24 * 8)))
@@ -117,6 +119,9 @@ def _state(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             "day": sorted(tuple(r) for r in conn.execute(select(
                 m_day.c.indicator, m_day.c.unit, m_day.c.day, m_day.c.records, m_day.c.num,
                 m_day.c.den))),
+            "month": sorted(tuple(r) for r in conn.execute(select(
+                m_month.c.indicator, m_month.c.unit, m_month.c.month, m_month.c.records,
+                m_month.c.num, m_month.c.den))),
             "distinct": sorted(tuple(r) for r in conn.execute(select(
                 m_distinct.c.indicator, m_distinct.c.unit, m_distinct.c.day, m_distinct.c.key,
                 m_distinct.c.records))),
@@ -132,7 +137,7 @@ def _state(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 def _wipe(engine: Engine) -> None:
     with engine.begin() as conn:
-        for t in (m_day, m_distinct, m_pending, m_published):
+        for t in (m_day, m_month, m_distinct, m_pending, m_published):
             conn.execute(delete(t))
         for latest, versions in FEED_TABLES.values():
             conn.execute(delete(latest))
@@ -173,9 +178,49 @@ def test_recompute_equals_incremental(fresh_engine: Engine, catalog: Catalog,
         assert out.accepted, out.as_dict()
         sent.append((feed, records))
     incremental = _state(engine)
+    _months_are_sums_of_days(incremental)
+    _periods_read_months_and_days_alike(engine, catalog)
     _distinct_over_five_years_is_exact(engine, catalog)
     recompute(engine, catalog.measurement)  # type: ignore[arg-type]
     assert _state(engine) == incremental
+
+
+def _months_are_sums_of_days(state: dict[str, list[tuple[Any, ...]]]) -> None:
+    """Each ``m_month`` row is its month's ``m_day`` rows summed, and no month is left over."""
+    want: dict[tuple[Any, ...], list[float]] = {}
+    for ind, unit, day, records, num, den in state["day"]:
+        acc = want.setdefault((ind, unit, day.replace(day=1)), [0, 0.0, 0.0])
+        acc[0] += records
+        acc[1] += num
+        acc[2] += den
+    assert state["month"] == sorted((*k, int(a[0]), a[1], a[2]) for k, a in want.items())
+
+
+PERIODS = ["2026-02", "2026-03", "2026-Q1", "2026-02-27..2026-03-03", "2026-02-26..2026-03-31",
+           "2026"]
+
+
+def _periods_read_months_and_days_alike(engine: Engine, catalog: Catalog) -> None:
+    """A period's value (whole months from ``m_month``, the rest from ``m_day``) has the
+    numerator and denominator of its days' series added up, for the city and each unit."""
+    m = catalog.measurement
+    assert m is not None
+    codes = [c for c, i in m.indicators.items()
+             if i.feed == "tthc.dossier" and eng.shape(i) == "day"]
+    with engine.connect() as conn:
+        for code in codes:
+            for period in PERIODS:
+                for unit in [None, *UNITS]:
+                    days = mv.day_series(conn, code, period, unit, m)
+                    got = mv.values(conn, m, code, period, unit)
+                    if not days:
+                        assert not got or got[0].records == 0, (code, period, unit)
+                        continue
+                    v = got[0]
+                    assert v.records == sum(d["records"] for d in days), (code, period, unit)
+                    assert v.numerator == sum(d["numerator"] for d in days), (code, period)
+                    if v.denominator is not None:
+                        assert v.denominator == sum(d["denominator"] for d in days)
 
 
 def _distinct_over_five_years_is_exact(engine: Engine, catalog: Catalog) -> None:

@@ -170,11 +170,29 @@ def route_of(app: Any, scope: Scope) -> tuple[str, dict[str, Any]] | Match:
     signature = _signature(app)
     cached = getattr(app.state, "route_table", None)
     if cached is None or cached[0] != signature:
-        cached = (signature, routes_of(app))
+        cached = (signature, routes_of(app), {})
         app.state.route_table = cached
+    # Matching walks every route's pattern; the answer depends on the method and path only,
+    # so it is kept per (method, root path, path), a bounded number of them.
+    known: dict[tuple[str, str, str], tuple[str, dict[str, Any]] | Match] = cached[2]
+    key = (scope["method"], scope.get("root_path", ""), scope["path"])
+    found = known.get(key)
+    if found is not None:
+        return (found[0], dict(found[1])) if isinstance(found, tuple) else found
+    if len(known) >= _KNOWN_PATHS:
+        known.clear()
+    found = _match(cached[1], scope)
+    known[key] = found
+    return (found[0], dict(found[1])) if isinstance(found, tuple) else found
+
+
+_KNOWN_PATHS = 4096
+
+
+def _match(entries: list[RouteEntry], scope: Scope) -> tuple[str, dict[str, Any]] | Match:
     probe = {**scope, "path_params": {}}
     seen = Match.NONE
-    for entry in cached[1]:
+    for entry in entries:
         match, child = entry.matcher.matches(probe)
         if match is Match.FULL:
             return entry.path, dict(child.get("path_params", {}))

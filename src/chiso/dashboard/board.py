@@ -311,7 +311,8 @@ class Board:
 
     Value events name an indicator: its tiles are recomputed after ``debounce`` seconds,
     reusing their targets' forecasts; the forecasts (and the targets tiles) follow every
-    ``slow`` seconds, since a forecast of December does not move with one batch. Score
+    ``slow`` seconds when a value or the day changed since, since a forecast of December does
+    not move with one batch (an idle board computes no forecast). Score
     announcements move the ranking tiles. Tasks, decisions and alerts move with the calendar
     and with writes: they are refreshed every ``slow`` seconds and on :meth:`touch`. Each
     refresh is announced on the hub as ``{"type": "tiles", "ids": [...], "version": n}``.
@@ -390,8 +391,11 @@ class Board:
         if len(self.views) < len(self.tiles):  # every tile once, before following changes
             await asyncio.to_thread(self.refresh)
         quick_kinds = ("indicator",)
-        slow_ids = set().union(*(self.by_kind.get(k, set()) for k in
-                                 ("tasks", "decisions", "alerts", "targets", "own")))
+        calendar_ids = set().union(*(self.by_kind.get(k, set()) for k in
+                                     ("tasks", "decisions", "alerts", "own")))
+        forecast_ids = self.by_kind.get("targets", set())
+        moved = [False]  # a value changed since the last slow pass
+        day = [self.today()]
 
         async def listen() -> None:
             while True:
@@ -402,13 +406,21 @@ class Board:
                 if kind == "scores":
                     self._mark(self.by_kind.get("ranking", set()))
                 else:
+                    moved[0] = True
                     self._mark(self.by_indicator.get(str(item.get("indicator")), set()))
 
         async def tick() -> None:
             while True:
                 await asyncio.sleep(slow)
+                # Forecasts move with the data and the day, not the clock: while neither
+                # moved they are kept (an idle server does no forecasting).
+                today = self.today()
+                forecast = moved[0] or today != day[0]
+                moved[0], day[0] = False, today
                 due, self._forecast_due = self._forecast_due, set()
-                done = await asyncio.to_thread(self.refresh, sorted(slow_ids | due))
+                done = await asyncio.to_thread(self.refresh, sorted(calendar_ids), False)
+                if forecast and (forecast_ids or due):
+                    done += await asyncio.to_thread(self.refresh, sorted(forecast_ids | due))
                 self.hub.publish([{"type": "tiles", "ids": done, "version": self.version}])
 
         listener, ticker = asyncio.create_task(listen()), asyncio.create_task(tick())

@@ -5,13 +5,16 @@ fit the SPEC's backfill bar; this path does no per-record round trip and holds n
 Python memory, whatever the size:
 
 1. the CSV (the contract's fields as columns, header row, ISO 8601 times, identifiers already
-   pseudonymised or absent) is streamed with ``COPY`` into a temporary (unlogged) staging
-   table; PostgreSQL checks every type, a bad cell fails the COPY with its line number;
+   pseudonymised or absent) is streamed with ``COPY … FREEZE`` into an unlogged staging
+   table created (and dropped) in the transaction; PostgreSQL checks every type, a bad cell
+   fails the COPY with its line number;
 2. the contract's ranges, enumerations and cross-field rules are checked in one set-based
    query; any violation refuses the whole backfill, naming the first offending lines;
 3. one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` writes new versions into history, and one
    ``INSERT … SELECT DISTINCT ON (record) … ON CONFLICT DO UPDATE … WHERE newer`` updates the
-   latest versions; both are idempotent, so a re-run of the same file changes nothing.
+   latest versions; both are idempotent, so a re-run of the same file changes nothing. Into
+   an empty table (an initial load) the non-unique indexes are dropped first and built once
+   after the rows are in.
 
 Everything runs in one transaction with the batch row (door ``bulk``): all or nothing.
 """
@@ -19,12 +22,13 @@ Everything runs in one transaction with the batch row (door ``bulk``): all or no
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, Index, Table, text
 
 from chiso.catalog.feeds import Contract, FieldType
 from chiso.store.tables import FEED_TABLES, intake_batches
@@ -79,6 +83,24 @@ def _checks(contract: Contract) -> list[tuple[str, str]]:
     return out
 
 
+WORK_MEM = "256MB"
+
+
+def _drop_secondary_indexes_if_empty(conn: Connection, tables: list[Table]) -> list[Index]:
+    """An initial load (the table still empty) builds the non-unique indexes once after the
+    rows are in, rather than entry by entry; the unique ones stay (the upserts need them).
+    Returns the indexes to create again (in the same transaction)."""
+    dropped: list[Index] = []
+    for table in tables:
+        if conn.execute(text(f"SELECT 1 FROM {table.name} LIMIT 1")).first() is not None:
+            continue
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            if not index.unique:
+                index.drop(conn)
+                dropped.append(index)
+    return dropped
+
+
 def backfill_csv(
     engine: Engine, contract: Contract, source: str, chunks: Iterable[bytes],
     filename: str = "backfill.csv", known_units: frozenset[str] | None = None,
@@ -88,7 +110,7 @@ def backfill_csv(
         raise BulkRefusedError("the bulk path needs PostgreSQL; on SQLite use chiso ingest")
     latest, versions = FEED_TABLES[contract.feed]
     fields = list(contract.fields)
-    staging = f"staging_{contract.table_key}"
+    staging = f"staging_{contract.table_key}_{uuid.uuid4().hex[:12]}"
     cols = ", ".join(f'"{f}" {_PG_TYPES[s.type]}' for f, s in contract.fields.items())
     quoted = ", ".join(f'"{f}"' for f in fields)
     key = " || '|' || ".join(f'"{k}"::text' for k in contract.key)
@@ -96,13 +118,19 @@ def backfill_csv(
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
         assert raw is not None
-        conn.execute(text(f"CREATE TEMP TABLE {staging} (line bigserial, {cols}) "
-                          "ON COMMIT DROP"))
+        # Unlogged (no WAL) in shared buffers: a temporary table goes through the session's
+        # small local buffers. Created in this transaction, so COPY may freeze its rows and a
+        # failure leaves no table behind; dropped before the commit.
+        conn.execute(text(f"CREATE UNLOGGED TABLE {staging} ({cols})"))
+        # The sort that picks each record's latest version, and the indexes rebuilt after an
+        # initial load, in memory rather than in temporary files.
+        conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+        conn.execute(text(f"SET LOCAL maintenance_work_mem = '{WORK_MEM}'"))
         digest = hashlib.sha256()
         t0 = datetime.now()
         cursor = raw.cursor()
         with cursor.copy(f"COPY {staging} ({quoted}) FROM STDIN WITH (FORMAT csv, "
-                         "HEADER true)") as copy:
+                         "HEADER true, FREEZE true)") as copy:
             for chunk in chunks:
                 digest.update(chunk)
                 copy.write(chunk)
@@ -116,11 +144,17 @@ def backfill_csv(
             conditions.append(("unit NOT IN (SELECT code FROM bulk_units)", "unknown unit"))
         case = " ".join(f"WHEN {c} THEN :m{i}" for i, (c, _m) in enumerate(conditions))
         params: dict[str, Any] = {f"m{i}": m for i, (_c, m) in enumerate(conditions)}
-        bad = conn.execute(text(f"SELECT line + 1 AS line, CASE {case} END AS problem FROM "
-                                f"{staging} WHERE CASE {case} END IS NOT NULL ORDER BY line "
+        # COPY fills the new table in file order, so a row's place (ctid) is its line.
+        bad = conn.execute(text(f"SELECT ctid AS at, CASE {case} END AS problem FROM "
+                                f"{staging} WHERE CASE {case} END IS NOT NULL ORDER BY ctid "
                                 "LIMIT 20"), params).all()
         if bad:
-            listed = "; ".join(f"line {b.line}: {b.problem}" for b in bad)
+            lines = conn.execute(text(
+                f"SELECT n FROM (SELECT ctid AS at, row_number() OVER (ORDER BY ctid) + 1 AS n "
+                f"FROM {staging} WHERE ctid <= CAST(:last AS tid)) s "
+                f"WHERE at = ANY(CAST(:bad AS tid[])) ORDER BY at"),
+                {"last": bad[-1].at, "bad": [b.at for b in bad]}).scalars().all()
+            listed = "; ".join(f"line {n}: {b.problem}" for n, b in zip(lines, bad, strict=True))
             raise BulkRefusedError(f"backfill refused whole, nothing stored: {listed}")
         sha = digest.hexdigest()
         # The backfill file itself stays with the operator (tens of GB); the archive records
@@ -144,6 +178,7 @@ def backfill_csv(
         typed = ", ".join(f'"{f}"' for f in fields if f != "unit")
         target += f", {typed}"
         p = {"source": source, "batch": batch_id, "now": now}
+        rebuilt = _drop_secondary_indexes_if_empty(conn, [versions, latest])
         new_versions = conn.execute(text(
             f"INSERT INTO {versions.name} ({target}) SELECT {prov}, {typed} FROM {staging} "
             "ON CONFLICT DO NOTHING"), p).rowcount
@@ -155,6 +190,9 @@ def backfill_csv(
             f"SELECT {prov}, {typed} FROM {staging}) s ORDER BY record_id, {vcol} DESC "
             f"ON CONFLICT (source, record_id) DO UPDATE SET {sets} "
             f"WHERE EXCLUDED.{vcol} > {latest.name}.{vcol}"), p).rowcount
+        for index in rebuilt:
+            index.create(conn)
+        conn.execute(text(f"DROP TABLE {staging}"))
         conn.execute(intake_batches.update().where(intake_batches.c.id == batch_id).values(
             new_versions=new_versions, latest_changed=changed))
         t2 = datetime.now()

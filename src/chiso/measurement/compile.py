@@ -57,6 +57,13 @@ def local_day(col: Any, dialect: str) -> ColumnElement[Any]:
     return cast(func.timezone(text(f"'{VIETNAM_NAME}'"), col), Date)
 
 
+def month_start(day: Any, dialect: str) -> ColumnElement[Any]:
+    """The first day of the calendar month of a date column."""
+    if dialect == "sqlite":
+        return type_coerce(func.date(day, "start of month"), Date)
+    return cast(func.date_trunc("month", day), Date)
+
+
 def _day_fraction(col: Any, dialect: str) -> ColumnElement[Any]:
     """How much of its Vietnamese day a timestamp has elapsed, 0 to 1."""
     if dialect == "sqlite":

@@ -8,7 +8,8 @@ batch's id), :func:`apply_batch`
    batch, from ``feed_<feed>_versions``);
 2. nets them in Python per (indicator, unit, day[, key]): new minus old (signed deltas);
 3. writes them with one upsert per table (``records = records + delta`` …), and deletes the
-   rows that fall to zero records, so that the state is exactly what a recompute builds.
+   rows that fall to zero records, so that the state is exactly what a recompute builds; the
+   day deltas summed by month go to ``m_month`` the same way.
 
 A late older version or an identical re-send does not replace the latest row, so it carries
 no contribution and changes nothing. Two batches on the same record serialise on the latest
@@ -30,7 +31,14 @@ from chiso.catalog.indicators import Measurement
 from chiso.intake import pipeline
 from chiso.measurement import engine as eng
 from chiso.measurement.periods import published_period
-from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_pending, m_published
+from chiso.store.tables import (
+    FEED_TABLES,
+    m_day,
+    m_distinct,
+    m_month,
+    m_pending,
+    m_published,
+)
 
 
 @dataclass(frozen=True)
@@ -110,28 +118,9 @@ def _apply_deltas(conn: Connection, new_rows: Iterable[Any], old_rows: Iterable[
     day_params = [{"indicator": k[0], "unit": k[1], "day": k[2], "records": int(a[0]),
                    "num": a[1], "den": a[2], "as_of": now}
                   for k, a in sorted(day.items()) if a[0] or a[1] or a[2]]
-    if day_params:
-        if conn.dialect.name == "postgresql":
-            returned = _upsert_pg(conn, day_params)
-        else:
-            ins = _insert(conn, m_day)
-            stmt = ins.on_conflict_do_update(
-                index_elements=[m_day.c.indicator, m_day.c.unit, m_day.c.day],
-                set_={"records": m_day.c.records + ins.excluded.records,
-                      "num": m_day.c.num + ins.excluded.num,
-                      "den": m_day.c.den + ins.excluded.den, "as_of": ins.excluded.as_of},
-            ).returning(m_day.c.indicator, m_day.c.unit, m_day.c.day, m_day.c.records,
-                        m_day.c.num, m_day.c.den)
-            returned = list(conn.execute(stmt, day_params).all())
-        gone = []
-        for r in returned:
-            changes.append(DayChange(r.indicator, r.unit, r.day, r.records, r.num, r.den, now))
-            if r.records == 0:
-                gone.append({"i": r.indicator, "u": r.unit, "d": r.day})
-        if gone:
-            conn.execute(delete(m_day).where(
-                m_day.c.indicator == _bind("i"), m_day.c.unit == _bind("u"),
-                m_day.c.day == _bind("d"), m_day.c.records == 0), gone)
+    for r in _upsert_additive(conn, m_day, "day", day_params):
+        changes.append(DayChange(r.indicator, r.unit, r.day, r.records, r.num, r.den, now))
+    _upsert_additive(conn, m_month, "month", _by_month(day_params))
     distinct_params = [{"indicator": k[0], "unit": k[1], "day": k[2], "key": k[3],
                         "records": n, "as_of": now} for k, n in sorted(distinct.items()) if n]
     if distinct_params:
@@ -180,31 +169,69 @@ def _apply_pending(conn: Connection, pending: dict[tuple[str, str, date, date], 
         m_pending.c.records == 0))
 
 
-_DAY_COLS = ("indicator", "unit", "day", "records", "num", "den", "as_of")
+def _by_month(day_params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The day deltas summed by (indicator, unit, month): ``m_month``'s deltas."""
+    month: dict[tuple[str, str, date], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    for p in day_params:
+        acc = month[(p["indicator"], p["unit"], p["day"].replace(day=1))]
+        acc[0] += p["records"]
+        acc[1] += p["num"]
+        acc[2] += p["den"]
+    return [{"indicator": k[0], "unit": k[1], "month": k[2], "records": int(a[0]),
+             "num": a[1], "den": a[2], "as_of": day_params[0]["as_of"]}
+            for k, a in sorted(month.items()) if a[0] or a[1] or a[2]]
 
 
-def _upsert_pg(conn: Connection, params: list[dict[str, Any]]) -> list[Any]:
+def _upsert_additive(conn: Connection, table: Any, span: str,
+                     params: list[dict[str, Any]]) -> list[Any]:
+    """Add the signed deltas ``params`` to ``table`` (``m_day`` or ``m_month``, keyed by
+    indicator, unit and ``span``), delete the rows that fell to zero records, and return every
+    row written (with its new totals)."""
+    if not params:
+        return []
+    key = [table.c.indicator, table.c.unit, table.c[span]]
+    if conn.dialect.name == "postgresql":
+        returned = _upsert_pg(conn, table.name, span, params)
+    else:
+        ins = _insert(conn, table)
+        stmt = ins.on_conflict_do_update(
+            index_elements=key,
+            set_={"records": table.c.records + ins.excluded.records,
+                  "num": table.c.num + ins.excluded.num,
+                  "den": table.c.den + ins.excluded.den, "as_of": ins.excluded.as_of},
+        ).returning(*key, table.c.records, table.c.num, table.c.den)
+        returned = list(conn.execute(stmt, params).all())
+    gone = [{"i": r.indicator, "u": r.unit, "d": r[2]} for r in returned if r.records == 0]
+    if gone:
+        conn.execute(delete(table).where(
+            table.c.indicator == _bind("i"), table.c.unit == _bind("u"),
+            table.c[span] == _bind("d"), table.c.records == 0), gone)
+    return returned
+
+
+def _upsert_pg(conn: Connection, name: str, span: str,
+               params: list[dict[str, Any]]) -> list[Any]:
     """PostgreSQL: COPY the deltas into a temporary table, then one set-based upsert (a
     many-row INSERT with thousands of parameters is slow to bind; COPY is not)."""
+    cols = ("indicator", "unit", span, "records", "num", "den", "as_of")
+    listed = ", ".join(cols)
     conn.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS tmp_m_day (indicator text, unit text, day date, "
+        f"CREATE TEMP TABLE IF NOT EXISTS tmp_{name} (indicator text, unit text, {span} date, "
         "records bigint, num double precision, den double precision, as_of timestamptz) "
         "ON COMMIT DELETE ROWS")
     raw = conn.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cur, cur.copy(
-            f"COPY tmp_m_day ({', '.join(_DAY_COLS)}) FROM STDIN") as copy:
+    with raw.cursor() as cur, cur.copy(f"COPY tmp_{name} ({listed}) FROM STDIN") as copy:
         for p in params:
-            copy.write_row([p[c] for c in _DAY_COLS])
+            copy.write_row([p[c] for c in cols])
     rows = conn.exec_driver_sql(
-        "INSERT INTO m_day (indicator, unit, day, records, num, den, as_of) "
-        "SELECT indicator, unit, day, records, num, den, as_of FROM tmp_m_day "
-        "ORDER BY indicator, unit, day "
-        "ON CONFLICT (indicator, unit, day) DO UPDATE SET "
-        "records = m_day.records + EXCLUDED.records, num = m_day.num + EXCLUDED.num, "
-        "den = m_day.den + EXCLUDED.den, as_of = EXCLUDED.as_of "
-        "RETURNING indicator, unit, day, records, num, den").all()
-    conn.exec_driver_sql("DELETE FROM tmp_m_day")
+        f"INSERT INTO {name} ({listed}) SELECT {listed} FROM tmp_{name} "
+        f"ORDER BY indicator, unit, {span} "
+        f"ON CONFLICT (indicator, unit, {span}) DO UPDATE SET "
+        f"records = {name}.records + EXCLUDED.records, num = {name}.num + EXCLUDED.num, "
+        f"den = {name}.den + EXCLUDED.den, as_of = EXCLUDED.as_of "
+        f"RETURNING indicator, unit, {span}, records, num, den").all()
+    conn.exec_driver_sql(f"DELETE FROM tmp_{name}")
     return list(rows)
 
 

@@ -1,10 +1,11 @@
 """The full recompute: rebuild the day state of every indicator from the latest records.
 
 Set-based: per indicator one ``DELETE`` and one ``INSERT … SELECT … GROUP BY unit, day`` over
-``feed_<feed>``, with the same contribution expressions as the incremental path
-(:mod:`chiso.measurement.engine`). It is the oracle the incremental path is tested against.
-Each feed is rebuilt in one transaction; on PostgreSQL the feed's latest table is locked
-against writers (``SHARE`` mode) for that transaction, so a batch lands before or after it.
+``feed_<feed>`` (and ``m_month`` summed from the new ``m_day`` rows), with the same
+contribution expressions as the incremental path (:mod:`chiso.measurement.engine`). It is
+the oracle the incremental path is tested against. Each feed is rebuilt in one transaction;
+on PostgreSQL the feed's latest table is locked against writers (``SHARE`` mode) for that
+transaction, so a batch lands before or after it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from sqlalchemy import Connection, Engine, delete, func, insert, literal, select
 
 from chiso.catalog.indicators import Indicator, Measurement
 from chiso.measurement import engine as eng
+from chiso.measurement.compile import month_start
 from chiso.measurement.incremental import published_params
-from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_pending, m_published
+from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_month, m_pending, m_published
 
 Progress = Callable[[Indicator], None]
 
@@ -41,6 +43,7 @@ def recompute_indicator(conn: Connection, ind: Indicator) -> None:
             select(literal(ind.code), rows.c.unit, rows.c.day, func.count(),
                    func.sum(rows.c.num), func.sum(rows.c.den), func.max(rows.c.ingested_at))
             .group_by(rows.c.unit, rows.c.day)))
+        _rebuild_months(conn, ind.code)
         conn.execute(delete(m_pending).where(m_pending.c.indicator == ind.code))
         if ind.comes_due is not None:
             conn.execute(insert(m_pending).from_select(
@@ -57,6 +60,17 @@ def recompute_indicator(conn: Connection, ind: Indicator) -> None:
             select(literal(ind.code), rows.c.unit, rows.c.day, rows.c.key, func.count(),
                    func.max(rows.c.ingested_at))
             .group_by(rows.c.unit, rows.c.day, rows.c.key)))
+
+
+def _rebuild_months(conn: Connection, code: str) -> None:
+    """``m_month`` of one indicator: its ``m_day`` rows summed by calendar month."""
+    month = month_start(m_day.c.day, conn.dialect.name).label("month")
+    conn.execute(delete(m_month).where(m_month.c.indicator == code))
+    conn.execute(insert(m_month).from_select(
+        ["indicator", "unit", "month", "records", "num", "den", "as_of"],
+        select(literal(code), m_day.c.unit, month, func.sum(m_day.c.records),
+               func.sum(m_day.c.num), func.sum(m_day.c.den), func.max(m_day.c.as_of))
+        .where(m_day.c.indicator == code).group_by(m_day.c.unit, month)))
 
 
 def recompute(engine: Engine, measurement: Measurement,

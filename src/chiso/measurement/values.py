@@ -1,7 +1,8 @@
 """Reading values from the day state: any period, one unit, a group, each unit, or the city.
 
 Every value is built from the day state, never from the records: additive indicators sum
-``num``/``den``/``records`` over the period's days and the asked units (a ratio is
+``num``/``den``/``records`` over the period's days and the asked units (the months the period
+covers whole from ``m_month``, the days around them from ``m_day``) (a ratio is
 ``sum(num) / sum(den) * scale``: a ratio of sums, never a mean of ratios); distinct counts
 count distinct keys over the days and units; latest measures take, per unit, the published
 value whose period lies in the asked one and ends last (ties: the finer period, then the later
@@ -21,7 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, func, literal, or_, select
+from sqlalchemy import Connection, and_, func, literal, or_, select, union_all
 
 from chiso.catalog.indicators import Indicator, Kind, Measurement
 from chiso.catalog.models import Direction
@@ -32,6 +33,7 @@ from chiso.store.tables import (
     intake_batches,
     m_day,
     m_distinct,
+    m_month,
     m_pending,
     m_published,
 )
@@ -71,6 +73,32 @@ def feed_as_of(conn: Connection, feed: str) -> datetime | None:
         intake_batches.c.feed == feed, intake_batches.c.status == "accepted")).scalar()
 
 
+def state_mark(conn: Connection, m: Measurement, code: str) -> tuple[Any, ...] | None:
+    """A small fingerprint of everything the indicator's values are read from: the feed's
+    last batch and the totals of its monthly roll-up (or published values) and of its
+    not-yet-due rows, so that a batch and a recompute both move it; one statement. Equal
+    marks: equal values (for the same period, unit, level and day). None for distinct counts
+    (their state has no cheap total)."""
+    ind = m.indicators[code]
+    shape = eng.shape(ind)
+    if shape == "distinct":
+        return None
+    batch = select(func.max(intake_batches.c.id)).where(
+        intake_batches.c.feed == ind.feed).scalar_subquery()
+    if shape == "published":
+        t = m_published
+        totals = [func.count(), func.sum(t.c.value), func.max(t.c.as_of)]
+    else:
+        t = m_month
+        totals = [func.count(), func.sum(t.c.records), func.sum(t.c.num), func.sum(t.c.den),
+                  func.max(t.c.as_of)]
+    pending = [select(agg).where(m_pending.c.indicator == code).scalar_subquery()
+               for agg in (func.count(), func.sum(m_pending.c.records),
+                           func.max(m_pending.c.as_of))] if ind.comes_due is not None else []
+    return tuple(conn.execute(select(batch, *totals, *pending).where(
+        t.c.indicator == code)).one())
+
+
 def cutoff_day(as_of: datetime | None) -> date | None:
     """The first Vietnamese day not yet over at ``as_of``: records due on it or later have
     not come due."""
@@ -99,20 +127,50 @@ def _not_due(conn: Connection, ind: Indicator, p: Period, units: list[str] | Non
             for r in conn.execute(q) if r[3] is not None}
 
 
+def whole_months(p: Period) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
+    """``p`` split into the calendar months it covers whole (first and last month's first
+    day, or None) and the day spans before and after them."""
+    first = p.start if p.start.day == 1 else (p.start.replace(day=1) + timedelta(days=32)
+                                              ).replace(day=1)
+    last = p.end.replace(day=1)
+    if (p.end + timedelta(days=1)).day != 1:  # the end's month is not whole
+        last = (last - timedelta(days=1)).replace(day=1)
+    if first > last:
+        return [(p.start, p.end)], None
+    days = []
+    if p.start < first:
+        days.append((p.start, first - timedelta(days=1)))
+    tail = (last + timedelta(days=32)).replace(day=1)
+    if tail <= p.end:
+        days.append((tail, p.end))
+    return days, (first, last)
+
+
 def _sums(conn: Connection, ind: Indicator, p: Period, units: list[str] | None,
           by_unit: bool, cutoff: date | None = None
           ) -> dict[str | None, tuple[float, float, int, datetime | None]]:
-    key = m_day.c.unit if by_unit else None
-    cols = [func.sum(m_day.c.num), func.sum(m_day.c.den), func.sum(m_day.c.records),
-            func.max(m_day.c.as_of)]
-    q = select(*([key] if key is not None else []), *cols).where(
-        m_day.c.indicator == ind.code, m_day.c.day >= p.start, m_day.c.day <= p.end)
-    if units is not None:
-        q = q.where(m_day.c.unit.in_(units))
+    """Per unit (or None), the period's sums: whole months from ``m_month``, the days around
+    them from ``m_day``, less what has not come due by ``cutoff``."""
+    spans, months = whole_months(p)
+    parts = []
+    for table, where in (
+            [(m_day, or_(*(and_(m_day.c.day >= a, m_day.c.day <= b) for a, b in spans)))]
+            if spans else []) + (
+            [(m_month, and_(m_month.c.month >= months[0], m_month.c.month <= months[1]))]
+            if months else []):
+        q = select(table.c.unit, table.c.num, table.c.den, table.c.records,
+                   table.c.as_of).where(table.c.indicator == ind.code, where)
+        if units is not None:
+            q = q.where(table.c.unit.in_(units))
+        parts.append(q)
+    rows = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("s")
+    key = rows.c.unit if by_unit else None
+    q2 = select(*([key] if key is not None else []), func.sum(rows.c.num),
+                func.sum(rows.c.den), func.sum(rows.c.records), func.max(rows.c.as_of))
     if key is not None:
-        q = q.group_by(key)
+        q2 = q2.group_by(key)
     out: dict[str | None, tuple[float, float, int, datetime | None]] = {}
-    for r in conn.execute(q):
+    for r in conn.execute(q2):
         u = r[0] if by_unit else None
         rest = r[1:] if by_unit else r
         if rest[2] is None:

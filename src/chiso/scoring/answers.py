@@ -161,6 +161,7 @@ def unit_score(conn: Connection, rt: Runtime, method: str, unit: str, period: Pe
 # (one cheap query), checked at most every ``rankings_recheck`` seconds. The cache lives in
 # the runtime; its size is bounded by the periods a reader can ask for.
 _CACHE = "scoring.rankings"
+_CHECKING = "scoring.rankings.checking"  # rankings being re-checked now
 _MAX_ENTRIES = 512
 
 
@@ -172,11 +173,40 @@ def _mark(conn: Connection, method: str, labels: list[str]) -> tuple[Any, ...]:
     return (*stored, batch, evidence)
 
 
+def kept_ranking_json(rt: Runtime, method: str, kind: str, period: Period, today: date
+                      ) -> bytes | None:
+    """The ranking's JSON from the runtime's cache when it was checked less than
+    ``rankings_recheck`` seconds ago (no database read: safe on the event loop), else None.
+    While one caller re-checks a ranking (None was returned to it), the others get the kept
+    JSON rather than all checking at once. Call it from one thread (the event loop)."""
+    kept = rt.caches.get(_CACHE, {})
+    key = (method, kind, period.label, today.isoformat())
+    cached = kept.get(key)
+    if cached is None:
+        return None
+    body: bytes = cached[3]
+    if time.monotonic() - cached[1] < rt.settings.rankings_recheck:
+        return body
+    checking: set[tuple[str, str, str, str]] = rt.caches.setdefault(_CHECKING, set())
+    if key in checking:
+        return body
+    checking.add(key)  # ranking_with_json discards it when its check is done
+    return None
+
+
 def ranking_with_json(rt: Runtime, method: str, kind: str, period: Period, today: date
                       ) -> tuple[Ranking, bytes]:
     """:func:`ranking` and its JSON encoding (what the API sends), from the runtime's cache
     while the scores and data behind it have not moved."""
     key = (method, kind, period.label, today.isoformat())
+    try:
+        return _ranking_with_json(rt, key, method, kind, period, today)
+    finally:
+        rt.caches.get(_CHECKING, set()).discard(key)
+
+
+def _ranking_with_json(rt: Runtime, key: tuple[str, str, str, str], method: str, kind: str,
+                       period: Period, today: date) -> tuple[Ranking, bytes]:
     kept: dict[tuple[str, str, str, str], tuple[tuple[Any, ...], float, Ranking, bytes]] = \
         rt.caches.setdefault(_CACHE, {})
     cached = kept.get(key)

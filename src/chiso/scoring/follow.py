@@ -40,14 +40,16 @@ def rescore(engine: Engine, catalog: Catalog, today: date) -> list[dict[str, obj
 
 
 async def follow(engine: Engine, catalog: Catalog, hub: Hub, debounce: float = 2.0) -> None:
-    """Run until cancelled: wait for value changes on ``hub``, let the burst settle, re-score,
-    and announce the new scores (``Hub.announce``: to every process). Single-run work: the
-    web app runs it in one process at a time (``chiso.store.leader.run_once``)."""
+    """Run until cancelled: wait for value changes on ``hub`` (events naming an indicator;
+    the hub's other announcements, such as scores and refreshed tiles, are not changes of
+    data), let the burst settle, re-score, and announce the new scores (``Hub.announce``: to
+    every process). Single-run work: the web app runs it in one process at a time
+    (``chiso.store.leader.run_once``)."""
     sub = hub.subscribe(bounded=False)  # chiso's own follower
     try:
         while True:
             item = await sub.queue.get()
-            if item.get("type") == "scores":  # our own announcements
+            if "indicator" not in item:  # scores (ours) and tiles (the board's) move no value
                 continue
             await asyncio.sleep(debounce)
             while not sub.queue.empty():

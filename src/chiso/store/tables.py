@@ -511,6 +511,23 @@ m_day = Table(
     Index("ix_m_day_indicator_day", "indicator", "day"),
 )
 
+# ``m_month`` is ``m_day`` summed by calendar month (``month``: its first day): per (indicator,
+# unit, month) the same ``records``, ``num`` and ``den``, and ``as_of`` the latest change of the
+# month's days. Kept by the same signed deltas in the same transaction, rebuilt from ``m_day`` by
+# the recompute; values of whole months (a month, quarter, year, the year to date) read it
+# instead of every day row.
+m_month = Table(
+    "m_month", metadata,
+    Column("indicator", String(96), primary_key=True),
+    Column("unit", String(32), primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("records", BigInteger, nullable=False),
+    Column("num", Float, nullable=False),
+    Column("den", Float, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Index("ix_m_month_indicator_month", "indicator", "month"),
+)
+
 # ``m_pending`` holds the part of ``m_day`` that has not come due yet, for indicators placed by
 # a due time (``comes_due``): per (indicator, unit, day, due_day) the records not yet settled,
 # where ``due_day`` is the Vietnamese day after which they count (9999-12-31: clock stopped,

@@ -17,7 +17,10 @@ from chiso.context import Runtime
 from chiso.dashboard.board import Board
 
 
-def runtime(request: Request) -> Runtime:
+# Dependencies that never wait are ``async``: FastAPI runs a plain ``def`` dependency in the
+# thread pool, one hand-over (and GIL switch) per dependency per request. ``connection`` stays
+# a ``def``: checking a connection out of a full pool waits.
+async def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
 
@@ -27,7 +30,7 @@ def connection(rt: Annotated[Runtime, Depends(runtime)]) -> Iterator[Connection]
         yield conn
 
 
-def today(rt: Annotated[Runtime, Depends(runtime)]) -> date:
+async def today(rt: Annotated[Runtime, Depends(runtime)]) -> date:
     """Today by the runtime's clock, in its time zone: deadlines are Vietnamese dates."""
     return rt.clock.today()
 
@@ -42,10 +45,16 @@ Conn = Annotated[Connection, Depends(connection)]
 Today = Annotated[date, Depends(today)]
 
 
+def board_current(request: Request, b: Board) -> bool:
+    """The board is kept current by its follower and has every tile."""
+    return bool(getattr(request.app.state, "board_follows", False)) and \
+        len(b.views) >= len(b.tiles)
+
+
 def board(request: Request, today: date) -> Board:
     """The app's board; without a follower (tests, scripts) every read recomputes it."""
     b: Board = request.app.state.board
-    if not getattr(request.app.state, "board_follows", False) or len(b.views) < len(b.tiles):
+    if not board_current(request, b):
         b.refresh(today=today)
     return b
 

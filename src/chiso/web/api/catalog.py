@@ -159,7 +159,7 @@ class Health(BaseModel):
 
 
 @router.get("/health", tags=["meta"])
-def health(rt: Rt) -> Health:
+async def health(rt: Rt) -> Health:
     """The process answers: its catalog version, its process id and the single-run work it
     holds at the moment (docs/scaling.md)."""
     return Health(status="ok", catalog=rt.catalog.digest, pid=os.getpid(),

@@ -5,16 +5,21 @@ change stream (server-sent events)."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import Connection
 
 from chiso.context import Runtime
 from chiso.measurement import answers
 from chiso.measurement import progress as measured_progress
+from chiso.measurement import values as mv
 from chiso.store import catalog_reads as reads
 from chiso.web.deps import Conn, Rt, Today
+from chiso.web.kept import keep, kept_answer
 from chiso.web.sse import hub_stream
 
 router = APIRouter(prefix="/api/v1", tags=["measurement"])
@@ -46,19 +51,11 @@ def get_indicator(code: str, rt: Rt) -> dict[str, Any]:
         raise _http(exc) from exc
 
 
-@router.get("/indicators/{code}/values", response_model=answers.IndicatorValuesOut,
-            response_model_exclude_unset=True)
-def indicator_values(
-    code: str, rt: Rt, conn: Conn, today: Today,
-    period: Annotated[str, Query(description=PERIOD_HELP)] = "",
-    unit: Annotated[str | None, Query(description="A unit or group code")] = None,
-    level: Annotated[Literal["unit", "units", "city"] | None, Query(
-        description="unit: the unit (or the group rolled up); units: each unit with data; "
-                    "city: every unit rolled up (default without unit)")] = None,
-    by: Annotated[Literal["period", "day"], Query(
-        description="day: also the day-by-day series (additive indicators)")] = "period",
-) -> dict[str, Any]:
-    """The indicator's values for a period, with their as-of time and record count."""
+def values_answer(rt: Runtime, conn: Connection, today: date, code: str, period: str = "",
+                  unit: str | None = None, level: answers.Level | None = None,
+                  by: Literal["period", "day"] = "period") -> dict[str, Any]:
+    """What ``GET /indicators/{code}/values`` answers; HTTPException 404/422 with the
+    reason."""
     try:
         got = answers.indicator_values(rt, conn, code, period, today, unit=unit, level=level,
                                        by_day=by == "day")
@@ -68,6 +65,45 @@ def indicator_values(
     if got.days is None:
         del out["days"]
     return out
+
+
+_VALUES_CACHE = "web.values"
+
+
+@router.get("/indicators/{code}/values", response_model=answers.IndicatorValuesOut)
+async def indicator_values(
+    code: str, rt: Rt, today: Today,
+    period: Annotated[str, Query(description=PERIOD_HELP)] = "",
+    unit: Annotated[str | None, Query(description="A unit or group code")] = None,
+    level: Annotated[Literal["unit", "units", "city"] | None, Query(
+        description="unit: the unit (or the group rolled up); units: each unit with data; "
+                    "city: every unit rolled up (default without unit)")] = None,
+    by: Annotated[Literal["period", "day"], Query(
+        description="day: also the day-by-day series (additive indicators)")] = "period",
+) -> Response:
+    """The indicator's values for a period, with their as-of time and record count."""
+    try:
+        answers.indicator(rt, code)
+    except answers.MeasurementError as exc:
+        raise _http(exc) from exc
+    period = period or f"{today.year}-YTD"
+    key = (code, period, unit, level, by, today.isoformat(), rt.catalog.digest)
+    body = kept_answer(rt, _VALUES_CACHE, key)
+    if body is None:
+        body = await run_in_threadpool(_values_body, rt, today, key)
+    return Response(body, media_type="application/json")
+
+
+def _values_body(rt: Runtime, today: date, key: tuple[Any, ...]) -> bytes:
+    code, period, unit, level, by = key[:5]
+    generation = rt.hub.generation
+    with rt.engine.connect() as conn:
+        # The answer is kept with the state's mark: one small query tells whether the
+        # records behind it moved (a batch, a recompute), so a repeated read costs no more.
+        mark = mv.state_mark(conn, answers.measurement(rt), code)
+        return keep(rt, _VALUES_CACHE, key, mark, generation, lambda: json.dumps(
+            values_answer(rt, conn, today, code, period, unit, level, by),
+            ensure_ascii=False, separators=(",", ":")).encode())
 
 
 @router.get("/plans/{key}/targets/{target_id}/progress", response_model=answers.TargetProgress,

@@ -1,7 +1,7 @@
 """signin failures: failed sign-ins counted per account name and client address
 
 Revision ID: 0016_signin_failures
-Revises: 0014_change_events
+Revises: 0015_month_rollup
 
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_signin_failures"
-down_revision: str | None = "0014_change_events"
+down_revision: str | None = "0015_month_rollup"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

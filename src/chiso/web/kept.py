@@ -1,0 +1,51 @@
+"""Answers kept across requests for the hot reads (rankings, indicator values, the map): an
+answer is served from memory, on the event loop, while the one-query state mark it was made
+under is unchanged and nothing was announced on the runtime's hub since; one request at a time
+re-checks the mark, the others get the kept answer meanwhile (docs/scaling.md)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chiso.context import Runtime
+
+
+def kept_answer(rt: Runtime, cache: str, key: tuple[Any, ...]) -> bytes | None:
+    """An answer kept by :func:`keep` under ``key``, when its state mark was checked less than
+    ``rankings_recheck`` seconds ago and nothing was announced on the hub since (a batch
+    committed in this process or another announces itself): no database read, so safe on the
+    event loop. Otherwise None: the caller checks the mark (``keep``); while it does, the
+    others get the kept answer. Call it from one thread (the event loop)."""
+    hit = rt.caches.get(cache, {}).get(key)
+    if hit is None or hit[2] != rt.hub.generation:
+        return None
+    body: bytes = hit[1]
+    if time.monotonic() - hit[3] < rt.settings.rankings_recheck:
+        return body
+    checking: set[tuple[Any, ...]] = rt.caches.setdefault(f"{cache}.checking", set())
+    if (cache, *key) in checking:  # another request re-checks it now: no herd of checks
+        return body
+    checking.add((cache, *key))  # keep() discards it
+    return None
+
+
+def keep(rt: Runtime, cache: str, key: tuple[Any, ...], mark: tuple[Any, ...] | None,
+         generation: int, answer: Callable[[], bytes], size: int = 512) -> bytes:
+    """The kept answer when its state ``mark`` is unchanged, else ``answer()`` kept with the
+    mark (not kept when ``mark`` is None). ``generation``: the hub's, read before the mark."""
+    kept: dict[tuple[Any, ...], tuple[Any, ...]] = rt.caches.setdefault(cache, {})
+    hit = kept.get(key)
+    try:
+        if mark is not None and hit is not None and hit[0] == mark:
+            body: bytes = hit[1]
+        else:
+            body = answer()
+    finally:
+        rt.caches.get(f"{cache}.checking", set()).discard((cache, *key))
+    if mark is not None:
+        if key not in kept and len(kept) >= size:
+            kept.pop(next(iter(kept)))  # the oldest entry goes first
+        kept[key] = (mark, body, generation, time.monotonic())
+    return body
