@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy import Engine, select
+from tests.access.oidc_flow import back, sso
 from tests.access.oidc_provider import CLIENTS, REDIRECT_URI, provider_login, running_provider
 from tests.factories import UNIT_A, UNIT_B
 
@@ -29,8 +30,6 @@ from chiso.access.settings import AccessSettings, OidcSettings
 from chiso.context import Runtime
 from chiso.runtime import create_app
 from chiso.store.tables import audit_log
-
-ROLE_MAP = {"can-bo-don-vi": "unit_officer", "lanh-dao": "leader", "tham-tra": "data_steward"}
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +46,6 @@ def late_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield issuer
 
 
-def sso(issuer: str) -> OidcSettings:
-    return OidcSettings(issuer=issuer, client_id="chiso", client_secret=CLIENTS["chiso"],
-                        role_map=ROLE_MAP)
 
 
 def _client(runtime: Runtime, access: AccessSettings, issuer: str) -> TestClient:
@@ -71,9 +67,6 @@ def start(client: TestClient) -> str:
     return answer.headers["location"]
 
 
-def back(client: TestClient, callback_url: str) -> httpx.Response:
-    parts = urlsplit(callback_url)
-    return client.get(f"{parts.path}?{parts.query}", follow_redirects=False)
 
 
 def with_param(url: str, **changes: str) -> str:

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
+from tests.access.oidc_flow import back, sso
 from tests.access.oidc_provider import REDIRECT_URI, running_provider
-from tests.access.test_oidc import back, sso
 from tests.factories import bearer
 
 from chiso.access import accounts

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
-from tests.simulators.test_demo import Demo
+from tests.simulators.demo_harness import Demo
 
 from chiso_sim.demo import FEEDS
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from tests.conftest import role_headers
-from tests.dashboard.test_first_screen import BA_DINH, HOAN_KIEM, TODAY, _on, _push
+from tests.dashboard.first_screen_data import BA_DINH, HOAN_KIEM, TODAY, _on, _push
 
 from chiso.context import Runtime
 from chiso.store.tables import audit_log, decision_acks

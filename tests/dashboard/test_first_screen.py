@@ -11,35 +11,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from tests.factories import monthly_dossier
+from tests.dashboard.first_screen_data import BA_DINH, HOAN_KIEM, TODAY, _on, _push
 
 from chiso.context import Runtime
 from chiso.dashboard import attention
 from chiso.dashboard import decisions as log
-from chiso.intake.sources import add_source
 from chiso.measurement.periods import YOUNG_DAYS
 from chiso.outlook import answers as outlook
 from chiso.scoring import answers as scoring
 from chiso.scoring import live as score_live
 from chiso.scoring.answers import period_of
-from chiso.web import deps
-
-TODAY = date(2026, 3, 28)
-HOAN_KIEM, BA_DINH = "00070", "00004"
-
-
-def _push(client: TestClient, engine: Engine, unit: str, per_month: dict[int, int]) -> None:
-    token = add_source(engine, f"dvc-{unit}", ["tthc.dossier"], [unit])
-    records = [monthly_dossier(m * 100 + i, unit, m, i < k) for m, k in per_month.items()
-               for i in range(10)]
-    r = client.post("/api/v1/feeds/tthc.dossier/records", json=records,
-                    headers={"Authorization": f"Bearer {token}"})
-    assert r.status_code == 200, r.text
-
-
-def _on(client: TestClient, today: date) -> TestClient:
-    client.app.dependency_overrides[deps.today] = lambda: today  # type: ignore[attr-defined]
-    return client
 
 
 @pytest.fixture

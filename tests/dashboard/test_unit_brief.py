@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import role_headers
-from tests.dashboard.test_first_screen import BA_DINH, HOAN_KIEM, TODAY, _on, _push
+from tests.dashboard.first_screen_data import BA_DINH, HOAN_KIEM, TODAY, _on, _push
 
 from chiso.context import Runtime
 from chiso.outlook import answers as outlook

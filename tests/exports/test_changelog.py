@@ -9,7 +9,7 @@ import io
 from datetime import UTC, date, datetime
 
 from fastapi.testclient import TestClient
-from tests.exports.test_emc import HOAN_KIEM, send
+from tests.exports.emc_support import HOAN_KIEM, send
 from tests.factories import feed_contract
 
 from chiso.context import Runtime

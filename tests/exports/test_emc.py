@@ -20,14 +20,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from tests.conftest import role_headers
-from tests.factories import feed_contract, monthly_dossier
+from tests.exports.emc_support import BA_DINH, HOAN_KIEM, send
 
 from chiso.config import Exporter
 from chiso.context import Runtime
 from chiso.exports import emc
-from chiso.intake.pipeline import Provenance, ingest
 from chiso.runtime import create_app
 from chiso.store import outbox
 from chiso_sim.receiver import Faults, Receiver, receiver_app
@@ -35,15 +33,9 @@ from chiso_sim.servers import ServerThread
 
 SECRET = "emc-shared-secret-0123456789"
 TODAY = date(2026, 4, 10)
-HOAN_KIEM, BA_DINH = "00070", "00004"
 NOW = datetime(2026, 4, 10, 3, 0, tzinfo=UTC)
 
 
-def send(engine: Engine, unit: str, ids: range, on_time: bool, month: int = 3) -> None:
-    records = [monthly_dossier(i, unit, month, on_time) for i in ids]
-    out = ingest(engine, feed_contract("tthc.dossier"), records, Provenance("t", "push"), b"{}",
-                 "application/json")
-    assert out.accepted, out.as_dict()
 
 
 def exporter(url: str, units: list[str] | None = None) -> Exporter:

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from tests.conftest import role_headers
-from tests.exports.test_emc import HOAN_KIEM, send
+from tests.exports.emc_support import HOAN_KIEM, send
 from tests.factories import send_months
 
 from chiso.context import Runtime

@@ -190,7 +190,7 @@ def test_upload_page(client: TestClient, engine: Engine,
 
 def test_cli_ingest(tmp_path: Path) -> None:
     db = tmp_path / "cli.db"
-    env = {"CHISO_DATABASE_URL": f"sqlite:///{db}", "PATH": "/usr/bin:/bin"}
+    env = {"CHISO_DATABASE_URL": f"sqlite:///{db}", "PATH": "/usr/bin:/bin", "CHISO_ENV": "test"}
     good = tmp_path / "hs.csv"
     good.write_bytes(dossier_csv(_records(5), encoding="cp1258"))
     chiso = str(Path(sys.executable).parent / "chiso")

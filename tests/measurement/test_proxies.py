@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from tests.measurement.test_comes_due import _city, _dossier, _resolved, _send
+from tests.measurement.due_data import _city, _dossier, _resolved, _send
 
 from chiso.catalog.loader import Catalog
 

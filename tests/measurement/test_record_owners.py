@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from tests.factories import feed_contract, monthly_dossier
-from tests.scoring.test_intervals import _send as send_dossiers
+from tests.scoring.interval_data import _send as send_dossiers
 
 from chiso.catalog.loader import Catalog
 from chiso.intake.pipeline import Provenance, ingest

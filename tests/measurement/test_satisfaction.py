@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from tests.factories import feed_contract
-from tests.measurement.test_comes_due import _city, _dossier, _resolved, _send, _units
+from tests.measurement.due_data import _city, _dossier, _resolved, _send, _units
 
 from chiso.catalog.loader import Catalog
 from chiso.intake.pipeline import Provenance, ingest

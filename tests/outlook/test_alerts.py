@@ -12,7 +12,6 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
-from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -22,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from tests.conftest import role_headers
 from tests.factories import send_months
+from tests.outlook.smtp_inbox import Inbox
 
 from chiso.catalog.loader import Catalog
 from chiso.config import Settings
@@ -73,13 +73,6 @@ def test_evidence_upload(fresh_engine: Engine, fresh_client: TestClient,
 
 # -- alerts: a real SMTP server and a real webhook receiver -----------------------------------
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import role_headers
-from tests.outlook.test_alerts import Inbox
+from tests.outlook.smtp_inbox import Inbox
 
 from chiso.context import Runtime
 from chiso.reports import archive, delivery

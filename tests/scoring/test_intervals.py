@@ -10,11 +10,10 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from tests.factories import feed_contract, monthly_dossier
+from tests.scoring.interval_data import _send
 
 from chiso.catalog.loader import Catalog
 from chiso.catalog.methods import criteria
-from chiso.intake.pipeline import Provenance, ingest
 from chiso.scoring.intervals import apart, share_interval
 from chiso.scoring.live import compute
 from chiso.scoring.score import CriterionInput, score
@@ -75,11 +74,6 @@ def test_score_interval_propagates_through_the_weights(catalog: Catalog) -> None
     assert two.points - two.bounds()[0] == pytest.approx((w1 ** 2 + w2 ** 2) ** 0.5)
 
 
-def _send(engine: Engine, unit: str, month: int, total: int, on_time: int) -> None:
-    records = [monthly_dossier(month * 10_000 + i, unit, month, i < on_time) for i in range(total)]
-    out = ingest(engine, feed_contract("tthc.dossier"), records, Provenance("t", "push"), b"{}",
-                 "application/json")
-    assert out.accepted, out.as_dict()
 
 
 @pytest.fixture
