@@ -38,7 +38,7 @@ def test_a_repeating_cursor_stops_the_connector(engine: Engine, catalog: Catalog
     with ServerThread(_looping_source(calls)) as server:
         connector = Connector(name, "tthc.dossier", uid("dvc"), server.url, path="/records",
                               page_size=100, max_attempts=1)
-        result = PullRunner(engine, connector, frozenset(catalog.units.units),
+        result = PullRunner(engine, connector, catalog,
                             SETTINGS).run_once(max_pages=50)
     assert result.error is not None
     assert "'b' again" in result.error

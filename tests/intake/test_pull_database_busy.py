@@ -44,7 +44,7 @@ def test_a_locked_database_fails_one_run_not_the_connector(
     with ServerThread(pull_app(PullSource(records))) as server:
         connector = Connector("busy", "tthc.dossier", "dvc-busy", server.url, page_size=100,
                               interval_seconds=0.5)
-        runner = PullRunner(fresh_engine, connector, frozenset(catalog.units.units), SETTINGS)
+        runner = PullRunner(fresh_engine, connector, catalog, SETTINGS)
         loop = asyncio.new_event_loop()
         failed: list[BaseException] = []
 

@@ -95,13 +95,12 @@ def test_pull_connector_survives_failures_and_outage_without_gaps_or_dupes(
 ) -> None:
     records = list(itertools.islice(dossier_stream(3, date(2026, 4, 1), 2), 1200))
     sim = PullSource(records)
-    units = frozenset(catalog.units.units)
     name, source = uid("pull"), uid("dvc")
     connector = Connector(name, "tthc.dossier", source, "", page_size=100,
                           max_attempts=4, max_retry_seconds=5)
     with ServerThread(pull_app(sim)) as server:
         connector.base_url = server.url
-        runner = PullRunner(engine, connector, units, SETTINGS)
+        runner = PullRunner(engine, connector, catalog, SETTINGS)
         first = runner.run_once(max_pages=3)
         assert (first.pages, first.records) == (3, 300)
         sim.fail_next = 2  # two 500s: retried with back-off, then fine
@@ -118,7 +117,7 @@ def test_pull_connector_survives_failures_and_outage_without_gaps_or_dupes(
         assert row.cursor == "500"
         assert row.last_error
         sim.down_until = 0  # back up: a new runner (as after a restart) resumes at 500
-        rest = PullRunner(engine, connector, units, SETTINGS).run_once()
+        rest = PullRunner(engine, connector, catalog, SETTINGS).run_once()
         assert rest.error is None
         assert rest.records == 700
     assert get_cursor(engine, name) == "1200"
@@ -144,7 +143,7 @@ def test_updated_since_paging(engine: Engine, catalog: Catalog) -> None:
     with ServerThread(app) as server:
         connector = Connector(uid("pull"), "ihanoi.feedback", source, server.url,
                               path="/feedback", paging="updated_since", page_size=50)
-        result = PullRunner(engine, connector, frozenset(catalog.units.units),
+        result = PullRunner(engine, connector, catalog,
                             SETTINGS).run_once(max_pages=100)
     assert result.error is None
     assert _count(engine, "ihanoi.feedback", source, versions=True) == len(

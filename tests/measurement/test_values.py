@@ -94,7 +94,8 @@ def test_values_ratio_of_sums_and_rollup(fresh_engine: Engine, api: TestClient,
     assert r.status_code in (200, 401, 403)
     ind = catalog.measurement.indicators["tthc.on_time_rate"]  # type: ignore[union-attr]
     with fresh_engine.connect() as conn:
-        latest, where = records_query(conn, ind, parse_period("2026-03"), "00004")
+        latest, where = records_query(conn, catalog.measurement, ind,  # type: ignore[arg-type]
+                                      parse_period("2026-03"), "00004")
         assert conn.execute(select(func.count()).select_from(latest).where(*where))\
             .scalar_one() == 3
     assert api.get("/api/v1/indicators/tthc.on_time_rate/values?period=2026-13")\

@@ -27,6 +27,7 @@ from tests.conftest import prepared_runtime
 from tests.factories import dossier
 
 from chiso.catalog.loader import Catalog
+from chiso.dashboard.board import opening_day
 from chiso.intake.sources import add_source
 
 CHISO = shutil.which("chiso") or str(Path(sys.executable).parent / "chiso")
@@ -112,8 +113,10 @@ def test_a_record_pushed_to_one_process_reaches_the_others_stream_and_board(
         pair: tuple[Server, Server, str]) -> None:
     a, b, token = pair
     assert a.health()["pid"] != b.health()["pid"]  # type: ignore[index]
-    # Received a minute ago, as the servers' clock sees it (the board shows this month).
-    at = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) - timedelta(minutes=1)
+    # Received a minute ago as the servers' clock sees it, on a day of the month the board
+    # shows (in a month's first week, the last one).
+    now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) - timedelta(minutes=1)
+    at = datetime.combine(opening_day(now.date()), now.time(), now.tzinfo)
     today = at.date()
     before = _tile(b, TILE)
     events: list[dict[str, object]] = []

@@ -5,6 +5,7 @@ catches up after losing its connection; ``run_once`` runs work in one holder at 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -115,4 +116,6 @@ def test_run_once_runs_in_one_holder_and_hands_over(pg: Engine) -> None:
         b.cancel()
         await asyncio.gather(b, return_exceptions=True)
 
-    asyncio.run(scenario())
+    # In a thread of its own: Playwright's browser tests keep an event loop in the main thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, Engine, and_, case, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from chiso.access import audit
 from chiso.access.roles import GRANTABLE, UNIT_REQUIRED, Grant, Principal
@@ -172,6 +174,24 @@ def sign_in(engine: Engine, name: str, password: str, ip: str | None
             result = "ok"
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             result = "failed"
+    # SQLite reads the audit log's last entry before it takes the write lock: a sign-in
+    # committing in between takes the same ``seq``, and the whole transaction is tried again.
+    for attempt in range(20):
+        try:
+            principal, outcome, token = _settle(engine, row, key, client, ip, result, tries,
+                                                password)
+            break
+        except IntegrityError:
+            if attempt == 19:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    return principal, outcome, token
+
+
+def _settle(engine: Engine, row: Any, key: str, client: str, ip: str | None, result: str,
+            tries: int, password: str) -> tuple[Principal | None, str, str | None]:
+    """Record a sign-in's outcome in one transaction: lock after too many failures, or open
+    a session; audited. (principal, result, session token)."""
     token = None
     principal = None
     with engine.begin() as conn:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -295,6 +296,10 @@ def issue(rt: Runtime, report_id: int, *, number: str, signer: str, issued_on: d
         raise ReportError("signer: give the name of the person who signs")
     if len(number) > 64 or len(signer) > 200:
         raise ReportError("number or signer: too long (64 and 200 characters at most)")
+    for field, text in (("number", number), ("signer", signer), ("proposals", proposals or "")):
+        if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t" for c in text):
+            raise ReportError(f"{field}: remove the control characters; a report's text holds "
+                              "letters, digits, punctuation and line breaks")
     with rt.engine.begin() as conn:
         row = conn.execute(select(reports.c.status).where(reports.c.id == report_id)
                            .with_for_update()).first()
