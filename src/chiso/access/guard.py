@@ -45,6 +45,10 @@ SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 Refusal = Callable[[Request, int, str], Awaitable[Any]]
 
 
+
+#: The largest id an INTEGER column holds (PostgreSQL refuses a larger one in a query).
+MAX_ID = 2**31 - 1
+
 def principal(request: Request) -> Principal:
     """Who is asking (set by the guard before any handler runs)."""
     found = getattr(request.state, "principal", None)
@@ -79,6 +83,8 @@ def report_unit(engine: Engine, params: dict[str, Any]) -> str | None:
         report_id = int(str(params.get("report_id")))
     except ValueError:
         return None
+    if not 0 < report_id <= MAX_ID:  # beyond the column's range: no such report
+        return None
     with engine.connect() as conn:
         unit: str | None = conn.execute(select(reports.c.unit).where(
             reports.c.id == report_id)).scalar()
@@ -91,6 +97,8 @@ def decision_unit(engine: Engine, params: dict[str, Any]) -> str | None:
     try:
         decision_id = int(params.get("decision_id", ""))
     except ValueError:
+        return None
+    if not 0 < decision_id <= MAX_ID:  # beyond the column's range: no such decision
         return None
     with engine.connect() as conn:
         unit: str | None = conn.execute(select(decisions.c.acting_unit).where(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import Connection
 
 from chiso.access.settings import AccessSettings
@@ -41,6 +41,8 @@ def access_settings(request: Request) -> AccessSettings:
 
 
 Rt = Annotated[Runtime, Depends(runtime)]
+#: A row id in a path: what an INTEGER column holds (a larger one is a 422, not a database error).
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Conn = Annotated[Connection, Depends(connection)]
 Today = Annotated[date, Depends(today)]
 

@@ -17,7 +17,7 @@ from chiso.access.guard import principal
 from chiso.context import Runtime
 from chiso.dashboard import decision_rights as rights
 from chiso.dashboard import decisions as log
-from chiso.web.deps import Conn, Rt, touch_board
+from chiso.web.deps import Conn, Id, Rt, touch_board
 
 router = APIRouter(tags=["dashboard"])
 
@@ -126,7 +126,7 @@ def record_decision(body: DecisionIn, request: Request, rt: Rt) -> dict[str, Any
 
 @router.post("/api/v1/decisions/{decision_id}/acknowledge", status_code=201,
              response_model=Acknowledgement)
-def acknowledge_decision(decision_id: int, body: AcknowledgeIn, request: Request, rt: Rt
+def acknowledge_decision(decision_id: Id, body: AcknowledgeIn, request: Request, rt: Rt
                          ) -> dict[str, Any]:
     """The unit a decision names as the one that must act acknowledges it, through one of its
     officers, once (append-only; audited). 404 for another unit's decision, 409 when already

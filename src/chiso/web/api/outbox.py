@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from chiso.exports import emc
 from chiso.store import outbox
-from chiso.web.deps import Conn, Rt
+from chiso.web.deps import Conn, Id, Rt
 
 router = APIRouter(prefix="/api/v1", tags=["outbox"])
 
@@ -41,7 +41,7 @@ def messages(conn: Conn,
 
 
 @router.get("/outbox/messages/{message_id}/attempts", response_model=list[outbox.Attempt])
-def attempts(message_id: int, conn: Conn) -> list[dict[str, Any]]:
+def attempts(message_id: Id, conn: Conn) -> list[dict[str, Any]]:
     """Every attempt at one message, newest first: when, the outcome, the answer."""
     if outbox.message(conn, message_id) is None:
         raise HTTPException(404, f"message {message_id}: no such message in the outbox")
@@ -49,7 +49,7 @@ def attempts(message_id: int, conn: Conn) -> list[dict[str, Any]]:
 
 
 @router.post("/outbox/messages/{message_id}/retry", response_model=Requeued)
-def retry(message_id: int, rt: Rt) -> dict[str, Any]:
+def retry(message_id: Id, rt: Rt) -> dict[str, Any]:
     """Put a dead-lettered message back in line with a fresh count of attempts; 409 when the
     message is not dead."""
     with rt.engine.begin() as conn:

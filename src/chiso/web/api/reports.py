@@ -18,7 +18,7 @@ from chiso.access.guard import principal
 from chiso.reports import archive, delivery
 from chiso.reports.archive import ReportStateError, StoredReport
 from chiso.reports.content import ReportError
-from chiso.web.deps import Conn, Rt, Today
+from chiso.web.deps import Conn, Id, Rt, Today
 
 router = APIRouter()
 
@@ -85,7 +85,7 @@ def _found(conn: Conn, report_id: int) -> StoredReport:
 
 
 @router.get("/api/v1/reports/{report_id}", tags=["reports"])
-def read_report(report_id: int, conn: Conn) -> StoredReport:
+def read_report(report_id: Id, conn: Conn) -> StoredReport:
     """One stored report."""
     return _found(conn, report_id)
 
@@ -96,7 +96,7 @@ def read_report(report_id: int, conn: Conn) -> StoredReport:
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
                 "application/pdf": {}, "application/json": {}},
                 "description": "the file as it was stored"}})
-def report_file(report_id: int, name: str, conn: Conn) -> Response:
+def report_file(report_id: Id, name: str, conn: Conn) -> Response:
     """A report's DOCX, XLSX, PDF or manifest, as stored."""
     got = archive.file(conn, report_id, name)
     if got is None:
@@ -108,7 +108,7 @@ def report_file(report_id: int, name: str, conn: Conn) -> Response:
 
 
 @router.post("/api/v1/reports/{report_id}/issue", tags=["reports"])
-def issue_report(report_id: int, body: IssueIn, request: Request, rt: Rt,
+def issue_report(report_id: Id, body: IssueIn, request: Request, rt: Rt,
                  today: Today) -> StoredReport:
     """Issue a draft with its number, date and signer (and the operator's proposals): its
     files are written again from the figures the draft showed, and it never changes again;

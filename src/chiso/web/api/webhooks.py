@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chiso.access.guard import principal
 from chiso.store import outbox, webhooks
-from chiso.web.deps import Conn, Rt
+from chiso.web.deps import Conn, Id, Rt
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
@@ -96,7 +96,7 @@ def create(body: SubscriptionIn, request: Request, rt: Rt) -> dict[str, Any]:
 
 
 @router.get("/{subscription_id}", response_model=SubscriptionOut)
-def one(subscription_id: int, conn: Conn) -> dict[str, Any]:
+def one(subscription_id: Id, conn: Conn) -> dict[str, Any]:
     found = webhooks.get(conn, subscription_id)
     if found is None:
         raise _missing(subscription_id)
@@ -104,7 +104,7 @@ def one(subscription_id: int, conn: Conn) -> dict[str, Any]:
 
 
 @router.patch("/{subscription_id}", response_model=SubscriptionOut)
-def change(subscription_id: int, body: SubscriptionChange, rt: Rt) -> dict[str, Any]:
+def change(subscription_id: Id, body: SubscriptionChange, rt: Rt) -> dict[str, Any]:
     """Change the URL, events or secret, or turn it off (``active: false``) or on again."""
     try:
         with rt.engine.begin() as conn:
@@ -118,7 +118,7 @@ def change(subscription_id: int, body: SubscriptionChange, rt: Rt) -> dict[str, 
 
 
 @router.delete("/{subscription_id}", status_code=204)
-def remove(subscription_id: int, rt: Rt) -> None:
+def remove(subscription_id: Id, rt: Rt) -> None:
     """Delete it; messages still waiting for it are dead-lettered unsent."""
     with rt.engine.begin() as conn:
         if not webhooks.delete(conn, subscription_id):
@@ -126,7 +126,7 @@ def remove(subscription_id: int, rt: Rt) -> None:
 
 
 @router.get("/{subscription_id}/deliveries", response_model=list[Delivery])
-def deliveries(subscription_id: int, conn: Conn,
+def deliveries(subscription_id: Id, conn: Conn,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     """Its newest messages, each with every attempt (outcome, answer, time)."""
     if webhooks.get(conn, subscription_id) is None:

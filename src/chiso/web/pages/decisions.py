@@ -22,7 +22,7 @@ from chiso.dashboard import decision_rights as rights
 from chiso.dashboard import decisions as log
 from chiso.dashboard.board import STATUSES, tile_view
 from chiso.web import format, i18n
-from chiso.web.deps import Conn, Rt, Today, board, touch_board
+from chiso.web.deps import Conn, Id, Rt, Today, board, touch_board
 from chiso.web.render import Locale, render
 
 router = APIRouter(include_in_schema=False)
@@ -174,7 +174,7 @@ async def decision_post(request: Request, lang: Locale, rt: Rt, today: Today) ->
 
 
 @router.post("/decisions/{decision_id}/acknowledge")
-async def acknowledge_post(decision_id: int, request: Request, rt: Rt) -> Response:
+async def acknowledge_post(decision_id: Id, request: Request, rt: Rt) -> Response:
     """The acknowledgement form's post: back to the log, saying it was recorded or why not."""
     form = await request.form()
     try:
