@@ -77,33 +77,30 @@ def record_unit(engine: Engine, params: dict[str, Any]) -> str | None:
     return unit
 
 
-def report_unit(engine: Engine, params: dict[str, Any]) -> str | None:
-    """The unit a stored report is of ('city' for the city's), None: no such report."""
+def _unit_of_row(engine: Engine, raw_id: object, unit_column: Any) -> str | None:
+    """``unit_column`` of the row whose integer ``id`` is ``raw_id`` (a path parameter); None
+    when there is no such row, or the id is not one an INTEGER column can hold."""
     try:
-        report_id = int(str(params.get("report_id")))
+        row_id = int(str(raw_id))
     except ValueError:
         return None
-    if not 0 < report_id <= MAX_ID:  # beyond the column's range: no such report
+    if not 0 < row_id <= MAX_ID:  # beyond the column's range: no such row
         return None
     with engine.connect() as conn:
-        unit: str | None = conn.execute(select(reports.c.unit).where(
-            reports.c.id == report_id)).scalar()
+        unit: str | None = conn.execute(select(unit_column).where(
+            unit_column.table.c.id == row_id)).scalar()
     return unit
+
+
+def report_unit(engine: Engine, params: dict[str, Any]) -> str | None:
+    """The unit a stored report is of ('city' for the city's), None: no such report."""
+    return _unit_of_row(engine, params.get("report_id"), reports.c.unit)
 
 
 def decision_unit(engine: Engine, params: dict[str, Any]) -> str | None:
     """The unit a decision names as the one that must act (None: no such decision, or none
     named)."""
-    try:
-        decision_id = int(params.get("decision_id", ""))
-    except ValueError:
-        return None
-    if not 0 < decision_id <= MAX_ID:  # beyond the column's range: no such decision
-        return None
-    with engine.connect() as conn:
-        unit: str | None = conn.execute(select(decisions.c.acting_unit).where(
-            decisions.c.id == decision_id)).scalar()
-    return unit
+    return _unit_of_row(engine, params.get("decision_id"), decisions.c.acting_unit)
 
 
 def raw_units(engine: Engine, params: dict[str, Any]) -> set[str]:

@@ -23,11 +23,11 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import Connection, select
 
 from chiso.catalog.loader import Catalog
-from chiso.context import Runtime
+from chiso.context import Answer, Runtime
 from chiso.dashboard.board import STATUSES
 from chiso.measurement.periods import opening_month, parse_period
 from chiso.outlook import answers as outlook
@@ -42,16 +42,12 @@ MOVERS = 5  # units shown among those that moved most
 OVERDUE_WINDOW = 7  # "became overdue this week": due in the last seven days
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class Text(_Answer):
+class Text(Answer):
     vi: str
     en: str
 
 
-class Tally(_Answer):
+class Tally(Answer):
     """Tiles by status (``met``, ``on_track``, ``at_risk``, ``behind``, ``no_data``) of one
     group or of the whole board; tiles without a target or goal are not counted."""
 
@@ -65,7 +61,7 @@ class Tally(_Answer):
         return f"/?status={status}" + (f"&group={self.group}" if self.group else "") + "#board"
 
 
-class Warning(_Answer):
+class Warning(Answer):
     tile: str
     group: str
     title: Text
@@ -76,7 +72,7 @@ class Warning(_Answer):
     drill: str | None = None
 
 
-class Mover(_Answer):
+class Mover(Answer):
     """A unit whose rank moved between the previous month and this one."""
 
     method: str
@@ -92,7 +88,7 @@ class Mover(_Answer):
     link: str
 
 
-class Overdue(_Answer):
+class Overdue(Answer):
     plan: str
     task: str
     title: str | None
@@ -101,7 +97,7 @@ class Overdue(_Answer):
     link: str
 
 
-class Stalled(_Answer):
+class Stalled(Answer):
     """A decision whose follow-up date has passed while its tile did not move the way the
     tile's direction asks (or has no value)."""
 
@@ -117,7 +113,7 @@ class Stalled(_Answer):
     link: str
 
 
-class FirstScreen(_Answer):
+class FirstScreen(Answer):
     today: date
     month: str = Field(description="the month rankings are compared on (opening month)")
     total: Tally

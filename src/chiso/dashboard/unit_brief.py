@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import Connection
 
-from chiso.context import Runtime
+from chiso.context import Answer, Runtime
 from chiso.dashboard.attention import Text
 from chiso.intake import quality
 from chiso.measurement.periods import opening_month, parse_period
@@ -38,17 +38,13 @@ class UnitBriefError(LookupError):
     """No such unit."""
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class Move(_Answer):
+class Move(Answer):
     criterion: str
     name: str
     delta: float = Field(description="points gained (negative: lost)")
 
 
-class Place(_Answer):
+class Place(Answer):
     """The unit's place in one method's ranking of its kind."""
 
     method: str
@@ -64,7 +60,7 @@ class Place(_Answer):
     link: str
 
 
-class Risk(_Answer):
+class Risk(Answer):
     plan: str
     target: str
     status: str = Field(description="at_risk or behind")
@@ -73,7 +69,7 @@ class Risk(_Answer):
     link: str
 
 
-class Overdue(_Answer):
+class Overdue(Answer):
     plan: str
     task: str
     title: str | None
@@ -82,7 +78,7 @@ class Overdue(_Answer):
     link: str
 
 
-class FeedDuty(_Answer):
+class FeedDuty(Answer):
     """One feed the unit owes, over the month: records sent, the share of the periods owed
     that it covered, the share of records that arrived within the contract's hours."""
 
@@ -97,7 +93,7 @@ class FeedDuty(_Answer):
     link: str
 
 
-class UnitBrief(_Answer):
+class UnitBrief(Answer):
     unit: str
     name: str
     kind: str
