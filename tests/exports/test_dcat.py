@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pyshacl import validate
 from rdflib import RDF, Graph, URIRef
+from rdflib import namespace as ns
 from rdflib.compare import isomorphic
-from rdflib.namespace import DCAT, DCTERMS, FOAF
 
 from chiso.context import Runtime
 from chiso.exports import ckan, dcat
@@ -45,14 +45,14 @@ def test_catalog_in_three_formats_validates(client: TestClient) -> None:
     g = graphs["ttl"]
     ok, report = conforms(g)
     assert ok, report
-    cat = next(g.subjects(RDF.type, DCAT.Catalog))
-    assert {t.language for t in g.objects(cat, DCTERMS.title)} == {"vi", "en"}  # type: ignore[attr-defined]
-    listed = {str(g.value(d, DCTERMS.identifier)) for d in g.objects(cat, DCAT.dataset)}
+    cat = next(g.subjects(RDF.type, ns.DCAT.Catalog))
+    assert {t.language for t in g.objects(cat, ns.DCTERMS.title)} == {"vi", "en"}  # type: ignore[attr-defined]
+    listed = {str(g.value(d, ns.DCTERMS.identifier)) for d in g.objects(cat, ns.DCAT.dataset)}
     assert listed == set(ds.DATASETS)
     view = g.value(cat, HYDRA.view)
     assert g.value(view, HYDRA.next) is None  # one page holds them all
     assert int(g.value(cat, HYDRA.totalItems)) == len(ds.DATASETS)  # type: ignore[arg-type]
-    assert str(g.value(cat, DCTERMS.license)) == "https://creativecommons.org/licenses/by/4.0/"
+    assert str(g.value(cat, ns.DCTERMS.license)) == "https://creativecommons.org/licenses/by/4.0/"
 
 
 def test_dataset_in_three_formats_validates(client: TestClient) -> None:
@@ -61,10 +61,10 @@ def test_dataset_in_three_formats_validates(client: TestClient) -> None:
     g = graphs["jsonld"]
     ok, report = conforms(g)
     assert ok, report
-    node = next(g.subjects(RDF.type, DCAT.Dataset))
-    titles = {t.language: str(t) for t in g.objects(node, DCTERMS.title)}  # type: ignore[attr-defined]
+    node = next(g.subjects(RDF.type, ns.DCAT.Dataset))
+    titles = {t.language: str(t) for t in g.objects(node, ns.DCTERMS.title)}  # type: ignore[attr-defined]
     assert titles == {"vi": ds.SCORES.title_vi, "en": ds.SCORES.title_en}
-    urls = {str(g.value(d, DCAT.accessURL)) for d in g.objects(node, DCAT.distribution)}
+    urls = {str(g.value(d, ns.DCAT.accessURL)) for d in g.objects(node, ns.DCAT.distribution)}
     assert urls == {"http://testserver/du-lieu-mo/scores.csv",
                     "http://testserver/du-lieu-mo/scores.json",
                     "http://testserver/du-lieu-mo/scores/dictionary.json"}
@@ -74,10 +74,10 @@ def test_dataset_in_three_formats_validates(client: TestClient) -> None:
 
 def test_the_shapes_fail_without_a_mandatory_property(client: TestClient) -> None:
     g = Graph().parse(data=client.get("/dataset/scores.ttl").content, format="turtle")
-    for dist in list(g.subjects(RDF.type, DCAT.Distribution))[:1]:
-        g.remove((dist, DCAT.accessURL, None))
-    agent = next(g.subjects(RDF.type, FOAF.Agent))
-    g.remove((agent, FOAF.name, None))
+    for dist in list(g.subjects(RDF.type, ns.DCAT.Distribution))[:1]:
+        g.remove((dist, ns.DCAT.accessURL, None))
+    agent = next(g.subjects(RDF.type, ns.FOAF.Agent))
+    g.remove((agent, ns.FOAF.name, None))
     ok, report = conforms(g)
     assert not ok
     assert "accessURL" in report
@@ -95,7 +95,7 @@ def test_hydra_pages_and_modified_since(runtime: Runtime) -> None:
         g = got.graph
         view = URIRef(f"https://chiso.example.vn/catalog?page={page}")
         assert (view, RDF.type, HYDRA.PartialCollectionView) in g
-        seen.extend(str(o) for o in g.objects(None, DCTERMS.identifier))
+        seen.extend(str(o) for o in g.objects(None, ns.DCTERMS.identifier))
         nxt = g.value(view, HYDRA.next)
         if nxt is None:
             break
@@ -106,4 +106,4 @@ def test_hydra_pages_and_modified_since(runtime: Runtime) -> None:
     with pytest.raises(dcat.DcatError):
         dcat.catalog(runtime, site, pages + 1, page_size=1)
     later = dcat.catalog(runtime, site, 1, datetime(2999, 1, 1, tzinfo=UTC))
-    assert list(later.graph.subjects(RDF.type, DCAT.Dataset)) == []
+    assert list(later.graph.subjects(RDF.type, ns.DCAT.Dataset)) == []
