@@ -64,7 +64,9 @@ class Hub:
         self._subs: set[Subscriber] = set()
         self._lock = threading.Lock()
         self.max_subscribers = max_subscribers
-        self.generation = 0  # publications so far: a reader's kept answer is older if it moved
+        # Publications of data (values, scores) so far: a reader's kept answer is older if it
+        # moved. The board's own "tiles" announcements move no data and leave it.
+        self.generation = 0
         self.outbox: Callable[[list[dict[str, Any]]], None] | None = None
 
     def announce(self, items: list[dict[str, Any]]) -> None:
@@ -100,7 +102,8 @@ class Hub:
         if not items:
             return
         with self._lock:
-            self.generation += 1
+            if any(item.get("type") != "tiles" for item in items):
+                self.generation += 1
             subs = list(self._subs)
         for sub in subs:
             try:
