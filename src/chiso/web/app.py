@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.middleware.gzip import GZipMiddleware
 
 from chiso import __version__
@@ -31,7 +33,7 @@ from chiso.reports import schedule as reports_schedule
 from chiso.scoring.follow import follow
 from chiso.store import changes
 from chiso.store.leader import run_once
-from chiso.web import api, pages, render
+from chiso.web import api, busy, pages, render
 from chiso.web.headers import SecurityHeaders
 from chiso.web.pages.access import refusal
 
@@ -113,6 +115,8 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     for router in (*api.ROUTERS, *pages.ROUTERS):
         app.include_router(router)
     app.add_exception_handler(StarletteHTTPException, render.http_error)
+    app.add_exception_handler(OperationalError, busy.database_busy)
+    app.add_exception_handler(PoolTimeoutError, busy.database_busy)
     app.state.templates = render.templates()  # one environment per app
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The one gate: every request is authenticated and authorised against chiso.access.policy.
