@@ -158,7 +158,14 @@ class Runtime:
     clock: Clock = field(default_factory=Clock)
     services: list[Callable[[], Callable[[], None]]] = field(default_factory=list)
     running: set[str] = field(default_factory=set)
+    #: A streaming replica for read-only queries (``CHISO_READ_DATABASE_URL``), or None.
+    reader: Engine | None = None
     _stops: list[Callable[[], None]] | None = None
+
+    @property
+    def read_engine(self) -> Engine:
+        """Where read-only queries go: the replica when one is set, else the database."""
+        return self.reader if self.reader is not None else self.engine
 
     def start(self) -> None:
         """Start the background services (once; a second call does nothing)."""

@@ -100,6 +100,8 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
         await asyncio.to_thread(rt.stop)
         if owned:
             rt.engine.dispose()
+            if rt.reader is not None:
+                rt.reader.dispose()
 
     app = FastAPI(
         title="chiso",
