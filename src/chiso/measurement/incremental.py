@@ -98,7 +98,7 @@ def _batch_statements(m: Measurement, feed: str, dialect: str) -> tuple[Any, Any
         return hit[1], hit[2]
     day_inds = [i for i in eng.feed_indicators(m, feed) if eng.shape(i) in ("day", "distinct")]
     latest, versions = FEED_TABLES[feed]
-    batch = bindparam("batch")
+    batch: Any = bindparam("batch")
     vcol = m.contracts[feed].version
     v = versions.alias("v")
     v2 = versions.alias("v2")
