@@ -271,6 +271,8 @@ def main() -> None:
                         help="concurrent POSTs per loader process")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes per server (chiso serve --workers; PostgreSQL only)")
+    parser.add_argument("--db", default="chiso_bench_fresh",
+                        help="PostgreSQL database to (re)create for the run")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgresql", action="store_true")
     parser.add_argument("--pg-url", default=os.environ.get(
@@ -286,7 +288,7 @@ def main() -> None:
         if not args.skip_sqlite:
             ok &= run("SQLite", f"sqlite:///{tmp}/fresh.db", args, Path(tmp))
         if not args.skip_postgresql:
-            ok &= run("PostgreSQL", fresh_pg(args.pg_url, "chiso_bench_fresh"), args,
+            ok &= run("PostgreSQL", fresh_pg(args.pg_url, args.db), args,
                       Path(tmp))
     sys.exit(0 if ok else 1)
 

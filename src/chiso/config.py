@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         default="sqlite:///var/chiso.db",
         description="SQLAlchemy URL: sqlite:///path (default) or postgresql+psycopg://…",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="A PostgreSQL streaming replica of CHISO_DATABASE_URL for read-only "
+        "queries (API reads, pages, open data); unset: everything reads the primary",
+    )
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="The catalog's data folder")
     boundaries_dir: Path | None = Field(
         default=None, description="Folder of commune boundary GeoJSON files (third-party data)"

@@ -64,7 +64,9 @@ class Hub:
         self._subs: set[Subscriber] = set()
         self._lock = threading.Lock()
         self.max_subscribers = max_subscribers
-        self.generation = 0  # publications so far: a reader's kept answer is older if it moved
+        # Publications of data (values, scores) so far: a reader's kept answer is older if it
+        # moved. The board's own "tiles" announcements move no data and leave it.
+        self.generation = 0
         self.outbox: Callable[[list[dict[str, Any]]], None] | None = None
 
     def announce(self, items: list[dict[str, Any]]) -> None:
@@ -100,7 +102,8 @@ class Hub:
         if not items:
             return
         with self._lock:
-            self.generation += 1
+            if any(item.get("type") != "tiles" for item in items):
+                self.generation += 1
             subs = list(self._subs)
         for sub in subs:
             try:
@@ -155,7 +158,14 @@ class Runtime:
     clock: Clock = field(default_factory=Clock)
     services: list[Callable[[], Callable[[], None]]] = field(default_factory=list)
     running: set[str] = field(default_factory=set)
+    #: A streaming replica for read-only queries (``CHISO_READ_DATABASE_URL``), or None.
+    reader: Engine | None = None
     _stops: list[Callable[[], None]] | None = None
+
+    @property
+    def read_engine(self) -> Engine:
+        """Where read-only queries go: the replica when one is set, else the database."""
+        return self.reader if self.reader is not None else self.engine
 
     def start(self) -> None:
         """Start the background services (once; a second call does nothing)."""

@@ -42,7 +42,10 @@ def open_runtime(settings: Settings, *, catalog: Catalog | None = None) -> Runti
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     sync_catalog(engine, catalog)
-    return wire(settings, engine, catalog)
+    rt = wire(settings, engine, catalog)
+    if settings.read_database_url:
+        rt.reader = make_engine(settings.read_database_url)
+    return rt
 
 
 def require_own_keys(settings: Settings) -> None:

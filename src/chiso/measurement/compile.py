@@ -20,6 +20,7 @@ from sqlalchemy import (
     Date,
     Float,
     FromClause,
+    Integer,
     and_,
     case,
     cast,
@@ -82,17 +83,20 @@ def work_clock(col: Any, dialect: str) -> ColumnElement[Any]:
     """Working days elapsed from the calendar's first day to ``col`` (see the module)."""
     w = workdays.alias()
     return (select(_clock_of(w, col, dialect))
-            .where(w.c.day == local_day(col, dialect)).scalar_subquery())
+            .where(w.c.day == local_day(col, dialect)).correlate_except(w).scalar_subquery())
 
 
 def working_day_after(col: Any, days: Any, dialect: str) -> ColumnElement[Any]:
     """The Vietnamese day on which ``col`` moved by ``days`` working days falls: the first
-    working day whose end is at or after that clock. One subquery level, so that ``col``
-    correlates with the enclosing query's table."""
-    w, at = workdays.alias(), workdays.alias()
+    working day whose end is at or after that clock. The clock is a subquery of its own, so
+    that the bound is one value and the search an index range on ``n_before`` (as a join the
+    planner walks the calendar for every record); ``col`` correlates through both levels."""
+    w = workdays.alias()
+    bound: ColumnElement[Any] = work_clock(col, dialect) + days - 1
+    if dialect == "postgresql":  # an integer bound (n_before is one) keeps the index usable
+        bound = cast(func.ceil(bound), Integer)
     return (select(w.c.day)
-            .where(w.c.working.is_(True), at.c.day == local_day(col, dialect),
-                   w.c.n_before >= _clock_of(at, col, dialect) + days - 1)
+            .where(w.c.working.is_(True), w.c.n_before >= bound)
             .order_by(w.c.n_before, w.c.day).limit(1)
             .scalar_subquery())
 

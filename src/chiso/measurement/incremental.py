@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, tuple_, union_all
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, tuple_, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
 from chiso.catalog.indicators import Measurement
@@ -66,7 +66,7 @@ def apply_batch(conn: Connection, feed: str, batch_id: int,
     inds = eng.feed_indicators(m, feed)
     if not inds:
         return []
-    latest, versions = FEED_TABLES[feed]
+    latest, _ = FEED_TABLES[feed]
     dialect = conn.dialect.name
     now = datetime.now(UTC)
     day_inds = [i for i in inds if eng.shape(i) in ("day", "distinct")]
@@ -74,26 +74,48 @@ def apply_batch(conn: Connection, feed: str, batch_id: int,
     pub_inds = [i for i in inds if eng.shape(i) == "published"]
     changes: list[DayChange] = []
     if day_inds:
-        vcol = m.contracts[feed].version
-        v = versions.alias("v")
-        v2 = versions.alias("v2")
-        changed = select(latest.c.source, latest.c.record_id).where(latest.c.batch_id == batch_id)
-        previous = (select(func.max(v2.c[vcol]))
-                    .where(v2.c.source == v.c.source, v2.c.record_id == v.c.record_id,
-                           v2.c.batch_id != batch_id).scalar_subquery())
-        old_scope = and_(tuple_(v.c.source, v.c.record_id).in_(changed),
-                         v.c.batch_id != batch_id, v.c[vcol] == previous)
-        new_scope = latest.c.batch_id == batch_id
-        new_rows = conn.execute(union_all(*(
-            eng.contribution_rows(i, latest, dialect, new_scope) for i in day_inds))).all()
+        new_stmt, old_stmt = _batch_statements(m, feed, dialect)
+        new_rows = conn.execute(new_stmt, {"batch": batch_id}).all()
         if new_rows:
-            old_rows = conn.execute(union_all(*(
-                eng.contribution_rows(i, v, dialect, old_scope) for i in day_inds))).all()
+            old_rows = conn.execute(old_stmt, {"batch": batch_id}).all()
             changes = _apply_deltas(conn, new_rows, old_rows, now)
     if pub_inds:
         _apply_published(conn, pub_inds, latest, batch_id, now)
     _queue(conn, changes)
     return changes
+
+
+#: The two statements of a feed's batch, built once per measurement, feed and dialect:
+#: building them (every indicator's conditions) costs more than running them.
+_STATEMENTS: dict[tuple[int, str, str], tuple[Measurement, Any, Any]] = {}
+
+
+def _batch_statements(m: Measurement, feed: str, dialect: str) -> tuple[Any, Any]:
+    """The contributions of a batch's new latest rows, and of the versions they replaced,
+    for every day-shaped indicator of ``feed``; the batch id is the parameter ``batch``."""
+    hit = _STATEMENTS.get((id(m), feed, dialect))
+    if hit is not None and hit[0] is m:
+        return hit[1], hit[2]
+    day_inds = [i for i in eng.feed_indicators(m, feed) if eng.shape(i) in ("day", "distinct")]
+    latest, versions = FEED_TABLES[feed]
+    batch: Any = bindparam("batch")
+    vcol = m.contracts[feed].version
+    v = versions.alias("v")
+    v2 = versions.alias("v2")
+    changed = select(latest.c.source, latest.c.record_id).where(latest.c.batch_id == batch)
+    previous = (select(func.max(v2.c[vcol]))
+                .where(v2.c.source == v.c.source, v2.c.record_id == v.c.record_id,
+                       v2.c.batch_id != batch).scalar_subquery())
+    old_scope = and_(tuple_(v.c.source, v.c.record_id).in_(changed),
+                     v.c.batch_id != batch, v.c[vcol] == previous)
+    new_scope = latest.c.batch_id == batch
+    new_stmt = union_all(*(eng.contribution_rows(i, latest, dialect, new_scope)
+                           for i in day_inds))
+    old_stmt = union_all(*(eng.contribution_rows(i, v, dialect, old_scope) for i in day_inds))
+    if len(_STATEMENTS) > 64:  # catalogs reloaded many times (tests): forget the old ones
+        _STATEMENTS.clear()
+    _STATEMENTS[(id(m), feed, dialect)] = (m, new_stmt, old_stmt)
+    return new_stmt, old_stmt
 
 
 def _apply_deltas(conn: Connection, new_rows: Iterable[Any], old_rows: Iterable[Any],
@@ -236,8 +258,6 @@ def _upsert_pg(conn: Connection, name: str, span: str,
 
 
 def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
     return bindparam(name)
 
 

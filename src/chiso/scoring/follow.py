@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import date
 
 from sqlalchemy import Engine
@@ -18,6 +19,8 @@ from chiso.measurement.periods import Period, today_vn
 from chiso.scoring.live import compute
 
 log = logging.getLogger(__name__)
+#: A re-scoring waits at least this many times as long as the last one took.
+BUSY_SHARE = 4.0
 
 
 def current_periods(today: date) -> list[str]:
@@ -46,15 +49,20 @@ async def follow(engine: Engine, catalog: Catalog, hub: Hub, debounce: float = 2
     every process). Single-run work: the web app runs it in one process at a time
     (``chiso.store.leader.run_once``)."""
     sub = hub.subscribe(bounded=False)  # chiso's own follower
+    spent = 0.0  # seconds the last re-scoring took
     try:
         while True:
             item = await sub.queue.get()
             if "indicator" not in item:  # scores (ours) and tiles (the board's) move no value
                 continue
-            await asyncio.sleep(debounce)
+            # Under a steady stream, re-scorings are spaced so that they take at most about a
+            # fifth of the process (the intake beside it comes first).
+            await asyncio.sleep(max(debounce, BUSY_SHARE * spent))
             while not sub.queue.empty():
                 sub.queue.get_nowait()
+            started = time.monotonic()
             done = await asyncio.to_thread(rescore, engine, catalog, today_vn())
+            spent = time.monotonic() - started
             # To every process's subscribers: their boards and streams follow the scores too.
             await asyncio.to_thread(hub.announce, [{"type": "scores", **d} for d in done])
     finally:

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -31,7 +33,7 @@ from chiso.reports import schedule as reports_schedule
 from chiso.scoring.follow import follow
 from chiso.store import changes
 from chiso.store.leader import run_once
-from chiso.web import api, pages, render
+from chiso.web import api, busy, pages, render
 from chiso.web.headers import SecurityHeaders
 from chiso.web.pages.access import refusal
 
@@ -98,6 +100,8 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
         await asyncio.to_thread(rt.stop)
         if owned:
             rt.engine.dispose()
+            if rt.reader is not None:
+                rt.reader.dispose()
 
     app = FastAPI(
         title="chiso",
@@ -113,6 +117,8 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     for router in (*api.ROUTERS, *pages.ROUTERS):
         app.include_router(router)
     app.add_exception_handler(StarletteHTTPException, render.http_error)
+    app.add_exception_handler(OperationalError, busy.database_busy)
+    app.add_exception_handler(PoolTimeoutError, busy.database_busy)
     app.state.templates = render.templates()  # one environment per app
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The one gate: every request is authenticated and authorised against chiso.access.policy.

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
 from sqlalchemy import Connection
 
 from chiso.access.settings import AccessSettings
 from chiso.context import Runtime
 from chiso.dashboard.board import Board
+from chiso.store import replica
 
 
 # Dependencies that never wait are ``async``: FastAPI runs a plain ``def`` dependency in the
@@ -27,6 +28,19 @@ async def runtime(request: Request) -> Runtime:
 
 def connection(rt: Annotated[Runtime, Depends(runtime)]) -> Iterator[Connection]:
     with rt.engine.connect() as conn:
+        yield conn
+
+
+def read_connection(rt: Annotated[Runtime, Depends(runtime)],
+                    response: Response) -> Iterator[Connection]:
+    """A connection for a read-only answer: to the replica when one is set
+    (``CHISO_READ_DATABASE_URL``), whose freshness the answer then carries: ``X-Chiso-Read-From:
+    replica`` and ``X-Chiso-Read-Lag`` (seconds behind the primary)."""
+    with rt.read_engine.connect() as conn:
+        if rt.reader is not None:
+            behind = replica.lag(conn)
+            response.headers["X-Chiso-Read-From"] = "replica" if behind is not None else "primary"
+            response.headers["X-Chiso-Read-Lag"] = f"{behind or 0.0:.3f}"
         yield conn
 
 
@@ -44,6 +58,8 @@ Rt = Annotated[Runtime, Depends(runtime)]
 #: A row id in a path: what an INTEGER column holds (a larger one is a 422, not a database error).
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Conn = Annotated[Connection, Depends(connection)]
+#: For handlers that only read: the replica when one is set (``read_connection``).
+ReadConn = Annotated[Connection, Depends(read_connection)]
 Today = Annotated[date, Depends(today)]
 
 

@@ -11,23 +11,29 @@ from typing import Any
 
 from chiso.context import Runtime
 
+#: How long one request's re-check stands for all: past it (a check that failed before
+#: :func:`keep`), the next request checks again.
+CHECK_SECONDS = 5.0
+
 
 def kept_answer(rt: Runtime, cache: str, key: tuple[Any, ...]) -> bytes | None:
     """An answer kept by :func:`keep` under ``key``, when its state mark was checked less than
-    ``rankings_recheck`` seconds ago and nothing was announced on the hub since (a batch
+    ``rankings_recheck`` seconds ago and no data was announced on the hub since (a batch
     committed in this process or another announces itself): no database read, so safe on the
-    event loop. Otherwise None: the caller checks the mark (``keep``); while it does, the
-    others get the kept answer. Call it from one thread (the event loop)."""
+    event loop. Otherwise None for one request, which checks the mark (``keep``, one small
+    read); while it does, the others get the kept answer, so a burst of readers after a
+    change costs one check, not one each. Call it from one thread (the event loop)."""
     hit = rt.caches.get(cache, {}).get(key)
-    if hit is None or hit[2] != rt.hub.generation:
+    if hit is None:
         return None
     body: bytes = hit[1]
-    if time.monotonic() - hit[3] < rt.settings.rankings_recheck:
+    if hit[2] == rt.hub.generation and time.monotonic() - hit[3] < rt.settings.rankings_recheck:
         return body
-    checking: set[tuple[Any, ...]] = rt.caches.setdefault(f"{cache}.checking", set())
-    if (cache, *key) in checking:  # another request re-checks it now: no herd of checks
-        return body
-    checking.add((cache, *key))  # keep() discards it
+    checking: dict[tuple[Any, ...], float] = rt.caches.setdefault(f"{cache}.checking", {})
+    now = time.monotonic()
+    if now - checking.get(key, -CHECK_SECONDS) < CHECK_SECONDS:
+        return body  # another request re-checks it now: no herd of checks
+    checking[key] = now  # keep() clears it; a check that failed before it expires
     return None
 
 
@@ -43,7 +49,7 @@ def keep(rt: Runtime, cache: str, key: tuple[Any, ...], mark: tuple[Any, ...] | 
         else:
             body = answer()
     finally:
-        rt.caches.get(f"{cache}.checking", set()).discard((cache, *key))
+        rt.caches.get(f"{cache}.checking", {}).pop(key, None)
     if mark is not None:
         if key not in kept and len(kept) >= size:
             kept.pop(next(iter(kept)))  # the oldest entry goes first

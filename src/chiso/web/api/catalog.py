@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from chiso.store import catalog_reads as reads
-from chiso.web.deps import Conn, Rt, Today
+from chiso.web.deps import ReadConn, Rt, Today
 
 router = APIRouter(prefix="/api/v1")
 
@@ -167,12 +167,12 @@ async def health(rt: Rt) -> Health:
 
 
 @router.get("/plans", tags=["catalog"])
-def plans(conn: Conn) -> list[PlanSummary]:
+def plans(conn: ReadConn) -> list[PlanSummary]:
     return [PlanSummary(**p) for p in reads.list_plans(conn)]
 
 
 @router.get("/plans/{key}", tags=["catalog"])
-def plan(key: str, conn: Conn) -> PlanDetail:
+def plan(key: str, conn: ReadConn) -> PlanDetail:
     found = reads.get_plan(conn, key)
     if found is None:
         raise _not_found(f"plan {key}")
@@ -191,7 +191,7 @@ PlanFilter = Annotated[
 
 
 @router.get("/targets", tags=["catalog"])
-def targets(conn: Conn, plan: PlanFilter = None, unit: UnitFilter = None,
+def targets(conn: ReadConn, plan: PlanFilter = None, unit: UnitFilter = None,
             role: Annotated[
                 str | None, Query(description="tracking, implementing or coordinating")
             ] = None,
@@ -202,7 +202,7 @@ def targets(conn: Conn, plan: PlanFilter = None, unit: UnitFilter = None,
 
 
 @router.get("/plans/{key}/targets/{target_id}", tags=["catalog"])
-def target(key: str, target_id: str, conn: Conn) -> TargetOut:
+def target(key: str, target_id: str, conn: ReadConn) -> TargetOut:
     found = reads.get_target(conn, key, target_id)
     if found is None:
         raise _not_found(f"target {target_id} of plan {key}")
@@ -210,7 +210,7 @@ def target(key: str, target_id: str, conn: Conn) -> TargetOut:
 
 
 @router.get("/tasks", tags=["catalog"])
-def tasks(conn: Conn, day: Today, plan: PlanFilter = None, unit: UnitFilter = None,
+def tasks(conn: ReadConn, day: Today, plan: PlanFilter = None, unit: UnitFilter = None,
           role: Annotated[str | None, Query(description="lead or coordinating")] = None,
           group: str | None = None,
           section: Annotated[str | None, Query(description="body or appendix")] = None,
@@ -223,7 +223,7 @@ def tasks(conn: Conn, day: Today, plan: PlanFilter = None, unit: UnitFilter = No
 
 
 @router.get("/plans/{key}/tasks/{task_id}", tags=["catalog"])
-def task(key: str, task_id: str, conn: Conn, day: Today) -> TaskOut:
+def task(key: str, task_id: str, conn: ReadConn, day: Today) -> TaskOut:
     found = reads.get_task(conn, key, task_id, day)
     if found is None:
         raise _not_found(f"task {task_id} of plan {key}")
@@ -231,7 +231,7 @@ def task(key: str, task_id: str, conn: Conn, day: Today) -> TaskOut:
 
 
 @router.get("/units", tags=["units"])
-def units(conn: Conn, kind: str | None = None) -> list[UnitOut]:
+def units(conn: ReadConn, kind: str | None = None) -> list[UnitOut]:
     return [UnitOut(**u) for u in reads.list_units(conn, kind=kind)]
 
 
@@ -244,7 +244,7 @@ def units_search(rt: Rt,
 
 
 @router.get("/units/{code}", tags=["units"])
-def unit(code: str, conn: Conn) -> UnitDetail:
+def unit(code: str, conn: ReadConn) -> UnitDetail:
     found = reads.get_unit(conn, code)
     if found is None:
         raise _not_found(f"unit {code}")

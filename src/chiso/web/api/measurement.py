@@ -18,7 +18,7 @@ from chiso.measurement import answers
 from chiso.measurement import progress as measured_progress
 from chiso.measurement import values as mv
 from chiso.store import catalog_reads as reads
-from chiso.web.deps import Conn, Rt, Today
+from chiso.web.deps import Conn, ReadConn, Rt, Today
 from chiso.web.kept import keep, kept_answer
 from chiso.web.sse import hub_stream
 
@@ -108,7 +108,7 @@ def _values_body(rt: Runtime, today: date, key: tuple[Any, ...]) -> bytes:
 
 @router.get("/plans/{key}/targets/{target_id}/progress", response_model=answers.TargetProgress,
             response_model_exclude_unset=True)
-def target_progress(key: str, target_id: str, rt: Rt, conn: Conn,
+def target_progress(key: str, target_id: str, rt: Rt, conn: ReadConn,
                     today: Today) -> dict[str, Any]:
     """The bound indicators' values against the target's threshold: for the city and, for
     ``level: implementing`` bindings, each implementing unit, over each judged period."""

@@ -173,7 +173,7 @@ def dataset_changes(dataset: str, fmt: str, request: Request, rt: Rt,
     if fmt not in MEDIA:
         raise HTTPException(404, f"{fmt}: the change log is csv or json")
     try:
-        with rt.engine.connect() as conn:
+        with rt.read_engine.connect() as conn:  # a replica's, when one is set
             log = changelog.changes(conn, dataset, period or None)
     except ds.DatasetError as exc:
         raise HTTPException(404, str(exc)) from exc

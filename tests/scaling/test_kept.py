@@ -1,0 +1,67 @@
+"""Kept answers under many readers: the board's tile announcements leave them kept, a data
+announcement makes one reader re-check while the others get the kept answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from chiso.context import Hub, Runtime
+from chiso.web.kept import CHECK_SECONDS, keep, kept_answer
+
+
+def test_tiles_announcements_move_no_generation() -> None:
+    hub = Hub()
+    hub.publish([{"type": "tiles", "ids": ["a"], "version": 3}])
+    assert hub.generation == 0
+    hub.publish([{"indicator": "tthc.on_time_rate", "period": "2027-01-01"}])
+    assert hub.generation == 1
+    hub.publish([{"type": "scores", "method": "m"}])
+    assert hub.generation == 2
+
+
+@pytest.fixture
+def kept_runtime(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Runtime:
+    """The shared runtime with kept answers served for a minute without a re-check (the
+    tests' default re-checks each time)."""
+    monkeypatch.setattr(runtime, "settings",
+                        runtime.settings.model_copy(update={"rankings_recheck": 60.0}))
+    return runtime
+
+
+def test_one_reader_rechecks_after_a_change(kept_runtime: Runtime) -> None:
+    runtime = kept_runtime
+    cache, key = "test.kept", ("k",)
+    runtime.caches.pop(cache, None)
+    runtime.caches.pop(f"{cache}.checking", None)
+    made: list[bytes] = []
+
+    def answer(body: bytes) -> bytes:
+        made.append(body)
+        return body
+
+    assert kept_answer(runtime, cache, key) is None  # nothing kept yet
+    keep(runtime, cache, key, ("mark", 1), runtime.hub.generation, lambda: answer(b"one"))
+    assert kept_answer(runtime, cache, key) == b"one"
+    runtime.hub.publish([{"indicator": "x", "period": "2027-01-01"}])  # data moved
+    assert kept_answer(runtime, cache, key) is None  # this reader checks the mark …
+    assert kept_answer(runtime, cache, key) == b"one"  # … the others meanwhile get the kept one
+    assert kept_answer(runtime, cache, key) == b"one"
+    body = keep(runtime, cache, key, ("mark", 2), runtime.hub.generation,
+                lambda: answer(b"two"))
+    assert body == b"two"
+    assert made == [b"one", b"two"]
+    assert kept_answer(runtime, cache, key) == b"two"  # checked: kept again for everyone
+    runtime.hub.publish([{"type": "tiles", "ids": [], "version": 1}])
+    assert kept_answer(runtime, cache, key) == b"two"  # tiles moved no data
+
+
+def test_a_check_that_failed_expires(kept_runtime: Runtime) -> None:
+    runtime = kept_runtime
+    cache, key = "test.kept.failed", ("k",)
+    keep(runtime, cache, key, ("mark", 1), runtime.hub.generation, lambda: b"one")
+    runtime.hub.publish([{"indicator": "x", "period": "2027-01-01"}])
+    assert kept_answer(runtime, cache, key) is None  # its check dies before keep()
+    assert kept_answer(runtime, cache, key) == b"one"
+    checking = runtime.caches[f"{cache}.checking"]
+    checking[key] -= CHECK_SECONDS + 0.1  # the failed check's time has passed
+    assert kept_answer(runtime, cache, key) is None  # another reader checks now
