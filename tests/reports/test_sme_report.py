@@ -61,7 +61,8 @@ def test_the_sme_report_builds_from_records(fresh_runtime: Runtime, tmp_path: Pa
     assert data.sme is not None
     assert (data.sme.supported, data.sme.supported_this_year) == (2, 2)
     assert [s.code for s in data.sme.sectors] == ["G", "C"]  # G lags: none applying
-    assert data.sme.this_year.readiness_raised == 1 and data.sme.this_year.contracts == 1
+    assert data.sme.this_year.readiness_raised == 1
+    assert data.sme.this_year.contracts == 1
     docx, xlsx, pdf = built.paths[:3]
     assert (docx.suffix, xlsx.suffix, pdf.suffix) == (".docx", ".xlsx", ".pdf")
     text = "\n".join(p.text for p in Document(str(docx)).paragraphs)
@@ -84,5 +85,6 @@ def test_a_commune_reports_its_own_programme(fresh_runtime: Runtime, tmp_path: P
     assert out.accepted, out.problems
     built = build(fresh_runtime, "sme-annual", "2027", unit, tmp_path,
                   issued=date(2027, 12, 10), now=datetime(2028, 1, 5, tzinfo=UTC))
-    assert built.data.sme is not None and built.data.sme.unit == unit
+    assert built.data.sme is not None
+    assert built.data.sme.unit == unit
     assert built.data.sme.supported == 1

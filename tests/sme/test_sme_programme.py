@@ -77,7 +77,8 @@ def test_the_programme_answers_from_records(fresh_engine: Engine, catalog: Catal
     communes = len(catalog.units.communes())
     by_unit = {c.unit: c for c in got.communes}
     assert len(got.communes) == communes
-    assert by_unit[A].supported == 3 and by_unit[B].supported == 1
+    assert by_unit[A].supported == 3
+    assert by_unit[B].supported == 1
     assert by_unit[A].share == 48000 / communes
     assert by_unit[A].progress == 3 / (48000 / communes) * 100
     assert got.communes[-1].unit == A  # the most ahead last; all lag at this volume
@@ -90,7 +91,8 @@ def test_the_programme_answers_from_records(fresh_engine: Engine, catalog: Catal
     assert (g.supported, g.applying_digital, g.lagging) == (1, 0, True)
     assert (j.supported, j.lagging) == (1, True)
     assert [s.code for s in got.sectors] == ["G", "J", "C"]  # lagging first
-    assert got.this_year.assessed == 2 and got.this_year.readiness_raised == 1
+    assert got.this_year.assessed == 2
+    assert got.this_year.readiness_raised == 1
     assert got.this_year.raised_rate == 50.0
     assert (got.this_year.contracts, got.this_year.applying_digital) == (1, 2)
     assert got.since_start.period == "2026-01-01..2027-06-30"
@@ -106,16 +108,19 @@ def test_the_sme_tiles_and_page(fresh_client: TestClient, fresh_engine: Engine) 
     board = fresh_client.get("/api/v1/dashboard").json()
     tiles = {t["id"]: t for g in board["groups"] for t in g["tiles"]}
     communes = tiles["dnnvv-xa-cham"]
-    assert communes["kind"] == "sme" and communes["of"] == communes["value"]
+    assert communes["kind"] == "sme"
+    assert communes["of"] == communes["value"]
     assert [w["value"] for w in communes["where"][:1]] == [0]
     sectors = tiles["dnnvv-nganh-cham"]
     assert (sectors["value"], sectors["of"]) == (1, 2)
     assert [w["name"] for w in sectors["where"]] == [
         "G. Bán buôn và bán lẻ; sửa chữa ô tô, mô tô, xe máy"]
     results = tiles["dnnvv-ket-qua-ho-tro"]
-    assert results["value"] == 50.0 and results["where"][3]["value"] == 1
+    assert results["value"] == 50.0
+    assert results["where"][3]["value"] == 1
     api = fresh_client.get("/api/v1/sme/programme").json()
-    assert api["supported"] == 4 and api["sectors"][0]["code"] == "G"
+    assert api["supported"] == 4
+    assert api["sectors"][0]["code"] == "G"
     assert fresh_client.get("/api/v1/sme/programme", params={"unit": "NOPE"}).status_code == 404
     page = fresh_client.get("/").text
     assert "Ngành chậm ứng dụng giải pháp số" in page
@@ -123,7 +128,8 @@ def test_the_sme_tiles_and_page(fresh_client: TestClient, fresh_engine: Engine) 
     english = fresh_client.get("/", params={"lang": "en"}).text
     assert "G. Wholesale and retail trade" in english
     sme_page = fresh_client.get("/sme", params={"lang": "vi"}).text
-    assert "Bán buôn và bán lẻ" in sme_page and "48.000" in sme_page
+    assert "Bán buôn và bán lẻ" in sme_page
+    assert "48.000" in sme_page
     unit_page = fresh_client.get(f"/units/{A}", params={"lang": "vi"}).text
     assert 'class="unit-sme-sectors"' in unit_page
     assert "So với phần mốc năm 2027 của Thành phố" in unit_page

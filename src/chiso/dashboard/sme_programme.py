@@ -32,7 +32,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from chiso.catalog.loader import Catalog
 from chiso.clock import VIETNAM
 from chiso.context import Answer
-from chiso.dashboard.attention import Text
 from chiso.measurement import grdp
 from chiso.numbers import percent
 from chiso.outlook.milestones import milestones
@@ -47,6 +46,11 @@ SHARE_BASIS = "equal"  # a commune's share of the city's milestone: 1 / number o
 
 class SmeProgrammeError(LookupError):
     """The catalog does not measure plan 232, or no such commune."""
+
+
+class SectorName(Answer):
+    vi: str
+    en: str
 
 
 class Milestone(Answer):
@@ -66,7 +70,7 @@ class CommuneProgress(Answer):
 
 class SectorRow(Answer):
     code: str
-    name: Text
+    name: SectorName
     supported: int
     applying_digital: int
     applying_rate: float | None = Field(description="applying / supported, in %")
@@ -174,7 +178,7 @@ def _sectors(conn: Connection, start: date, end: date, unit: str | None,
         rate = _rate(applying.get(code, 0), n)
         info = names.get(code, {"name_vi": code, "name_en": code})
         rows.append(SectorRow(
-            code=code, name=Text(vi=info["name_vi"], en=info["name_en"]), supported=n,
+            code=code, name=SectorName(vi=info["name_vi"], en=info["name_en"]), supported=n,
             applying_digital=applying.get(code, 0), applying_rate=rate,
             readiness_raised=raised.get(code, 0), contracts=contracts.get(code, 0),
             exemplary=exemplary.get(code, 0),
@@ -267,8 +271,8 @@ def tile_body(answer: SmeProgramme, show: str, where: int) -> dict[str, Any]:
                            if c.progress is not None else None}
                           for c in lag[:where]]}
     if show == "lagging_sectors":
-        lag = answer.lagging_sectors
-        return {**base, "value": float(len(lag)) if answer.sectors else None,
+        slow = answer.lagging_sectors
+        return {**base, "value": float(len(slow)) if answer.sectors else None,
                 "of": len(answer.sectors), "unit_of_measure": "ngành",
                 "where": [{"name": f"{s.code}. {s.name.vi}", "name_en": f"{s.code}. {s.name.en}",
                            "value": float(s.supported),
@@ -277,7 +281,7 @@ def tile_body(answer: SmeProgramme, show: str, where: int) -> dict[str, Any]:
                                f"(kế hoạch: {percent(answer.plan_ratio, 'vi', 0)})",
                                f"{percent(s.applying_rate or 0, 'en')} applying digital "
                                f"solutions (plan: {percent(answer.plan_ratio, 'en', 0)})")}
-                          for s in lag[:where]]}
+                          for s in slow[:where]]}
     if show == "exemplary_by_sector":
         rows = sorted((s for s in answer.sectors if s.exemplary),
                       key=lambda s: (-s.exemplary, s.code))

@@ -359,6 +359,10 @@ def _next(data: ReportData, locale: Locale) -> list[Block]:
     return blocks
 
 
+def _share(value: float | None, locale: Locale) -> str:
+    return "—" if value is None else percent(value, locale)
+
+
 def _sme(data: ReportData, locale: Locale) -> list[Block]:
     """The SME programme's questions (plan 232): enterprises against this year's milestone,
     the results of support, the sectors and communes behind, the exemplary SMEs by sector."""
@@ -369,8 +373,9 @@ def _sme(data: ReportData, locale: Locale) -> list[Block]:
     head = _t(locale,
               f"Từ ngày {since} đến hết ngày {day_text(p.today, locale)}, "
               f"{number(p.supported, locale)} doanh nghiệp nhỏ và vừa đã được hỗ trợ chuyển đổi "
-              f"số (mỗi doanh nghiệp tính một lần), trong đó {number(p.supported_this_year, locale)}"
-              f" doanh nghiệp được hỗ trợ trong năm {p.today.year}.",
+              f"số (mỗi doanh nghiệp tính một lần), trong đó "
+              f"{number(p.supported_this_year, locale)} doanh nghiệp được hỗ trợ trong năm "
+              f"{p.today.year}.",
               f"From {since} to the end of {day_text(p.today, locale)}, "
               f"{number(p.supported, locale)} SMEs were supported in digital transformation "
               f"(each counted once), {number(p.supported_this_year, locale)} of them in "
@@ -380,8 +385,8 @@ def _sme(data: ReportData, locale: Locale) -> list[Block]:
         source = (_t(locale, "do cơ quan vận hành đặt", "set by the operator")
                   if p.milestone.source == "operator"
                   else _t(locale, "mặc định theo tuyến tính", "linear by default"))
-        reached = (_t(locale, f", đạt {percent(p.milestone_progress, locale)}",
-                      f", {percent(p.milestone_progress, locale)} reached")
+        reached = (_t(locale, f", đạt {_share(p.milestone_progress, locale)}",
+                      f", {_share(p.milestone_progress, locale)} reached")
                    if p.milestone_progress is not None else "")
         blocks.append(Block(kind="paragraph", text=_t(
             locale, f"Mốc năm {p.milestone.year}: {number(p.milestone.value, locale, 0)} doanh "
@@ -398,8 +403,8 @@ def _sme(data: ReportData, locale: Locale) -> list[Block]:
             "Enterprises assessed before and after support"),
          number(r.assessed, locale), number(a.assessed, locale)],
         [_t(locale, "Trong đó nâng được mức độ sẵn sàng", "of which readiness level raised"),
-         f"{number(r.readiness_raised, locale)} ({percent(r.raised_rate, locale)})",
-         f"{number(a.readiness_raised, locale)} ({percent(a.raised_rate, locale)})"],
+         f"{number(r.readiness_raised, locale)} ({_share(r.raised_rate, locale)})",
+         f"{number(a.readiness_raised, locale)} ({_share(a.raised_rate, locale)})"],
         [_t(locale, "Doanh nghiệp ứng dụng giải pháp công nghệ số",
             "Enterprises applying digital solutions"),
          number(r.applying_digital, locale), number(a.applying_digital, locale)],
@@ -416,7 +421,7 @@ def _sme(data: ReportData, locale: Locale) -> list[Block]:
             _t(locale, "Hợp đồng", "Contracts"), _t(locale, "Tiêu biểu", "Exemplary")],
             rows=[[f"{s.code}. {s.name.vi if locale == 'vi' else s.name.en}",
                    number(s.supported, locale),
-                   f"{number(s.applying_digital, locale)} ({percent(s.applying_rate, locale)})",
+                   f"{number(s.applying_digital, locale)} ({_share(s.applying_rate, locale)})",
                    number(s.readiness_raised, locale), number(s.contracts, locale),
                    number(s.exemplary, locale)] for s in p.sectors]))
     slow = p.lagging_sectors
