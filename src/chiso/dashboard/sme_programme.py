@@ -266,7 +266,7 @@ def tile_body(answer: SmeProgramme, show: str, where: int) -> dict[str, Any]:
                 "where": [{"unit": c.unit, "name": c.name, "value": float(c.supported),
                            "drill": f"/units/{c.unit}",
                            "detail": _both(
-                               f"{percent(c.progress, 'vi')} phần mốc của xã",
+                               f"đạt {percent(c.progress, 'vi')} phần mốc được chia",
                                f"{percent(c.progress, 'en')} of its share")
                            if c.progress is not None else None}
                           for c in lag[:where]]}
