@@ -25,7 +25,8 @@ def test_every_kind_is_in_the_catalog(catalog: Catalog) -> None:
     kinds = catalog.reports
     assert {k: v.cadence for k, v in kinds.items()} == {
         "monthly": "monthly", "quarterly": "quarterly", "six-months": "semiannual",
-        "nine-months": "nine_months", "annual": "annual", "ranking": "quarterly"}
+        "nine-months": "nine_months", "annual": "annual", "ranking": "quarterly",
+        "sme-annual": "annual"}
     ranking = kinds["ranking"]
     assert "rankings" in ranking.sections
     assert ranking.rankings is not None

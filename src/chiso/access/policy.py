@@ -175,6 +175,10 @@ POLICY: tuple[Rule, ...] = (
        note="the first screen: statuses counted, warnings, rank movers, newly overdue tasks, "
        "decisions past their follow-up date without movement (no decision text)"),
     _r("GET", "/dashboard/stream", EVERYONE, note="server-sent events: changed tiles as HTML"),
+    _r("GET", "/sme", EVERYONE, note="the SME programme's questions (public aggregates)"),
+    _r("GET", "/api/v1/sme/programme", EVERYONE,
+       note="the SME programme: communes and sectors behind, exemplary SMEs, results "
+       "(public aggregates, no enterprise named)"),
     # -- dashboard: the commune map --------------------------------------------------------
     _r("GET", "/map", EVERYONE, note="the commune map (public aggregates)"),
     _r("GET", "/api/v1/map", EVERYONE, note="each commune's value of an indicator or score"),

@@ -84,8 +84,18 @@ class OwnMeasure(Strict):
     result: Literal["scored_units", "realtime_targets", "system_values", "early_flags"]
 
 
+class SmeMeasure(Strict):
+    """One of the SME programme's own questions (plan 232), from its records
+    (``chiso.dashboard.sme_programme``): the communes or the sectors that lag, the exemplary
+    enterprises by sector, the readiness levels raised this year."""
+
+    kind: Literal["sme"]
+    show: Literal["lagging_communes", "lagging_sectors", "exemplary_by_sector", "results"]
+    where: int = Field(default=5, ge=1, le=20)
+
+
 Measure = Annotated[IndicatorMeasure | TasksMeasure | TargetsMeasure | RankingMeasure
-                    | DecisionsMeasure | AlertsMeasure | OwnMeasure,
+                    | DecisionsMeasure | AlertsMeasure | OwnMeasure | SmeMeasure,
                     Field(discriminator="kind")]
 
 

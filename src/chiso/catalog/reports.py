@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from chiso.catalog.methods import Methods
     from chiso.units.registry import UnitRegistry
 
-Section = Literal["results", "shortcomings", "next_period", "proposals", "rankings"]
+Section = Literal["results", "shortcomings", "next_period", "proposals", "rankings",
+                  "sme_programme"]
 ScopeKind = Literal["city", "department", "agency", "commune"]
 RankedKind = Literal["department", "agency", "commune"]
 
@@ -94,6 +95,10 @@ class ReportKind(Strict):
     title_en: str
     cadence: Literal["monthly", "quarterly", "semiannual", "nine_months", "annual"]
     due_day: int = Field(ge=1, le=28, description="due before this day of the next month")
+    due_month: int | None = Field(
+        default=None, ge=1, le=12,
+        description="an annual kind due within its own year: due before due_day of this "
+                    "month (plan 232: 15/12), its figures taken up to the day before")
     rule: RuleRef
     plans: list[str] = Field(min_length=1)
     subject_vi: str = Field(description="{period_vi} is replaced by the period's words")
@@ -134,6 +139,9 @@ def _check(kind: ReportKind, file: str, plans: Mapping[str, PlanEntry],
             raise CatalogError(file, kind.id, f"plans[{i}]", f"no plan {plan!r}")
     if len(set(kind.sections)) != len(kind.sections):
         raise CatalogError(file, kind.id, "sections", "a section is listed twice")
+    if kind.due_month is not None and kind.cadence != "annual":
+        raise CatalogError(file, kind.id, "due_month",
+                           "only an annual kind is due within its own year")
     if "rankings" in kind.sections and kind.rankings is None:
         raise CatalogError(file, kind.id, "rankings",
                            "the rankings section needs a rankings mapping (methods, kinds)")

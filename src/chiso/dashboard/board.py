@@ -26,13 +26,14 @@ from chiso.catalog.dashboard import (
     IndicatorMeasure,
     OwnMeasure,
     RankingMeasure,
+    SmeMeasure,
     TargetsMeasure,
     TasksMeasure,
     Tile,
 )
 from chiso.catalog.loader import Catalog
 from chiso.context import Hub
-from chiso.dashboard import own
+from chiso.dashboard import own, sme_programme
 from chiso.measurement import values as mv
 from chiso.measurement.periods import YOUNG_DAYS, today_vn
 from chiso.outlook import live as outlook
@@ -246,6 +247,9 @@ def tile_view(conn: Connection, catalog: Catalog, tile: Tile, today: date,
         body = _decisions(conn, catalog, today)
     elif isinstance(m, OwnMeasure):
         body = own.own_measure(conn, catalog, m.result, today)
+    elif isinstance(m, SmeMeasure):
+        answer = sme_programme.programme(conn, catalog, today)
+        body = sme_programme.tile_body(answer, m.show, m.where)
     else:
         assert isinstance(m, AlertsMeasure)
         body = _alerts(conn, m, today)
@@ -340,6 +344,14 @@ class Board:
         for t in tiles.values():
             if t.indicator:
                 self.by_indicator.setdefault(t.indicator, set()).add(t.id)
+        # The SME programme's tiles read its records: they move with any of its indicators.
+        sme_feeds = set(sme_programme.FEEDS)
+        for code, ind in (catalog.measurement.indicators.items() if catalog.measurement
+                          else []):
+            if ind.feed in sme_feeds:
+                for t in tiles.values():
+                    if t.measure.kind == "sme":
+                        self.by_indicator.setdefault(code, set()).add(t.id)
         self.by_kind: dict[str, set[str]] = {}
         for t in tiles.values():
             self.by_kind.setdefault(t.measure.kind, set()).add(t.id)

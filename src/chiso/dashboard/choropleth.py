@@ -1,5 +1,11 @@
 """Values for the commune map: any indicator or any scoring method's scores, per commune,
-sorted into at most five classes coloured from a colour-blind-safe sequential palette.
+or the commune's economy as the statistics office publishes it (``grdp:value``, GRDP at
+current prices; ``grdp:growth``, growth at comparable prices against a year earlier), sorted
+into at most five classes coloured from a colour-blind-safe sequential palette.
+
+A GRDP layer shows the GRDP period the map's period names: a quarter itself, the first half
+as the cumulative 6 months, a year as the 12 months; any other period (a month, the year to
+date) the latest quarter published that has ended by its last day.
 
 Darker always means better: for a ``lower_is_better`` indicator the palette runs the other way.
 Classes are quantiles of the communes that have a value (each holds about a fifth of them), so
@@ -17,8 +23,9 @@ from sqlalchemy import Connection
 
 from chiso.catalog.loader import Catalog
 from chiso.catalog.methods import Node
+from chiso.measurement import grdp
 from chiso.measurement import values as mv
-from chiso.measurement.periods import parse_period
+from chiso.measurement.periods import Period, parse_period
 from chiso.scoring import live as scoring
 
 CLASSES = 5
@@ -29,8 +36,16 @@ NO_DATA = "#d9d9d9"
 DEFAULT_MEASURE = "indicator:tthc.on_time_rate"
 
 
+GRDP_LAYERS = {
+    "value": ("GRDP của xã, phường (giá hiện hành)", "Commune GRDP (current prices)", "tỷ đồng"),
+    "growth": ("Tăng trưởng GRDP so với cùng kỳ (giá so sánh)",
+               "GRDP growth on a year earlier (comparable prices)", "%"),
+}
+
+
 class MeasureError(ValueError):
-    """A measure that is not written ``indicator:<code>`` or ``score:<method>`` (422)."""
+    """A measure that is not written ``indicator:<code>``, ``score:<method>`` or
+    ``grdp:value|growth`` (422)."""
 
 
 class UnknownMeasureError(KeyError):
@@ -137,10 +152,22 @@ def commune_methods(catalog: Catalog) -> list[str]:
 
 def parse_measure(measure: str) -> tuple[str, str]:
     kind, sep, code = measure.partition(":")
-    if not sep or kind not in ("indicator", "score") or not code:
+    if not sep or kind not in ("indicator", "score", "grdp") or not code:
         raise MeasureError(f"measure {measure!r}: write indicator:<code> (for example "
-                           f"{DEFAULT_MEASURE}) or score:<method> (for example score:dvc-766)")
+                           f"{DEFAULT_MEASURE}), score:<method> (for example score:dvc-766) "
+                           "or grdp:value / grdp:growth")
     return kind, code
+
+
+def grdp_period(conn: Connection, p: Period) -> str | None:
+    """The GRDP period a map period shows (see the module); None when none is published."""
+    if p.kind == "quarter":
+        return p.label
+    if p.kind == "half" and p.start.month == 1:
+        return f"{p.start.year}-6T"
+    if p.kind == "year":
+        return f"{p.start.year}-12T"
+    return grdp.latest_quarter(conn, p.end)
 
 
 def _leaf_count(nodes: list[Node]) -> int:
@@ -166,6 +193,18 @@ def map_values(conn: Connection, catalog: Catalog, measure: str, period: str,
                 got[v.unit] = CommuneValue(v.unit, "", v.value, records=v.records)
         name_vi, name_en = ind.name_vi, ind.name_en
         unit_of_measure, direction = ind.unit_of_measure, ind.direction
+    elif kind == "grdp":
+        if code not in GRDP_LAYERS:
+            raise UnknownMeasureError(f"no GRDP layer {code!r}: grdp:value or grdp:growth")
+        shown = grdp_period(conn, p)
+        figures = ({} if shown is None else grdp.figures(conn, shown) if code == "value"
+                   else grdp.growths(conn, shown))
+        for unit, value in figures.items():
+            got[unit] = CommuneValue(unit, "", value)
+        name_vi, name_en, unit_of_measure = GRDP_LAYERS[code]
+        if shown is not None:
+            name_vi, name_en = f"{name_vi}, kỳ {shown}", f"{name_en}, period {shown}"
+        direction = "higher_is_better"
     else:
         try:
             method = scoring.method_for(catalog, code, p, today)

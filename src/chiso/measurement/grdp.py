@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -123,3 +123,40 @@ def history(conn: Connection, unit: str, period: str, sector: str, basis: str
         t.c.unit == unit, t.c.period == period, t.c.sector == sector,
         t.c.price_basis == basis).order_by(t.c.released_at))
     return [(r.release, r.released_at, float(r.value)) for r in rows]
+
+
+def figures(conn: Connection, period: str, sector: str = TOTAL, basis: str = "current"
+            ) -> dict[str, float]:
+    """Every unit's current figure for one period, sector and price basis, by unit."""
+    previous_year(period)
+    t = feed_stats_grdp
+    return {u: float(v) for u, v in conn.execute(select(t.c.unit, t.c.value).where(
+        t.c.period == period, t.c.sector == sector, t.c.price_basis == basis))}
+
+
+def growths(conn: Connection, period: str, sector: str = TOTAL) -> dict[str, float]:
+    """Every unit's growth in % against the same period a year earlier (comparable prices)."""
+    now = figures(conn, period, sector, "comparable")
+    before = figures(conn, previous_year(period), sector, "comparable")
+    return {u: (v / before[u] - 1) * 100 for u, v in now.items() if before.get(u)}
+
+
+_END = {"Q1": (3, 31), "Q2": (6, 30), "Q3": (9, 30), "Q4": (12, 31), "6T": (6, 30),
+        "9T": (9, 30), "12T": (12, 31)}
+
+
+def period_end(period: str) -> date:
+    """The last day a GRDP period covers: 2026-Q3 and 2026-9T -> 30/09/2026."""
+    previous_year(period)
+    year, part = period.split("-")
+    month, day = _END[part]
+    return date(int(year), month, day)
+
+
+def latest_quarter(conn: Connection, until: date) -> str | None:
+    """The latest quarter with a published total that ends on or before ``until``."""
+    t = feed_stats_grdp
+    periods = [p for (p,) in conn.execute(select(t.c.period).distinct().where(
+        t.c.sector == TOTAL, t.c.period.like("%-Q%")))]
+    ended = [p for p in periods if _PERIOD.match(p) and period_end(p) <= until]
+    return max(ended, key=period_end) if ended else None

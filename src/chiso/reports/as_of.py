@@ -45,9 +45,11 @@ _LEFT_OUT = {"access_grants", "access_sessions", "access_tokens", "access_users"
 
 def due_cut_off(kind: ReportKind, end: date) -> datetime:
     """When a report on a period ending ``end`` closes its data: the start (Vietnam time) of
-    its due day, the ``due_day`` of the month after the period."""
+    its due day, the ``due_day`` of the month after the period (of ``due_month`` in the
+    period's own year for a kind due within its year)."""
     first = end + timedelta(days=1)  # periods end on a month's last day
-    due = date(first.year, first.month, kind.due_day)
+    due = (date(end.year, kind.due_month, kind.due_day) if kind.due_month is not None
+           else date(first.year, first.month, kind.due_day))
     return datetime.combine(due, time(), VN).astimezone(UTC)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select
 from chiso.catalog.loader import Catalog
 from chiso.catalog.reports import ReportKind
 from chiso.context import Runtime
+from chiso.dashboard.sme_programme import SmeProgramme, programme
 from chiso.intake import quality
 from chiso.measurement import values as mv
 from chiso.measurement.periods import Period, PeriodError, parse_period
@@ -113,6 +114,8 @@ class ReportData(_Data):
     gaps: list[FeedGap]
     rankings: list[RankTable] = Field(default_factory=list,
                                       description="only for a kind with a rankings section")
+    sme: SmeProgramme | None = Field(default=None, description="only for a kind with an "
+                                     "sme_programme section: the city's or the commune's")
 
 
 EXAMPLES = {"month": "2026-11", "quarter": "2026-Q4", "half": "2026-H1", "year": "2026",
@@ -276,6 +279,9 @@ def gather(rt: Runtime, kind_id: str, period_label: str, unit: str) -> ReportDat
     period = report_period(kind, period_label)
     scope, code = scope_of(rt, kind, unit)
     as_of = period.end
+    if kind.due_month is not None:  # due within its own year: data up to the day before
+        as_of = min(as_of, date(period.end.year, kind.due_month, kind.due_day)
+                    - timedelta(days=1))
     next_start, next_end = following(period)
     catalog = rt.catalog
     lines: list[TargetLine] = []
@@ -292,6 +298,8 @@ def gather(rt: Runtime, kind_id: str, period_label: str, unit: str) -> ReportDat
                     measure_en=t.measure_en,
                     outlook=target_outlook(conn, catalog, plan, t.id, code, as_of)))
         tally = task_tally(conn, catalog, code, as_of, next_start, next_end, kind.plans)
+        sme = (programme(conn, catalog, as_of, code if scope == "commune" else None)
+               if "sme_programme" in kind.sections else None)
         # The tally's states count evidence up to the cut-off only; the warnings' list of
         # overdue tasks would change with evidence received later.
         late = {(s.plan, s.task) for s in tally.states if s.state == "overdue"}
@@ -315,4 +323,4 @@ def gather(rt: Runtime, kind_id: str, period_label: str, unit: str) -> ReportDat
         standings=_standings(rt, kind, period, as_of, scope, code),
         gaps=_gaps(rt, kind, period, code),
         rankings=(_rankings(rt, kind, period, as_of, code) if "rankings" in kind.sections
-                  else []))
+                  else []), sme=sme)

@@ -55,6 +55,8 @@ def last_period(kind: ReportKind, today: date) -> str:
             return f"{y}-H1" if m > 6 else f"{y - 1}-H2"
         case "nine_months":
             return f"{y}-9M" if m > 9 else f"{y - 1}-9M"
+    if kind.due_month is not None and m >= kind.due_month:
+        return str(y)  # due within its own year: this year's report is open from that month
     return str(y - 1)
 
 

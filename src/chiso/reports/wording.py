@@ -359,6 +359,100 @@ def _next(data: ReportData, locale: Locale) -> list[Block]:
     return blocks
 
 
+def _share(value: float | None, locale: Locale) -> str:
+    return "—" if value is None else percent(value, locale)
+
+
+def _sme(data: ReportData, locale: Locale) -> list[Block]:
+    """The SME programme's questions (plan 232): enterprises against this year's milestone,
+    the results of support, the sectors and communes behind, the exemplary SMEs by sector."""
+    p = data.sme
+    if p is None:
+        return []
+    since = day_text(p.since, locale)
+    head = _t(locale,
+              f"Từ ngày {since} đến hết ngày {day_text(p.today, locale)}, "
+              f"{number(p.supported, locale)} doanh nghiệp nhỏ và vừa đã được hỗ trợ chuyển đổi "
+              f"số (mỗi doanh nghiệp tính một lần), trong đó "
+              f"{number(p.supported_this_year, locale)} doanh nghiệp được hỗ trợ trong năm "
+              f"{p.today.year}.",
+              f"From {since} to the end of {day_text(p.today, locale)}, "
+              f"{number(p.supported, locale)} SMEs were supported in digital transformation "
+              f"(each counted once), {number(p.supported_this_year, locale)} of them in "
+              f"{p.today.year}.")
+    blocks = [Block(kind="paragraph", text=head)]
+    if p.milestone is not None:
+        source = (_t(locale, "do cơ quan vận hành đặt", "set by the operator")
+                  if p.milestone.source == "operator"
+                  else _t(locale, "mặc định theo tuyến tính", "linear by default"))
+        reached = (_t(locale, f", đạt {_share(p.milestone_progress, locale)}",
+                      f", {_share(p.milestone_progress, locale)} reached")
+                   if p.milestone_progress is not None else "")
+        blocks.append(Block(kind="paragraph", text=_t(
+            locale, f"Mốc năm {p.milestone.year}: {number(p.milestone.value, locale, 0)} doanh "
+            f"nghiệp ({source}){reached}.",
+            f"Milestone {p.milestone.year}: {number(p.milestone.value, locale, 0)} enterprises "
+            f"({source}){reached}.")))
+    r, a = p.this_year, p.since_start
+    blocks.append(Block(kind="subheading", text=_t(locale, "Kết quả hỗ trợ tại doanh nghiệp",
+                                                   "Results at the enterprises")))
+    blocks.append(Block(kind="table", columns=[
+        _t(locale, "Nội dung", "Item"), _t(locale, f"Năm {p.today.year}", str(p.today.year)),
+        _t(locale, f"Từ {since}", f"Since {since}")], rows=[
+        [_t(locale, "Doanh nghiệp được đánh giá trước và sau hỗ trợ",
+            "Enterprises assessed before and after support"),
+         number(r.assessed, locale), number(a.assessed, locale)],
+        [_t(locale, "Trong đó nâng được mức độ sẵn sàng", "of which readiness level raised"),
+         f"{number(r.readiness_raised, locale)} ({_share(r.raised_rate, locale)})",
+         f"{number(a.readiness_raised, locale)} ({_share(a.raised_rate, locale)})"],
+        [_t(locale, "Doanh nghiệp ứng dụng giải pháp công nghệ số",
+            "Enterprises applying digital solutions"),
+         number(r.applying_digital, locale), number(a.applying_digital, locale)],
+        [_t(locale, "Hợp đồng ký giữa doanh nghiệp công nghệ số và DNNVV",
+            "Contracts between digital-technology firms and SMEs"),
+         number(r.contracts, locale), number(a.contracts, locale)]]))
+    ratio = percent(p.plan_ratio, locale, 0)
+    blocks.append(Block(kind="subheading", text=_t(locale, "Theo ngành kinh tế", "By sector")))
+    if p.sectors:
+        blocks.append(Block(kind="table", columns=[
+            _t(locale, "Ngành", "Sector"), _t(locale, "Được hỗ trợ", "Supported"),
+            _t(locale, "Ứng dụng giải pháp số", "Applying digital solutions"),
+            _t(locale, "Nâng mức sẵn sàng", "Readiness raised"),
+            _t(locale, "Hợp đồng", "Contracts"), _t(locale, "Tiêu biểu", "Exemplary")],
+            rows=[[f"{s.code}. {s.name.vi if locale == 'vi' else s.name.en}",
+                   number(s.supported, locale),
+                   f"{number(s.applying_digital, locale)} ({_share(s.applying_rate, locale)})",
+                   number(s.readiness_raised, locale), number(s.contracts, locale),
+                   number(s.exemplary, locale)] for s in p.sectors]))
+    slow = p.lagging_sectors
+    blocks.append(Block(kind="paragraph", text=_t(
+        locale, f"Các ngành có tỷ lệ doanh nghiệp ứng dụng giải pháp số thấp hơn tỷ lệ của kế "
+        f"hoạch ({ratio}): " + (", ".join(f"{s.code}. {s.name.vi}" for s in slow) or "không có")
+        + ".",
+        f"Sectors where fewer supported enterprises apply digital solutions than the plan's "
+        f"ratio ({ratio}): " + (", ".join(f"{s.code}. {s.name.en}" for s in slow) or "none")
+        + ".")))
+    if data.scope == "city" and p.milestone is not None:
+        behind = p.lagging_communes
+        shown = ", ".join(f"{c.name} ({number(c.supported, locale)})" for c in behind[:10])
+        blocks.append(Block(kind="paragraph", text=_t(
+            locale, f"{number(len(behind), locale)}/{number(len(p.communes), locale)} xã, "
+            f"phường chưa đạt phần mốc năm {p.milestone.year} của mình (mốc của Thành phố chia "
+            f"đều); chậm nhất: {shown or 'không có'}.",
+            f"{number(len(behind), locale)} of {number(len(p.communes), locale)} communes are "
+            f"behind their share of the {p.milestone.year} milestone (the City's milestone "
+            f"divided equally); furthest behind: {shown or 'none'}.")))
+    exemplary = [s for s in p.sectors if s.exemplary]
+    listed = ", ".join(f"{s.code}. {s.name.vi if locale == 'vi' else s.name.en} "
+                       f"({number(s.exemplary, locale)})" for s in exemplary)
+    blocks.append(Block(kind="paragraph", text=_t(
+        locale, "Doanh nghiệp nhỏ và vừa tiêu biểu về chuyển đổi số theo ngành: "
+        + (listed or "chưa có doanh nghiệp được công nhận") + ".",
+        "Exemplary SMEs in digital transformation by sector: "
+        + (listed or "none recognised yet") + ".")))
+    return blocks
+
+
 def compose(data: ReportData, catalog: Catalog, locale: Locale, issued: date, *,
             number: str | None = None, signer: str = "", proposals: str | None = None
             ) -> Letter:
@@ -380,7 +474,9 @@ def compose(data: ReportData, catalog: Catalog, locale: Locale, issued: date, *,
              "shortcomings": ("TỒN TẠI, HẠN CHẾ", "SHORTCOMINGS"),
              "next_period": ("NHIỆM VỤ TRỌNG TÂM KỲ TỚI", "PRIORITIES FOR NEXT PERIOD"),
              "proposals": ("ĐỀ XUẤT, KIẾN NGHỊ", "PROPOSALS"),
-             "rankings": ("KẾT QUẢ ĐÁNH GIÁ, XẾP HẠNG", "ASSESSMENT AND RANKING")}
+             "rankings": ("KẾT QUẢ ĐÁNH GIÁ, XẾP HẠNG", "ASSESSMENT AND RANKING"),
+             "sme_programme": ("KẾT QUẢ HỖ TRỢ DOANH NGHIỆP NHỎ VÀ VỪA CHUYỂN ĐỔI SỐ",
+                               "SUPPORT TO SMEs AND ITS RESULTS")}
     blocks: list[Block] = []
     for i, section in enumerate(kind.sections):
         vi, en = names[section]
@@ -395,6 +491,8 @@ def compose(data: ReportData, catalog: Catalog, locale: Locale, issued: date, *,
                 blocks += _next(data, locale)
             case "rankings":
                 blocks += _rankings(data, catalog, locale)
+            case "sme_programme":
+                blocks += _sme(data, locale)
             case "proposals" if proposals and proposals.strip():
                 blocks += [Block(kind="paragraph", text=line.strip())
                            for line in proposals.splitlines() if line.strip()]

@@ -55,7 +55,7 @@ def map_data(rt: Runtime, conn: Connection, today: date, measure: str,
                                 "class": row.klass, "text": format.measured(row.value, uom)}
         if got.kind == "indicator":
             item["records"] = row.records
-        else:
+        elif got.kind == "score":
             item["rank"] = row.rank
         communes.append(item)
     return {"measure": got.measure, "period": got.period, "name_vi": got.name_vi,

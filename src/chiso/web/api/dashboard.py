@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 
-from chiso.dashboard import attention, unit_brief
+from chiso.dashboard import attention, sme_programme, unit_brief
 from chiso.dashboard.board import Board
 from chiso.web.deps import Conn, Rt, Today, board, board_current
 
@@ -95,4 +95,17 @@ def unit_brief_api(code: str, rt: Rt, conn: Conn, today: Today) -> unit_brief.Un
     try:
         return unit_brief.unit_brief(rt, conn, code, today)
     except unit_brief.UnitBriefError as exc:
+        raise HTTPException(404, str(exc)) from exc
+
+
+@router.get("/api/v1/sme/programme")
+def sme_programme_api(rt: Rt, conn: Conn, today: Today,
+                      unit: str | None = None) -> sme_programme.SmeProgramme:
+    """Plan 232's own questions, for the city or one commune (``unit``): enterprises supported
+    since 2026 against this year's milestone, the communes behind their share of it, the
+    sectors below the plan's applying ratio, exemplary SMEs by sector, and whether support
+    raised readiness and led to contracts."""
+    try:
+        return sme_programme.programme(conn, rt.catalog, today, unit)
+    except sme_programme.SmeProgrammeError as exc:
         raise HTTPException(404, str(exc)) from exc

@@ -13,6 +13,7 @@ from chiso.access.guard import principal
 from chiso.access.policy import QUALITY
 from chiso.dashboard.grdp_section import unit_grdp_section
 from chiso.dashboard.sme import unit_sme_section
+from chiso.dashboard.sme_programme import programme as sme_programme
 from chiso.dashboard.unit_brief import unit_brief
 from chiso.measurement import progress as measured_progress
 from chiso.store import catalog_reads as reads
@@ -103,6 +104,8 @@ def unit(code: str, request: Request, lang: Locale, conn: Conn, day: Today) -> H
     period, indicators = ((f"{day.year}-YTD", []) if rt.catalog.measurement is None else
                           unit_indicators(rt, conn, day, code))
     sme = unit_sme_section(conn, rt.catalog, code, day)
+    # The commune against its share of this year's milestone, and its sectors.
+    sme_answer = sme_programme(conn, rt.catalog, day, code) if sme else None
     brief = None
     if code in rt.catalog.units.units:  # a group of units has no rank or feeds of its own
         # Data accountability is for officials who may read the unit's data quality.
@@ -112,4 +115,4 @@ def unit(code: str, request: Request, lang: Locale, conn: Conn, day: Today) -> H
     return render(request, lang, "unit.html", unit=found, targets=targets, tasks=tasks,
                   brief=brief,
                   indicators=indicators, indicator_period=period, fresh=fresh, sme=sme,
-                  grdp=unit_grdp_section(conn, code))
+                  sme_answer=sme_answer, grdp=unit_grdp_section(conn, code))

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from chiso.dashboard import attention
+from chiso.dashboard import attention, sme_programme
 from chiso.dashboard.board import STATUSES, Board
 from chiso.web.deps import Conn, Rt, Today, board
 from chiso.web.render import Locale, fragment, locale, render
@@ -57,6 +57,18 @@ def home(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Today,
                   tallies={t.group: t for t in first.groups},
                   status=status or None, group=group or None, young=young,
                   titles={g["id"]: g["title"] for g in snap["groups"]})
+
+
+@router.get("/sme", response_class=HTMLResponse)
+def sme(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Today) -> HTMLResponse:
+    """The SME programme (plan 232) on one page: this year against its milestone, every
+    commune against its share, every sector against the plan's applying ratio, exemplary
+    SMEs by sector, and the results of support."""
+    try:
+        answer = sme_programme.programme(conn, rt.catalog, today)
+    except sme_programme.SmeProgrammeError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return render(request, lang, "sme.html", sme=answer)
 
 
 @router.get("/dashboard/stream")

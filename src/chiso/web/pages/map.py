@@ -81,7 +81,10 @@ def map_page(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Today,
                   error=None if error is None else error.message, shapes=shapes,
                   communes=communes, table=best_first, measure=measure, period=period,
                   earlier=earlier,
-                  indicators=indicators, scores=scores, total=len(rt.catalog.units.communes()),
+                  indicators=indicators, scores=scores,
+                  economy=[{"value": f"grdp:{code}", "vi": vi, "en": en}
+                           for code, (vi, en, _) in cp.GRDP_LAYERS.items()],
+                  total=len(rt.catalog.units.communes()),
                   no_data=sum(1 for c in communes if c["value"] is None))
     if error is not None:
         page.status_code = error.status
