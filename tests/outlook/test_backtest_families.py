@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from bench.backtest.families import ALL, UNSEEN, scenario
 from bench.backtest.run import HELD_OUT, TUNING, score, trace, weeks
 
@@ -83,7 +82,8 @@ def test_newest_families_tell_their_stories() -> None:
         b = scenario("batchy_counts", s)
         directions.add(b.terms.higher_is_better)
         for p, _ in b.points:
-            assert p.numerator is not None and p.denominator is not None
+            assert p.numerator is not None
+            assert p.denominator is not None
             assert 3 <= p.denominator <= 23
             assert p.value == pytest.approx(100 * p.numerator / p.denominator)
         assert b.missed == (not b.terms.met(b.final))
