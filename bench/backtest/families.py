@@ -33,6 +33,18 @@ Families added after the rule was chosen (``UNSEEN``: never used to choose anyth
                       slowdown, a year-end push, a pace that drifts;
 * ``shrinking``       a share of counts whose denominator falls from 60–120 records a month to
                       12–25 by December; the true rate ends 10–25 points from the threshold.
+
+Families added later still, after the small-counts model was rebuilt (``NEWEST``: never run
+while changing the engine; reported on their own):
+
+* ``batchy_counts``   a commune's share of 5–20 records a month handled in batches: the month's
+                      rate itself varies (Beta around the true rate, dispersion 0.05–0.25), so
+                      the counts vary more than binomially; half are "lower is better" (a
+                      share of late dossiers ≤ 5–20%); the true rate ends 10–25 points from the
+                      threshold;
+* ``relapse``         adoption that reaches a plateau, then loses ground after a system
+                      migration (2–12 points over 2–5 months from June–September) and
+                      recovers part of it (or not).
 """
 
 from __future__ import annotations
@@ -368,14 +380,79 @@ def shrinking(seed: int, rng: random.Random) -> Scenario:
                     oracle=_binomial_met(max(3, last), path[-1], threshold))
 
 
+def batchy_counts(seed: int, rng: random.Random) -> Scenario:
+    """A share of a handful of records whose month-to-month rate varies beyond chance
+    (records handled in batches); half of them a share that must stay low."""
+    lower = rng.random() < 0.5
+    threshold = float(rng.choice([5, 10, 15, 20]) if lower else rng.choice([75, 80, 85, 90]))
+    good = 100 - threshold if lower else threshold  # the threshold on the "good" share
+    final = min(max(good + rng.choice([-1, 1]) * rng.uniform(10, 25), 3.0), 99.5)
+    path = [_share(v) for v in _trend(rng, rng.choice(["improve", "flat"]),
+                                      good - rng.uniform(-5, 15), final, 12)]
+    size, disp = rng.randint(5, 20), rng.uniform(0.05, 0.25)
+    points: Known = []
+    value = 0.0
+    for m, rate in enumerate(path, start=1):
+        r = min(max(rate / 100, 0.005), 0.995)
+        a, b = r * (1 / disp - 1), (1 - r) * (1 / disp - 1)
+        month_rate = rng.betavariate(a, b)
+        n = max(3, size + rng.randint(-3, 3))
+        k = sum(rng.random() < month_rate for _ in range(n))
+        value = 100 * k / n
+        at = month_end(YEAR, m)
+        points.append((Point(at, value, k, n), at + timedelta(days=rng.randint(3, 9))))
+    terms = TargetTerms(Direction.ge, good, date(YEAR, 12, 31), START)
+    if lower:  # the share that must stay low is the complement: n − k of n
+        terms = TargetTerms(Direction.le, threshold, date(YEAR, 12, 31), START)
+        points = [(Point(p.at, 100 - p.value, (p.denominator or 0) - (p.numerator or 0),
+                         p.denominator), k) for p, k in points]
+        value, path = 100 - value, [100 - v for v in path]
+    return Scenario(seed, "lower" if lower else "higher", terms, points, value, False, 0.0,
+                    0.0, path, "batchy_counts")
+
+
+def relapse(seed: int, rng: random.Random) -> Scenario:
+    """Adoption at a plateau that loses ground after a migration, then recovers some."""
+    plateau = rng.uniform(60, 97)
+    start = rng.randint(6, 9)
+    length = rng.randint(2, 5)
+    loss = rng.uniform(2, 12)
+    regain = rng.uniform(0.0, 1.0)  # the share of the loss won back by December
+    rise = rng.uniform(0, 10)
+    path = []
+    for m in range(1, 13):
+        v = plateau - rise * max(0, 4 - m) / 4
+        if m >= start:
+            done = min(m - start + 1, length) / length
+            v -= loss * done
+            if m >= start + length:
+                back = min((m - start - length + 1) / max(12 - start - length + 1, 1), 1.0)
+                v += loss * regain * back
+        path.append(_share(v))
+    while True:
+        threshold = float(round(path[-1] + rng.uniform(-8, 8)))
+        if abs(path[-1] - threshold) >= 1.5 and threshold <= 99:
+            break
+    noise = rng.uniform(0.3, 1.2)
+    values = [_share(v + rng.gauss(0, noise)) for v in path]
+    values[-1] = _share(path[-1] + rng.gauss(0, noise / 2))
+    terms = TargetTerms(Direction.ge, threshold, date(YEAR, 12, 31), START)
+    kind = "recovers" if regain > 0.5 else "stays-down"
+    return Scenario(seed, kind, terms, _report(values, rng, (3, 7)), values[-1], False, 0.0,
+                    noise, path, "relapse")
+
+
 FAMILIES: dict[str, Callable[[int, random.Random], Scenario]] = {
     "at_bound": at_bound, "outlier": outlier, "saturating": saturating, "early": early,
     "late": late, "seasonal": seasonal, "small_counts": small_counts,
     "cumulative": cumulative,
     "step": step, "gap": gap, "holiday_counts": holiday_counts, "shrinking": shrinking,
+    "batchy_counts": batchy_counts, "relapse": relapse,
 }
+# families added after the rule was chosen and after the small-counts model was rebuilt
+NEWEST = ("batchy_counts", "relapse")
 # families added after the engine's rule was chosen: never used to choose anything
-UNSEEN = ("step", "gap", "holiday_counts", "shrinking")
+UNSEEN = ("step", "gap", "holiday_counts", "shrinking", *NEWEST)
 
 
 def scenario(family: str, seed: int) -> Scenario:

@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bench.backtest.families import ALL, UNSEEN, scenario
+from bench.backtest.families import ALL, NEWEST, UNSEEN, scenario
 from bench.backtest.scenarios import START
 
 from chiso.outlook.forecast import straight_line
@@ -173,6 +173,10 @@ def report(title: str, traces: list[Trace], rule: Rule) -> tuple[Figures, Figure
     if unseen and len(unseen) < len(traces):
         print(score(unseen, "engine", rule).line("engine, unseen families"))
         print(score(unseen, "naive").line("naive, unseen families"))
+    newest = [t for t in traces if t.family in NEWEST]
+    if newest and len(newest) < len(traces):
+        print(score(newest, "engine", rule).line("engine, newest families"))
+        print(score(newest, "naive").line("naive, newest families"))
     lowest = 1.0
     for fam, ts in by.items():
         f, b = score(ts, "engine", rule), score(ts, "naive")

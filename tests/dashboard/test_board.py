@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlalchemy import Engine
 from tests.factories import feed_contract, monthly_dossier
 
@@ -148,6 +149,29 @@ def test_tiles_show_what_the_measurement_and_outlook_apis_say(fresh_client: Test
     assert page.count("data-tile=") == len(fresh_client.app.state.board.tiles)  # type: ignore[attr-defined]
     english = fresh_client.get("/", params={"lang": "en"}).text
     assert "What share of dossiers due this month were resolved on time" in english
+
+
+def test_tiles_carry_their_binding_notes(fresh_client: TestClient, catalog: Catalog) -> None:
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
+    m = catalog.measurement
+    assert m is not None
+    board = fresh_client.get("/api/v1/dashboard").json()
+    with_target = [t for g in board["groups"] for t in g["tiles"]
+                   if t.get("target") and "plan" in t["target"]]  # not a goal's
+    assert with_target
+    noted = []
+    for t in with_target:
+        plan, tid = t["target"]["plan"], t["target"]["id"]
+        binding = m.plans[plan].bindings.get(tid)
+        assert t["target"]["note"] == (binding.note if binding else None)
+        if binding and binding.note:
+            noted.append((t["id"], binding.note))
+    assert noted  # the catalog's tiles include targets whose bindings carry caveats
+    page = fresh_client.get("/").text
+    assert "Cách đo:" in page
+    for _, note in noted:
+        assert str(escape(note)) in page
+    assert "How it is measured:" in fresh_client.get("/", params={"lang": "en"}).text
 
 
 def test_stale_data_is_marked(fresh_engine: Engine, catalog: Catalog) -> None:

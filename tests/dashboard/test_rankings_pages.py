@@ -140,6 +140,62 @@ def test_score_tree_page_shows_the_api_tree(scored: TestClient) -> None:
     assert "không tính" in _text(awaiting.group(1))
 
 
+def test_score_tree_page_shows_the_interval_possible_ranks_and_the_change(
+        scored: TestClient) -> None:
+    api = scored.get(f"/api/v1/scores/dvc-766/{HOAN_KIEM}", params={"period": "2026-03"}).json()
+    ranking = scored.get("/api/v1/rankings/dvc-766",
+                         params={"kind": "commune", "period": "2026-03"}).json()
+    row = next(r for r in ranking["units"] if r["unit"] == HOAN_KIEM)
+    # the score tree answers what the ranking says of the same unit
+    assert (api["rank_best"], api["rank_worst"]) == (row["rank_best"], row["rank_worst"])
+    assert api["low"] == pytest.approx(row["low"])
+    assert api["high"] == pytest.approx(row["high"])
+    assert api["low"] < api["points"] < api["high"]  # ten dossiers a month: a real width
+    assert api["previous_period"] == "2026-02"
+    assert api["rank_change"] == row["rank_change"] == -1
+    assert api["within_noise"] is row["within_noise"] is False  # 10 of 10, then 5 of 10
+    assert api["explanation"][0]["criterion"] == "2.1"
+    page = scored.get(f"/units/{HOAN_KIEM}/scores/dvc-766",
+                      params={"period": "2026-03", "lang": "vi"})
+    text = _text(page.text)
+    assert f"(khoảng tin cậy {_vi(api['low'])}–{_vi(api['high'])})" in text
+    best, worst = api["rank_best"], api["rank_worst"]
+    assert f"hạng có thể {best}–{worst}" in text if best != worst else f"hạng có thể {best}"
+    assert "So với Tháng 2/2026" in text
+    assert "▼ Giảm 1 bậc" in text
+    assert "(2.1) : ▼ -10 điểm (20 → 10); giá trị 100 → 50" in text
+    assert "trong phạm vi sai số" not in text
+    # each measured criterion shows its points' interval
+    crit = re.search(r'data-code="2.1">(.*?)</tr>', page.text, re.S)
+    assert crit is not None
+    assert 'class="interval"' in crit.group(1)
+    english = _text(scored.get(f"/units/{HOAN_KIEM}/scores/dvc-766",
+                               params={"period": "2026-03", "lang": "en"}).text)
+    assert "possible ranks" in english
+    assert "Down 1 place" in english
+
+
+def test_a_move_within_noise_says_so_on_the_score_tree(
+        fresh_client: TestClient, fresh_engine: Engine, catalog: Catalog) -> None:
+    # six of ten on time, then five of ten: one dossier, well within ten dossiers' noise
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
+    _push(fresh_client, fresh_engine, HOAN_KIEM, {2: 6, 3: 5})
+    _push(fresh_client, fresh_engine, BA_DINH, {2: 5, 3: 6})
+    for period in ("2026-02", "2026-03"):
+        compute(fresh_engine, catalog, "dvc-766", period, TODAY)
+    api = fresh_client.get(f"/api/v1/scores/dvc-766/{HOAN_KIEM}",
+                           params={"period": "2026-03"}).json()
+    assert api["points_change"] < 0
+    assert api["within_noise"] is True
+    assert api["explanation"][0]["within_noise"] is True
+    assert api["rank_best"] < api["rank_worst"]  # cannot be told apart from Ba Đình
+    text = _text(fresh_client.get(f"/units/{HOAN_KIEM}/scores/dvc-766",
+                                  params={"period": "2026-03", "lang": "vi"}).text)
+    assert "trong phạm vi sai số" in text
+    assert "Thay đổi nằm trong phạm vi sai số của hai kỳ" in text
+    assert f"hạng có thể {api['rank_best']}–{api['rank_worst']}" in text
+
+
 def test_unknown_method_unit_or_kind_is_404(client: TestClient) -> None:
     assert client.get("/rankings/nope").status_code == 404
     assert client.get("/rankings/dvc-766?kind=agency").status_code == 404

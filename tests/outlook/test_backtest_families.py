@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from bench.backtest.families import ALL, UNSEEN, scenario
 from bench.backtest.run import HELD_OUT, TUNING, score, trace, weeks
 
@@ -70,3 +71,24 @@ def test_the_truth_bounds_what_can_be_scored() -> None:
     truth = score(traces, "oracle", DEFAULT_RULE)
     assert truth.n == 3  # only the families whose outcome is left to chance carry it
     assert all(t.oracle is not None and 0 <= t.oracle <= 1 for t in traces[:3])
+
+
+def test_newest_families_tell_their_stories() -> None:
+    from bench.backtest.families import NEWEST
+
+    assert set(NEWEST) <= set(UNSEEN)
+    directions = set()
+    for s in range(1, 25):
+        b = scenario("batchy_counts", s)
+        directions.add(b.terms.higher_is_better)
+        for p, _ in b.points:
+            assert p.numerator is not None
+            assert p.denominator is not None
+            assert 3 <= p.denominator <= 23
+            assert p.value == pytest.approx(100 * p.numerator / p.denominator)
+        assert b.missed == (not b.terms.met(b.final))
+        r = scenario("relapse", s)
+        peak = max(r.path[:8])
+        assert min(r.path[5:]) < peak - 1.5  # ground is lost after the migration
+        assert abs(r.path[-1] - r.terms.threshold) >= 1.5
+    assert directions == {True, False}  # both "at least" and "at most" shares

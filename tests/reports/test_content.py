@@ -91,3 +91,23 @@ def test_a_report_asked_wrongly_says_what_to_change(runtime: Runtime, kind: str,
 ])
 def test_the_following_period(label: str, start: date, end: date) -> None:
     assert following(parse_period(label)) == (start, end)
+
+
+def test_binding_notes_travel_with_the_values_into_the_report(runtime: Runtime) -> None:
+    from chiso.reports.wording import compose
+
+    m = runtime.catalog.measurement
+    assert m is not None
+    data = gather(runtime, "monthly", "2026-11", "city")
+    noted = {x.target: x.outlook.note for x in data.targets if x.outlook.note}
+    pb = m.plans["131/KH-UBND"]
+    # III.7 is bound to "cashless" payments with a caveat on what the feed covers
+    assert noted["III.7"] == pb.bindings["III.7"].note
+    assert all(note == m.plans[x.plan].bindings[x.target].note
+               for x in data.targets if (note := x.outlook.note))
+    letter = compose(data, runtime.catalog, "vi", date(2026, 12, 5))
+    items = [b.text for b in letter.blocks if b.kind == "item"]
+    assert "Ghi chú về cách đo các chỉ tiêu:" in items
+    assert f"- III.7: {noted['III.7']}" in items
+    english = compose(data, runtime.catalog, "en", date(2026, 12, 5))
+    assert "How the targets are measured:" in [b.text for b in english.blocks]

@@ -66,6 +66,9 @@ class Outlook(Answer):
     deadline: date
     today: date
     awaiting_data: str | None = None
+    note: str | None = Field(default=None, description="how the target is bound to its data "
+                             "and the binding's caveats (the catalog's binding note), shown "
+                             "wherever the value shows")
     status: str | None = None
     status_en: str | None = None
     flagged: bool | None = None

@@ -158,6 +158,12 @@ def _targets(data: ReportData, locale: Locale) -> list[Block]:
         blocks.append(Block(kind="item", text=_t(
             locale, f"- Chưa đủ dữ liệu để dự báo các chỉ tiêu: {', '.join(scarce)}.",
             f"- Too little data yet to forecast targets {', '.join(scarce)}.")))
+    # how each value is bound to its data, and its caveats (the catalog's binding notes)
+    noted = [x for x in ordered if x.outlook.note]
+    if noted:
+        blocks.append(Block(kind="item", text=_t(locale, "Ghi chú về cách đo các chỉ tiêu:",
+                                                 "How the targets are measured:")))
+        blocks += [Block(kind="item", text=f"- {x.target}: {x.outlook.note}") for x in noted]
     return blocks
 
 

@@ -106,6 +106,8 @@ def write_xlsx(data: ReportData, catalog: Catalog, path: Path,
             fvalue, ffmt = _measure(line, forecast)
             evidence = f"{o.indicator} ({o.level})" if o.indicator else \
                 f"Chưa có nguồn dữ liệu: {o.awaiting_data}"
+            if o.note:  # the binding's caveats travel with the value
+                evidence += f"; ghi chú: {o.note}"
             ws.append([t.row, t.id, t.text, ", ".join(t.tracking), ", ".join(t.implementing),
                        ", ".join(t.coordinating), t.basis or "", value, threshold,
                        o.status or "chưa có nguồn dữ liệu", fvalue, evidence])

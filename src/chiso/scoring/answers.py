@@ -49,6 +49,25 @@ class ScoreNode(Answer):
     children: list[ScoreNode] | None = None
 
 
+class CriterionMove(Answer):
+    """A criterion whose points moved since the previous period."""
+
+    criterion: str
+    name: str
+    before: float
+    now: float
+    delta: float
+    value_before: float | None = None
+    value_now: float | None = None
+    within_noise: bool = Field(default=False, description="the move is within the two "
+                               "periods' intervals: the data cannot tell it from chance")
+
+
+class Place(Answer):
+    rank: int
+    points: float
+
+
 class ScoreTree(Answer):
     """A unit's score for a period by one method: the stored score when scores have been
     computed for the period (``stored``), else computed now."""
@@ -70,29 +89,25 @@ class ScoreTree(Answer):
     stored: bool
     rank: int | None = None
     of: int | None = Field(default=None, description="units ranked beside it")
+    rank_best: int | None = Field(default=None, description="the best rank the score's "
+                                  "interval allows among the stored scores of its kind")
+    rank_worst: int | None = Field(default=None, description="the worst rank it allows")
+    previous_period: str | None = None
+    previous: Place | None = Field(default=None, description="the stored score of the "
+                                   "previous period, when there is one")
+    rank_change: int | None = Field(default=None, description="places gained (negative: "
+                                    "lost) since the previous period")
+    points_change: float | None = None
+    within_noise: bool | None = Field(
+        default=None, description="the change since the previous period is within the two "
+        "scores' intervals (None: no previous score)")
+    explanation: list[CriterionMove] = Field(
+        default_factory=list, description="criteria that moved since the previous period, "
+        "largest first")
     computed_at: datetime | None = None
     computed_now: dict[str, float] | None = Field(
         default=None, description="the points computed now from today's data, beside the "
         "stored score")
-
-
-class CriterionMove(Answer):
-    """A criterion whose points moved since the previous period."""
-
-    criterion: str
-    name: str
-    before: float
-    now: float
-    delta: float
-    value_before: float | None = None
-    value_now: float | None = None
-    within_noise: bool = Field(default=False, description="the move is within the two "
-                               "periods' intervals: the data cannot tell it from chance")
-
-
-class Place(Answer):
-    rank: int
-    points: float
 
 
 class RankingRow(Answer):
@@ -149,8 +164,11 @@ def unit_score(conn: Connection, rt: Runtime, method: str, unit: str, period: Pe
     row = live.stored_score(conn, fresh["method"], unit, fresh["period"])
     if row is None:
         return ScoreTree.model_validate({**fresh, "stored": False})
+    place = live.stored_place(conn, fresh["method"], unit, fresh["kind"], fresh["period"])
     return ScoreTree.model_validate({
-        **fresh, "stored": True, "points": row["points"], "tree": row["tree"],
+        **fresh, **(place or {}), "stored": True,
+        "previous_period": live.previous_period(fresh["period"]),
+        "points": row["points"], "tree": row["tree"],
         "low": row["tree"].get("low"), "high": row["tree"].get("high"),
         "rank": row["rank"], "of": row["of"], "computed_at": row["computed_at"],
         "version": row["version"], "computed_now": {"points": fresh["points"]}})

@@ -402,6 +402,30 @@ def stored_score(conn: Connection, code: str, unit: str, period: str) -> dict[st
     return dict(r) if r else None
 
 
+def stored_place(conn: Connection, code: str, unit: str, kind: str, period: str
+                 ) -> dict[str, Any] | None:
+    """Where a unit's stored score for ``period`` stands: the best and worst rank its
+    interval allows among the kind's stored scores (``plausible_ranks``), and the change since
+    the previous period (its points and rank, whether the move is within the two scores'
+    intervals, the criteria that moved). None when the unit has no stored score."""
+    q = select(scores).where(scores.c.method == code, scores.c.period == period,
+                             scores.c.kind == kind)
+    now = {r["unit"]: dict(r) for r in conn.execute(q).mappings()}
+    mine = now.get(unit)
+    if mine is None:
+        return None
+    best, worst = plausible_ranks({u: r["tree"] for u, r in now.items()})[unit]
+    prev_label = previous_period(period)
+    b = stored_score(conn, code, unit, prev_label) if prev_label else None
+    return {"rank_best": best, "rank_worst": worst,
+            "previous": None if b is None else {"rank": b["rank"], "points": b["points"]},
+            "rank_change": None if b is None else b["rank"] - mine["rank"],
+            "points_change": None if b is None else round(mine["points"] - b["points"], 4),
+            "within_noise": None if b is None else not apart(bounds(b["tree"]),
+                                                             bounds(mine["tree"])),
+            "explanation": explain(b["tree"] if b else None, mine["tree"])}
+
+
 def ranking(conn: Connection, catalog: Catalog, code: str, kind: str, period: str,
             today: date) -> dict[str, Any]:
     """Ranks of one kind of unit for a period, with the change since the previous period and
