@@ -1,6 +1,7 @@
 """Where outbox messages go: a channel's name says who it is (``export:<name>`` for a
-configured exporter, ``webhook:<id>`` for a subscription), and this module finds the key that
-signs its messages. :func:`deliverer` builds the delivery worker of a runtime's settings.
+configured exporter, ``webhook:<id>`` for a subscription, ``alerts:webhook`` for the alert
+webhook, ``mail:alerts`` for alert e-mails), and this module finds the key that signs its
+messages. :func:`deliverer` builds the delivery worker of a runtime's settings.
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine
 
 from chiso.config import Exporter, Settings
+from chiso.exports import mail
 from chiso.exports.delivery import Deliverer, OnDead, RetryPolicy, SecretOf
+from chiso.outlook import alerts
 from chiso.store import webhooks
 
 EXPORT = "export"
@@ -37,6 +40,10 @@ def secret_of(settings: Settings, webhook_secret: SecretOf | None = webhooks.sec
             return None if found is None else found.secret
         if kind == WEBHOOK and webhook_secret is not None:
             return webhook_secret(conn, channel)
+        if channel == alerts.WEBHOOK_CHANNEL:
+            return settings.alert_webhook_secret if settings.alert_webhook_url else None
+        if channel == alerts.MAIL_CHANNEL:
+            return ""  # e-mail is not signed; the SMTP server is the deployment's own
         return None
 
     return resolve
@@ -53,4 +60,6 @@ def deliverer(settings: Settings, engine: Engine, *,
               on_dead: OnDead | None = webhooks.on_dead) -> Deliverer:
     """The delivery worker for ``settings`` on ``engine``."""
     return Deliverer(engine, secret_of(settings, webhook_secret), policy=policy(settings),
-                     timeout=settings.outbox_timeout, on_dead=on_dead)
+                     timeout=settings.outbox_timeout, on_dead=on_dead,
+                     transports={mail.SCHEME: mail.smtp(settings.smtp_host, settings.smtp_port,
+                                                        settings.outbox_timeout)})

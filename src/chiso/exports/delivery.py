@@ -101,14 +101,20 @@ class Outcome:
     detail: str
 
 
+#: Sends a message whose URL has another scheme than http(s) (e.g. ``mailto``: an e-mail).
+Transport = Callable[[outbox.Message], Outcome]
+
+
 class Deliverer:
     """Sends what is due, one message at a time, recording every attempt."""
 
     def __init__(self, engine: Engine, secret_of: SecretOf, *, policy: RetryPolicy,
                  timeout: float = 10.0, on_dead: OnDead | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 client: httpx.Client | None = None) -> None:
+                 client: httpx.Client | None = None,
+                 transports: dict[str, Transport] | None = None) -> None:
         self.engine = engine
+        self.transports = dict(transports or {})
         self.secret_of = secret_of
         self.policy = policy
         self.on_dead = on_dead
@@ -159,7 +165,7 @@ class Deliverer:
                 message_id=msg.id, attempt=number, started_at=now, outcome="sending",
                 detail="")).inserted_primary_key
             assert attempt_id is not None
-        result = self._post(msg, secret)
+        result = self._send(msg, secret)
         end = self.clock()
         with self.engine.begin() as conn:
             conn.execute(update(outbox_attempts).where(outbox_attempts.c.id == attempt_id[0])
@@ -188,6 +194,15 @@ class Deliverer:
                 outbox_messages.c.id == msg.id)).scalar_one()
             self.on_dead(conn, replace(msg, state=outbox.DEAD, attempts=attempts,
                                        last_error=why[:DETAIL_CHARS], next_at=now))
+
+    def _send(self, msg: outbox.Message, secret: str) -> Outcome:
+        scheme = msg.url.partition(":")[0].lower()
+        if scheme in ("http", "https"):
+            return self._post(msg, secret)
+        transport = self.transports.get(scheme)
+        if transport is None:
+            return Outcome(False, None, f"no transport for {scheme}: addresses")
+        return transport(msg)
 
     def _post(self, msg: outbox.Message, secret: str) -> Outcome:
         body = msg.body.encode()
