@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,13 +20,17 @@ class Exporter(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
                       description="Short name; its outbox channel is export:<name>")
-    kind: str = Field(default="emc", description="The payload it builds: emc")
+    kind: Literal["emc", "dti"] = Field(
+        default="emc", description="The payload it builds: emc (chiso.emc/1) or dti "
+        "(chiso.dti/1)")
     url: str = Field(description="The receiving endpoint (HTTP POST)")
     secret: str = Field(min_length=16, description="HMAC-SHA256 key signing every message")
     units: list[str] = Field(default_factory=lambda: ["UBNDTP"], description="Units whose "
                              "figures it sends (UBNDTP: the city); [\"all\"]: every unit")
     indicators: list[str] = Field(default_factory=list,
                                   description="Indicator codes it sends (empty: all)")
+    method: str = Field(default="dx-5279", description="dti: the scoring method whose index "
+                        "(total, rank, pillars, criteria) it sends")
     enabled: bool = True
 
 

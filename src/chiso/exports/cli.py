@@ -126,7 +126,7 @@ def export_run_command(
     from datetime import date
 
     from chiso.context import command_runtime
-    from chiso.exports.emc import ExportError, export_all
+    from chiso.exports.exporters import ExportError, export_all
     from chiso.measurement.periods import today_vn
 
     try:
@@ -150,7 +150,7 @@ def export_status_command() -> None:
     """Each exporter's backlog, last success and failures, and its newest versions."""
     from chiso.context import command_runtime
     from chiso.exports.channels import EXPORT
-    from chiso.exports.emc import versions
+    from chiso.exports.exporters import versions
     from chiso.store import outbox
 
     rt = command_runtime()

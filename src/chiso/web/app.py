@@ -26,7 +26,7 @@ from chiso.access.throttle import SignInThrottle
 from chiso.config import Settings
 from chiso.context import Runtime
 from chiso.dashboard.board import Board
-from chiso.exports import changelog, channels, delivery, emc
+from chiso.exports import changelog, channels, delivery, exporters
 from chiso.reports import schedule as reports_schedule
 from chiso.scoring.follow import follow
 from chiso.store import changes
@@ -173,7 +173,7 @@ async def _export_periodically(rt: Runtime) -> None:
     writes a new version of whatever changed since the last (docs/emc.md)."""
     while True:
         try:
-            await asyncio.to_thread(emc.export_all, rt, rt.clock.today())
+            await asyncio.to_thread(exporters.export_all, rt, rt.clock.today())
         except Exception:  # the database went away: try again next time
             log.exception("export failed")
         await asyncio.sleep(rt.settings.export_interval)
@@ -185,7 +185,7 @@ async def _publish_periodically(rt: Runtime) -> None:
     while True:
         try:
             await asyncio.to_thread(changelog.record_all, rt, rt.clock.today(),
-                                    emc.periods_to_watch(rt.clock.today()))
+                                    exporters.periods_to_watch(rt.clock.today()))
         except Exception:  # the database went away: try again next time
             log.exception("change log: publishing failed")
         await asyncio.sleep(rt.settings.changelog_interval)
