@@ -97,7 +97,20 @@ class Settings(BaseSettings):
     exporters: list[Exporter] = Field(
         default_factory=list, description="Exporters (JSON list of {name, kind, url, secret}); "
         "none by default")
+    emc_embed_script: str | None = Field(
+        default=None, pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[^\s\"'<>]*$",
+        description="The EMC monitoring script's https address, embedded on the public pages "
+        "(off when unset); the pages' CSP then allows its origin, and only it")
+    emc_embed_site_id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.:-]{1,100}$",
+        description="The site id the EMC monitoring script is given (data-site-id)")
     default_locale: str = "vi"
+
+    def emc_embed(self) -> tuple[str, str] | None:
+        """(script address, site id) when the EMC monitoring code is on, else ``None``."""
+        if self.emc_embed_script and self.emc_embed_site_id:
+            return self.emc_embed_script, self.emc_embed_site_id
+        return None
 
 
 class SettingsError(Exception):
@@ -137,6 +150,9 @@ def check_settings(settings: Settings) -> None:
         raise SettingsError(f"CHISO_DATABASE_URL names the database driver {url.drivername!r}, "
                             "which chiso cannot use; use sqlite:///path/to/file.db or "
                             "postgresql+psycopg://user:password@host/name") from None
+    if bool(settings.emc_embed_script) != bool(settings.emc_embed_site_id):
+        raise SettingsError("CHISO_EMC_EMBED_SCRIPT and CHISO_EMC_EMBED_SITE_ID go together: "
+                            "set both to embed the EMC monitoring code, or neither")
     boundaries = settings.boundaries_dir
     if boundaries is not None and not boundaries.is_dir():
         raise SettingsError(f"CHISO_BOUNDARIES_DIR={boundaries}: no such folder; point it at "

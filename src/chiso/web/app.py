@@ -127,7 +127,10 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
                        refuse=refusal,
                        max_form_bytes=app.state.access_settings.max_form_bytes)
     # Outermost, so the guard's refusals carry the headers too.
-    app.add_middleware(SecurityHeaders, form_targets=_origins(sso.issuer))
+    embed = settings.emc_embed()
+    app.state.emc_embed = embed  # the EMC monitoring code on public pages (render.py)
+    app.add_middleware(SecurityHeaders, form_targets=_origins(sso.issuer),
+                       script_origins=_origins(embed[0] if embed else None))
     return app
 
 
