@@ -53,8 +53,9 @@ DETAIL_CHARS = 500
 #: What the worker needs per channel: the secret signing its messages, or ``None`` when the
 #: channel is gone (a deleted subscription): its messages are then dead-lettered unsent.
 SecretOf = Callable[[Connection, str], str | None]
-#: Called in the transaction that dead-letters a message (e.g. to disable a subscription).
-OnDead = Callable[[Connection, outbox.Message], None]
+#: Called in the transaction that dead-letters a message (e.g. to disable a subscription);
+#: what it answers is ignored.
+OnDead = Callable[[Connection, outbox.Message], object]
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
