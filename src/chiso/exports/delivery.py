@@ -33,8 +33,8 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import Connection, Engine, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from tenacity import RetryCallState, wait_exponential
 
 from chiso.store import outbox
@@ -145,11 +145,11 @@ class Deliverer:
     def deliver_due(self, limit: int = 100,
                     still_held: Callable[[], bool] | None = None) -> int:
         """Attempt every message due now (at most ``limit``); how many were attempted.
-        ``still_held`` is asked before each message; :class:`LockLost` when it says no."""
+        ``still_held`` is asked before each message; :class:`LockLostError` when it says no."""
         ids = self.due(limit)
         for message_id in ids:
             if still_held is not None and not still_held():
-                raise LockLost("the outbox lock is no longer held")
+                raise LockLostError("the outbox lock is no longer held")
             self.deliver(message_id)
         return len(ids)
 
@@ -229,7 +229,7 @@ class Deliverer:
         return Outcome(False, r.status_code, f"HTTP {r.status_code}: {r.text[:200]}")
 
 
-class LockLost(RuntimeError):
+class LockLostError(RuntimeError):
     """The delivery worker no longer holds the outbox lock: it must stop delivering."""
 
 
@@ -318,10 +318,10 @@ def run(deliverer: Deliverer, stop: threading.Event, *, poll: float = 1.0,
                     on_lead()
                 while not stop.is_set():
                     if not lease.check():
-                        raise LockLost("the outbox lock is no longer held")
+                        raise LockLostError("the outbox lock is no longer held")
                     if deliverer.deliver_due(still_held=lease.check) == 0:
                         stop.wait(poll)
-        except LockLost:
+        except LockLostError:
             log.warning("outbox: this worker lost the outbox lock (its connection dropped or "
                         "the server restarted); delivering stops until it holds it again")
             stop.wait(poll)
