@@ -170,6 +170,15 @@ def test_every_version_reaches_the_emc_once_through_faults_and_a_killed_worker(
     assert (status.pending, status.delivered, status.dead) == (0, 14, 0)
     assert {"ok", "failed"} <= outcomes
     assert "sending" not in outcomes
+    # The delivery log as an operator reads it (`pytest -s` shows it: the closing evidence).
+    shown = subprocess.run(
+        [str(Path(sys.executable).parent / "chiso"), "outbox", "log", "-c", "export:emc"],
+        env={**os.environ, "CHISO_ENV": "test", "CHISO_DATABASE_URL": rt.settings.database_url},
+        capture_output=True, text=True, timeout=120, check=True).stdout
+    print(f"\n-- the exporter's delivery log after the fault test --\n{shown}")
+    assert all(f"{k} -> delivered" in shown for k in keys)
+    assert " failed HTTP 5" in shown
+    assert shown.count(" ok HTTP 200") == 14
 
 
 def test_operators_see_the_backlog_and_requeue_dead_letters(fresh_runtime: Runtime) -> None:
