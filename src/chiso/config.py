@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,13 +20,17 @@ class Exporter(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
                       description="Short name; its outbox channel is export:<name>")
-    kind: str = Field(default="emc", description="The payload it builds: emc")
+    kind: Literal["emc", "dti"] = Field(
+        default="emc", description="The payload it builds: emc (chiso.emc/1) or dti "
+        "(chiso.dti/1)")
     url: str = Field(description="The receiving endpoint (HTTP POST)")
     secret: str = Field(min_length=16, description="HMAC-SHA256 key signing every message")
     units: list[str] = Field(default_factory=lambda: ["UBNDTP"], description="Units whose "
                              "figures it sends (UBNDTP: the city); [\"all\"]: every unit")
     indicators: list[str] = Field(default_factory=list,
                                   description="Indicator codes it sends (empty: all)")
+    method: str = Field(default="dx-5279", description="dti: the scoring method whose index "
+                        "(total, rank, pillars, criteria) it sends")
     enabled: bool = True
 
 
@@ -97,7 +102,20 @@ class Settings(BaseSettings):
     exporters: list[Exporter] = Field(
         default_factory=list, description="Exporters (JSON list of {name, kind, url, secret}); "
         "none by default")
+    emc_embed_script: str | None = Field(
+        default=None, pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[^\s\"'<>]*$",
+        description="The EMC monitoring script's https address, embedded on the public pages "
+        "(off when unset); the pages' CSP then allows its origin, and only it")
+    emc_embed_site_id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.:-]{1,100}$",
+        description="The site id the EMC monitoring script is given (data-site-id)")
     default_locale: str = "vi"
+
+    def emc_embed(self) -> tuple[str, str] | None:
+        """(script address, site id) when the EMC monitoring code is on, else ``None``."""
+        if self.emc_embed_script and self.emc_embed_site_id:
+            return self.emc_embed_script, self.emc_embed_site_id
+        return None
 
 
 class SettingsError(Exception):
@@ -137,6 +155,9 @@ def check_settings(settings: Settings) -> None:
         raise SettingsError(f"CHISO_DATABASE_URL names the database driver {url.drivername!r}, "
                             "which chiso cannot use; use sqlite:///path/to/file.db or "
                             "postgresql+psycopg://user:password@host/name") from None
+    if bool(settings.emc_embed_script) != bool(settings.emc_embed_site_id):
+        raise SettingsError("CHISO_EMC_EMBED_SCRIPT and CHISO_EMC_EMBED_SITE_ID go together: "
+                            "set both to embed the EMC monitoring code, or neither")
     boundaries = settings.boundaries_dir
     if boundaries is not None and not boundaries.is_dir():
         raise SettingsError(f"CHISO_BOUNDARIES_DIR={boundaries}: no such folder; point it at "

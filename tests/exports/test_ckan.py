@@ -5,8 +5,7 @@ incremental."""
 
 from __future__ import annotations
 
-import socket
-import threading
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,8 +14,10 @@ from typing import Any
 import ckanapi
 import httpx
 import pytest
-import uvicorn
+from rdflib import RDF, Graph
+from rdflib.namespace import DCAT
 from sqlalchemy import Engine
+from tests.exports.serve_support import serve
 from tests.factories import feed_contract
 
 from chiso.context import Runtime
@@ -27,21 +28,8 @@ from chiso.runtime import create_app
 
 @pytest.fixture
 def server(fresh_runtime: Runtime) -> Iterator[str]:
-    app = create_app(fresh_runtime.settings, fresh_runtime)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
-    sock.close()
+    with serve(create_app(fresh_runtime.settings, fresh_runtime)) as base:
+        yield base
 
 
 def client(base: str) -> ckanapi.RemoteCKAN:
@@ -136,3 +124,22 @@ def test_the_harvester_walk_full_and_incremental(server: str, fresh_runtime: Run
     assert "data-accountability" not in changed  # it rests on records feeds only
     assert sorted(changed) == sorted(
         d for d in ds.DATASETS if "stats.value" in ds.feeds_of(fresh_runtime, d))
+
+
+def test_a_harvester_reads_package_show_and_the_turtle_catalog(server: str) -> None:
+    """What a harvester reads from a running chiso, printed for the record (``pytest -s``):
+    the CKAN ``package_show`` answer and the head of the DCAT-AP catalog in Turtle."""
+    pkg = client(server).action.package_show(id="indicator-values")
+    raw = httpx.get(f"{server}/api/3/action/package_show", params={"id": "indicator-values"})
+    assert raw.json()["success"] is True
+    assert raw.json()["result"] == pkg
+    turtle = httpx.get(f"{server}/catalog.ttl")
+    assert turtle.status_code == 200
+    assert turtle.headers["content-type"].startswith("text/turtle")
+    graph = Graph().parse(data=turtle.text, format="turtle")
+    assert (None, RDF.type, DCAT.Catalog) in graph
+    assert (None, RDF.type, DCAT.Dataset) in graph
+    excerpt = "\n".join(turtle.text.splitlines()[:40])
+    print(f"\n-- package_show id=indicator-values --\n"
+          f"{json.dumps(raw.json(), ensure_ascii=False, indent=2)}\n"
+          f"-- {server}/catalog.ttl (first 40 lines) --\n{excerpt}")

@@ -25,7 +25,7 @@ from tests.exports.emc_support import BA_DINH, HOAN_KIEM, send
 
 from chiso.config import Exporter
 from chiso.context import Runtime
-from chiso.exports import emc
+from chiso.exports import exporters
 from chiso.runtime import create_app
 from chiso.store import outbox
 from chiso_sim.receiver import Faults, Receiver, receiver_app
@@ -56,7 +56,7 @@ def test_the_payload_and_a_new_version_only_when_a_figure_changes(
     send(rt.engine, HOAN_KIEM, range(10), on_time=True)
     send(rt.engine, BA_DINH, range(10), on_time=False)
     ex = exporter("http://127.0.0.1:9/emc")
-    first = emc.export(rt, ex, "2026-03", TODAY, NOW)
+    first = exporters.export(rt, ex, "2026-03", TODAY, NOW)
     assert [(s.unit, s.version) for s in first] == [(HOAN_KIEM, 1), ("UBNDTP", 1)]
     with rt.engine.connect() as conn:
         city = next(m for m in outbox.messages(conn) if "UBNDTP" in m.idempotency_key)
@@ -77,22 +77,22 @@ def test_the_payload_and_a_new_version_only_when_a_figure_changes(
     assert ind["as_of"].endswith("+00:00")
     assert body["catalog_version"] == rt.catalog.digest
 
-    assert emc.export(rt, ex, "2026-03", TODAY, NOW) == []  # nothing changed: nothing sent
+    assert exporters.export(rt, ex, "2026-03", TODAY, NOW) == []  # nothing changed: nothing sent
     send(rt.engine, HOAN_KIEM, range(100, 110), on_time=False)  # late records for March
-    again = emc.export(rt, ex, "2026-03", TODAY, NOW)
+    again = exporters.export(rt, ex, "2026-03", TODAY, NOW)
     assert [(s.unit, s.version) for s in again] == [(HOAN_KIEM, 2), ("UBNDTP", 2)]
     with rt.engine.connect() as conn:
         newest = json.loads(outbox.messages(conn, channel="export:emc")[0].body)
-        assert [(v.unit, v.version) for v in emc.versions(conn)][:2] == [
+        assert [(v.unit, v.version) for v in exporters.versions(conn)][:2] == [
             ("UBNDTP", 2), (HOAN_KIEM, 2)]
     assert newest["indicators"][0]["value"] == pytest.approx(100 * 10 / 30)  # city: 10 of 30
 
 
 def test_a_period_that_is_not_one_and_an_unknown_exporter(fresh_runtime: Runtime) -> None:
-    with pytest.raises(emc.ExportError, match="period 'March'"):
-        emc.export(fresh_runtime, exporter("http://x"), "March", TODAY)
-    with pytest.raises(emc.ExportError, match="exporter 'nope' is not configured"):
-        emc.export_all(fresh_runtime, TODAY, ["2026-03"], ["nope"])
+    with pytest.raises(exporters.ExportError, match="period 'March'"):
+        exporters.export(fresh_runtime, exporter("http://x"), "March", TODAY)
+    with pytest.raises(exporters.ExportError, match="exporter 'nope' is not configured"):
+        exporters.export_all(fresh_runtime, TODAY, ["2026-03"], ["nope"])
 
 
 def _worker(rt: Runtime, base: str, log: Path) -> subprocess.Popen[bytes]:
@@ -128,7 +128,7 @@ def test_every_version_reaches_the_emc_once_through_faults_and_a_killed_worker(
         send(rt.engine, HOAN_KIEM, range(month * 100, month * 100 + 10), True, month)
         send(rt.engine, BA_DINH, range(month * 100, month * 100 + 10), False, month)
     written = [s for p in ("2026-01", "2026-02", "2026-03", "2026-Q1")
-               for s in emc.export(rt, ex, p, TODAY, NOW)]
+               for s in exporters.export(rt, ex, p, TODAY, NOW)]
     assert len(written) == 12  # 4 periods × (2 units + the city)
 
     _control(base, fail_rate=0.3, seed=3, lose_ack_next=2)
@@ -142,7 +142,7 @@ def test_every_version_reaches_the_emc_once_through_faults_and_a_killed_worker(
         worker.wait(10)
         # Corrected figures while the worker is down: new versions, never silently nothing.
         send(rt.engine, HOAN_KIEM, range(350, 360), on_time=False)
-        corrected = emc.export(rt, ex, "2026-03", TODAY, NOW)
+        corrected = exporters.export(rt, ex, "2026-03", TODAY, NOW)
         assert sorted((s.unit, s.version) for s in corrected) == [(HOAN_KIEM, 2), ("UBNDTP", 2)]
         _control(base, down_seconds=2)  # down for a while when the new worker starts
         worker = _worker(rt, base, log)
@@ -170,12 +170,21 @@ def test_every_version_reaches_the_emc_once_through_faults_and_a_killed_worker(
     assert (status.pending, status.delivered, status.dead) == (0, 14, 0)
     assert {"ok", "failed"} <= outcomes
     assert "sending" not in outcomes
+    # The delivery log as an operator reads it (`pytest -s` shows it: the closing evidence).
+    shown = subprocess.run(
+        [str(Path(sys.executable).parent / "chiso"), "outbox", "log", "-c", "export:emc"],
+        env={**os.environ, "CHISO_ENV": "test", "CHISO_DATABASE_URL": rt.settings.database_url},
+        capture_output=True, text=True, timeout=120, check=True).stdout
+    print(f"\n-- the exporter's delivery log after the fault test --\n{shown}")
+    assert all(f"{k} -> delivered" in shown for k in keys)
+    assert " failed HTTP 5" in shown
+    assert shown.count(" ok HTTP 200") == 14
 
 
 def test_operators_see_the_backlog_and_requeue_dead_letters(fresh_runtime: Runtime) -> None:
     rt = fresh_runtime
     send(rt.engine, HOAN_KIEM, range(10), on_time=True)
-    emc.export(rt, exporter("http://127.0.0.1:9/emc"), "2026-03", TODAY, NOW)
+    exporters.export(rt, exporter("http://127.0.0.1:9/emc"), "2026-03", TODAY, NOW)
     with rt.engine.begin() as conn:
         first = outbox.messages(conn)[-1]
         conn.execute(outbox.outbox_messages.update()

@@ -1,19 +1,18 @@
 """Task evidence and alerts on both databases: evidence uploaded through the API (hash stored,
 the task no longer due with no evidence, another unit's officer refused); alerts delivered to
-a real local SMTP server (aiosmtpd) and a real webhook receiver on loopback, once each,
-deduplicated on a second run, signed, and escalated once after the configured delay."""
+a real local SMTP server (aiosmtpd) and a real webhook receiver on loopback through the
+outbox: retried while the server is down and the receiver fails, then delivered once each,
+signed; deduplicated on a second run, escalated once after the configured delay; a delivery
+that keeps failing dead-lettered and shown with the alert."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import socket
-import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -25,9 +24,14 @@ from tests.outlook.smtp_inbox import Inbox
 
 from chiso.catalog.loader import Catalog
 from chiso.config import Settings
-from chiso.outlook.alerts import SIGNATURE_HEADER, load_rules, run_alerts, sign
+from chiso.exports import channels
+from chiso.exports.delivery import Deliverer
+from chiso.outlook.alerts import MAIL_CHANNEL, load_rules, run_alerts
 from chiso.outlook.live import unit_task_warnings
+from chiso.store import outbox
 from chiso.web import deps
+from chiso_sim.receiver import Faults, Receiver, receiver_app
+from chiso_sim.servers import ServerThread
 
 TASK_URL = "/api/v1/plans/131-KH-UBND/tasks/PL02.2/evidence"  # led by SKHCN, due 30/06/2026
 SOON = date(2026, 6, 10)
@@ -71,109 +75,167 @@ def test_evidence_upload(fresh_engine: Engine, fresh_client: TestClient,
     assert fresh_client.post(TASK_URL, headers=officer, json={}).status_code == 422
 
 
-# -- alerts: a real SMTP server and a real webhook receiver -----------------------------------
+# -- alerts: a real SMTP server and a real webhook receiver, through the outbox ---------------
 
+
+class Mailer:
+    """A real SMTP server on a loopback port chosen now, listening only once started."""
+
+    def __init__(self) -> None:
+        self.inbox = Inbox()
+        with socket.socket() as probe:  # a free port on loopback
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    with socket.socket() as probe:  # a free port on loopback
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+def smtp() -> Iterator[Mailer]:
+    mailer = Mailer()
     try:
-        yield inbox, port
+        yield mailer
     finally:
-        controller.stop()
+        if mailer.controller is not None:
+            mailer.controller.stop()
 
 
 @pytest.fixture
-def webhook() -> Iterator[tuple[list[tuple[dict[str, str], bytes]], str]]:
-    got: list[tuple[dict[str, str], bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            got.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield got, f"http://127.0.0.1:{server.server_address[1]}/hook"
-    finally:
-        server.shutdown()
-        server.server_close()
+def hook() -> Iterator[tuple[Receiver, str]]:
+    rx = Receiver(SECRET)
+    with ServerThread(receiver_app(rx)) as server:
+        yield rx, server.url + "/hook"
 
 
 TODAY = date(2026, 7, 20)
 SECRET = "s3cret-for-tests"
 
 
-def test_alerts_deliver_once_dedup_and_escalate(
-        fresh_engine: Engine, catalog: Catalog, fresh_client: TestClient,
-        smtp: tuple[Inbox, int], webhook: tuple[list[tuple[dict[str, str], bytes]], str],
-) -> None:
-    inbox, port = smtp
-    hooks, url = webhook
-    settings = Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=port,
-                        alert_webhook_url=url, alert_webhook_secret=SECRET)
+def drain(d: Deliverer, seconds: float = 20.0) -> None:
+    """Deliver until nothing waits (retries come due after their short back-off)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        d.deliver_due()
+        with d.engine.connect() as conn:
+            if not outbox.messages(conn, state=outbox.PENDING):
+                return
+        time.sleep(0.05)
+    raise AssertionError("the outbox did not drain")
+
+
+def test_alerts_go_through_the_outbox_retried_until_delivered(
+        fresh_engine: Engine, catalog: Catalog, fresh_client: TestClient, smtp: Mailer,
+        hook: tuple[Receiver, str]) -> None:
+    inbox = smtp.inbox
+    rx, url = hook
+    settings = Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp.port,
+                        alert_webhook_url=url, alert_webhook_secret=SECRET,
+                        outbox_backoff_initial=0.05, outbox_backoff_max=0.2,
+                        outbox_max_attempts=20, outbox_timeout=5)
+    worker = channels.deliverer(settings, fresh_engine)
     rules = replace(load_rules(), units=("00070",))
     send_months(fresh_engine, "00070", {1: 8, 2: 9, 3: 8, 4: 9, 5: 8, 6: 9, 7: 8})
+    officer = role_headers(fresh_engine, "unit_officer", "00070")
 
+    # the SMTP server is not up yet and the receiver fails its first two requests
+    rx.faults = Faults(fail_next=2)
     first = run_alerts(fresh_engine, settings, TODAY, catalog, rules)
     assert first["raised"] > 0
     assert first["escalated"] == 0
-    alerts = fresh_client.get("/api/v1/alerts", params={"unit": "00070"},
-                              headers=role_headers(fresh_engine, "unit_officer", "00070"))
-    assert alerts.status_code == 200, alerts.text
-    rows = alerts.json()["alerts"]
+    assert worker.deliver_due() > 0
+    rows = fresh_client.get("/api/v1/alerts", params={"unit": "00070"},
+                            headers=officer).json()["alerts"]
     assert len(rows) == first["raised"]
+    sent = [d for r in rows for d in r["deliveries"] if d["channel"] != "app"]
+    assert {d["channel"] for d in sent} == {"email", "webhook"}
+    assert not any(d["ok"] for d in sent if d["channel"] == "email")
+    assert all(d["state"] == "pending" and d["attempts"] == 1 for d in sent
+               if d["channel"] == "email"), sent
+    assert all("ConnectionRefused" in d["detail"] for d in sent if d["channel"] == "email")
+    assert inbox.messages == []
+
+    smtp.start()
+    drain(worker)
+    rows = fresh_client.get("/api/v1/alerts", params={"unit": "00070"},
+                            headers=officer).json()["alerts"]
     target = [r for r in rows if r["kind"] == "target" and r["item_id"] == "I.11"]
     assert target
     assert target[0]["status"] == "chậm tiến độ"
-    # each alert: one e-mail to the unit and one webhook call, exactly
     ids = sorted(r["id"] for r in rows)
+    # each alert: one e-mail to the unit and one webhook call, exactly, after the retries
     assert sorted(int(m["X-Chiso-Alert"].split(":")[0]) for m in inbox.messages) == ids
     assert all(m["To"] == "00070@donvi.hanoi.gov.vn" for m in inbox.messages)
-    bodies = [json.loads(b) for _, b in hooks]
+    assert len({m["Message-ID"] for m in inbox.messages}) == len(ids)
+    state = rx.state()
+    assert state["rejected"] == 0, "every webhook call is signed over timestamp and body"
+    assert state["failed"] == 2
+    assert state["applied"] == len(ids)
+    bodies = list(rx.applied.values())
     assert sorted(b["alert"] for b in bodies) == ids
-    for headers, body in hooks:
-        assert headers[SIGNATURE_HEADER.lower()] == sign(SECRET, body)
     i11 = next(b for b in bodies if b["item"] == "I.11")
     assert "Phường Hoàn Kiếm dự kiến đạt" in i11["message"]
-    assert all(d["ok"] for r in rows for d in r["deliveries"])
+    done = [d for r in rows for d in r["deliveries"]]
+    assert all(d["ok"] for d in done), done
+    assert all(d["state"] == "delivered" for d in done if d["channel"] != "app")
+    assert max(d["attempts"] for d in done if d["channel"] == "email") >= 2
     # another unit's officer sees only its own unit
     other = role_headers(fresh_engine, "unit_officer", "SKHCN")
     assert fresh_client.get("/api/v1/alerts", params={"unit": "00070"},
                             headers=other).status_code == 403
 
-    # second run: nothing new is sent
-    sent_mail, sent_hooks = len(inbox.messages), len(hooks)
+    # second run: nothing new is written, nothing sent
+    sent_mail, applied = len(inbox.messages), len(rx.applied)
     again = run_alerts(fresh_engine, settings, TODAY + timedelta(days=1), catalog, rules)
     assert again["raised"] == 0
     assert again["escalated"] == 0
-    assert (len(inbox.messages), len(hooks)) == (sent_mail, sent_hooks)
+    assert worker.deliver_due() == 0
+    assert (len(inbox.messages), len(rx.applied)) == (sent_mail, applied)
 
     # past the delay: escalated once, to the tracking agency and the operator
     later = TODAY + timedelta(days=rules.escalate_after_days)
     up = run_alerts(fresh_engine, settings, later, catalog, rules)
     assert up["escalated"] >= 1
+    drain(worker)
     new_mail = inbox.messages[sent_mail:]
     escalated_i11 = [m for m in new_mail if m["X-Chiso-Alert"] ==
                      f"{target[0]['id']}:escalation"]
     assert {m["To"] for m in escalated_i11} == {"TTPVHCC@donvi.hanoi.gov.vn",
                                                rules.operator_email}
-    hook_events = [json.loads(b) for _, b in hooks[sent_hooks:]]
-    assert [h["event"] for h in hook_events if h["alert"] == target[0]["id"]] == ["escalation"]
+    new_hooks = [rx.applied[k] for k in rx.order[applied:]]
+    assert [h["event"] for h in new_hooks if h["alert"] == target[0]["id"]] == ["escalation"]
     n_mail = len(inbox.messages)
     run_alerts(fresh_engine, settings, later + timedelta(days=30), catalog, rules)
+    drain(worker)
     assert not [m for m in inbox.messages[n_mail:]
                 if m["X-Chiso-Alert"].startswith(f"{target[0]['id']}:")], "escalated once"
+
+
+def test_an_alert_delivery_that_keeps_failing_is_dead_lettered_and_shown(
+        fresh_engine: Engine, catalog: Catalog, fresh_client: TestClient,
+        hook: tuple[Receiver, str]) -> None:
+    _, url = hook
+    with socket.socket() as probe:  # nothing listens there: every e-mail is refused
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    settings = Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=closed,
+                        alert_webhook_url=url, alert_webhook_secret=SECRET,
+                        outbox_backoff_initial=0.01, outbox_backoff_max=0.02,
+                        outbox_max_attempts=3)
+    worker = channels.deliverer(settings, fresh_engine)
+    send_months(fresh_engine, "00070", {1: 8, 2: 9, 3: 8, 4: 9, 5: 8, 6: 9, 7: 8})
+    run_alerts(fresh_engine, settings, TODAY, catalog, replace(load_rules(), units=("00070",)))
+    drain(worker)
+    rows = fresh_client.get("/api/v1/alerts", params={"unit": "00070"}, headers=role_headers(
+        fresh_engine, "unit_officer", "00070")).json()["alerts"]
+    mails = [d for r in rows for d in r["deliveries"] if d["channel"] == "email"]
+    assert mails
+    assert all(d["state"] == "dead" and d["attempts"] == 3 and not d["ok"]
+               for d in mails), mails
+    assert all(d["state"] == "delivered" for r in rows for d in r["deliveries"]
+               if d["channel"] == "webhook")
+    with fresh_engine.connect() as conn:
+        dead = outbox.messages(conn, state=outbox.DEAD, channel=MAIL_CHANNEL)
+    assert len(dead) == len(mails)

@@ -90,6 +90,30 @@ def dead_command() -> None:
     out.print(table)
 
 
+@app.command("log")
+def log_command(
+    channel: Annotated[str | None, typer.Option(
+        "--channel", "-c", help="one channel (export:emc, webhook:3, mail:alerts, …)")] = None,
+    limit: Annotated[int, typer.Option(help="newest messages shown", min=1, max=10_000)] = 200,
+) -> None:
+    """The delivery log: each message (oldest first) with its state and every attempt (when,
+    outcome, HTTP status, error), one line per attempt; plain text, for a record."""
+    from chiso.context import command_runtime
+    from chiso.store import outbox
+
+    rt = command_runtime()
+    with rt.engine.connect() as conn:
+        found = outbox.messages(conn, channel=channel, limit=limit)
+        tries = outbox.attempts(conn, [m.id for m in found], limit=limit * 100)
+    for m in reversed(found):
+        typer.echo(f"message {m.id} {m.channel} {m.idempotency_key} -> {m.state}"
+                   f" after {m.attempts} attempt(s)")
+        for a in sorted((a for a in tries if a.message_id == m.id), key=lambda a: a.attempt):
+            code = "" if a.status_code is None else f" HTTP {a.status_code}"
+            detail = f" {a.detail}" if a.detail else ""
+            typer.echo(f"  #{a.attempt} {_t(a.started_at)} {a.outcome}{code}{detail}")
+
+
 @app.command("retry")
 def retry_command(message_id: Annotated[int, typer.Argument(help="a dead message's id")]
                   ) -> None:
@@ -126,7 +150,7 @@ def export_run_command(
     from datetime import date
 
     from chiso.context import command_runtime
-    from chiso.exports.emc import ExportError, export_all
+    from chiso.exports.exporters import ExportError, export_all
     from chiso.measurement.periods import today_vn
 
     try:
@@ -150,7 +174,7 @@ def export_status_command() -> None:
     """Each exporter's backlog, last success and failures, and its newest versions."""
     from chiso.context import command_runtime
     from chiso.exports.channels import EXPORT
-    from chiso.exports.emc import versions
+    from chiso.exports.exporters import versions
     from chiso.store import outbox
 
     rt = command_runtime()

@@ -3,7 +3,10 @@
 Only the holder of the outbox lock delivers: a PostgreSQL advisory lock held on a connection
 of its own (released by the server when the holder's process dies), or on SQLite an exclusive
 ``flock`` on a file beside the database (released by the kernel when the process dies). The
-others stand by and take over when it goes.
+others stand by and take over when it goes. On PostgreSQL the holder checks, before every
+message and every look at the outbox, that its lock connection still holds the lock (the
+connection may drop, the server restart, an operator terminate the backend): when it does
+not, the worker stops delivering and stands by until it holds the lock again.
 
 Each delivery is an HTTP POST of the message's stored body, signed with HMAC-SHA256 over the
 timestamp and the body, carrying the message's idempotency key. The attempt is recorded
@@ -31,6 +34,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from tenacity import RetryCallState, wait_exponential
 
 from chiso.store import outbox
@@ -53,8 +57,9 @@ DETAIL_CHARS = 500
 #: What the worker needs per channel: the secret signing its messages, or ``None`` when the
 #: channel is gone (a deleted subscription): its messages are then dead-lettered unsent.
 SecretOf = Callable[[Connection, str], str | None]
-#: Called in the transaction that dead-letters a message (e.g. to disable a subscription).
-OnDead = Callable[[Connection, outbox.Message], None]
+#: Called in the transaction that dead-letters a message (e.g. to disable a subscription);
+#: what it answers is ignored.
+OnDead = Callable[[Connection, outbox.Message], object]
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -101,14 +106,20 @@ class Outcome:
     detail: str
 
 
+#: Sends a message whose URL has another scheme than http(s) (e.g. ``mailto``: an e-mail).
+Transport = Callable[[outbox.Message], Outcome]
+
+
 class Deliverer:
     """Sends what is due, one message at a time, recording every attempt."""
 
     def __init__(self, engine: Engine, secret_of: SecretOf, *, policy: RetryPolicy,
                  timeout: float = 10.0, on_dead: OnDead | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 client: httpx.Client | None = None) -> None:
+                 client: httpx.Client | None = None,
+                 transports: dict[str, Transport] | None = None) -> None:
         self.engine = engine
+        self.transports = dict(transports or {})
         self.secret_of = secret_of
         self.policy = policy
         self.on_dead = on_dead
@@ -131,10 +142,14 @@ class Deliverer:
                                                           m.c.next_at <= self.clock())
                                      .order_by(m.c.next_at, m.c.id).limit(limit)).scalars())
 
-    def deliver_due(self, limit: int = 100) -> int:
-        """Attempt every message due now (at most ``limit``); how many were attempted."""
+    def deliver_due(self, limit: int = 100,
+                    still_held: Callable[[], bool] | None = None) -> int:
+        """Attempt every message due now (at most ``limit``); how many were attempted.
+        ``still_held`` is asked before each message; :class:`LockLostError` when it says no."""
         ids = self.due(limit)
         for message_id in ids:
+            if still_held is not None and not still_held():
+                raise LockLostError("the outbox lock is no longer held")
             self.deliver(message_id)
         return len(ids)
 
@@ -159,7 +174,7 @@ class Deliverer:
                 message_id=msg.id, attempt=number, started_at=now, outcome="sending",
                 detail="")).inserted_primary_key
             assert attempt_id is not None
-        result = self._post(msg, secret)
+        result = self._send(msg, secret)
         end = self.clock()
         with self.engine.begin() as conn:
             conn.execute(update(outbox_attempts).where(outbox_attempts.c.id == attempt_id[0])
@@ -189,6 +204,15 @@ class Deliverer:
             self.on_dead(conn, replace(msg, state=outbox.DEAD, attempts=attempts,
                                        last_error=why[:DETAIL_CHARS], next_at=now))
 
+    def _send(self, msg: outbox.Message, secret: str) -> Outcome:
+        scheme = msg.url.partition(":")[0].lower()
+        if scheme in ("http", "https"):
+            return self._post(msg, secret)
+        transport = self.transports.get(scheme)
+        if transport is None:
+            return Outcome(False, None, f"no transport for {scheme}: addresses")
+        return transport(msg)
+
     def _post(self, msg: outbox.Message, secret: str) -> Outcome:
         body = msg.body.encode()
         stamp = int(time.time())
@@ -205,44 +229,85 @@ class Deliverer:
         return Outcome(False, r.status_code, f"HTTP {r.status_code}: {r.text[:200]}")
 
 
+class LockLostError(RuntimeError):
+    """The delivery worker no longer holds the outbox lock: it must stop delivering."""
+
+
+#: Whether this session holds the outbox lock (a 64-bit advisory key is stored as two halves).
+_HOLDS = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+              "AND pid = pg_backend_pid() AND objsubid = 1 "
+              "AND ((classid::bigint << 32) | objid::bigint) = :k")
+
+
+class Lease:
+    """The outcome of trying to take the outbox lock: true while taken; :meth:`check` says
+    whether it is still held (on PostgreSQL, asked of the lock's own connection)."""
+
+    def __init__(self, held: bool, conn: Connection | None = None) -> None:
+        self.held = held
+        self.conn = conn
+        self.lost = False
+
+    def __bool__(self) -> bool:
+        return self.held
+
+    def check(self) -> bool:
+        if not self.held or self.lost:
+            return False
+        if self.conn is None:
+            return True  # a file lock is held until the process closes it
+        try:
+            holds = bool(self.conn.execute(_HOLDS, {"k": LOCK_KEY}).scalar())
+            self.conn.commit()
+        except SQLAlchemyError:
+            holds = False  # the connection is gone, and the lock with it
+        self.lost = not holds
+        return holds
+
+
 @contextlib.contextmanager
-def delivery_lock(engine: Engine) -> Iterator[bool]:
-    """Try to become the one delivery worker of ``engine``'s database: ``True`` while held
-    (for the duration of the ``with``), ``False`` when another process holds it."""
+def delivery_lock(engine: Engine) -> Iterator[Lease]:
+    """Try to become the one delivery worker of ``engine``'s database: a true
+    :class:`Lease` while held (for the duration of the ``with``), a false one when another
+    process holds it."""
     if is_sqlite(engine):
         database = make_url(str(engine.url)).database
         if not database or database == ":memory:":
-            yield True  # a private in-memory database has one process by construction
+            yield Lease(True)  # a private in-memory database has one process by construction
             return
         with Path(database + ".outbox-lock").open("ab") as handle:  # closing releases it
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                yield False
+                yield Lease(False)
                 return
-            yield True
+            yield Lease(True)
         return
     with engine.connect() as conn:
         held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
                                  {"k": LOCK_KEY}).scalar())
         conn.commit()
+        lease = Lease(held, conn)
         try:
-            yield held
+            yield lease
         finally:
-            if held:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-                conn.commit()
+            if held and not lease.lost:
+                with contextlib.suppress(SQLAlchemyError):  # a dead connection holds nothing
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                    conn.commit()
 
 
 def run(deliverer: Deliverer, stop: threading.Event, *, poll: float = 1.0,
         on_lead: Callable[[], None] | None = None) -> None:
     """Deliver until ``stop`` is set: stand by until the lock is free, then, holding it,
     recover what a crash left, and deliver what is due, polling every ``poll`` seconds when
-    nothing is. A database error is logged and retried after ``poll``, never fatal."""
+    nothing is. Losing the lock stops the delivering (before the next message) and the
+    worker stands by again. A database error is logged and retried after ``poll``, never
+    fatal."""
     while not stop.is_set():
         try:
-            with delivery_lock(deliverer.engine) as leader:
-                if not leader:
+            with delivery_lock(deliverer.engine) as lease:
+                if not lease:
                     stop.wait(poll)
                     continue
                 interrupted = deliverer.recover()
@@ -252,8 +317,14 @@ def run(deliverer: Deliverer, stop: threading.Event, *, poll: float = 1.0,
                 if on_lead is not None:
                     on_lead()
                 while not stop.is_set():
-                    if deliverer.deliver_due() == 0:
+                    if not lease.check():
+                        raise LockLostError("the outbox lock is no longer held")
+                    if deliverer.deliver_due(still_held=lease.check) == 0:
                         stop.wait(poll)
+        except LockLostError:
+            log.warning("outbox: this worker lost the outbox lock (its connection dropped or "
+                        "the server restarted); delivering stops until it holds it again")
+            stop.wait(poll)
         except Exception:  # the database went away: keep trying, as the app keeps serving
             log.exception("outbox delivery failed; retrying")
             stop.wait(poll)

@@ -1,7 +1,12 @@
 """Alerts (docs/outlook.md, "Alerts"): the target outlooks and task warnings of each owning
-unit, raised once per (kind, item, unit, status), delivered in the app, by e-mail (SMTP) and
-by a signed webhook, every attempt recorded; escalated once to the tracking agency and the
-operator when an alert's status has not changed for the configured time.
+unit, raised once per (kind, item, unit, status), delivered in the app, by e-mail and by a
+signed webhook; escalated once to the tracking agency and the operator when an alert's status
+has not changed for the configured time.
+
+E-mails and the webhook call are outbox messages (channels :data:`MAIL_CHANNEL` and
+:data:`WEBHOOK_CHANNEL`) written in the transaction that raises or escalates the alert, so the
+outbox's worker sends them, retries them with back-off and dead-letters what keeps failing
+(docs/outbox.md); ``alert_deliveries`` links each to its message.
 
 Rules are configuration (``data/alerts/rules.yaml`` or ``CHISO_ALERT_RULES``); endpoints and
 the webhook secret are settings.
@@ -9,17 +14,12 @@ the webhook secret are settings.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import smtplib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import yaml
 from sqlalchemy import Connection, Engine, select
 
@@ -28,12 +28,17 @@ from chiso.config import Settings
 from chiso.measurement import values as mv
 from chiso.measurement.progress import record_units
 from chiso.outlook import live
-from chiso.store import webhooks
+from chiso.store import outbox, webhooks
 from chiso.store.catalog_sync import plan_key
-from chiso.store.tables import alert_deliveries, alerts, assignments
+from chiso.store.tables import alert_deliveries, alerts, assignments, outbox_messages
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "alerts" / "rules.yaml"
-SIGNATURE_HEADER = "X-Chiso-Signature"
+#: The outbox channel of alert e-mails: each message's URL is ``mailto:<recipient>`` and its
+#: body the e-mail (``from``, ``to``, ``subject``, ``text``, ``headers``).
+MAIL_CHANNEL = "mail:alerts"
+#: The outbox channel of the alert webhook (``CHISO_ALERT_WEBHOOK_URL``), signed with
+#: ``CHISO_ALERT_WEBHOOK_SECRET``.
+WEBHOOK_CHANNEL = "alerts:webhook"
 
 
 @dataclass(frozen=True)
@@ -58,11 +63,6 @@ def load_rules(path: Path | None = None) -> Rules:
         raise ValueError(f"unknown alert rule keys: {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
     return Rules(**values)
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The webhook signature header value: ``sha256=<hex HMAC-SHA256 of the body>``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -143,10 +143,10 @@ def candidates(conn: Connection, catalog: Catalog, rules: Rules, today: date
 
 
 def _record(conn: Connection, alert_id: int, purpose: str, channel: str, recipient: str,
-            ok: bool, detail: str) -> None:
+            ok: bool, detail: str, at: datetime, message_id: int | None = None) -> None:
     conn.execute(alert_deliveries.insert().values(
         alert_id=alert_id, purpose=purpose, channel=channel, recipient=recipient, ok=ok,
-        detail=detail[:2000], at=datetime.now(UTC)))
+        detail=detail[:2000], at=at, message_id=message_id))
 
 
 def _payload(row: dict[str, Any], purpose: str, recipients: list[str]) -> dict[str, Any]:
@@ -157,36 +157,35 @@ def _payload(row: dict[str, Any], purpose: str, recipients: list[str]) -> dict[s
             "detail": row["detail"]}
 
 
-def _deliver(conn: Connection, settings: Settings, row: dict[str, Any], purpose: str,
-             emails: list[str]) -> None:
-    """E-mail to ``emails`` and one signed webhook POST; each attempt recorded."""
+def mail(settings: Settings, row: dict[str, Any], purpose: str, to: str) -> dict[str, Any]:
+    """The e-mail about alert ``row`` for ``purpose`` (alert | escalation), as the outbox
+    carries it."""
     prefix = "[chiso] Cảnh báo" if purpose == "alert" else "[chiso] Chuyển cấp cảnh báo"
+    return {"from": settings.mail_from, "to": to,
+            "subject": f"{prefix}: {row['item_id']} – {row['status']} ({row['unit']})",
+            "headers": {"X-Chiso-Alert": f"{row['id']}:{purpose}"},
+            "text": f"{row['message']}\n\nĐơn vị: {row['unit']}\nKế hoạch: "
+                    f"{row['plan_key']}\nMã cảnh báo: {row['id']}\n"}
+
+
+def _deliver(conn: Connection, settings: Settings, row: dict[str, Any], purpose: str,
+             emails: list[str], now: datetime) -> None:
+    """Write the e-mails to ``emails`` and the webhook call to the outbox, in the caller's
+    transaction; each linked from ``alert_deliveries``. The idempotency key names the alert,
+    the purpose and the recipient, so one alert is one message per recipient."""
     for to in emails:
-        msg = EmailMessage()
-        msg["From"] = settings.mail_from
-        msg["To"] = to
-        msg["Subject"] = f"{prefix}: {row['item_id']} – {row['status']} ({row['unit']})"
-        msg["X-Chiso-Alert"] = f"{row['id']}:{purpose}"
-        msg.set_content(f"{row['message']}\n\nĐơn vị: {row['unit']}\nKế hoạch: "
-                        f"{row['plan_key']}\nMã cảnh báo: {row['id']}\n")
-        try:
-            with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
-                smtp.send_message(msg)
-            _record(conn, row["id"], purpose, "email", to, True, "sent")
-        except (OSError, smtplib.SMTPException) as exc:
-            _record(conn, row["id"], purpose, "email", to, False, repr(exc))
+        mid = outbox.enqueue(conn, channel=MAIL_CHANNEL, event=f"alert.{purpose}",
+                             url=f"mailto:{to}", key=f"alert:{row['id']}:{purpose}:{to}",
+                             payload=mail(settings, row, purpose, to), now=now)
+        if mid is not None:
+            _record(conn, row["id"], purpose, "email", to, False, "queued", now, mid)
     url = settings.alert_webhook_url
     if url:
-        body = json.dumps(_payload(row, purpose, emails), ensure_ascii=False,
-                          default=str).encode()
-        headers = {"Content-Type": "application/json", "X-Chiso-Event": purpose,
-                   SIGNATURE_HEADER: sign(settings.alert_webhook_secret, body)}
-        try:
-            r = httpx2.post(url, content=body, headers=headers, timeout=10)
-            _record(conn, row["id"], purpose, "webhook", url, r.is_success,
-                    f"HTTP {r.status_code}")
-        except httpx2.HTTPError as exc:
-            _record(conn, row["id"], purpose, "webhook", url, False, repr(exc))
+        mid = outbox.enqueue(conn, channel=WEBHOOK_CHANNEL, event=f"alert.{purpose}", url=url,
+                             key=f"alert:{row['id']}:{purpose}",
+                             payload=_payload(row, purpose, emails), now=now)
+        if mid is not None:
+            _record(conn, row["id"], purpose, "webhook", url, False, "queued", now, mid)
 
 
 def _target(row: dict[str, Any]) -> str:
@@ -222,8 +221,9 @@ def _tracking(conn: Connection, rules: Rules, row: dict[str, Any]) -> list[str]:
 
 def run_alerts(engine: Engine, settings: Settings, today: date,
                catalog: Catalog | None = None, rules: Rules | None = None) -> dict[str, Any]:
-    """Raise new alerts (new subject, or its status changed), deliver them, and escalate the
-    ones unchanged past ``escalate_after_days``. Returns counts."""
+    """Raise new alerts (new subject, or its status changed), write their e-mails and webhook
+    call to the outbox, and escalate the ones unchanged past ``escalate_after_days``, all in
+    one transaction. Returns counts."""
     catalog = catalog or load_catalog(settings.data_dir)
     rules = rules or load_rules(settings.alert_rules)
     now = datetime.now(UTC)
@@ -251,9 +251,10 @@ def run_alerts(engine: Engine, settings: Settings, today: date,
             row = {**values, "id": new_id}
             current[c.subject] = row
             raised += 1
-            _record(conn, new_id, "alert", "app", c.unit, True, "shown in the app")
+            _record(conn, new_id, "alert", "app", c.unit, True, "shown in the app", now)
             _announce(conn, row, old, now)
-            _deliver(conn, settings, row, "alert", [rules.unit_email.format(unit=c.unit)])
+            _deliver(conn, settings, row, "alert", [rules.unit_email.format(unit=c.unit)],
+                     now)
         # an alert whose condition is gone is closed (superseded, nothing sent but the
         # target's change of status to subscribers)
         for subject, row in current.items():
@@ -272,15 +273,17 @@ def run_alerts(engine: Engine, settings: Settings, today: date,
                 to = [rules.unit_email.format(unit=u) for u in _tracking(conn, rules, row)]
                 to.append(rules.operator_email)
                 _record(conn, row["id"], "escalation", "app", ",".join(to), True,
-                        "shown in the app")
-                _deliver(conn, settings, row, "escalation", to)
+                        "shown in the app", now)
+                _deliver(conn, settings, row, "escalation", to, now)
                 escalated += 1
     return {"today": today.isoformat(), "candidates": len(found), "raised": raised,
             "escalated": escalated}
 
 
 def listing(conn: Connection, unit: str | None, limit: int = 500) -> list[dict[str, Any]]:
-    """Alerts (newest first) with their delivery attempts."""
+    """Alerts (newest first) with their deliveries; an e-mail's or webhook's ``ok``,
+    ``detail`` and ``at`` are its outbox message's now (``state``: pending, delivered, dead;
+    ``attempts``), so a failed delivery shows while it is retried."""
     q = select(alerts).order_by(alerts.c.id.desc()).limit(limit)
     if unit is not None:
         q = q.where(alerts.c.unit == unit)
@@ -288,12 +291,22 @@ def listing(conn: Connection, unit: str | None, limit: int = 500) -> list[dict[s
     ids = [r["id"] for r in rows]
     sent: dict[int, list[dict[str, Any]]] = {}
     if ids:
-        for d in conn.execute(select(alert_deliveries).where(
-                alert_deliveries.c.alert_id.in_(ids)).order_by(alert_deliveries.c.id)
-                ).mappings():
-            sent.setdefault(d["alert_id"], []).append(
-                {"purpose": d["purpose"], "channel": d["channel"], "recipient": d["recipient"],
-                 "ok": d["ok"], "detail": d["detail"], "at": d["at"].isoformat()})
+        d, m = alert_deliveries, outbox_messages
+        for got in conn.execute(
+                select(d, m.c.state, m.c.attempts, m.c.last_error, m.c.delivered_at)
+                .outerjoin(m, m.c.id == d.c.message_id)
+                .where(d.c.alert_id.in_(ids)).order_by(d.c.id)).mappings():
+            item = {"purpose": got["purpose"], "channel": got["channel"],
+                    "recipient": got["recipient"], "ok": got["ok"], "detail": got["detail"],
+                    "at": outbox.utc(got["at"]).isoformat(), "message": got["message_id"],
+                    "state": None, "attempts": 0}
+            if got["message_id"] is not None and got["state"] is not None:
+                delivered = got["state"] == outbox.DELIVERED
+                item |= {"ok": delivered, "state": got["state"], "attempts": got["attempts"],
+                         "detail": "sent" if delivered else (got["last_error"] or got["state"])}
+                if got["delivered_at"] is not None:
+                    item["at"] = outbox.utc(got["delivered_at"]).isoformat()
+            sent.setdefault(got["alert_id"], []).append(item)
     for r in rows:
         for k in ("raised_on", "escalated_on", "created_at"):
             if r[k] is not None:

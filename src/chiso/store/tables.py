@@ -646,7 +646,8 @@ score_history = Table(
 # item + unit, ``dedup_key`` is subject + status: a new row only when the subject is new or its
 # status changed (the previous row is then ``superseded``). ``escalated_on`` is set once, when
 # the alert is escalated to the tracking agency and the operator. ``alert_deliveries`` records
-# every attempt (in-app, e-mail, webhook), sent or failed.
+# each delivery (in-app, e-mail, webhook); an e-mail or webhook is an outbox message
+# (``message_id``), whose state and attempts are the outbox's.
 # ==========================================================================================
 
 task_evidence = Table(
@@ -700,6 +701,7 @@ alert_deliveries = Table(
     Column("ok", Boolean, nullable=False),
     Column("detail", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    Column("message_id", Integer),  # the outbox message carrying it (e-mail, webhook)
     Index("ix_alert_deliveries_alert", "alert_id"),
 )
 

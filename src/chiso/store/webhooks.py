@@ -150,18 +150,21 @@ def secret_of(conn: Connection, name: str) -> str | None:
     return None if row is None or not row.active else str(row.secret)
 
 
-def on_dead(conn: Connection, message: outbox.Message) -> None:
+def on_dead(conn: Connection, message: outbox.Message) -> Subscription | None:
     """A webhook message was dead-lettered: disable its subscription, saying why (the
-    operator sees it in the subscription and in the outbox; no more messages pile up)."""
+    operator sees it in the subscription and in the outbox; no more messages pile up). The
+    subscription this turned off, or ``None`` (not a webhook, or already off)."""
     kind, _, ident = message.channel.partition(":")
     if kind != CHANNEL or not ident.isdigit():
-        return
-    conn.execute(update(webhook_subscriptions)
-                 .where(webhook_subscriptions.c.id == int(ident),
-                        webhook_subscriptions.c.active.is_(True))
-                 .values(active=False, disabled_at=message.next_at,
-                         disabled_reason=f"message {message.id} ({message.event}) failed "
-                         f"{message.attempts} times: {message.last_error or ''}"[:500]))
+        return None
+    done = conn.execute(update(webhook_subscriptions)
+                        .where(webhook_subscriptions.c.id == int(ident),
+                               webhook_subscriptions.c.active.is_(True))
+                        .values(active=False, disabled_at=message.next_at,
+                                disabled_reason=f"message {message.id} ({message.event}) "
+                                f"failed {message.attempts} times: "
+                                f"{message.last_error or ''}"[:500]))
+    return get(conn, int(ident)) if done.rowcount == 1 else None
 
 
 def publish(conn: Connection, event: str, subject: str, data: dict[str, Any],

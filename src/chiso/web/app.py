@@ -28,7 +28,7 @@ from chiso.access.throttle import SignInThrottle
 from chiso.config import Settings
 from chiso.context import Runtime
 from chiso.dashboard.board import Board
-from chiso.exports import changelog, channels, delivery, emc
+from chiso.exports import changelog, channels, delivery, exporters
 from chiso.reports import schedule as reports_schedule
 from chiso.scoring.follow import follow
 from chiso.store import changes
@@ -133,7 +133,10 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
                        refuse=refusal,
                        max_form_bytes=app.state.access_settings.max_form_bytes)
     # Outermost, so the guard's refusals carry the headers too.
-    app.add_middleware(SecurityHeaders, form_targets=_origins(sso.issuer))
+    embed = settings.emc_embed()
+    app.state.emc_embed = embed  # the EMC monitoring code on public pages (render.py)
+    app.add_middleware(SecurityHeaders, form_targets=_origins(sso.issuer),
+                       script_origins=_origins(embed[0] if embed else None))
     return app
 
 
@@ -179,7 +182,7 @@ async def _export_periodically(rt: Runtime) -> None:
     writes a new version of whatever changed since the last (docs/emc.md)."""
     while True:
         try:
-            await asyncio.to_thread(emc.export_all, rt, rt.clock.today())
+            await asyncio.to_thread(exporters.export_all, rt, rt.clock.today())
         except Exception:  # the database went away: try again next time
             log.exception("export failed")
         await asyncio.sleep(rt.settings.export_interval)
@@ -191,7 +194,7 @@ async def _publish_periodically(rt: Runtime) -> None:
     while True:
         try:
             await asyncio.to_thread(changelog.record_all, rt, rt.clock.today(),
-                                    emc.periods_to_watch(rt.clock.today()))
+                                    exporters.periods_to_watch(rt.clock.today()))
         except Exception:  # the database went away: try again next time
             log.exception("change log: publishing failed")
         await asyncio.sleep(rt.settings.changelog_interval)

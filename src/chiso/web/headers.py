@@ -19,18 +19,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def content_security_policy(form_targets: Iterable[str] = ()) -> str:
+def content_security_policy(form_targets: Iterable[str] = (),
+                            script_origins: Iterable[str] = ()) -> str:
     """The policy: everything from this site only; no inline code, no framing, no plugins.
     ``form_targets``: other origins a form may lead to (the single sign-on provider, which
-    signing out redirects to)."""
+    signing out redirects to). ``script_origins``: other origins a script may come from and
+    report to (the EMC monitoring code, when embedded): scripts, connections and images."""
     forms = " ".join(["'self'", *sorted(set(form_targets))])
+    extra = "".join(f" {o}" for o in sorted(set(script_origins)))
     return "; ".join([
         "default-src 'self'",
-        "script-src 'self'",
+        f"script-src 'self'{extra}",
         "style-src 'self'",
-        "img-src 'self' data:",
+        f"img-src 'self' data:{extra}",
         "font-src 'self'",
-        "connect-src 'self'",
+        f"connect-src 'self'{extra}",
         "object-src 'none'",
         "base-uri 'none'",
         f"form-action {forms}",
@@ -42,10 +45,11 @@ class SecurityHeaders:
     """ASGI middleware: adds the headers to every HTTP response (headers a handler set itself
     are left as they are)."""
 
-    def __init__(self, app: ASGIApp, form_targets: Iterable[str] = ()) -> None:
+    def __init__(self, app: ASGIApp, form_targets: Iterable[str] = (),
+                 script_origins: Iterable[str] = ()) -> None:
         self.app = app
         self.fixed = {
-            "content-security-policy": content_security_policy(form_targets),
+            "content-security-policy": content_security_policy(form_targets, script_origins),
             "x-content-type-options": "nosniff",
             "x-frame-options": "DENY",  # for browsers that predate frame-ancestors
             "referrer-policy": "same-origin",

@@ -3,6 +3,7 @@ in ``app.state.templates``), the reader's language, and error pages.
 
 Templates live in ``templates/``; their filters are the phrasings of :mod:`chiso.web.format`
 and their globals the charts of :mod:`chiso.web.charts`, registered here once for every page.
+Public pages carry the EMC monitoring code when the setting is on (:func:`emc_embed`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from chiso.access import policy
+from chiso.access.roles import PUBLIC
 from chiso.store import catalog_reads as reads
 from chiso.web import charts, format, i18n
 
@@ -56,12 +59,26 @@ def locale(request: Request, lang: Annotated[str | None, Query()] = None) -> str
 Locale = Annotated[str, Depends(locale)]
 
 
+def emc_embed(request: Request) -> dict[str, str] | None:
+    """The EMC monitoring code for this page: the script's address and the site id when the
+    setting is on and the page is public (readable without signing in), else ``None``."""
+    embed: tuple[str, str] | None = getattr(request.app.state, "emc_embed", None)
+    route = request.scope.get("route")
+    if embed is None or route is None:
+        return None
+    rule = policy.rule_for(request.method, getattr(route, "path", ""))
+    if rule is None or PUBLIC not in rule.roles:
+        return None
+    return {"script": embed[0], "site_id": embed[1]}
+
+
 def fragment(request: Request, lang: str, template: str, **context: Any) -> str:
     """A template rendered to text in ``lang`` (a page, or a piece of one sent on a stream)."""
     # Set here, not in the dependency: sync dependencies run in another thread's context.
     i18n.current_locale.set(lang)
     env: Environment = request.app.state.templates
-    return env.get_template(template).render(request=request, lang=lang, **context)
+    return env.get_template(template).render(request=request, lang=lang,
+                                             emc_embed=emc_embed(request), **context)
 
 
 def render(request: Request, lang: str, template: str, **context: Any) -> HTMLResponse:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from chiso.exports import emc
+from chiso.exports import exporters
 from chiso.store import outbox
 from chiso.web.deps import Conn, Id, Rt
 
@@ -62,9 +62,9 @@ def retry(message_id: Id, rt: Rt) -> dict[str, Any]:
     return {"id": message_id, "state": outbox.PENDING}
 
 
-@router.get("/exports/versions", response_model=list[emc.VersionRow])
+@router.get("/exports/versions", response_model=list[exporters.VersionRow])
 def versions(conn: Conn, exporter: str | None = None,
              limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     """The exporters' newest content versions per (period, unit), with their message's
     state."""
-    return [asdict(v) for v in emc.versions(conn, exporter, limit)]
+    return [asdict(v) for v in exporters.versions(conn, exporter, limit)]

@@ -17,9 +17,10 @@ from chiso.web.pages import (
     opendata,
     rankings,
     reports,
+    webhooks,
 )
 
 #: Every page router, in the order the app includes them.
 ROUTERS: tuple[APIRouter, ...] = (
     catalog.router, intake.router, access.router, home.router, map.router, rankings.router,
-    indicators.router, decisions.router, opendata.router, reports.router)
+    indicators.router, decisions.router, opendata.router, reports.router, webhooks.router)
