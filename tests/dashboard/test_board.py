@@ -164,14 +164,17 @@ def test_tiles_carry_their_binding_notes(fresh_client: TestClient, catalog: Cata
         plan, tid = t["target"]["plan"], t["target"]["id"]
         binding = m.plans[plan].bindings.get(tid)
         assert t["target"]["note"] == (binding.note if binding else None)
-        if binding and binding.note:
-            noted.append((t["id"], binding.note))
+        assert t["target"]["note_vi"] == (binding.note_vi if binding else None)
+        if binding and binding.note and binding.note_vi:
+            noted.append((binding.note_vi, binding.note))
     assert noted  # the catalog's tiles include targets whose bindings carry caveats
     page = fresh_client.get("/").text
+    english = fresh_client.get("/", params={"lang": "en"}).text
     assert "Cách đo:" in page
-    for _, note in noted:
-        assert str(escape(note)) in page
-    assert "How it is measured:" in fresh_client.get("/", params={"lang": "en"}).text
+    assert "How it is measured:" in english
+    for vi, en in noted:  # each reader reads the note in their language
+        assert str(escape(vi)) in page
+        assert str(escape(en)) in english
 
 
 def test_stale_data_is_marked(fresh_engine: Engine, catalog: Catalog) -> None:

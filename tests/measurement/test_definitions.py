@@ -107,6 +107,15 @@ def test_bound_and_awaiting_at_once_is_refused(data_dir: Path) -> None:
     assert "I.11" in caught.value.item
 
 
+def test_a_note_in_one_language_only_is_refused(data_dir: Path) -> None:
+    path = data_dir / IND / "bindings-131.yaml"
+    _edit(path, lambda d: _at(d, "III.7").pop("note_vi"))
+    with pytest.raises(CatalogError, match="note_vi") as caught:
+        load_catalog(data_dir)
+    assert caught.value.item is not None
+    assert "III.7" in caught.value.item
+
+
 def test_direction_must_agree_with_the_target(data_dir: Path) -> None:
     path = data_dir / IND / "bindings-131.yaml"
     # I.12 is "< 5%": an indicator where higher is better cannot judge it.

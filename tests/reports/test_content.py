@@ -100,6 +100,7 @@ def test_binding_notes_travel_with_the_values_into_the_report(runtime: Runtime) 
     assert m is not None
     data = gather(runtime, "monthly", "2026-11", "city")
     noted = {x.target: x.outlook.note for x in data.targets if x.outlook.note}
+    noted_vi = {x.target: x.outlook.note_vi for x in data.targets if x.outlook.note_vi}
     pb = m.plans["131/KH-UBND"]
     # III.7 is bound to "cashless" payments with a caveat on what the feed covers
     assert noted["III.7"] == pb.bindings["III.7"].note
@@ -108,6 +109,8 @@ def test_binding_notes_travel_with_the_values_into_the_report(runtime: Runtime) 
     letter = compose(data, runtime.catalog, "vi", date(2026, 12, 5))
     items = [b.text for b in letter.blocks if b.kind == "item"]
     assert "Ghi chú về cách đo các chỉ tiêu:" in items
-    assert f"- III.7: {noted['III.7']}" in items
+    assert f"- III.7: {noted_vi['III.7']}" in items
+    assert noted_vi["III.7"] == pb.bindings["III.7"].note_vi
     english = compose(data, runtime.catalog, "en", date(2026, 12, 5))
     assert "How the targets are measured:" in [b.text for b in english.blocks]
+    assert f"- III.7: {noted['III.7']}" in [b.text for b in english.blocks]

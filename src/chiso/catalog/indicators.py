@@ -367,6 +367,9 @@ class Binding(Strict):
     awaiting_data: str | None = Field(
         default=None, description="Why no feed can measure it yet (English)")
     note: str | None = Field(default=None, description="Interpretation, coverage limits")
+    note_vi: str | None = Field(
+        default=None, description="The note in Vietnamese, as officials read it; required "
+        "with a note")
 
     @model_validator(mode="after")
     def _bound_or_awaiting(self) -> Binding:
@@ -376,6 +379,8 @@ class Binding(Strict):
             raise ValueError("a bound target needs level: implementing or city")
         if self.awaiting_data is not None and (self.level or self.periods):
             raise ValueError("a target awaiting data has no level or periods")
+        if (self.note is None) != (self.note_vi is None):
+            raise ValueError("a note is given in both languages: note and note_vi")
         if len(set(self.indicators)) != len(self.indicators):
             raise ValueError("an indicator is listed twice")
         if self.cumulative and (self.window_start is None or self.periods):

@@ -136,7 +136,8 @@ def _target(conn: Connection, catalog: Catalog, ref: str, today: date) -> dict[s
     return {"plan": plan, "id": target_id, "threshold": o["threshold"],
             "direction": o["direction"], "unit_of_measure": o["unit_of_measure"],
             "deadline": o["deadline"], "status": status,
-            "awaiting_data": o.get("awaiting_data"), "note": o.get("note"),
+            "awaiting_data": o.get("awaiting_data"),
+            "note": o.get("note"), "note_vi": o.get("note_vi"),
             "forecast": (o.get("forecast") or {}).get("value"),
             "sentence": o.get("sentence"), "milestone": o.get("milestone"),
             "trend": [{"month": p["month"], "value": p["value"]} for p in o.get("series", [])]}

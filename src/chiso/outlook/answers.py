@@ -69,6 +69,7 @@ class Outlook(Answer):
     note: str | None = Field(default=None, description="how the target is bound to its data "
                              "and the binding's caveats (the catalog's binding note), shown "
                              "wherever the value shows")
+    note_vi: str | None = Field(default=None, description="the binding note in Vietnamese")
     status: str | None = None
     status_en: str | None = None
     flagged: bool | None = None

@@ -109,7 +109,8 @@ def target_outlook(conn: Connection, catalog: Catalog, plan: str, target_id: str
         "plan": plan, "target": target_id, "unit": unit, "unit_name": names["vi"],
         "direction": target.direction.value, "threshold": float(target.threshold),
         "unit_of_measure": target.unit_of_measure, "deadline": target.deadline.isoformat(),
-        "today": today.isoformat(), "note": binding.note if binding else None}
+        "today": today.isoformat(), "note": binding.note if binding else None,
+        "note_vi": binding.note_vi if binding else None}
     if binding is None or not binding.indicators:
         reason = binding.awaiting_data if binding else "no binding in the catalog"
         return {**base, "awaiting_data": reason, "status": None}

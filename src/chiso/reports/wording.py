@@ -163,7 +163,9 @@ def _targets(data: ReportData, locale: Locale) -> list[Block]:
     if noted:
         blocks.append(Block(kind="item", text=_t(locale, "Ghi chú về cách đo các chỉ tiêu:",
                                                  "How the targets are measured:")))
-        blocks += [Block(kind="item", text=f"- {x.target}: {x.outlook.note}") for x in noted]
+        blocks += [Block(kind="item", text=f"- {x.target}: "
+                         + _t(locale, x.outlook.note_vi or "", x.outlook.note or ""))
+                   for x in noted]
     return blocks
 
 

@@ -107,7 +107,7 @@ def write_xlsx(data: ReportData, catalog: Catalog, path: Path,
             evidence = f"{o.indicator} ({o.level})" if o.indicator else \
                 f"Chưa có nguồn dữ liệu: {o.awaiting_data}"
             if o.note:  # the binding's caveats travel with the value
-                evidence += f"; ghi chú: {o.note}"
+                evidence += f"; ghi chú: {o.note_vi or o.note}"
             ws.append([t.row, t.id, t.text, ", ".join(t.tracking), ", ".join(t.implementing),
                        ", ".join(t.coordinating), t.basis or "", value, threshold,
                        o.status or "chưa có nguồn dữ liệu", fvalue, evidence])
