@@ -113,6 +113,13 @@ def ago(value: str | datetime | None) -> str:
                                 add_direction=True, threshold=1.1))
 
 
+def span(seconds: float | None) -> str:
+    """A length of time, roughly: '3 phút' / '3 minutes' ('—' for none)."""
+    if seconds is None:
+        return "—"
+    return str(format_timedelta(seconds, locale=current_locale.get(), threshold=1.1))
+
+
 def clock(value: str | datetime | None) -> str:
     """The local time of day of an instant: 14:05 (the dashboard's 'cập nhật 14:05')."""
     if not value:
@@ -132,4 +139,5 @@ def highlight(text: str, part: str | None) -> Markup:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "number": number, "percent": percent, "amount": amount, "measured": measured, "day": day,
-    "period": period, "moment": moment, "ago": ago, "clock": clock, "highlight": highlight}
+    "period": period, "moment": moment, "ago": ago, "clock": clock, "highlight": highlight,
+    "span": span}
