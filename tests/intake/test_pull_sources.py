@@ -8,6 +8,7 @@ import itertools
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,11 +16,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from tests.factories import bearer, uid, user_with_token
 
-from chiso.context import Runtime
+from chiso.context import Clock, Runtime
 from chiso.intake import pull_sources as ps
 from chiso.intake.settings import IntakeSettings
+from chiso.outlook import alerts as alerts_module
+from chiso.outlook.alerts import run_alerts
 from chiso.runtime import create_app
-from chiso.store.tables import FEED_TABLES, audit_log, pull_sources
+from chiso.store.tables import FEED_TABLES, alerts, audit_log, pull_sources
 from chiso_sim.hanoi import dossier_stream
 from chiso_sim.servers import PullSource, ServerThread, pull_app
 
@@ -202,3 +205,31 @@ def test_the_running_service_pulls_its_sources_by_itself(fresh_runtime: Runtime)
             seen = httpx.get(f"{chiso.url}/api/v1/pull-sources/dvc", headers=bearer(op),
                              timeout=10).json()
     assert seen["last_run_at"] is not None and seen["records"] == len(records)
+
+
+def test_the_running_service_raises_alerts_by_itself(fresh_runtime: Runtime,
+                                                     tmp_path: Path) -> None:
+    """No cron: the service runs ``chiso alerts run``'s work as of its clock's day (for one
+    unit here: the city's every unit takes minutes)."""
+    rt = fresh_runtime
+    rt.clock = Clock(fixed=NOW)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((Path(alerts_module.__file__).parent.parent / "data" / "alerts" /
+                      "rules.yaml").read_text().replace("units: []", "units: [SKHCN]"))
+    settings = rt.settings.model_copy(update={"alerts_run": True, "alert_rules": rules})
+    rt.settings = settings
+    with ServerThread(create_app(settings, rt), lifespan="on"):
+        deadline = time.monotonic() + 120
+        while _alerts(rt) == 0:
+            assert time.monotonic() < deadline, "the service raised no alert"
+            time.sleep(0.5)
+        assert "alerts" in rt.running
+    # What the service raised is what a run for that day finds: a second run adds nothing.
+    again = run_alerts(rt.engine, rt.settings, NOW.date(), rt.catalog)
+    assert again["raised"] == 0 and again["candidates"] == _alerts(rt)
+
+
+def _alerts(rt: Runtime) -> int:
+    with rt.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(alerts).where(
+            alerts.c.superseded.is_(False))).scalar_one())
