@@ -45,6 +45,7 @@ def test_a_targets_trend_and_the_communes_distribution_are_drawn(page: Page,
     assert trend["target"] is not None  # the target's level is drawn
     # The legend names the series in Vietnamese, the target and the forecast's bounds with them.
     legend = page.locator("figure[data-chart=trend] .u-legend").text_content() or ""
-    assert "Chỉ tiêu" in legend and "Dự báo" in legend
+    assert "Chỉ tiêu" in legend
+    assert "Dự báo" in legend
     screenshot(page, "target-trend")
     assert hosts == {urlsplit(base).netloc}  # nothing fetched from elsewhere

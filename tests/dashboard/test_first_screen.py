@@ -150,7 +150,8 @@ def test_the_units_that_moved_most_in_the_rankings(fresh_client: TestClient,
             score_live.compute(rt.engine, rt.catalog, method, month, TODAY)
     rt.caches.pop("dashboard.attention", None)
     first = fed.get("/api/v1/dashboard/attention").json()
-    assert first["movers_month"] == "2026-02" and first["month"] == "2026-03"
+    assert first["movers_month"] == "2026-02"
+    assert first["month"] == "2026-03"
     moved = []
     for method, kind in {("dvc-766", "commune"), ("dvc-766", "department"),
                          ("plan-completion", "department"), ("plan-completion", "commune"),

@@ -64,13 +64,17 @@ def test_a_source_runs_with_its_sealed_credentials_and_records_outages(
         assert SECRET.encode() not in kept
 
         ran = _run_due(rt, lambda: clock[0])
-        assert ran[name].error is None and ran[name].records == len(records)
+        assert ran[name].error is None
+        assert ran[name].records == len(records)
         assert _stored(rt, source) == len({r["id"] for r in records})
         with rt.engine.connect() as conn:
             view = ps.one(conn, name, NOW + timedelta(minutes=5))
-        assert view is not None and view.last_drained_at == NOW
-        assert view.lag_seconds == 300 and view.records == len(records)
-        assert not view.failing and view.outages == 0
+        assert view is not None
+        assert view.last_drained_at == NOW
+        assert view.lag_seconds == 300
+        assert view.records == len(records)
+        assert not view.failing
+        assert view.outages == 0
 
         assert _run_due(rt, lambda: clock[0] + timedelta(seconds=30)) == {}  # not due yet
 
@@ -85,8 +89,12 @@ def test_a_source_runs_with_its_sealed_credentials_and_records_outages(
         assert ran[name].error is not None
         with rt.engine.connect() as conn:
             view = ps.one(conn, name, clock[0])
-        assert view is not None and view.failing and view.failing_since == clock[0]
-        assert view.outages == 1 and view.last_error and "503" in view.last_error
+        assert view is not None
+        assert view.failing
+        assert view.failing_since == clock[0]
+        assert view.outages == 1
+        assert view.last_error
+        assert "503" in view.last_error
         assert SECRET not in view.model_dump_json()
 
         # Back up with more records: the outage closes, nothing lost or doubled.
@@ -94,10 +102,13 @@ def test_a_source_runs_with_its_sealed_credentials_and_records_outages(
         sim.records.extend(_records(6, 120))
         clock[0] = NOW + timedelta(minutes=3)
         ran = _run_due(rt, lambda: clock[0])
-        assert ran[name].error is None and ran[name].records == 120
+        assert ran[name].error is None
+        assert ran[name].records == 120
         with rt.engine.connect() as conn:
             view = ps.one(conn, name, clock[0])
-        assert view is not None and not view.failing and view.outages == 1
+        assert view is not None
+        assert not view.failing
+        assert view.outages == 1
         assert view.last_recovered_at == clock[0]
         assert _stored(rt, source) == len({r["id"] for r in sim.records})
 
@@ -141,7 +152,8 @@ def test_a_source_chiso_cannot_keep_is_refused_naming_the_field(
     spec = ps.PullSourceSpec(**{**_spec("http://127.0.0.1:9", "src").model_dump(), **change})
     with pytest.raises(ps.PullSourceError) as refused:
         ps.save(rt.engine, rt.catalog, SETTINGS, "dvc", spec, None, by="op", now=NOW)
-    assert refused.value.field == field and words in str(refused.value)
+    assert refused.value.field == field
+    assert words in str(refused.value)
     with rt.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(pull_sources)).scalar_one() == 0
 
@@ -161,7 +173,8 @@ def test_operators_manage_sources_over_the_api_and_never_see_a_credential_again(
         assert made.json()["credential_names"] == ["Authorization"]
         bad = client.put("/api/v1/pull-sources/dvc", json={**body, "feed": "nope"},
                          headers=bearer(op))
-        assert bad.status_code == 422 and bad.json()["detail"].startswith("feed:")
+        assert bad.status_code == 422
+        assert bad.json()["detail"].startswith("feed:")
         # Changing the schedule keeps the credentials; pausing and resuming.
         moved = client.put("/api/v1/pull-sources/dvc", headers=bearer(op),
                            json={k: v for k, v in body.items() if k != "credentials"}
@@ -173,7 +186,8 @@ def test_operators_manage_sources_over_the_api_and_never_see_a_credential_again(
         listed = client.get("/api/v1/pull-sources", headers=bearer(op))
         assert [s["name"] for s in listed.json()["sources"]] == ["dvc"]
         page = client.get("/admin/pull-sources", headers=bearer(op))
-        assert page.status_code == 200 and 'data-state="paused"' in page.text
+        assert page.status_code == 200
+        assert 'data-state="paused"' in page.text
         assert client.post("/api/v1/pull-sources/nope/pause",
                            headers=bearer(op)).status_code == 404
         answers = listed.text + page.text + made.text + moved.text
@@ -181,7 +195,8 @@ def test_operators_manage_sources_over_the_api_and_never_see_a_credential_again(
     with rt.engine.connect() as conn:
         logged = " ".join(str(r.detail) + str(r.target) for r in conn.execute(
             select(audit_log.c.detail, audit_log.c.target)))
-    assert "pull_sources" in logged and SECRET not in logged
+    assert "pull_sources" in logged
+    assert SECRET not in logged
 
 
 def test_the_running_service_pulls_its_sources_by_itself(fresh_runtime: Runtime) -> None:
@@ -204,7 +219,8 @@ def test_the_running_service_pulls_its_sources_by_itself(fresh_runtime: Runtime)
             _, op = user_with_token(rt.engine, "operator")
             seen = httpx.get(f"{chiso.url}/api/v1/pull-sources/dvc", headers=bearer(op),
                              timeout=10).json()
-    assert seen["last_run_at"] is not None and seen["records"] == len(records)
+    assert seen["last_run_at"] is not None
+    assert seen["records"] == len(records)
 
 
 def test_the_running_service_raises_alerts_by_itself(fresh_runtime: Runtime,
@@ -226,7 +242,8 @@ def test_the_running_service_raises_alerts_by_itself(fresh_runtime: Runtime,
         assert "alerts" in rt.running
     # What the service raised is what a run for that day finds: a second run adds nothing.
     again = run_alerts(rt.engine, rt.settings, NOW.date(), rt.catalog)
-    assert again["raised"] == 0 and again["candidates"] == _alerts(rt)
+    assert again["raised"] == 0
+    assert again["candidates"] == _alerts(rt)
 
 
 def _alerts(rt: Runtime) -> int:

@@ -335,6 +335,6 @@ async def serve(engine: Engine, catalog: Catalog, settings: IntakeSettings,
     while True:
         try:
             await run_due(engine, catalog, settings, now)
-        except Exception:  # noqa: BLE001  the next look tries again; the service keeps going
+        except Exception:
             log.exception("pull sources: a run failed")
         await asyncio.sleep(poll)

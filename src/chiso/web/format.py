@@ -7,7 +7,7 @@ outlook's sentences and the reports follow too. Each function is a template filt
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -117,7 +117,8 @@ def span(seconds: float | None) -> str:
     """A length of time, roughly: '3 phút' / '3 minutes' ('—' for none)."""
     if seconds is None:
         return "—"
-    return str(format_timedelta(seconds, locale=current_locale.get(), threshold=1.1))
+    return str(format_timedelta(timedelta(seconds=seconds), locale=current_locale.get(),
+                                threshold=1.1))
 
 
 def clock(value: str | datetime | None) -> str:

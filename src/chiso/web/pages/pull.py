@@ -66,7 +66,7 @@ def save(request: Request, lang: Locale, name: Annotated[str, Form(max_length=64
             old = ps.one(conn, name.strip(), rt.clock.now())
         spec = ps.PullSourceSpec(
             feed=feed.strip(), source=source.strip(), base_url=base_url.strip(),
-            path=path.strip(), paging=paging, page_size=int(page_size),  # type: ignore[arg-type]
+            path=path.strip(), paging=paging, page_size=int(page_size),
             interval_seconds=float(interval_seconds), paused=old.paused if old else False)
         ps.save(rt.engine, rt.catalog, get_intake_settings(), name.strip(), spec, credentials,
                 by=principal(request).name, now=rt.clock.now())
