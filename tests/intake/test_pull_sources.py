@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from tests.factories import bearer, uid, user_with_token
 
+from chiso.clock import VIETNAM
 from chiso.context import Clock, Runtime
 from chiso.intake import pull_sources as ps
 from chiso.intake.settings import IntakeSettings
@@ -28,7 +29,7 @@ from chiso_sim.servers import PullSource, ServerThread, pull_app
 
 SETTINGS = IntakeSettings(env="test")
 SECRET = "s3cr3t-" + "x" * 20
-NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=VIETNAM)  # the runtime's clock speaks Vietnam
 
 
 def _records(seed: int, n: int) -> list[dict[str, object]]:

@@ -180,7 +180,7 @@ def save(engine: Engine, catalog: Catalog, settings: IntakeSettings, name: str,
         "feed": spec.feed, "source": spec.source, "base_url": spec.base_url, "path": spec.path,
         "paging": spec.paging, "page_size": spec.page_size,
         "interval_seconds": spec.interval_seconds, "paused": spec.paused, "updated_by": by,
-        "updated_at": now}
+        "updated_at": now.astimezone(UTC)}  # SQLite keeps no offset: instants in UTC
     if credentials is not None:
         _check_credentials(credentials)
         values["credentials"] = seal(settings, name, credentials) if credentials else None
@@ -206,7 +206,8 @@ def set_paused(engine: Engine, name: str, paused: bool, *, by: str, now: datetim
     """Pause or resume a source; None when there is no such source."""
     with engine.begin() as conn:
         done = conn.execute(update(pull_sources).where(pull_sources.c.name == name)
-                            .values(paused=paused, updated_by=by, updated_at=now))
+                            .values(paused=paused, updated_by=by,
+                                    updated_at=now.astimezone(UTC)))
         return _one(conn, name, now) if done.rowcount else None
 
 
@@ -281,7 +282,7 @@ def run_source(engine: Engine, catalog: Catalog, settings: IntakeSettings, name:
     else:
         with httpx2.Client(timeout=30.0, headers=c.headers) as client:
             result = PullRunner(engine, c, catalog, settings, client).run_once()
-    _record(engine, name, result, now())
+    _record(engine, name, result, now().astimezone(UTC))
     return result
 
 
