@@ -30,6 +30,8 @@ os.environ.setdefault("CHISO_DASHBOARD_FOLLOW", "0")
 os.environ.setdefault("CHISO_REPORTS_SCHEDULE", "0")  # tests run the schedule themselves
 os.environ.setdefault("CHISO_OUTBOX_DELIVER", "0")  # tests that deliver run their own worker
 os.environ.setdefault("CHISO_CHANGELOG_INTERVAL", "0")  # tests publish explicitly
+os.environ.setdefault("CHISO_ALERTS_RUN", "0")  # tests raise alerts on the day they choose
+os.environ.setdefault("CHISO_PULL_SOURCES_RUN", "0")  # tests of pull sources turn it on
 os.environ.setdefault("CHISO_RANKINGS_RECHECK", "0")  # tests change scores between reads
 
 ROOT = Path(__file__).resolve().parent.parent

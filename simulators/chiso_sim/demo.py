@@ -73,13 +73,14 @@ def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
     return done.stdout.strip()
 
 
-def _wait_up(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 60) -> None:
+def _wait_up(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 300) -> None:
+    """Wait for the server to answer; on a busy machine its start and first answer take long."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"chiso serve exited; its log: {log}")
         try:
-            if httpx.get(url + "/api/v1/feeds", timeout=1).status_code == 200:
+            if httpx.get(url + "/api/v1/feeds", timeout=15).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel
 
 
@@ -45,6 +45,7 @@ class PullSource:
     pulled: int = 0  # the furthest record any page has reached (the connector's progress)
     failing_since: float | None = None  # monotonic time of the first failed page of an outage
     events: list[str] = field(default_factory=list)  # outages and recoveries, as they happen
+    require: tuple[str, str] | None = None  # a header (name, value) every request must carry
 
     def failed(self, reason: str) -> None:
         if self.failing_since is None:
@@ -68,8 +69,12 @@ def pull_app(source: PullSource) -> FastAPI:
     app = FastAPI(title="Simulated source system (pull mode)")
 
     @app.get("/api/records")
-    def records(cursor: str = "0", limit: int = Query(500, ge=1, le=5000)) -> dict[str, Any]:
+    def records(request: Request, cursor: str = "0",
+                limit: int = Query(500, ge=1, le=5000)) -> dict[str, Any]:
         source.requests += 1
+        if source.require is not None and \
+                request.headers.get(source.require[0]) != source.require[1]:
+            raise HTTPException(401, "credentials required")
         if time.monotonic() < source.down_until:
             source.failed("503")
             raise HTTPException(503, "down for maintenance")

@@ -80,6 +80,16 @@ class Settings(BaseSettings):
         "(chiso.reports.schedule)")
     reports_schedule_seconds: float = Field(
         default=900.0, gt=0, description="Seconds between two looks for reports due")
+    pull_sources_run: bool = Field(
+        default=True, description="Run the pull sources the operator manages in the app inside "
+        "the running service (however many processes run, one pulls)")
+    pull_sources_poll: float = Field(
+        default=5.0, gt=0, description="Seconds between two looks for pull sources due")
+    alerts_run: bool = Field(
+        default=True, description="Raise, deliver and escalate alerts inside the running "
+        "service (however many processes run, one does), so `chiso alerts run` needs no cron")
+    alerts_interval: float = Field(
+        default=3600.0, gt=0, description="Seconds between two alert runs in the service")
     outbox_deliver: bool = Field(
         default=True, description="Run the outbox's delivery worker in this process (however "
         "many run, one delivers at a time)")

@@ -136,31 +136,46 @@ def test_decisions_past_their_date_without_movement(fed: TestClient, fresh_runti
 
 def test_the_units_that_moved_most_in_the_rankings(fresh_client: TestClient,
                                                    fresh_runtime: Runtime) -> None:
-    # Hoàn Kiếm led in February and falls in March; Ba Đình the other way round.
-    _push(fresh_client, fresh_runtime.engine, HOAN_KIEM, {2: 10, 3: 2})
-    _push(fresh_client, fresh_runtime.engine, BA_DINH, {2: 2, 3: 10})
-    # February's scores are stored (as the scoring follower stores them); March is computed.
-    score_live.compute(fresh_runtime.engine, fresh_runtime.catalog, "dvc-766", "2026-02", TODAY)
+    """Moves from January to February (the last complete month on 28 March), read from the
+    scores the scoring follower stored: never computed, so stable while March streams in."""
+    rt = fresh_runtime
+    # Hoàn Kiếm led in January and falls in February; Ba Đình the other way round.
+    _push(fresh_client, rt.engine, HOAN_KIEM, {1: 10, 2: 2, 3: 5})
+    _push(fresh_client, rt.engine, BA_DINH, {1: 2, 2: 10, 3: 5})
     fed = _on(fresh_client, TODAY)
+    assert fed.get("/api/v1/dashboard/attention").json()["movers"] == []  # nothing stored
+    methods = sorted(rt.catalog.methods.versions) if rt.catalog.methods else []
+    for method in methods:
+        for month in ("2026-01", "2026-02"):
+            score_live.compute(rt.engine, rt.catalog, method, month, TODAY)
+    rt.caches.pop("dashboard.attention", None)
     first = fed.get("/api/v1/dashboard/attention").json()
+    assert first["movers_month"] == "2026-02"
     assert first["month"] == "2026-03"
     moved = []
     for method, kind in {("dvc-766", "commune"), ("dvc-766", "department"),
                          ("plan-completion", "department"), ("plan-completion", "commune"),
                          ("dx-5279", "commune")}:
-        r = scoring.ranking(fresh_runtime, method, kind, period_of("2026-03", TODAY), TODAY)
+        r = scoring.ranking(rt, method, kind, period_of("2026-02", TODAY), TODAY)
         moved += [(abs(u.rank_change), method, u.unit) for u in r.units if u.rank_change]
-    assert moved, "the data moves at least one rank between February and March"
+    assert moved, "the data moves at least one rank between January and February"
     top = max(m[0] for m in moved)
     assert abs(first["movers"][0]["rank_change"]) == top
     sizes = [abs(m["rank_change"]) for m in first["movers"]]
     assert sizes == sorted(sizes, reverse=True)
     assert len(first["movers"]) == min(len(moved), attention.MOVERS)
-    assert first["movers"][0]["link"].startswith(f"/units/{first['movers'][0]['unit']}/scores/")
+    assert first["movers"][0]["link"] == (f"/units/{first['movers'][0]['unit']}/scores/"
+                                          f"{first['movers'][0]['method']}?period=2026-02")
     gained = next(m for m in first["movers"] if m["unit"] == BA_DINH)
     assert gained["rank_change"] > 0
     assert gained["why"]
     assert f'data-mover="{BA_DINH}"' in fed.get("/").text
+
+    # February's data changes after its scores were stored: the moves stay as stored until
+    # February is scored again.
+    _push(fresh_client, rt.engine, HOAN_KIEM, {2: 10})
+    rt.caches.pop("dashboard.attention", None)
+    assert fed.get("/api/v1/dashboard/attention").json()["movers"] == first["movers"]
 
 
 @pytest.mark.parametrize(("today", "month", "said"), [

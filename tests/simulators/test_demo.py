@@ -30,7 +30,7 @@ def test_tiles_keep_changing_after_the_backlog_and_sigterm_leaves_no_process(
         tmp_path: Path) -> None:
     demo = Demo(tmp_path, "--speed", "1800")
     try:
-        demo.wait_for({f"{feed}: backlog sent" for feed in FEEDS}, seconds=600)
+        demo.wait_for({f"{feed}: backlog sent" for feed in FEEDS}, seconds=900)
         children = demo.descendants()
         assert len(children) >= 2  # chiso serve and chiso pull
         before = demo.tiles()
@@ -53,7 +53,7 @@ def test_tiles_keep_changing_after_the_backlog_and_sigterm_leaves_no_process(
 def test_a_child_dying_stops_the_demo_and_its_other_processes(tmp_path: Path) -> None:
     demo = Demo(tmp_path, "--speed", "60")
     try:
-        demo.wait_for({"Ctrl-C stops everything"}, seconds=600)
+        demo.wait_for({"Ctrl-C stops everything"}, seconds=900)
         children = demo.descendants()
         server = next(pid for pid in children
                       if b"serve" in Path(f"/proc/{pid}/cmdline").read_bytes())

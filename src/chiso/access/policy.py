@@ -173,6 +173,17 @@ POLICY: tuple[Rule, ...] = (
        note="page: turn a subscription off"),
     _r("POST", "/admin/webhooks/{subscription_id}/enable", {OPERATOR},
        note="page: turn a subscription on again"),
+    # -- pull sources: the connectors the service runs ------------------------------------
+    _r("GET", "/api/v1/pull-sources", {OPERATOR, AUDITOR},
+       note="pull sources, their runs, lag, errors and outages (credentials by name only)"),
+    _r("GET", "/api/v1/pull-sources/{name}", {OPERATOR, AUDITOR}),
+    _r("PUT", "/api/v1/pull-sources/{name}", {OPERATOR},
+       note="add or change a pull source; credentials go in sealed, never come out"),
+    _r("POST", "/api/v1/pull-sources/{name}/pause", {OPERATOR}),
+    _r("POST", "/api/v1/pull-sources/{name}/resume", {OPERATOR}),
+    _r("GET", "/admin/pull-sources", {OPERATOR, AUDITOR}, note="the pull sources page"),
+    _r("POST", "/admin/pull-sources", {OPERATOR}, note="add or change a pull source (form)"),
+    _r("POST", "/admin/pull-sources/{name}/pause", {OPERATOR}, note="pause or resume (form)"),
     # -- the operations dashboard: tiles and their live stream -------------------
     _r("GET", "/api/v1/dashboard", EVERYONE,
        note="every group and tile: question, value, target, status, trend, freshness"),

@@ -7,8 +7,9 @@ questions a leader opens the dashboard with:
   data group (each count links to the board filtered by that status and group);
 - the few warnings that matter most: flagged tiles, behind before at risk, with their
   target's sentence;
-- the units that moved most in the rankings between the last two months, with the criterion
-  that moved most;
+- the units that moved most in the rankings from the month before to the last complete month,
+  read from stored scores (stable while data streams in, and cheap), with the criterion that
+  moved most;
 - the tasks that became overdue in the last seven days;
 - the decisions whose follow-up date has passed without the tile moving the way it should.
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import Field
@@ -115,7 +116,9 @@ class Stalled(Answer):
 
 class FirstScreen(Answer):
     today: date
-    month: str = Field(description="the month rankings are compared on (opening month)")
+    month: str = Field(description="the month the monthly tiles open on (opening month)")
+    movers_month: str = Field(description="the month rank moves are read for: the last "
+                              "complete one, from stored scores")
     total: Tally
     groups: list[Tally]
     warnings: list[Warning]
@@ -149,18 +152,26 @@ def _warnings(tiles: list[Mapping[str, Any]]) -> list[Warning]:
     return out
 
 
-def _movers(rt: Runtime, today: date) -> list[Mover]:
-    """The units whose rank moved most from last month to this (the opening month), over the
-    rankings the dashboard's ranking tiles show."""
+def last_month(today: date) -> str:
+    """The last complete month: rank moves are read for it."""
+    last = today.replace(day=1) - timedelta(days=1)
+    return f"{last.year}-{last.month:02d}"
+
+
+def _movers(rt: Runtime, conn: Connection, today: date) -> list[Mover]:
+    """The units whose rank moved most from the month before to the last complete month, over
+    the rankings the dashboard's ranking tiles show, read from stored scores only (what the
+    scoring follower stored): nothing is computed, and the moves stay as they are while this
+    month's data streams in. A ranking whose last month is not stored shows no moves."""
     board = rt.catalog.dashboard
     methods = rt.catalog.methods
     pairs = sorted({(t.measure.method, t.measure.units) for t in
                     (board.tiles.values() if board else []) if t.measure.kind == "ranking"})
-    period = parse_period(opening_month(today), today)
+    period = parse_period(last_month(today), today)
     found: list[Mover] = []
     for method, kind in pairs:
         try:
-            ranking = scoring.ranking(rt, method, kind, period, today)
+            ranking = scoring.stored_ranking(conn, rt.catalog, method, kind, period, today)
         except scoring.ScoringError:
             continue  # a method without a version in force for the month
         version = methods.versions[method][-1] if methods else None
@@ -238,9 +249,9 @@ def _stalled(conn: Connection, catalog: Catalog, views: Mapping[str, Mapping[str
     return out
 
 
-# Rank moves and overdue tasks move with scores and the calendar, not with each batch: they
-# are kept in the runtime for SLOW_SECONDS per day, so that opening the home page while data
-# streams in does not recompute five rankings each time.
+# Rank moves and overdue tasks move with stored scores and the calendar, not with each batch:
+# they are kept in the runtime for SLOW_SECONDS per day, so that opening the home page while
+# data streams in does not read five rankings and every task's evidence each time.
 _CACHE = "dashboard.attention"
 SLOW_SECONDS = 60.0
 
@@ -253,7 +264,7 @@ def _slow_parts(rt: Runtime, conn: Connection, today: date
     cached = kept.get(today)
     if cached is not None and now - cached[0] < SLOW_SECONDS:
         return cached[1], cached[2]
-    movers, overdue = _movers(rt, today), _overdue(conn, rt.catalog, None, today)
+    movers, overdue = _movers(rt, conn, today), _overdue(conn, rt.catalog, None, today)
     kept.clear()  # one day at a time: the cache stays one entry
     kept[today] = (now, movers, overdue)
     return movers, overdue
@@ -270,7 +281,7 @@ def first_screen(rt: Runtime, conn: Connection, snapshot: Mapping[str, Any], tod
     views = {t["id"]: t for t in every}
     movers, overdue = _slow_parts(rt, conn, today)
     return FirstScreen(
-        today=today, month=opening_month(today),
+        today=today, month=opening_month(today), movers_month=last_month(today),
         total=_tally(None, None, every),
         groups=[_tally(g["id"], Text(**g["title"]), g["tiles"]) for g in groups],
         warnings=_warnings(every), movers=movers, overdue=overdue,

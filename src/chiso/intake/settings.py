@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 #: Published in the repository, so anyone can compute pseudonyms with it: used only when
 #: ``CHISO_ENV`` is ``demo`` or ``test``; any other deployment refuses to start without its own.
 DEV_PSEUDONYM_KEY = "chiso-DEVELOPMENT-ONLY-pseudonym-key--never-use-in-production"
+#: Likewise for the key that seals pull sources' credentials.
+DEV_SECRETS_KEY = "chiso-DEVELOPMENT-ONLY-secrets-key--never-use-in-production"
 #: The environments that may run without keys of their own.
 KEYLESS_ENVS = frozenset({"demo", "test"})
 MIN_KEY_CHARS = 32
@@ -32,6 +34,9 @@ class IntakeSettings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(
         default=None, description="Key of the keyed hash (HMAC-SHA256) for personal identifiers"
     )
+    secrets_key: SecretStr | None = Field(
+        default=None, description="Key that seals pull sources' credentials in the database "
+        "(AES-GCM); at least 32 random characters")
     archive_personal: bool = Field(
         default=False,
         description="Keep personal identifiers in the raw archive (off: pseudonymised there too)",
@@ -61,6 +66,22 @@ class IntakeSettings(BaseSettings):
             log.warning("CHISO_PSEUDONYM_KEY not set: using the development key "
                         "(CHISO_ENV=%s)", self.env)
         return DEV_PSEUDONYM_KEY.encode()
+
+    def sealing_key(self) -> bytes:
+        """The key sealing stored credentials; the development key only in demo and test."""
+        own = self.secrets_key.get_secret_value() if self.secrets_key is not None else ""
+        keyless = self.env in KEYLESS_ENVS
+        if own and (keyless or (own != DEV_SECRETS_KEY and len(own) >= MIN_KEY_CHARS)):
+            return own.encode()
+        if not keyless:
+            problem = ("is the development key published in the repository"
+                       if own == DEV_SECRETS_KEY else
+                       f"is shorter than {MIN_KEY_CHARS} characters" if own else "is not set")
+            raise InsecureConfigurationError(
+                f"CHISO_SECRETS_KEY {problem}: set it to a secret of at least "
+                f"{MIN_KEY_CHARS} random characters (e.g. `openssl rand -base64 48`) to keep "
+                "pull sources' credentials")
+        return DEV_SECRETS_KEY.encode()
 
 
 @lru_cache

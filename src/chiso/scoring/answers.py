@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import Connection, func, select
 
+from chiso.catalog.loader import Catalog
 from chiso.context import Answer, Runtime
 from chiso.measurement.periods import Period, parse_period
 from chiso.scoring import live
@@ -253,6 +254,18 @@ def ranking(rt: Runtime, method: str, kind: str, period: Period, today: date) ->
     """Ranks of ``kind`` units by ``method`` for ``period`` (stored scores, or computed now
     when none are stored), with the change since the previous period."""
     return ranking_with_json(rt, method, kind, period, today)[0]
+
+
+def stored_ranking(conn: Connection, catalog: Catalog, method: str, kind: str,
+                   period: Period, today: date) -> Ranking:
+    """:func:`ranking` from stored scores only: nothing is computed, so the answer is cheap
+    and moves only when the period is re-scored; no units when none are stored. Raises
+    :class:`ScoringError` for a method without a version in force."""
+    try:
+        return Ranking.model_validate(live.ranking(conn, catalog, method, kind, period.label,
+                                                   today, compute=False))
+    except (KeyError, ValueError) as exc:
+        raise ScoringError(str(exc.args[0])) from exc
 
 
 def period_of(label: str, today: date) -> Period:

@@ -427,10 +427,10 @@ def stored_place(conn: Connection, code: str, unit: str, kind: str, period: str
 
 
 def ranking(conn: Connection, catalog: Catalog, code: str, kind: str, period: str,
-            today: date) -> dict[str, Any]:
+            today: date, *, compute: bool = True) -> dict[str, Any]:
     """Ranks of one kind of unit for a period, with the change since the previous period and
     which criteria moved. Stored scores are read; without any, they are computed now (not
-    stored: ``stored`` is false)."""
+    stored: ``stored`` is false), or with ``compute`` false the answer has no units."""
     p = parse_period(period, today)
     method = method_for(catalog, code, p, today)
     if kind not in method.kinds:
@@ -443,7 +443,9 @@ def ranking(conn: Connection, catalog: Catalog, code: str, kind: str, period: st
 
     now = read(p.label)
     stored = bool(now)
-    if not stored:
+    if not stored and not compute:
+        now = {}
+    elif not stored:
         g = Gatherer(conn, catalog, p, today)
         now = {u: unit_score(conn, catalog, code, u, p.label, today, g)
                for u in scored_units(catalog, kind)}

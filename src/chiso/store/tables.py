@@ -201,6 +201,32 @@ intake_cursors = Table(
     Column("last_error_at", DateTime(timezone=True)),
 )
 
+# Pull sources the operator manages in the app: what to pull and how often (the connector of
+# the same name keeps its cursor in ``intake_cursors``), the credentials sealed with the
+# deployment's secrets key (never read back out), and how its runs went.
+pull_sources = Table(
+    "pull_sources", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("feed", String(64), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("base_url", String(2000), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("paging", String(16), nullable=False),
+    Column("page_size", Integer, nullable=False),
+    Column("interval_seconds", Float, nullable=False),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("credentials", LargeBinary),  # AES-GCM sealed JSON of header name -> value
+    Column("credential_names", JSON),  # the header names only, to show which are set
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("last_run_at", DateTime(timezone=True)),
+    Column("last_drained_at", DateTime(timezone=True)),  # read everything the source had
+    Column("last_records", Integer),
+    Column("failing_since", DateTime(timezone=True)),  # the current outage began
+    Column("outages", Integer, nullable=False, default=0),
+    Column("last_recovered_at", DateTime(timezone=True)),
+)
+
 
 def _ts(name: str, nullable: bool = True) -> Column[Any]:
     return Column(name, DateTime(timezone=True), nullable=nullable)

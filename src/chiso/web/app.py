@@ -29,6 +29,9 @@ from chiso.config import Settings
 from chiso.context import Runtime
 from chiso.dashboard.board import Board
 from chiso.exports import changelog, channels, delivery, exporters
+from chiso.intake import pull_sources
+from chiso.intake.settings import get_intake_settings
+from chiso.outlook.alerts import run_alerts
 from chiso.reports import schedule as reports_schedule
 from chiso.scoring.follow import follow
 from chiso.store import changes
@@ -78,6 +81,15 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
             once.append(asyncio.create_task(run_once(
                 "open-data-changelog", rt.engine, lambda: _publish_periodically(rt),
                 held=rt.running)))
+        if settings.pull_sources_run:
+            once.append(asyncio.create_task(run_once(
+                "pull-sources", rt.engine,
+                lambda: pull_sources.serve(rt.engine, rt.catalog, get_intake_settings(),
+                                           rt.clock.now, settings.pull_sources_poll),
+                held=rt.running)))
+        if settings.alerts_run:
+            once.append(asyncio.create_task(run_once(
+                "alerts", rt.engine, lambda: _alert_periodically(rt), held=rt.running)))
         outbox_stop = threading.Event()
         if settings.outbox_deliver:
             # One thread; across processes the outbox lock lets one of them deliver.
@@ -198,6 +210,18 @@ async def _publish_periodically(rt: Runtime) -> None:
         except Exception:  # the database went away: try again next time
             log.exception("change log: publishing failed")
         await asyncio.sleep(rt.settings.changelog_interval)
+async def _alert_periodically(rt: Runtime) -> None:
+    """Raise, deliver and escalate alerts now and every ``alerts_interval`` seconds, as of the
+    runtime's day (``chiso alerts run`` does one such run)."""
+    while True:
+        try:
+            await asyncio.to_thread(run_alerts, rt.engine, rt.settings, rt.clock.today(),
+                                    rt.catalog)
+        except Exception:  # the database or a receiver away: next time
+            log.exception("alerts: the run failed")
+        await asyncio.sleep(rt.settings.alerts_interval)
+
+
 async def _prune_periodically(rt: Runtime, every: float = 600.0) -> None:
     """Remove change events no listener needs any more (``chiso.store.changes.KEEP``)."""
     while True:

@@ -7,7 +7,7 @@ outlook's sentences and the reports follow too. Each function is a template filt
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -113,6 +113,14 @@ def ago(value: str | datetime | None) -> str:
                                 add_direction=True, threshold=1.1))
 
 
+def span(seconds: float | None) -> str:
+    """A length of time, roughly: '3 phút' / '3 minutes' ('—' for none)."""
+    if seconds is None:
+        return "—"
+    return str(format_timedelta(timedelta(seconds=seconds), locale=current_locale.get(),
+                                threshold=1.1))
+
+
 def clock(value: str | datetime | None) -> str:
     """The local time of day of an instant: 14:05 (the dashboard's 'cập nhật 14:05')."""
     if not value:
@@ -132,4 +140,5 @@ def highlight(text: str, part: str | None) -> Markup:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "number": number, "percent": percent, "amount": amount, "measured": measured, "day": day,
-    "period": period, "moment": moment, "ago": ago, "clock": clock, "highlight": highlight}
+    "period": period, "moment": moment, "ago": ago, "clock": clock, "highlight": highlight,
+    "span": span}

@@ -16,6 +16,7 @@ from chiso.web.api import (
     measurement,
     opendata,
     outbox,
+    pull,
     records,
     reports,
     scoring,
@@ -27,4 +28,4 @@ from chiso.web.api import (
 ROUTERS: tuple[APIRouter, ...] = (
     catalog.router, intake.router, measurement.router, records.router, scoring.router,
     access.router, dashboard.router, map.router, decisions.router, opendata.router,
-    reports.router, outbox.router, webhooks.router, users.router)
+    reports.router, outbox.router, webhooks.router, pull.router, users.router)

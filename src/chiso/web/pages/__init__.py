@@ -15,6 +15,7 @@ from chiso.web.pages import (
     intake,
     map,
     opendata,
+    pull,
     rankings,
     reports,
     webhooks,
@@ -23,4 +24,5 @@ from chiso.web.pages import (
 #: Every page router, in the order the app includes them.
 ROUTERS: tuple[APIRouter, ...] = (
     catalog.router, intake.router, access.router, home.router, map.router, rankings.router,
-    indicators.router, decisions.router, opendata.router, reports.router, webhooks.router)
+    indicators.router, decisions.router, opendata.router, reports.router, webhooks.router,
+    pull.router)

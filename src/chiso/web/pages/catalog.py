@@ -16,7 +16,9 @@ from chiso.dashboard.sme import unit_sme_section
 from chiso.dashboard.sme_programme import programme as sme_programme
 from chiso.dashboard.unit_brief import unit_brief
 from chiso.measurement import progress as measured_progress
+from chiso.outlook import answers as outlooks
 from chiso.store import catalog_reads as reads
+from chiso.web import charts
 from chiso.web.deps import Conn, Today
 from chiso.web.pages.indicator_reads import fresh, unit_indicators
 from chiso.web.render import Locale, render
@@ -51,8 +53,16 @@ def target(key: str, target_id: str, request: Request, lang: Locale, conn: Conn,
     progress = (measured_progress.target_progress(conn, measurement, found, day)
                 if measurement is not None else None)
     units = {u["code"]: u["name"] for u in reads.list_units(conn)}
+    catalog = request.app.state.runtime.catalog
+    try:
+        seen = outlooks.target_outlook(conn, catalog, found["plan_number"], target_id, None, day)
+    except outlooks.OutlookError:
+        seen = None  # a target no indicator measures: no trend to draw
+    trend = charts.trend([p.model_dump() for p in seen.series], seen.threshold, seen.deadline,
+                         seen.forecast.model_dump() if seen.forecast else None) \
+        if seen is not None else None
     return render(request, lang, "target.html", target=found, plan=reads.get_plan(conn, key),
-                  progress=progress, unit_names=units)
+                  progress=progress, unit_names=units, outlook=seen, trend=trend)
 
 
 @router.get("/plans/{key}/tasks/{task_id}", response_class=HTMLResponse)

@@ -18,7 +18,7 @@ from chiso.access.guard import record_subjects
 from chiso.context import Runtime
 from chiso.measurement import answers
 from chiso.measurement.periods import parse_period
-from chiso.web import i18n
+from chiso.web import charts, i18n
 from chiso.web.deps import Conn, Today
 from chiso.web.pages.indicator_reads import (
     Row,
@@ -100,12 +100,16 @@ def indicator(code: str, request: Request, lang: Locale, conn: Conn, today: Toda
     names.update({c: i18n.pick(g.name, g.name_en) for c, g in registry.groups.items()})
     targets = [{**t, "key": t["plan"].replace("/", "-").replace(" ", "")}
                for t in definition["targets"]]
+    communes = [float(v["value"]) for v in per_unit if v["value"] is not None
+                and registry.units.get(str(v["unit"])) is not None
+                and registry.units[str(v["unit"])].kind == "commune"]
+    spread = charts.distribution(communes)
     return render(request, lang, "indicator.html", ind=definition, code=code, unit=unit,
                   unit_name=names.get(unit or "", unit), period=chosen, complaint=complaint,
                   choices=period_choices(today, chosen), current=current, city=city,
                   chart=chart, year=year, per_unit=per_unit, names=names, targets=targets,
                   words=definition_words(definition, rt.catalog.contract(definition["feed"])),
-                  fresh=fresh)
+                  fresh=fresh, spread=spread)
 
 
 @router.get("/indicators/{code}/records", response_class=HTMLResponse)

@@ -1,7 +1,7 @@
 """alert deliveries: the outbox message that carries an e-mail or webhook
 
 Revision ID: 0021_alert_outbox
-Revises: 0018_decision_follow_through
+Revises: 0020_pull_sources
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0021_alert_outbox'
-down_revision: str | None = '0018_decision_follow_through'
+down_revision: str | None = '0020_pull_sources'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
