@@ -1,6 +1,6 @@
 """A report's XLSX annex: Phụ lục 01 (targets) and Phụ lục 02 (tasks) of the plan, column
 by column as the plan prints them, with the report's current value, status, forecast and
-evidence of each row; numbers as numbers in Vietnamese formats, frozen headers, filters,
+evidence of each row, and Phụ lục 03, every unit's feed that was incomplete or late; numbers as numbers in Vietnamese formats, frozen headers, filters,
 A4 landscape print set-up with the header rows repeated."""
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ TASK_COLUMNS = [
     ("TT", 6), ("Chi tiết", 12), ("Tên nhóm nhiệm vụ/nhiệm vụ", 60), ("Đơn vị chủ trì", 22),
     ("Đơn vị phối hợp", 22), ("Thời hạn hoàn thành", 14), ("Kết quả cần đạt (Định lượng)", 40),
     ("Sản phẩm đầu ra", 30), ("Tình trạng", 18), ("Minh chứng", 10)]
+GAP_COLUMNS = [
+    ("TT", 6), ("Mã đơn vị", 10), ("Đơn vị", 40), ("Luồng dữ liệu", 20), ("Mức đầy đủ", 12),
+    ("Đúng hạn", 12), ("Số bản ghi", 12)]
 THIN = Side(style="thin")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 
@@ -86,7 +89,7 @@ def _measure(line: TargetLine, value: float | None) -> tuple[float | None, str]:
 def write_xlsx(data: ReportData, catalog: Catalog, path: Path,
                as_of: datetime | None = None) -> Path:
     """Write the annex of ``data`` to ``path``: one row per target of Phụ lục 01 and per
-    task row of Phụ lục 02 that the report covers."""
+    task row of Phụ lục 02 that the report covers, one per feed gap in Phụ lục 03."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -126,6 +129,16 @@ def write_xlsx(data: ReportData, catalog: Catalog, path: Path,
                         task.deadline_text or "", task.expected_result or "", task.output or "",
                         STATES_VI[state.state], state.evidence])
     _finish(ws2, len(TASK_COLUMNS))
+    ws3 = wb.create_sheet("Phụ lục 03")
+    _sheet(ws3, "TRÁCH NHIỆM CUNG CẤP DỮ LIỆU: ĐƠN VỊ GỬI DỮ LIỆU CHƯA ĐẦY ĐỦ HOẶC CHẬM",
+           stamp, GAP_COLUMNS)
+    for i, gap in enumerate(data.gaps, start=1):
+        ws3.append([i, gap.unit, gap.unit_name, gap.feed, gap.completeness,
+                    gap.on_time_share, gap.records])
+        r = ws3.max_row
+        ws3.cell(r, 5).number_format = ws3.cell(r, 6).number_format = PERCENT
+        ws3.cell(r, 7).number_format = "[$-42A]#,##0"
+    _finish(ws3, len(GAP_COLUMNS))
     wb.properties.creator = "chiso"
     if as_of is not None:
         wb.properties.created = wb.properties.modified = as_of
