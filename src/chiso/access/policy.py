@@ -219,6 +219,8 @@ POLICY: tuple[Rule, ...] = (
        note="issue a draft: number, date, signer, proposals; then frozen"),
     _r("GET", "/bao-cao", REPORT_READERS, "query", note="the reports page (Vietnamese path)"),
     _r("GET", "/reports", REPORT_READERS, "query", note="the reports page (English path)"),
+    _r("POST", "/bao-cao/{report_id}/issue", {OPERATOR, UNIT_OFFICER}, "report",
+       note="issue a draft from the reports page (form): number, date, signer, proposals"),
     _r("POST", "/api/v1/decisions/{decision_id}/acknowledge", {UNIT_OFFICER}, "decision",
        note="the unit that must act acknowledges the decision (once; append-only)"),
     _r("POST", "/decisions/{decision_id}/acknowledge", {UNIT_OFFICER}, "decision",
