@@ -106,7 +106,7 @@ def test_the_operator_issues_a_draft_from_the_page(page: Page,
         audited = conn.execute(select(audit_log.c.actor, audit_log.c.result).where(
             audit_log.c.action == "POST /bao-cao/{report_id}/issue")).all()
     rt.engine.dispose()
-    assert (f"user:{drafts_server.users['operator']}", "ok") in audited
+    assert (f"user:{drafts_server.users['operator']}", "committed") in audited
 
     # issuing it again (a stale page) says why not and changes nothing
     token = page.locator("input[name=csrf]").first.get_attribute("value")

@@ -1,7 +1,8 @@
 """A report's XLSX annex: Phụ lục 01 (targets) and Phụ lục 02 (tasks) of the plan, column
 by column as the plan prints them, with the report's current value, status, forecast and
-evidence of each row, and Phụ lục 03, every unit's feed that was incomplete or late; numbers as numbers in Vietnamese formats, frozen headers, filters,
-A4 landscape print set-up with the header rows repeated."""
+evidence of each row, and Phụ lục 03, every unit's feed that was incomplete or late; numbers
+as numbers in Vietnamese formats, frozen headers, filters, A4 landscape print set-up with the
+header rows repeated."""
 
 from __future__ import annotations
 
