@@ -211,6 +211,8 @@ POLICY: tuple[Rule, ...] = (
        note="stored reports by kind, period, unit (a unit officer: its unit's); ?kind=&period="),
     _r("POST", "/api/v1/reports", {OPERATOR},
        note="build a report now and store it as a draft (or restate an issued one)"),
+    _r("GET", "/api/v1/reports/reduction", REPORT_READERS,
+       note="manual reporting reduced: reports required and written per kind (counts only)"),
     _r("GET", "/api/v1/reports/{report_id}", REPORT_READERS, "report",
        note="a stored report: status, hashes, versions, restated figures, files"),
     _r("GET", "/api/v1/reports/{report_id}/files/{name}", REPORT_READERS, "report",

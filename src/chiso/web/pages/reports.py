@@ -19,6 +19,7 @@ from chiso.context import Runtime
 from chiso.reports import archive, delivery
 from chiso.reports.archive import ReportStateError
 from chiso.reports.content import ReportError
+from chiso.reports.reduction import reduction
 from chiso.web.deps import Conn, Id, Rt, Today
 from chiso.web.render import LANG_COOKIE, Locale, render
 
@@ -57,6 +58,7 @@ def _page(request: Request, lang: str, rt: Runtime, conn: Conn, kind: str | None
     return render(request, lang, "reports.html", reports=found, kinds=kinds, kind=kind,
                   period=period, unit=unit, unit_name=unit_name, path=request.url.path,
                   may_issue=may_issue, csrf=principal(request).csrf or "", today=today,
+                  reduced=reduction(conn, rt.catalog, today),
                   issued=q.get("issued"), not_issued=q.get("not_issued"), why=q.get("why", ""))
 
 
