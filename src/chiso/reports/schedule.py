@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, insert, or_, update
+from sqlalchemy import ColumnElement, and_, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from chiso.catalog.reports import ReportKind
@@ -70,7 +70,7 @@ def _me() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _key(kind: str, period: str, stage: str) -> list[object]:
+def _key(kind: str, period: str, stage: str) -> list[ColumnElement[bool]]:
     return [report_runs.c.kind == kind, report_runs.c.period == period,
             report_runs.c.stage == stage]
 
