@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
@@ -68,14 +68,23 @@ def _sheet(ws: Worksheet, title: str, subtitle: str, columns: list[tuple[str, in
         footer.center.text = "&P/&N"
 
 
+BODY = "chiso body"  # the body cells' named style: one style record, not one per cell
+
+
 def _finish(ws: Worksheet, columns: int) -> None:
     last = ws.max_row
     ws.auto_filter.ref = f"A3:{get_column_letter(columns)}{max(last, 3)}"
+    wb = ws.parent
+    assert wb is not None  # a sheet made by Workbook.create_sheet has its workbook
+    if BODY not in wb.named_styles:
+        wb.add_named_style(NamedStyle(name=BODY, font=Font(name=FONT, size=12), border=BOX,
+                                      alignment=Alignment(vertical="top", wrap_text=True)))
     for row in ws.iter_rows(min_row=4, max_row=last):
         for cell in row:
-            cell.font = Font(name=FONT, size=12)
-            cell.alignment = Alignment(vertical="top", wrap_text=True)
-            cell.border = BOX
+            fmt = cell.number_format  # the named style would reset it
+            cell.style = BODY
+            if fmt != "General":
+                cell.number_format = fmt
 
 
 def _measure(line: TargetLine, value: float | None) -> tuple[float | None, str]:
