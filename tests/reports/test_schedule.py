@@ -5,10 +5,10 @@ once."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from chiso.catalog.loader import Catalog
 from chiso.context import Runtime
@@ -63,3 +63,42 @@ def test_two_processes_build_each_run_once(fresh_runtime: Runtime) -> None:
     assert [(r.period, r.edition, r.status) for r in stored] == [("2026-11", 1, "draft")]
     assert claims == 2
     assert run_due(rt, now, kinds=["monthly"], units=[HOAN_KIEM]) == []  # done already
+
+
+def test_a_claim_left_by_a_process_that_died_is_taken_over(fresh_runtime: Runtime) -> None:
+    rt = fresh_runtime
+    now = datetime(2026, 12, 5, 1, tzinfo=UTC)  # November is open, not yet closed
+    lease = timedelta(minutes=15)
+    with rt.engine.begin() as conn:  # a process claimed November's run, then died
+        conn.execute(insert(report_runs).values(
+            kind="monthly", period="2026-11", stage="opened", claimed_by="gone:4242",
+            claimed_at=now - 2 * lease, lease_until=now - lease))
+    got = run_due(rt, now, kinds=["monthly"], units=[HOAN_KIEM], lease=lease)
+    assert [(r.stage, r.period, r.built) for r in got] == [("opened", "2026-11", 1)]
+    with rt.engine.connect() as conn:
+        row = conn.execute(select(report_runs)).one()
+        assert row.claimed_by != "gone:4242"
+        assert row.finished_at is not None
+        assert row.lease_until is not None
+        assert archive.listing(conn, kind="monthly", unit=HOAN_KIEM)
+    # a finished run is not taken again, however old its lease
+    assert run_due(rt, now + 4 * lease, kinds=["monthly"], units=[HOAN_KIEM],
+                   lease=lease) == []
+
+
+def test_a_live_claim_is_left_alone(fresh_runtime: Runtime) -> None:
+    rt = fresh_runtime
+    now = datetime(2026, 12, 5, 1, tzinfo=UTC)
+    lease = timedelta(minutes=15)
+    with rt.engine.begin() as conn:  # another process is building it now
+        conn.execute(insert(report_runs).values(
+            kind="monthly", period="2026-11", stage="opened", claimed_by="busy:1",
+            claimed_at=now - timedelta(minutes=20), lease_until=now + timedelta(minutes=5)))
+    assert run_due(rt, now, kinds=["monthly"], units=[HOAN_KIEM], lease=lease) == []
+    with rt.engine.connect() as conn:
+        assert conn.execute(select(report_runs.c.claimed_by)).scalar_one() == "busy:1"
+        assert archive.listing(conn, kind="monthly", unit=HOAN_KIEM) == []
+    # once its lease has passed without renewal, the next look takes it over
+    later = run_due(rt, now + timedelta(minutes=6), kinds=["monthly"], units=[HOAN_KIEM],
+                    lease=lease)
+    assert [(r.stage, r.built) for r in later] == [("opened", 1)]

@@ -72,3 +72,32 @@ def test_a_task_done_shows_in_the_annex(fresh_runtime: Runtime, tmp_path: Path) 
         min_row=4, values_only=True) if r[0] == task.row)
     assert row[8] == "Hoàn thành đúng hạn"
     assert row[9] == 1
+
+
+def test_the_letter_names_the_worst_gaps_and_the_annex_lists_every_one(
+        runtime: Runtime, tmp_path: Path) -> None:
+    from docx import Document
+
+    from chiso.reports.build import write
+    from chiso.reports.content import FeedGap
+
+    got = build(runtime, "monthly", "2026-11", "city", tmp_path / "a", issued=date(2026, 12, 5))
+    listed = runtime.catalog.reports["monthly"].accountability.listed
+    units = list(runtime.catalog.units.units.values())[:listed + 5]
+    gaps = [FeedGap(feed="tthc.dossier", unit=u.code, unit_name=u.name,
+                    completeness=i / 100, on_time_share=0.5, records=i)
+            for i, u in enumerate(units)]
+    many = write(runtime, got.data.model_copy(update={"gaps": gaps}), tmp_path / "b",
+                 issued=date(2026, 12, 5))
+    doc = Document(str(many.paths[0]))
+    table = next(t for t in doc.tables if t.rows[0].cells[1].text == "Luồng dữ liệu")
+    assert [r.cells[0].text for r in table.rows[1:]] == [g.unit_name for g in gaps[:listed]]
+    said = "\n".join(p.text for p in doc.paragraphs)
+    assert f"Có {len(gaps)} trường hợp" in said
+    assert "Phụ lục 03" in said
+    pl3 = load_workbook(many.paths[1])["Phụ lục 03"]
+    rows = list(pl3.iter_rows(min_row=4, values_only=True))
+    assert [(r[0], r[1], r[3], r[6]) for r in rows] == [
+        (i, g.unit, g.feed, g.records) for i, g in enumerate(gaps, start=1)]
+    assert pl3.cell(4, 5).number_format == "[$-42A]0.0%"
+    assert pl3.freeze_panes == "A4"

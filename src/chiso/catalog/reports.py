@@ -84,6 +84,9 @@ class Accountability(Strict):
 
     completeness: float = Field(default=1.0, ge=0, le=1)
     on_time_share: float = Field(default=0.9, ge=0, le=1)
+    listed: int = Field(default=20, ge=0, le=1000, description=(
+        "how many cases the letter's table shows, the least complete first; the annex's "
+        "sheet lists every one"))
 
 
 Address = Annotated[str, StringConstraints(pattern=r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")]

@@ -41,14 +41,45 @@ def _expected_days(contract: Contract, start: date, end: date) -> list[date]:
     return days
 
 
-def _daily(engine: Engine, contract: Contract, unit: str | None) -> list[Any]:
-    """(unit, day, records, mean delay hours, on-time records) per unit and event day."""
+def _window(dialect: str, column: str, start: date | None,
+            end: date | None) -> tuple[list[str], dict[str, Any]]:
+    """Conditions keeping the versions whose event day (Vietnam time) is in [start, end]."""
+    conds: list[str] = []
+    params: dict[str, Any] = {}
+    if dialect == "postgresql":  # a timestamp comparison, no per-row formatting
+        if start:
+            conds.append(f"{column} >= CAST(:lo AS timestamptz)")
+            params["lo"] = f"{start.isoformat()}T00:00:00+07:00"
+        if end:
+            conds.append(f"{column} < CAST(:hi AS timestamptz)")
+            params["hi"] = f"{(end + timedelta(days=1)).isoformat()}T00:00:00+07:00"
+    else:
+        day = _day_expr(dialect, column)
+        if start:
+            conds.append(f"{day} >= :lo")
+            params["lo"] = start.isoformat()
+        if end:
+            conds.append(f"{day} <= :hi")
+            params["hi"] = end.isoformat()
+    return conds, params
+
+
+def _daily(engine: Engine, contract: Contract, unit: str | None, start: date | None = None,
+           end: date | None = None) -> tuple[list[Any], list[str]]:
+    """(unit, day, records, mean delay hours, on-time records) per unit and event day, and
+    every unit that ever sent the feed. With ``start`` or ``end``, only the versions whose
+    event day falls in the range are read (a record is dated by the earliest event time and
+    first arrival among those versions), so the work follows the range, not the history."""
     table = f"feed_{contract.table_key}_versions"
     event = contract.event_time
     d = engine.dialect.name
     day = _day_expr(d, "ev")
     hours = _hours_expr(d, "first_in", "ev")
-    where = "WHERE unit = :unit" if unit else ""
+    conds, params = _window(d, event, start, end)
+    if unit:
+        conds.append("unit = :unit")
+        params["unit"] = unit
+    where = f"WHERE {' AND '.join(conds)}" if conds else ""
     sql = f"""
         WITH firsts AS (
             SELECT unit, record_id, MIN({event}) AS ev, MIN(ingested_at) AS first_in
@@ -58,11 +89,15 @@ def _daily(engine: Engine, contract: Contract, unit: str | None) -> list[Any]:
                SUM(CASE WHEN {hours} <= :timely THEN 1 ELSE 0 END) AS on_time
         FROM firsts GROUP BY unit, {day} ORDER BY unit, day
     """
-    params: dict[str, Any] = {"timely": contract.expect.timely_hours}
-    if unit:
-        params["unit"] = unit
+    params["timely"] = contract.expect.timely_hours
     with engine.connect() as conn:
-        return list(conn.execute(text(sql), params).all())
+        rows = list(conn.execute(text(sql), params).all())
+        if not conds or conds == ["unit = :unit"]:
+            return rows, sorted({r.unit for r in rows})
+        # A unit silent in the range still owes its records: it is listed with none.
+        q = f"SELECT DISTINCT unit FROM {table}" + (" WHERE unit = :unit" if unit else "")
+        units = sorted(u for (u,) in conn.execute(text(q), {"unit": unit} if unit else {}))
+    return rows, units
 
 
 def _robust_z(values: list[float]) -> list[float]:
@@ -78,11 +113,11 @@ def _feed_report(engine: Engine, contract: Contract, unit: str | None, period: s
                                                                  list[dict[str, Any]]]:
     if contract.publishes_values:
         return _stats_report(engine, contract, unit)
-    rows = _daily(engine, contract, unit)
-    by_unit: dict[str, dict[str, Any]] = defaultdict(dict)
+    rows, units = _daily(engine, contract, unit, start, end)
+    by_unit: dict[str, dict[str, Any]] = {u: {} for u in units}
     for r in rows:
         by_unit[r.unit][r.day] = r
-    if not rows:
+    if not rows and not (start and end and units):
         return [], []
     days_seen = sorted({r.day for r in rows})
     lo = start or date.fromisoformat(days_seen[0])

@@ -68,6 +68,14 @@ class Value:
         return d
 
 
+@dataclass(frozen=True)
+class FeedTime:
+    """A feed's as-of already read (:func:`feed_as_of`), for many :func:`values` calls on
+    one connection that need not each read it again."""
+
+    at: datetime | None
+
+
 def feed_as_of(conn: Connection, feed: str) -> datetime | None:
     return conn.execute(select(func.max(intake_batches.c.received_at)).where(
         intake_batches.c.feed == feed, intake_batches.c.status == "accepted")).scalar()
@@ -279,8 +287,10 @@ def _finish(ind: Indicator, num: float, den: float) -> float | None:
 def values(conn: Connection, m: Measurement, code: str, period: str,
            unit: str | None = None, level: Level | None = None,
            members: list[str] | None = None, today: date | None = None,
-           at: datetime | None = None) -> list[Value]:
+           at: datetime | None = None, feed_time: FeedTime | None = None) -> list[Value]:
     """The indicator's values for ``period``.
+
+    ``feed_time``: the feed's as-of when the caller has read it (else it is read here).
 
     ``at``: judge what has come due as of this time (default: the feed's as-of, the commit
     time of its last accepted batch); only indicators with ``comes_due`` depend on it.
@@ -294,7 +304,7 @@ def values(conn: Connection, m: Measurement, code: str, period: str,
     units = members if members is not None else ([unit] if unit else None)
     if level == "city":
         units = None
-    as_of = feed_as_of(conn, ind.feed)
+    as_of = feed_as_of(conn, ind.feed) if feed_time is None else feed_time.at
     cutoff = cutoff_day(at or as_of)
     shape = eng.shape(ind)
     label = None if level == "city" else unit

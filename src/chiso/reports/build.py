@@ -64,25 +64,30 @@ def file_stem(data: ReportData) -> str:
     return f"{data.kind}-{data.period}-{data.unit or 'city'}"
 
 
-def gather_as_of(rt: Runtime, kind: str, period: str, unit: str,
-                 now: datetime) -> tuple[ReportData, datetime]:
-    """The report's figures read from the records received up to its cut-off (the start of
-    its due day, or ``now`` before then), and that cut-off."""
+def gather_as_of(rt: Runtime, kind: str, period: str, unit: str, now: datetime,
+                 cut_off: datetime | None = None) -> tuple[ReportData, datetime]:
+    """The report's figures read from the records received up to its cut-off (``cut_off``
+    when given, else the start of its due day, or ``now`` before then), and that cut-off."""
     found = rt.catalog.reports.get(kind)
     if found is None:
         return gather(rt, kind, period, unit), now  # gather names the known kinds
-    cut = cut_off_for(found, report_period(found, period).end, now)
+    cut = cut_off.astimezone(UTC) if cut_off is not None else \
+        cut_off_for(found, report_period(found, period).end, now)
     with view(rt, cut) as seen:
         return gather(seen, kind, period, unit), cut
 
 
 def build(rt: Runtime, kind: str, period: str, unit: str, out_dir: Path, *,
-          issued: date, locale: Locale = "vi", now: datetime | None = None) -> Built:
+          issued: date, locale: Locale = "vi", now: datetime | None = None,
+          cut_off: datetime | None = None) -> Built:
     """Write report ``kind`` for ``period`` and ``unit`` ("city" or a unit code) into
     ``out_dir``, dated ``issued``, from the records received up to its cut-off (see
-    :func:`gather_as_of`; ``now`` defaults to the clock); raises
-    :class:`~chiso.reports.content.ReportError` for a report that cannot be built as asked."""
-    data, cut = gather_as_of(rt, kind, period, unit, now or datetime.now(UTC))
+    :func:`gather_as_of`; ``now`` defaults to the clock; ``cut_off``, an aware time,
+    reproduces a report as of then); raises :class:`~chiso.reports.content.ReportError` for
+    a report that cannot be built as asked."""
+    if cut_off is not None and cut_off.tzinfo is None:
+        raise ReportError("cut_off: give the time with its offset, e.g. 2026-12-20T00:00+07:00")
+    data, cut = gather_as_of(rt, kind, period, unit, now or datetime.now(UTC), cut_off)
     return write(rt, data, out_dir, issued=issued, locale=locale, cut_off=cut)
 
 

@@ -26,14 +26,20 @@ def build_command(
     issued: Annotated[str | None, typer.Option(
         "--date", help="the report's date, YYYY-MM-DD (default: today in Hanoi)")] = None,
     lang: Annotated[str, typer.Option("--lang", help="vi or en")] = "vi",
+    cut_off: Annotated[str | None, typer.Option(
+        "--cut-off", help="read the records received up to this time, e.g. "
+                          "2026-12-20T00:00 (Hanoi time unless an offset is given); default: "
+                          "the report's own cut-off, the start of its due day, or now "
+                          "before then")] = None,
 ) -> None:
-    """Build report KIND for PERIOD and UNIT from the data up to the period's last day and
-    print the paths of the files written; with --unit all, the city and every unit that
-    issues the report, with a progress bar."""
-    from datetime import date
+    """Build report KIND for PERIOD and UNIT from the data up to the period's last day, as
+    received up to the cut-off, and print the paths of the files written; with --unit all,
+    the city and every unit that issues the report, with a progress bar. The same --cut-off
+    gives the same figures and content hash whatever arrived later."""
+    from datetime import date, datetime
 
     from chiso.context import command_runtime
-    from chiso.measurement.periods import today_vn
+    from chiso.measurement.periods import VN, today_vn
     from chiso.reports.build import build, issuing_units
     from chiso.reports.content import ReportError
     from chiso.reports.wording import Locale
@@ -47,11 +53,21 @@ def build_command(
     except ValueError as exc:
         err.print(f"[red]--date {issued!r}: write the day as YYYY-MM-DD[/red]")
         raise typer.Exit(1) from exc
+    cut = None
+    if cut_off is not None:
+        try:
+            cut = datetime.fromisoformat(cut_off)
+        except ValueError as exc:
+            err.print(f"[red]--cut-off {cut_off!r}: write the time as YYYY-MM-DDTHH:MM "
+                      "(optionally with an offset, e.g. +07:00)[/red]")
+            raise typer.Exit(1) from exc
+        cut = cut if cut.tzinfo else cut.replace(tzinfo=VN)
     rt = command_runtime()
     try:
         units = issuing_units(rt, kind) if unit == "all" else [unit]
         if len(units) == 1:
-            got = build(rt, kind, period, units[0], out_dir, issued=day, locale=locale)
+            got = build(rt, kind, period, units[0], out_dir, issued=day, locale=locale,
+                        cut_off=cut)
             for path in got.paths:
                 out.print(str(path), soft_wrap=True)
             return
@@ -63,7 +79,7 @@ def build_command(
             for code in units:
                 bar.update(task, description=f"{kind} {period} {code}")
                 written += build(rt, kind, period, code, out_dir, issued=day,
-                                 locale=locale).paths
+                                 locale=locale, cut_off=cut).paths
                 bar.advance(task)
         for path in written:
             out.print(str(path), soft_wrap=True)

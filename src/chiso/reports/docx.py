@@ -39,8 +39,10 @@ def _run(p: Paragraph, text: str, size: float, *, bold: bool = False,
     r = p.add_run(text)
     r.font.name = FONT
     r.font.size = Pt(size)
-    r.font.bold = bold
-    r.font.italic = italic
+    if bold:  # unset is not bold: fewer elements to write in long tables
+        r.font.bold = True
+    if italic:
+        r.font.italic = True
     r._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
 
 

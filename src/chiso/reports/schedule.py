@@ -6,7 +6,10 @@ passed: the drafts rebuilt from the records received up to then; an issued editi
 figures moved gets a restating draft). A run is claimed by inserting its row in
 ``report_runs`` (kind, period, stage): the process whose insert succeeds builds, every other
 finds the row and skips, so a run happens once however many processes serve, on PostgreSQL
-and SQLite alike. :func:`run_due` does one look; :func:`loop` looks every few minutes.
+and SQLite alike. A claim is a lease (:data:`LEASE`), renewed after each report built; an
+unfinished run whose lease has passed was left by a process that died, and the first look
+that finds it takes it over in one conditional update (one process wins) and builds it.
+:func:`run_due` does one look; :func:`loop` looks every few minutes.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import insert, update
+from sqlalchemy import ColumnElement, and_, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from chiso.catalog.reports import ReportKind
@@ -60,21 +64,57 @@ def last_period(kind: ReportKind, today: date) -> str:
     return str(y - 1)
 
 
-def _claim(rt: Runtime, kind: str, period: str, stage: str, now: datetime) -> bool:
+#: How long a claim holds without renewal; a run renews it after each report it builds.
+LEASE = timedelta(minutes=15)
+
+
+def _me() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _key(kind: str, period: str, stage: str) -> list[ColumnElement[bool]]:
+    return [report_runs.c.kind == kind, report_runs.c.period == period,
+            report_runs.c.stage == stage]
+
+
+def _claim(rt: Runtime, kind: str, period: str, stage: str, now: datetime,
+           lease: timedelta) -> bool:
+    """Claim the run: insert its row, or take over an unfinished one whose lease has passed
+    (a claim from before leases counts from its ``claimed_at``)."""
     try:
         with rt.engine.begin() as conn:
             conn.execute(insert(report_runs).values(
-                kind=kind, period=period, stage=stage, claimed_at=now,
-                claimed_by=f"{socket.gethostname()}:{os.getpid()}"))
+                kind=kind, period=period, stage=stage, claimed_at=now, claimed_by=_me(),
+                lease_until=now + lease))
+        return True
     except IntegrityError:
-        return False  # another process has this run
-    return True
+        pass
+    expired = or_(report_runs.c.lease_until < now,
+                  and_(report_runs.c.lease_until.is_(None), report_runs.c.claimed_at < now - lease))
+    with rt.engine.begin() as conn:  # one statement: of two processes, one updates the row
+        taken = conn.execute(update(report_runs).where(
+            *_key(kind, period, stage), report_runs.c.finished_at.is_(None), expired).values(
+            claimed_at=now, claimed_by=_me(), lease_until=now + lease))
+    if taken.rowcount == 1:
+        log.warning("report run %s %s %s: its claim had expired; taken over", kind, period,
+                    stage)
+        return True
+    return False  # another process has this run, or it is done
+
+
+def _renew(rt: Runtime, kind: str, period: str, stage: str, until: datetime) -> None:
+    with rt.engine.begin() as conn:
+        conn.execute(update(report_runs).where(
+            *_key(kind, period, stage), report_runs.c.claimed_by == _me()).values(
+            lease_until=until))
 
 
 def run_due(rt: Runtime, now: datetime, *, kinds: list[str] | None = None,
-            units: list[str] | None = None) -> list[Run]:
-    """Build what is due at ``now`` and not yet claimed (only ``kinds`` and ``units`` when
-    given); returns the runs this process did. A report that fails is logged and skipped."""
+            units: list[str] | None = None, lease: timedelta = LEASE) -> list[Run]:
+    """Build what is due at ``now`` and not yet claimed, or claimed by a process whose lease
+    has passed (only ``kinds`` and ``units`` when given); returns the runs this process did.
+    A report that fails is logged and skipped."""
+    started = time.monotonic()
     today = now.astimezone(VN).date()
     done: list[Run] = []
     for kind in sorted(rt.catalog.reports.values(), key=lambda k: k.id):
@@ -84,7 +124,7 @@ def run_due(rt: Runtime, now: datetime, *, kinds: list[str] | None = None,
         end = report_period(kind, label).end
         stages = ["opened"] + (["closed"] if now >= due_cut_off(kind, end) else [])
         for stage in stages:
-            if not _claim(rt, kind.id, label, stage, now):
+            if not _claim(rt, kind.id, label, stage, now, lease):
                 continue
             built = 0
             for unit in issuing_units(rt, kind.id):
@@ -95,11 +135,11 @@ def run_due(rt: Runtime, now: datetime, *, kinds: list[str] | None = None,
                     built += 1
                 except ReportError:
                     log.exception("report %s %s %s not built", kind.id, label, unit)
+                elapsed = timedelta(seconds=time.monotonic() - started)
+                _renew(rt, kind.id, label, stage, now + elapsed + lease)
             with rt.engine.begin() as conn:
-                conn.execute(update(report_runs).where(
-                    report_runs.c.kind == kind.id, report_runs.c.period == label,
-                    report_runs.c.stage == stage).values(finished_at=datetime.now(UTC),
-                                                         built=built))
+                conn.execute(update(report_runs).where(*_key(kind.id, label, stage)).values(
+                    finished_at=datetime.now(UTC), built=built))
             done.append(Run(kind.id, label, stage, built))
     return done
 

@@ -229,7 +229,7 @@ def _standings(data: ReportData, catalog: Catalog, locale: Locale) -> list[Block
     return blocks
 
 
-def _gaps(data: ReportData, locale: Locale) -> list[Block]:
+def _gaps(data: ReportData, catalog: Catalog, locale: Locale) -> list[Block]:
     blocks = [Block(kind="subheading", text=_t(
         locale, "4. Trách nhiệm cung cấp dữ liệu", "4. Data accountability"))]
     if not data.gaps:
@@ -237,10 +237,25 @@ def _gaps(data: ReportData, locale: Locale) -> list[Block]:
             locale, "Trong kỳ, các luồng dữ liệu đã kết nối được gửi đầy đủ, đúng hạn.",
             "In the period, every connected feed arrived complete and on time.")))
         return blocks
-    blocks.append(Block(kind="paragraph", text=_t(
-        locale, f"Có {number(len(data.gaps), locale)} trường hợp đơn vị gửi dữ liệu chưa đầy đủ "
-        "hoặc chậm so với quy định:",
-        f"{number(len(data.gaps), locale)} feeds of units arrived incomplete or late:")))
+    found = catalog.reports.get(data.kind)
+    listed = found.accountability.listed if found else len(data.gaps)
+    shown = data.gaps[:listed]
+    n, k = number(len(data.gaps), locale), number(len(shown), locale)
+    if len(shown) < len(data.gaps):  # the letter names the worst; the annex lists all
+        text = _t(locale,
+                  f"Có {n} trường hợp đơn vị gửi dữ liệu chưa đầy đủ hoặc chậm so với quy "
+                  f"định; {k} trường hợp có mức đầy đủ thấp nhất nêu dưới đây, danh sách đầy "
+                  f"đủ tại Phụ lục 03 (bảng tính kèm theo):",
+                  f"{n} feeds of units arrived incomplete or late; the {k} least complete "
+                  f"are below, every one is listed in Annex 03 (the attached workbook):")
+    else:
+        text = _t(locale,
+                  f"Có {n} trường hợp đơn vị gửi dữ liệu chưa đầy đủ hoặc chậm so với quy "
+                  "định:",
+                  f"{n} feeds of units arrived incomplete or late:")
+    blocks.append(Block(kind="paragraph", text=text))
+    if not shown:
+        return blocks
 
     def share(v: float | None) -> str:
         return "–" if v is None else percent(v * 100, locale)
@@ -250,7 +265,7 @@ def _gaps(data: ReportData, locale: Locale) -> list[Block]:
         _t(locale, "Mức đầy đủ", "Completeness"), _t(locale, "Đúng hạn", "On time"),
         _t(locale, "Số bản ghi", "Records")],
         rows=[[g.unit_name, g.feed, share(g.completeness), share(g.on_time_share),
-               number(g.records, locale)] for g in data.gaps]))
+               number(g.records, locale)] for g in shown]))
     return blocks
 
 
@@ -492,7 +507,7 @@ def compose(data: ReportData, catalog: Catalog, locale: Locale, issued: date, *,
         match section:
             case "results":
                 blocks += _targets(data, locale) + _tasks(data, locale) + \
-                    _standings(data, catalog, locale) + _gaps(data, locale)
+                    _standings(data, catalog, locale) + _gaps(data, catalog, locale)
             case "shortcomings":
                 blocks += _shortcomings(data, locale)
             case "next_period":

@@ -1,7 +1,8 @@
 """A report's XLSX annex: Phụ lục 01 (targets) and Phụ lục 02 (tasks) of the plan, column
 by column as the plan prints them, with the report's current value, status, forecast and
-evidence of each row; numbers as numbers in Vietnamese formats, frozen headers, filters,
-A4 landscape print set-up with the header rows repeated."""
+evidence of each row, and Phụ lục 03, every unit's feed that was incomplete or late; numbers
+as numbers in Vietnamese formats, frozen headers, filters, A4 landscape print set-up with the
+header rows repeated."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
@@ -34,6 +35,9 @@ TASK_COLUMNS = [
     ("TT", 6), ("Chi tiết", 12), ("Tên nhóm nhiệm vụ/nhiệm vụ", 60), ("Đơn vị chủ trì", 22),
     ("Đơn vị phối hợp", 22), ("Thời hạn hoàn thành", 14), ("Kết quả cần đạt (Định lượng)", 40),
     ("Sản phẩm đầu ra", 30), ("Tình trạng", 18), ("Minh chứng", 10)]
+GAP_COLUMNS = [
+    ("TT", 6), ("Mã đơn vị", 10), ("Đơn vị", 40), ("Luồng dữ liệu", 20), ("Mức đầy đủ", 12),
+    ("Đúng hạn", 12), ("Số bản ghi", 12)]
 THIN = Side(style="thin")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 
@@ -64,14 +68,23 @@ def _sheet(ws: Worksheet, title: str, subtitle: str, columns: list[tuple[str, in
         footer.center.text = "&P/&N"
 
 
+BODY = "chiso body"  # the body cells' named style: one style record, not one per cell
+
+
 def _finish(ws: Worksheet, columns: int) -> None:
     last = ws.max_row
     ws.auto_filter.ref = f"A3:{get_column_letter(columns)}{max(last, 3)}"
+    wb = ws.parent
+    assert wb is not None  # a sheet made by Workbook.create_sheet has its workbook
+    if BODY not in wb.named_styles:
+        wb.add_named_style(NamedStyle(name=BODY, font=Font(name=FONT, size=12), border=BOX,
+                                      alignment=Alignment(vertical="top", wrap_text=True)))
     for row in ws.iter_rows(min_row=4, max_row=last):
         for cell in row:
-            cell.font = Font(name=FONT, size=12)
-            cell.alignment = Alignment(vertical="top", wrap_text=True)
-            cell.border = BOX
+            fmt = cell.number_format  # the named style would reset it
+            cell.style = BODY
+            if fmt != "General":
+                cell.number_format = fmt
 
 
 def _measure(line: TargetLine, value: float | None) -> tuple[float | None, str]:
@@ -86,7 +99,7 @@ def _measure(line: TargetLine, value: float | None) -> tuple[float | None, str]:
 def write_xlsx(data: ReportData, catalog: Catalog, path: Path,
                as_of: datetime | None = None) -> Path:
     """Write the annex of ``data`` to ``path``: one row per target of Phụ lục 01 and per
-    task row of Phụ lục 02 that the report covers."""
+    task row of Phụ lục 02 that the report covers, one per feed gap in Phụ lục 03."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -128,6 +141,16 @@ def write_xlsx(data: ReportData, catalog: Catalog, path: Path,
                         task.deadline_text or "", task.expected_result or "", task.output or "",
                         STATES_VI[state.state], state.evidence])
     _finish(ws2, len(TASK_COLUMNS))
+    ws3 = wb.create_sheet("Phụ lục 03")
+    _sheet(ws3, "TRÁCH NHIỆM CUNG CẤP DỮ LIỆU: ĐƠN VỊ GỬI DỮ LIỆU CHƯA ĐẦY ĐỦ HOẶC CHẬM",
+           stamp, GAP_COLUMNS)
+    for i, gap in enumerate(data.gaps, start=1):
+        ws3.append([i, gap.unit, gap.unit_name, gap.feed, gap.completeness,
+                    gap.on_time_share, gap.records])
+        r = ws3.max_row
+        ws3.cell(r, 5).number_format = ws3.cell(r, 6).number_format = PERCENT
+        ws3.cell(r, 7).number_format = "[$-42A]#,##0"
+    _finish(ws3, len(GAP_COLUMNS))
     wb.properties.creator = "chiso"
     if as_of is not None:
         wb.properties.created = wb.properties.modified = as_of

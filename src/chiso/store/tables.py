@@ -849,6 +849,9 @@ report_runs = Table(
     Column("stage", String(8), primary_key=True),  # opened | closed
     Column("claimed_by", String(128), nullable=False),
     Column("claimed_at", DateTime(timezone=True), nullable=False),
+    # the claim holds until then, renewed after each report; an unfinished run whose lease
+    # has passed was left by a process that died, and the next look takes it over
+    Column("lease_until", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
     Column("built", Integer),
 )

@@ -18,6 +18,7 @@ from chiso.access.guard import principal
 from chiso.reports import archive, delivery
 from chiso.reports.archive import ReportStateError, StoredReport
 from chiso.reports.content import ReportError
+from chiso.reports.reduction import Reduction, reduction
 from chiso.web.deps import Conn, Id, Rt, Today
 
 router = APIRouter()
@@ -75,6 +76,14 @@ def build_report(body: BuildIn, rt: Rt, today: Today) -> StoredReport:
                             cut_off=body.cut_off)
     except ReportError as exc:
         raise _unprocessable(exc, "body") from exc
+
+
+@router.get("/api/v1/reports/reduction", tags=["reports"])
+def report_reduction(rt: Rt, conn: Conn, today: Today) -> Reduction:
+    """The reduction of manual reporting: per report kind, the reports its latest ended
+    period requires (one per issuing unit) and those chiso wrote; the share in all against
+    the plan's bar (plan 131, Appendix 02, row 7: 80–90%)."""
+    return reduction(conn, rt.catalog, today)
 
 
 def _found(conn: Conn, report_id: int) -> StoredReport:
