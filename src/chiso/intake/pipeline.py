@@ -84,6 +84,7 @@ class Provenance:
     filename: str | None = None
     manual: bool = False
     evidence_sha256: str | None = None
+    mapping_id: int | None = None  # files: the steward's column mapping version that read it
 
 
 def pseudonymise(value: str, key: bytes) -> str:
@@ -283,7 +284,8 @@ def _batch_row(contract: Contract, prov: Provenance, sha: str, status: str,
             "raw_sha256": sha, "received_at": datetime.now(UTC), "status": status,
             "records": records, "new_versions": 0, "latest_changed": 0,
             "problems": [p.as_dict() for p in problems[:1000]] if problems else None,
-            "manual": prov.manual, "evidence_sha256": prov.evidence_sha256}
+            "manual": prov.manual, "evidence_sha256": prov.evidence_sha256,
+            "mapping_id": prov.mapping_id}
 
 
 def record_refusal(
