@@ -62,7 +62,7 @@ def test_an_officer_maps_an_exports_columns_and_uploads_it(
     assert any("field 'procedure'" in p and "Mã thủ tục" in p for p in problems), problems
     assert len(problems) == len(EXPECTED)
     proposed = {}
-    for heading, field in EXPECTED.items():
+    for heading in EXPECTED:
         row = page.locator("#mapping tbody tr", has_text=heading)
         proposed[heading] = row.locator("select[name=field]").input_value()
     assert proposed == EXPECTED
