@@ -26,7 +26,7 @@ class AccessSettings(BaseSettings):
     signin_rate: str = Field(
         default="20/minute", pattern=r"^\d+\s*/\s*(second|minute|hour|day)$",
         description="Sign-in attempts allowed per client address (checked before any "
-        "password work)")
+        "password work; counted in the database, so every process shares the count)")
 
 
 class OidcSettings(BaseSettings):

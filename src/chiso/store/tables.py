@@ -461,14 +461,16 @@ access_signin_failures = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-#: Sign-in attempts per client address in the current window, shared by every process;
-#: rows of past windows are deleted as attempts come, so the table holds at most one row per
-#: address seen within one window.
+#: Sign-in attempts per client address (an IPv6 address by its /64), shared by every process:
+#: the current window's count and the previous window's (a sliding-window counter). Rows of
+#: addresses silent for two windows are deleted as attempts come, so the table holds at most
+#: the addresses seen within two windows.
 access_signin_rate = Table(
     "access_signin_rate", metadata,
     Column("client", String(64), primary_key=True),
-    Column("window_start", DateTime(timezone=True), nullable=False, index=True),
+    Column("window_start", BigInteger, nullable=False, index=True),  # epoch seconds
     Column("hits", Integer, nullable=False),
+    Column("previous", Integer, nullable=False),
 )
 
 access_tokens = Table(

@@ -20,8 +20,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table('access_signin_rate',
     sa.Column('client', sa.String(length=64), nullable=False),
-    sa.Column('window_start', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('window_start', sa.BigInteger(), nullable=False),
     sa.Column('hits', sa.Integer(), nullable=False),
+    sa.Column('previous', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('client', name=op.f('pk_access_signin_rate'))
     )
     with op.batch_alter_table('access_signin_rate', schema=None) as batch_op:
