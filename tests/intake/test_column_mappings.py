@@ -125,3 +125,12 @@ def test_a_bad_mapping_names_the_heading_or_field(
         mappings.check(DOSSIER, columns)
     assert words in str(caught.value)
     assert (caught.value.heading, caught.value.field) == (heading, field)
+
+
+def test_an_export_with_no_header_the_contract_knows_still_gets_proposals(
+    engine: Engine, catalog: Catalog
+) -> None:
+    data = "Hồ sơ số,Mã TTHC,NGAY TN,Số lần yêu cầu bổ sung\nHS-1,1.001,02/03/2026,0\n"
+    outcome, info = _upload(engine, catalog, data.encode(), UNIT_A, uid("src"))
+    assert not outcome.accepted
+    assert {p["heading"]: p["field"] for p in info["proposals"]} == EXPECTED

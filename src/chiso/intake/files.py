@@ -273,8 +273,9 @@ def _find_header(headers: Headers, rows: list[list[Any]]) -> tuple[int, int,
 
 def _proposed_header(contract: Contract, rows: list[list[Any]]) -> int | None:
     """The row that most looks like a header by proposals when no contract header matched:
-    at least two of its headings get a proposed field (an export in its own words)."""
-    best, count = None, 1
+    at least three of its headings get a proposed field (an export in its own words; a row
+    of two mis-decoded headings is more likely a file in another encoding)."""
+    best, count = None, 2
     for start in range(min(HEADER_SCAN, len(rows))):
         headings = [_text(c) for c in rows[start] if _text(c)]
         found = sum(p.field is not None for p in propose(contract, headings))
@@ -331,7 +332,7 @@ def parse_file(
     in ``unmapped`` with the field chiso proposes for it (``proposals``); an unmapped column
     that looks like the rows' unit (by its heading, or by cells that are ``known_units``
     codes) is a header problem when no column maps to ``unit``. A file whose headings match
-    no header but are like the contract's (two or more proposals in one row) is read with
+    no header but are like the contract's (three or more proposals in one row) is read with
     that row as its header, so that the answer lists the proposals."""
     if len(data) > settings.max_upload_bytes:
         raise FileRefusedError(f"the file is {len(data)} bytes, more than the limit "
