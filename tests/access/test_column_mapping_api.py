@@ -106,6 +106,11 @@ def test_the_page_saves_a_mapping_from_an_upload_and_the_next_file_is_read_with_
     chosen = {h: (re.search(r'<option value="([^"]*)" selected>', opts) or [None, ""])[1]
               for h, opts in pairs}
     assert {h: chosen[h] for h in EXPECTED} == EXPECTED
+    bad = app_client.post("/intake/mappings", data={
+        **form, "heading": list(chosen), "field": ["id" for _ in chosen]})
+    assert bad.status_code == 422
+    assert 'id="mapping-error"' in bad.text
+    assert "both map to field" in bad.text
     saved = app_client.post("/intake/mappings", data={
         **form, "heading": list(chosen), "field": list(chosen.values())})
     assert saved.status_code == 200, saved.text
