@@ -134,3 +134,9 @@ def test_an_export_with_no_header_the_contract_knows_still_gets_proposals(
     outcome, info = _upload(engine, catalog, data.encode(), UNIT_A, uid("src"))
     assert not outcome.accepted
     assert {p["heading"]: p["field"] for p in info["proposals"]} == EXPECTED
+
+
+def test_a_heading_with_a_control_character_is_refused() -> None:
+    columns = {**full_mapping(), "Ghi\x00chú": "applicant_name"}
+    with pytest.raises(mappings.MappingError, match="control character"):
+        mappings.check(DOSSIER, columns)

@@ -9,6 +9,7 @@ first, the contract's own headers for the rest), and its batch records the versi
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -70,6 +71,8 @@ def check(contract: Contract, columns: dict[str, str]) -> dict[str, str]:
         heading = squash(raw)
         if not fold(heading):
             raise MappingError(f"heading {raw!r} has no letter or digit", raw, name)
+        if any(unicodedata.category(ch) == "Cc" for ch in heading):
+            raise MappingError(f"heading {heading!r} holds a control character", heading, name)
         if len(heading) > MAX_HEADING:
             raise MappingError(f"heading {heading[:40]!r}… is longer than {MAX_HEADING} "
                                "characters", heading, name)

@@ -72,9 +72,14 @@ def _unit(rt: Runtime, unit: str) -> str:
     return unit
 
 
-@router.get("/api/v1/intake/mappings", tags=["intake"], response_model=list[MappingOut])
+@router.get("/api/v1/intake/mappings", tags=["intake"], response_model=list[MappingOut],
+            responses={404: {}})
 def list_mappings(rt: Rt, unit: str | None = None, feed: str | None = None) -> list[MappingOut]:
     """The latest version of every column mapping (a unit-scoped reader: its unit's)."""
+    if unit is not None:
+        _unit(rt, unit)
+    if feed is not None:
+        _contract(rt, feed)
     with rt.engine.connect() as conn:
         found = mappings.listing(conn, frozenset({unit}) if unit else None, feed)
     return [_out(m) for m in found]
