@@ -60,7 +60,10 @@ def _abbreviates(initials: str, words: list[str]) -> bool:
 def similarity(heading: str, header: str) -> int:
     """How alike a file's heading and a contract header are, 0-100, ignoring tone marks,
     case, punctuation and word order, with abbreviations by initials."""
-    a, full = fold(heading), fold(header)
+    return _folded(fold(heading), fold(header))
+
+
+def _folded(a: str, full: str) -> int:
     if not a or not full:
         return 0
     forms = _forms(full)
@@ -87,9 +90,10 @@ def propose(contract: Contract, headings: Iterable[str],
     """One proposal per heading, in the order given. ``taken``: fields other columns of the
     file already fill, never proposed again."""
     order = list(dict.fromkeys(h for h in headings if h.strip()))
-    free = {name: labels for name, labels in _labels(contract).items()
-            if name not in set(taken)}
-    pairs = sorted(((max(similarity(h, label) for label in labels), h, name)
+    free = {name: [fold(label) for label in labels]
+            for name, labels in _labels(contract).items() if name not in set(taken)}
+    folded = {h: fold(h) for h in order}
+    pairs = sorted(((max(_folded(folded[h], label) for label in labels), h, name)
                     for h in order for name, labels in free.items()),
                    key=lambda p: (-p[0], p[1], p[2]))
     chosen: dict[str, tuple[str, int]] = {}
