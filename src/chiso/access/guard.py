@@ -20,6 +20,7 @@ from sqlalchemy import Engine, or_, select
 from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -124,6 +125,24 @@ def task_lead_units(engine: Engine, params: dict[str, Any]) -> set[str] | None:
         return {u for (u,) in conn.execute(select(assignments.c.unit_code).where(
             assignments.c.plan_key == key, assignments.c.item_kind == "task",
             assignments.c.item_id == task_id, assignments.c.role == "lead"))}
+
+
+def _bounded(receive: Receive, limit: int) -> Receive:
+    """``receive`` refusing (413, through the app's error handler) once the body read so far
+    passes ``limit`` bytes."""
+    size = 0
+
+    async def bounded() -> Message:
+        nonlocal size
+        message = await receive()
+        if message["type"] == "http.request":
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise HTTPException(413, f"the request body is larger than the limit of "
+                                         f"{limit} bytes")
+        return message
+
+    return bounded
 
 
 async def _never(scope: Scope, receive: Receive, send: Send) -> None:
@@ -248,12 +267,19 @@ class AccessGuard:
                                "your roles do not allow this", www=status == 401)
             return
 
+        # Every body is bounded, whoever sends it: a declared length over the limit is
+        # refused before reading; a body read on (chunked, or by the handler) is counted.
+        too_large = f"the request body is larger than the limit of {self.max_form_bytes} bytes"
+        declared = request.headers.get("content-length", "")
+        if method not in SAFE and declared.isdigit() and int(declared) > self.max_form_bytes:
+            await self._refuse(scope, receive, send, 413, too_large)
+            return
         # Bodies of unsafe requests by browsers: read once (CSRF, unit in the form), replayed.
         form: FormData | None = None
         if method not in SAFE and (who.via in ("session", "anonymous") or rule.scope == "form"):
             body, form = await self._read_form(scope, receive)
             if body is None:
-                await self._refuse(scope, receive, send, 413, "form too large")
+                await self._refuse(scope, receive, send, 413, too_large)
                 return
             receive = _replay(body)
             if who.via in ("session", "anonymous") and not self._csrf_ok(request, who, form):
@@ -261,6 +287,8 @@ class AccessGuard:
                 await self._refuse(scope, receive, send, 403,
                                    "the form's CSRF token is missing or wrong: reload the page")
                 return
+        elif method not in SAFE:
+            receive = _bounded(receive, self.max_form_bytes)
 
         unit, problem = await self._scope(rule, who, scope, params, form, engine)
         if problem is not None:

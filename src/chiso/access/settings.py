@@ -22,11 +22,14 @@ class AccessSettings(BaseSettings):
         description="Signed checkpoints, appended; keep it (or a copy) off the database host")
     checkpoint_seconds: float = Field(default=300.0, ge=0,
                                       description="Seal the log this often (0: never)")
-    max_form_bytes: int = Field(default=60 * 1024 * 1024, gt=0)
+    max_form_bytes: int = Field(
+        default=60 * 1024 * 1024, gt=0,
+        description="The limit of every request's body, whoever sends it (413 beyond): a "
+        "declared length is checked before reading, a chunked body while it is read")
     signin_rate: str = Field(
         default="20/minute", pattern=r"^\d+\s*/\s*(second|minute|hour|day)$",
         description="Sign-in attempts allowed per client address (checked before any "
-        "password work)")
+        "password work; counted in the database, so every process shares the count)")
 
 
 class OidcSettings(BaseSettings):

@@ -87,6 +87,9 @@ def ingest(
     encoding: Annotated[str | None, typer.Option(
         help="CSV encoding if not UTF-8 / Windows-1258 auto-detection")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    mapping_source: Annotated[str, typer.Option(
+        "--mapping-source", help="Read headings with this source's saved column mapping "
+        "for the unit and feed")] = "upload",
 ) -> None:
     """Ingest an agency file (whole or not at all); errors name spreadsheet row and column."""
     from chiso.intake.doors import ingest_file, upload_source
@@ -103,7 +106,8 @@ def ingest(
         frozenset(rt.catalog.units.units), get_intake_settings(),
         source=upload_source("cli", unit),
         evidence=evidence.read_bytes() if evidence else None,
-        evidence_name=evidence.name if evidence else None, encoding=encoding)
+        evidence_name=evidence.name if evidence else None, encoding=encoding,
+        mapping_source=mapping_source)
     rt.engine.dispose()
     if as_json:
         typer.echo(json.dumps({**outcome.as_dict(), "read": info}, ensure_ascii=False,
@@ -119,6 +123,10 @@ def ingest(
         err.print(f"[red]Refused {file.name}[/red] (batch {outcome.batch_id}; nothing stored):")
         for p in outcome.problems:
             err.print(f"  {p}")
+        for proposal in info.get("proposals") or []:
+            if proposal["field"]:
+                err.print(f"  column {proposal['column']} ({proposal['heading']}): probably "
+                          f"field {proposal['field']!r}; save a column mapping to read it")
     if not outcome.accepted:
         raise typer.Exit(1)
 

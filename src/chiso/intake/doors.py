@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Engine
 
 from chiso.catalog.feeds import Contract
+from chiso.intake import mappings
 from chiso.intake.files import FileRefusedError, parse_file, redacted_csv
 from chiso.intake.pipeline import Outcome, Provenance, archive, ingest, pseudonymise, record_refusal
 from chiso.intake.settings import IntakeSettings
@@ -87,10 +88,13 @@ def ingest_file(
     engine: Engine, contract: Contract, data: bytes, filename: str, unit: str,
     known_units: frozenset[str], settings: IntakeSettings, *, source: str | None = None,
     evidence: bytes | None = None, evidence_name: str | None = None,
-    encoding: str | None = None,
+    encoding: str | None = None, mapping_source: str = "upload",
 ) -> tuple[Outcome, dict[str, Any]]:
-    """The file door: returns the outcome and what was read (kind, encoding, columns).
-    Records are stored under ``source`` (default ``upload:<unit>``, ``upload_source``)."""
+    """The file door: returns the outcome and what was read (kind, encoding, columns, the
+    columns no field reads with the field proposed for each, the mapping version used).
+    Records are stored under ``source`` (default ``upload:<unit>``, ``upload_source``); the
+    headings are read with the latest column mapping of (feed, unit, ``mapping_source``)
+    when a steward saved one, and the batch records its id."""
     source = source or upload_source("upload", unit)
     media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
              if data[:4] == b"PK\x03\x04" else "text/csv")
@@ -109,13 +113,22 @@ def ingest_file(
         problem = Problem(-1, "unit", f"unknown unit code {unit!r}")
         return record_refusal(engine, contract, prov, data, media, [problem],
                               keep=settings.archive_personal), info
+    with engine.connect() as conn:
+        mapping = mappings.latest(conn, contract.feed, unit, mapping_source)
+    if mapping is not None:
+        prov.mapping_id = mapping.id
+        info["mapping"] = {"id": mapping.id, "source": mapping.source,
+                           "version": mapping.version}
     try:
-        parsed = parse_file(data, filename, contract, settings, encoding, known_units)
+        parsed = parse_file(data, filename, contract, settings, encoding, known_units,
+                            mapping.headers() if mapping else None)
     except FileRefusedError as exc:
         return record_refusal(engine, contract, prov, data, media, [exc.problem],
                               keep=settings.archive_personal), info
-    info = {"kind": parsed.kind, "encoding": parsed.encoding, "columns": parsed.columns,
-            "unmapped_columns": parsed.unmapped}
+    info |= {"kind": parsed.kind, "encoding": parsed.encoding, "columns": parsed.columns,
+             "unmapped_columns": parsed.unmapped,
+             "proposals": [asdict(p) for p in parsed.proposals],
+             "read_columns": [asdict(p) for p in parsed.read]}
     payload = data
     if (parsed.personal_columns or parsed.unmapped_columns) and not settings.archive_personal:
         key = settings.key()

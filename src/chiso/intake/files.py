@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chiso.catalog.feeds import Contract
+from chiso.intake.proposals import propose
 from chiso.intake.settings import IntakeSettings
 from chiso.intake.validate import Problem
 from chiso.text import fold, nfc
@@ -51,6 +52,16 @@ class _CellTooLongError(ValueError):
         self.rows, self.row, self.column = rows, row, column
 
 
+@dataclass(frozen=True)
+class HeadingProposal:
+    """A column no field reads, and the field chiso proposes for it (None: no likely one)."""
+
+    column: str  # letter
+    heading: str
+    field: str | None
+    score: int  # 0-100
+
+
 @dataclass
 class ParsedFile:
     kind: str  # csv | xlsx
@@ -63,6 +74,8 @@ class ParsedFile:
     personal_columns: list[int] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)  # "H (Ghi chú)": read by no field
     unmapped_columns: list[int] = field(default_factory=list)
+    proposals: list[HeadingProposal] = field(default_factory=list)
+    read: list[HeadingProposal] = field(default_factory=list)  # mapped columns (score 100)
 
     def locate(self) -> Callable[[int, str | None], tuple[int | None, str | None]]:
         def where(index: int, name: str | None) -> tuple[int | None, str | None]:
@@ -214,12 +227,14 @@ def _text(cell: Any) -> str:
     return "" if cell is None else str(cell).strip()
 
 
-def _map_header(contract: Contract, rows: list[list[Any]], start: int,
+Headers = dict[str, str]  # folded heading -> field
+
+
+def _map_header(headers: Headers, rows: list[list[Any]], start: int,
                 two: bool) -> dict[int, tuple[str, str]]:
     """Columns mapped to fields (index -> (field, header as written)) for a header at
     ``start`` (and ``start+1`` when ``two``). Merged cells: a blank top cell takes the value
     on its left (horizontal merge); a blank bottom cell takes the top (vertical merge)."""
-    headers = contract.header_map()
     top = rows[start]
     bottom = rows[start + 1] if two else []
     width = max(len(top), len(bottom))
@@ -238,16 +253,34 @@ def _map_header(contract: Contract, rows: list[list[Any]], start: int,
     return mapped
 
 
-def _find_header(contract: Contract, rows: list[list[Any]]) -> tuple[int, int,
-                                                                     dict[int, tuple[str, str]]]:
+def _headers(contract: Contract, mapping: Headers | None) -> Headers:
+    """The contract's headers, a steward's mapping (folded heading -> field) first."""
+    return {**contract.header_map(), **(mapping or {})}
+
+
+def _find_header(headers: Headers, rows: list[list[Any]]) -> tuple[int, int,
+                                                                   dict[int, tuple[str, str]]]:
     best: tuple[int, int, dict[int, tuple[str, str]]] = (-1, 0, {})
     for start in range(min(HEADER_SCAN, len(rows))):
         for two in (False, True):
             if two and start + 1 >= len(rows):
                 continue
-            mapped = _map_header(contract, rows, start, two)
+            mapped = _map_header(headers, rows, start, two)
             if len(mapped) > len(best[2]):
                 best = (start, 2 if two else 1, mapped)
+    return best
+
+
+def _proposed_header(contract: Contract, rows: list[list[Any]]) -> int | None:
+    """The row that most looks like a header by proposals when no contract header matched:
+    at least three of its headings get a proposed field (an export in its own words; a row
+    of two mis-decoded headings is more likely a file in another encoding)."""
+    best, count = None, 2
+    for start in range(min(HEADER_SCAN, len(rows))):
+        headings = [_text(c) for c in rows[start] if _text(c)]
+        found = sum(p.field is not None for p in propose(contract, headings))
+        if found > count:
+            best, count = start, found
     return best
 
 
@@ -275,7 +308,7 @@ def _too_long(contract: Contract, exc: _CellTooLongError) -> FileRefusedError:
     """Name the row, column and (from the header read so far) field of an over-long cell."""
     name = header = None
     if exc.column is not None and exc.rows:
-        start, _height, mapped = _find_header(contract, exc.rows)
+        start, _height, mapped = _find_header(_headers(contract, None), exc.rows)
         if start >= 0 and exc.column in mapped:
             name, header = mapped[exc.column]
         elif start >= 0 and exc.column < len(exc.rows[start]):
@@ -291,11 +324,16 @@ def _too_long(contract: Contract, exc: _CellTooLongError) -> FileRefusedError:
 def parse_file(
     data: bytes, filename: str, contract: Contract, settings: IntakeSettings,
     encoding: str | None = None, known_units: frozenset[str] | None = None,
+    mapping: Headers | None = None,
 ) -> ParsedFile:
-    """Read a file into raw records (text cells), or raise ``FileRefusedError``. Every
-    non-blank column heading is either mapped to a field or listed in ``unmapped``; an
-    unmapped column that looks like the rows' unit (by its heading, or by cells that are
-    ``known_units`` codes) is a header problem when no column maps to ``unit``."""
+    """Read a file into raw records (text cells), or raise ``FileRefusedError``. Headings are
+    matched to fields by ``mapping`` (a steward's, folded heading -> field) first, then by the
+    contract's headers. Every non-blank column heading is either mapped to a field or listed
+    in ``unmapped`` with the field chiso proposes for it (``proposals``); an unmapped column
+    that looks like the rows' unit (by its heading, or by cells that are ``known_units``
+    codes) is a header problem when no column maps to ``unit``. A file whose headings match
+    no header but are like the contract's (three or more proposals in one row) is read with
+    that row as its header, so that the answer lists the proposals."""
     if len(data) > settings.max_upload_bytes:
         raise FileRefusedError(f"the file is {len(data)} bytes, more than the limit "
                                f"{settings.max_upload_bytes}")
@@ -313,8 +351,12 @@ def parse_file(
             kind, rows = "csv", _csv_rows(text)
         except _CellTooLongError as exc:
             raise _too_long(contract, exc) from exc
-    start, height, mapped = _find_header(contract, rows)
-    if len(mapped) < 2:
+    start, height, mapped = _find_header(_headers(contract, mapping), rows)
+    own = _proposed_header(contract, rows) if len(mapped) < 2 else None
+    if own is not None:
+        start, height, mapped = own, 1, _map_header(_headers(contract, mapping), rows, own,
+                                                    False)
+    elif len(mapped) < 2:
         hint = (" The file may be in an encoding other than UTF-8 or Windows-1258."
                 if kind == "csv" else "")
         expected = ", ".join(f"'{s.headers[0] if s.headers else n}'"
@@ -326,15 +368,18 @@ def parse_file(
     header_row = start + height  # spreadsheet row number of the last header row
     for c, (name, header) in mapped.items():
         parsed.columns[name] = f"{column_letter(c)} ({header})"
+        parsed.read.append(HeadingProposal(column_letter(c), header, name, 100))
         if contract.fields[name].personal:
             parsed.personal_columns.append(c)
     taken = set(mapped)
+    headings: list[tuple[int, str]] = []  # unmapped columns' headings
     for c in range(max((len(rows[r]) for r in range(start, start + height)), default=0)):
         header = " ".join(h for h in (_text(rows[r][c]) if c < len(rows[r]) else ""
                                       for r in range(start, start + height)) if h)
         if c in taken or not header:
             continue
         where = f"{column_letter(c)} ({header})"
+        headings.append((c, header))
         parsed.unmapped.append(where)
         parsed.unmapped_columns.append(c)
         if "unit" in contract.fields and "unit" not in parsed.columns and (
@@ -344,6 +389,10 @@ def parse_file(
                 -1, "unit", f"column {where} seems to name each row's unit but its heading is "
                 f"not one the contract knows; head it {known} so that every row is filed "
                 "under its own unit", start + height, where))
+    proposed = {p.heading: p for p in propose(contract, [h for _c, h in headings],
+                                              parsed.columns)}
+    parsed.proposals = [HeadingProposal(column_letter(c), h, proposed[h].field, proposed[h].score)
+                        for c, h in headings]
     for name, spec in contract.fields.items():
         if spec.required and name not in parsed.columns and name != "unit":
             seen = spec.headers[0] if spec.headers else name

@@ -11,7 +11,8 @@ import gzip
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -84,6 +85,7 @@ class Provenance:
     filename: str | None = None
     manual: bool = False
     evidence_sha256: str | None = None
+    mapping_id: int | None = None  # files: the steward's column mapping version that read it
 
 
 def pseudonymise(value: str, key: bytes) -> str:
@@ -124,6 +126,33 @@ def read_raw(conn: Connection, sha: str) -> bytes | None:
     if row is None or row.media_type.endswith(NOT_KEPT):
         return None
     return gzip.decompress(row.content)
+
+
+_PSEUDONYM = re.compile(rb"\b[0-9a-f]{64}\b")  # HMAC-SHA256 in hex: what pseudonymise writes
+
+
+def payload_subjects(conn: Connection, contracts: Mapping[str, Contract], sha: str,
+                     content: bytes | None) -> set[str]:
+    """Whose personal data a raw payload holds, as pseudonyms, so that reading it is audited
+    with its subjects: the personal fields of the versions its accepted batches stored, and
+    the pseudonyms written into the archived (redacted) payload itself (a refused batch
+    stored no version)."""
+    subjects: set[str] = set()
+    batches = conn.execute(select(intake_batches.c.id, intake_batches.c.feed).where(
+        intake_batches.c.raw_sha256 == sha, intake_batches.c.status == "accepted")).all()
+    for feed in {b.feed for b in batches}:
+        contract = contracts.get(feed)
+        if contract is None or feed not in FEED_TABLES or not contract.personal_fields:
+            continue
+        _latest, versions = FEED_TABLES[feed]
+        ids = [b.id for b in batches if b.feed == feed]
+        for name in contract.personal_fields:
+            column = versions.c[name]
+            subjects.update(v for (v,) in conn.execute(select(column).where(
+                versions.c.batch_id.in_(ids), column.is_not(None)).distinct()))
+    if content is not None:
+        subjects.update(m.decode() for m in _PSEUDONYM.findall(content))
+    return subjects
 
 
 def _insert(conn: Connection, table: Table) -> Any:
@@ -283,7 +312,8 @@ def _batch_row(contract: Contract, prov: Provenance, sha: str, status: str,
             "raw_sha256": sha, "received_at": datetime.now(UTC), "status": status,
             "records": records, "new_versions": 0, "latest_changed": 0,
             "problems": [p.as_dict() for p in problems[:1000]] if problems else None,
-            "manual": prov.manual, "evidence_sha256": prov.evidence_sha256}
+            "manual": prov.manual, "evidence_sha256": prov.evidence_sha256,
+            "mapping_id": prov.mapping_id}
 
 
 def record_refusal(

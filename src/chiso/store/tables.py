@@ -185,7 +185,23 @@ intake_batches = Table(
     Column("problems", JSON),
     Column("manual", Boolean, nullable=False, default=False),
     Column("evidence_sha256", String(64)),
+    Column("mapping_id", Integer),  # file uploads: the column mapping version that read it
     Index("ix_intake_batches_feed_received", "feed", "received_at"),
+)
+
+#: A data steward's column mapping of one source's files for one unit and feed, versioned:
+#: every save is a new row (never updated); a file is read with the latest version.
+intake_mappings = Table(
+    "intake_mappings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("feed", String(64), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("columns", JSON, nullable=False),  # heading as the file writes it -> field
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    UniqueConstraint("feed", "unit", "source", "version"),
 )
 
 intake_cursors = Table(
@@ -469,6 +485,18 @@ access_signin_failures = Table(
     Column("failures", Integer, nullable=False),
     Column("locked_until", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Sign-in attempts per client address (an IPv6 address by its /64), shared by every process:
+#: the current window's count and the previous window's (a sliding-window counter). Rows of
+#: addresses silent for two windows are deleted as attempts come, so the table holds at most
+#: the addresses seen within two windows.
+access_signin_rate = Table(
+    "access_signin_rate", metadata,
+    Column("client", String(64), primary_key=True),
+    Column("window_start", BigInteger, nullable=False, index=True),  # epoch seconds
+    Column("hits", Integer, nullable=False),
+    Column("previous", Integer, nullable=False),
 )
 
 access_tokens = Table(

@@ -55,6 +55,9 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
         rt = open_runtime()
         app.state.runtime = rt
         audit.install_write_hook(rt.engine)  # every write a request commits is audited
+        # Counted in the database: every process sharing it counts the same attempts.
+        app.state.signin_throttle = SignInThrottle(app.state.access_settings.signin_rate,
+                                                   rt.engine)
         await asyncio.to_thread(rt.start)  # the shared change stream's listener (PostgreSQL)
         # Single-run work: in one of the processes sharing the database at a time.
         once = [asyncio.create_task(run_once("change-stream-prune", rt.engine,
@@ -135,7 +138,6 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The one gate: every request is authenticated and authorised against chiso.access.policy.
     app.state.access_settings = access_settings or AccessSettings()
-    app.state.signin_throttle = SignInThrottle(app.state.access_settings.signin_rate)
     sso = oidc_settings or OidcSettings()
     app.state.oidc = OidcClient(sso) if sso.enabled else None  # single sign-on, when set
     # Pages, style sheets, scripts and JSON travel compressed (event streams are left alone).

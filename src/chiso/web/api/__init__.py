@@ -13,6 +13,7 @@ from chiso.web.api import (
     decisions,
     intake,
     map,
+    mappings,
     measurement,
     opendata,
     outbox,
@@ -28,4 +29,5 @@ from chiso.web.api import (
 ROUTERS: tuple[APIRouter, ...] = (
     catalog.router, intake.router, measurement.router, records.router, scoring.router,
     access.router, dashboard.router, map.router, decisions.router, opendata.router,
-    reports.router, outbox.router, webhooks.router, pull.router, users.router)
+    reports.router, outbox.router, webhooks.router, pull.router, users.router,
+    mappings.router)

@@ -18,11 +18,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from chiso.access.guard import record_subjects
 from chiso.catalog.feeds import Contract
 from chiso.context import Runtime
 from chiso.intake import quality
 from chiso.intake.doors import ingest_body
-from chiso.intake.pipeline import NOT_KEPT, Outcome, Provenance, read_raw
+from chiso.intake.pipeline import NOT_KEPT, Outcome, Provenance, payload_subjects, read_raw
 from chiso.intake.settings import get_intake_settings
 from chiso.intake.sources import Source, source_for_token
 from chiso.intake.validate import Scope
@@ -190,13 +191,16 @@ def list_batches(
 @router.get("/api/v1/intake/raw/{sha256}", tags=["intake"], response_class=Response,
             responses={200: {"content": {"application/octet-stream": {}},
                              "description": "the payload as it was received"}})
-def raw_payload(sha256: str, rt: Rt) -> Response:
+def raw_payload(sha256: str, rt: Rt, request: Request) -> Response:
     """A raw payload exactly as archived (identifiers pseudonymised unless the operator keeps
-    them): what a source sent, accepted or refused, for inspection."""
+    them): what a source sent, accepted or refused, for inspection. The read is audited with
+    the pseudonyms of the people it concerns (they see it on ``/my-data``)."""
     with rt.engine.connect() as conn:
         row = conn.execute(select(intake_raw.c.media_type).where(
             intake_raw.c.sha256 == sha256)).first()
         content = read_raw(conn, sha256)
+        subjects = payload_subjects(conn, rt.catalog.feeds, sha256, content)
+    record_subjects(request, subjects, target=f"raw:{sha256[:64]}")
     if row is not None and row.media_type.endswith(NOT_KEPT):
         raise HTTPException(410, "only the hash and size of this payload were kept: it was "
                                  "refused before it could be read, so its personal data could "

@@ -95,7 +95,7 @@ async def signin(request: Request, lang: Locale, name: Annotated[str, Form()],
                  next: Annotated[str, Form()] = "/") -> Response:
     i18n.current_locale.set(lang)
     throttle: SignInThrottle = request.app.state.signin_throttle
-    wait = throttle.admit(_ip(request))
+    wait = await run_in_threadpool(throttle.admit, _ip(request))
     if wait:  # before any password work
         page = _signin_page(request, lang, i18n.gettext(
             "Too many sign-in attempts from this address (at most %(num)s in %(sec)s "

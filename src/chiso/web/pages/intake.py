@@ -1,6 +1,7 @@
-"""The data steward's pages: uploading a file of a feed for a unit (``/intake/upload``) and
-data accountability per unit and feed (``/intake/data-quality``). Files go through the same
-door as every other intake (``chiso.intake.doors.ingest_file``)."""
+"""The data steward's pages: uploading a file of a feed for a unit (``/intake/upload``), saving
+the column mapping of the source's files from what the upload read and proposed
+(``/intake/mappings``), and data accountability per unit and feed (``/intake/data-quality``).
+Files go through the same door as every other intake (``chiso.intake.doors.ingest_file``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from chiso.access.guard import principal
 from chiso.context import Runtime
-from chiso.intake import quality
+from chiso.intake import mappings, quality
 from chiso.intake.doors import ingest_file
 from chiso.intake.pipeline import Outcome
 from chiso.intake.settings import get_intake_settings
@@ -24,6 +25,7 @@ router = APIRouter(include_in_schema=False)
 
 MAX_PROBLEMS = 500  # listed on the page; the rest are counted in the batch
 MAX_ROWS = 2000
+SOURCE = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
 
 def _rt(request: Request) -> Runtime:
@@ -32,12 +34,19 @@ def _rt(request: Request) -> Runtime:
 
 
 def _upload(request: Request, lang: str, *, unit: str = "", feed: str = "",
-            outcome: Outcome | None = None, unused: list[str] | None = None,
-            status: int = 200) -> HTMLResponse:
-    """The form, carrying the session's CSRF token (a browser's post is refused without)."""
+            source: str = "upload", outcome: Outcome | None = None,
+            info: dict[str, Any] | None = None, saved: mappings.Mapping | None = None,
+            error: str | None = None, status: int = 200) -> HTMLResponse:
+    """The form, carrying the session's CSRF token (a browser's post is refused without);
+    after an upload, what it read and proposed, as a column mapping form."""
+    info = info or {}
+    rt = _rt(request)
+    fields = list(rt.catalog.feeds[feed].fields) if feed in rt.catalog.feeds else []
     page = render(request, lang, "intake_upload.html",
-                  contracts=list(_rt(request).catalog.feeds.values()), unit=unit, feed=feed,
-                  outcome=outcome, unused=unused or [],
+                  contracts=list(rt.catalog.feeds.values()), unit=unit, feed=feed,
+                  source=source, outcome=outcome, unused=info.get("unmapped_columns") or [],
+                  columns=[*(info.get("read_columns") or []), *(info.get("proposals") or [])],
+                  mapping=info.get("mapping"), fields=fields, saved=saved, error=error,
                   problems=[str(p) for p in outcome.problems[:MAX_PROBLEMS]] if outcome
                   else [], csrf=principal(request).csrf or "")
     page.status_code = status
@@ -45,8 +54,9 @@ def _upload(request: Request, lang: str, *, unit: str = "", feed: str = "",
 
 
 @router.get("/intake/upload", response_class=HTMLResponse)
-def upload_page(request: Request, lang: Locale) -> HTMLResponse:
-    return _upload(request, lang)
+def upload_page(request: Request, lang: Locale, feed: str = "", unit: str = "",
+                source: Annotated[str, Query(pattern=SOURCE)] = "upload") -> HTMLResponse:
+    return _upload(request, lang, feed=feed[:64], unit=unit[:32], source=source)
 
 
 @router.post("/intake/upload")
@@ -58,6 +68,7 @@ async def upload_file(
     file: Annotated[bytes, File()],
     request: Request,
     evidence: Annotated[bytes | None, File()] = None,
+    source: Annotated[str, Form(pattern=SOURCE)] = "upload",
 ) -> HTMLResponse:
     try:
         contract = rt.catalog.contract(feed)
@@ -71,10 +82,44 @@ async def upload_file(
     outcome, info = await run_in_threadpool(
         ingest_file, rt.engine, contract, file, filename, unit.strip(),
         frozenset(rt.catalog.units.units), get_intake_settings(), evidence=evidence or None,
-        evidence_name=ev_name)
-    return _upload(request, lang, unit=unit, feed=feed, outcome=outcome,
-                   unused=list(info.get("unmapped_columns") or []),
-                   status=200 if outcome.accepted else 422)
+        evidence_name=ev_name, mapping_source=source)
+    return _upload(request, lang, unit=unit, feed=feed, source=source, outcome=outcome,
+                   info=info, status=200 if outcome.accepted else 422)
+
+
+@router.post("/intake/mappings", response_class=HTMLResponse)
+async def save_mapping(request: Request, rt: Rt, lang: Locale,
+                       feed: Annotated[str, Form()], unit: Annotated[str, Form()],
+                       source: Annotated[str, Form(pattern=SOURCE)] = "upload",
+                       ) -> HTMLResponse:
+    """A new version of the column mapping from the form's ``heading`` / ``field`` pairs
+    (a blank field: the column stays unread); 422 with the page naming what is wrong."""
+    try:
+        contract = rt.catalog.contract(feed)
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from exc
+    if unit not in rt.catalog.units.units:
+        raise HTTPException(404, f"unknown unit {unit!r}")
+    form = await request.form()
+    headings = [str(h) for h in form.getlist("heading")][:mappings.MAX_COLUMNS + 1]
+    chosen = [str(f) for f in form.getlist("field")][:mappings.MAX_COLUMNS + 1]
+    columns: dict[str, str] = {}
+    for heading, name in zip(headings, chosen, strict=False):
+        if name:
+            columns[heading] = name
+    who = principal(request)
+    try:
+        saved = await run_in_threadpool(
+            lambda: mappings.save(rt.engine, contract, unit, source, columns, actor=who.actor,
+                                  roles=",".join(sorted(who.roles)),
+                                  ip=request.client.host if request.client else None))
+    except (mappings.MappingError, mappings.MappingConflictError) as exc:
+        sent = [{"column": "", "heading": h, "field": f or None, "score": 0}
+                for h, f in zip(headings, chosen, strict=False)]
+        return _upload(request, lang, unit=unit, feed=feed, source=source, error=str(exc),
+                       info={"read_columns": sent[:mappings.MAX_COLUMNS]},
+                       status=422 if isinstance(exc, mappings.MappingError) else 409)
+    return _upload(request, lang, unit=unit, feed=feed, source=source, saved=saved)
 
 
 @router.get("/intake/data-quality", response_class=HTMLResponse)

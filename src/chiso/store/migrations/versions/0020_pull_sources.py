@@ -1,7 +1,7 @@
 """pull_sources: pull connectors the operator manages in the app, with their run status
 
 Revision ID: 0020_pull_sources
-Revises: 0018_decision_follow_through
+Revises: 0019_column_mappings
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0020_pull_sources'
-down_revision: str | None = '0018_decision_follow_through'
+down_revision: str | None = '0019_column_mappings'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,165 @@
+"""A data steward's column mappings: how one source's files name the contract's fields, per
+(feed, unit, source), without code.
+
+A mapping is a set of headings as the files write them, each mapped to one contract field.
+Every save is a new version (rows are never updated) and is audited in the same transaction;
+a file uploaded for that unit, feed and source is read with the latest version (its headings
+first, the contract's own headers for the rest), and its batch records the version's id.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import IntegrityError
+
+from chiso.access import audit
+from chiso.catalog.feeds import Contract
+from chiso.store.tables import intake_mappings
+from chiso.text import fold, squash
+
+MAX_HEADING = 200  # characters of one heading
+MAX_COLUMNS = 500  # headings in one mapping (a file's column limit)
+MAX_VERSIONS = 200  # versions listed
+
+
+class MappingError(ValueError):
+    """A mapping that cannot be saved; ``heading`` and ``field`` name what is wrong."""
+
+    def __init__(self, message: str, heading: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.heading, self.field = heading, field
+
+
+class MappingConflictError(RuntimeError):
+    """Another save of the same mapping committed first: read it and save again."""
+
+
+@dataclass(frozen=True)
+class Mapping:
+    id: int
+    feed: str
+    unit: str
+    source: str
+    version: int
+    columns: dict[str, str]  # heading -> field
+    created_at: datetime
+    created_by: str
+
+    def headers(self) -> dict[str, str]:
+        """Folded heading -> field, as the file reader matches headings."""
+        return {fold(h): f for h, f in self.columns.items()}
+
+
+def check(contract: Contract, columns: dict[str, str]) -> dict[str, str]:
+    """The mapping cleaned (headings' spaces squashed), or ``MappingError`` naming the first
+    heading or field that is wrong: an unknown field, two headings to one field, two headings
+    that read the same, a field the contract requires that no heading maps to (``unit``
+    excepted: a file without it is filed under the unit it is uploaded for)."""
+    if not columns:
+        raise MappingError("the mapping maps no heading")
+    if len(columns) > MAX_COLUMNS:
+        raise MappingError(f"{len(columns)} headings; the limit is {MAX_COLUMNS}")
+    cleaned: dict[str, str] = {}
+    by_field: dict[str, str] = {}
+    by_fold: dict[str, str] = {}
+    for raw, name in columns.items():
+        heading = squash(raw)
+        if not fold(heading):
+            raise MappingError(f"heading {raw!r} has no letter or digit", raw, name)
+        if any(unicodedata.category(ch) == "Cc" for ch in heading):
+            raise MappingError(f"heading {heading!r} holds a control character", heading, name)
+        if len(heading) > MAX_HEADING:
+            raise MappingError(f"heading {heading[:40]!r}… is longer than {MAX_HEADING} "
+                               "characters", heading, name)
+        if name not in contract.fields:
+            raise MappingError(f"heading {heading!r}: feed {contract.feed} has no field "
+                               f"{name!r}", heading, name)
+        if name in by_field:
+            raise MappingError(f"headings {by_field[name]!r} and {heading!r} both map to field "
+                               f"{name!r}; a field is read from one column", heading, name)
+        if fold(heading) in by_fold:
+            raise MappingError(f"headings {by_fold[fold(heading)]!r} and {heading!r} read the "
+                               "same (tone marks and case are ignored)", heading, name)
+        by_field[name], by_fold[fold(heading)] = heading, heading
+        cleaned[heading] = name
+    for name, spec in contract.fields.items():
+        if spec.required and name != "unit" and name not in by_field:
+            raise MappingError(f"field {name!r} is required by feed {contract.feed} and no "
+                               "heading maps to it", None, name)
+    return cleaned
+
+
+def _mapping(row: Any) -> Mapping:
+    created = row.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return Mapping(row.id, row.feed, row.unit, row.source, row.version, dict(row.columns),
+                   created, row.created_by)
+
+
+def save(engine: Engine, contract: Contract, unit: str, source: str,
+         columns: dict[str, str], *, actor: str, roles: str, ip: str | None = None) -> Mapping:
+    """Check and store a new version; audited (actor, unit, version, headings) in the same
+    transaction. ``MappingConflictError`` when a parallel save took the version number."""
+    cleaned = check(contract, columns)
+    try:
+        with engine.begin() as conn:
+            last = conn.execute(select(func.max(intake_mappings.c.version)).where(
+                intake_mappings.c.feed == contract.feed, intake_mappings.c.unit == unit,
+                intake_mappings.c.source == source)).scalar()
+            version, created, by = (last or 0) + 1, datetime.now(UTC), actor[:128]
+            row = {"feed": contract.feed, "unit": unit, "source": source, "version": version,
+                   "columns": cleaned, "created_at": created, "created_by": by}
+            new_id = conn.execute(intake_mappings.insert().values(row)
+                                  .returning(intake_mappings.c.id)).scalar_one()
+            audit.append(conn, actor=actor, roles=roles, action="column mapping saved",
+                         result="ok", target=f"mapping:{contract.feed}/{unit}/{source}",
+                         unit=unit, ip=ip, detail={"version": version,
+                                                   "columns": cleaned})
+    except IntegrityError as exc:
+        raise MappingConflictError("another save of this mapping came first; reload it and "
+                                   "save again") from exc
+    return Mapping(new_id, contract.feed, unit, source, version, cleaned, created, by)
+
+
+def latest(conn: Connection, feed: str, unit: str, source: str) -> Mapping | None:
+    """The version a file of this feed, unit and source is read with (None: no mapping)."""
+    row = conn.execute(select(intake_mappings).where(
+        intake_mappings.c.feed == feed, intake_mappings.c.unit == unit,
+        intake_mappings.c.source == source).order_by(intake_mappings.c.version.desc())
+        .limit(1)).first()
+    return _mapping(row) if row is not None else None
+
+
+def versions(conn: Connection, feed: str, unit: str, source: str) -> list[Mapping]:
+    """Every version, newest first (at most ``MAX_VERSIONS``)."""
+    rows = conn.execute(select(intake_mappings).where(
+        intake_mappings.c.feed == feed, intake_mappings.c.unit == unit,
+        intake_mappings.c.source == source).order_by(intake_mappings.c.version.desc())
+        .limit(MAX_VERSIONS)).all()
+    return [_mapping(r) for r in rows]
+
+
+def listing(conn: Connection, units: frozenset[str] | None = None, feed: str | None = None,
+            limit: int = 500) -> list[Mapping]:
+    """The latest version of every mapping, of ``units`` only when given."""
+    newest = (select(intake_mappings.c.feed, intake_mappings.c.unit, intake_mappings.c.source,
+                     func.max(intake_mappings.c.version).label("version"))
+              .group_by(intake_mappings.c.feed, intake_mappings.c.unit,
+                        intake_mappings.c.source).subquery())
+    query = select(intake_mappings).join(newest, (intake_mappings.c.feed == newest.c.feed)
+                                         & (intake_mappings.c.unit == newest.c.unit)
+                                         & (intake_mappings.c.source == newest.c.source)
+                                         & (intake_mappings.c.version == newest.c.version))
+    if units is not None:
+        query = query.where(intake_mappings.c.unit.in_(sorted(units)))
+    if feed:
+        query = query.where(intake_mappings.c.feed == feed)
+    rows = conn.execute(query.order_by(intake_mappings.c.feed, intake_mappings.c.unit,
+                                       intake_mappings.c.source).limit(limit)).all()
+    return [_mapping(r) for r in rows]
