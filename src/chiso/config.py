@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     rankings_recheck: float = Field(
         default=1.0, description="Seconds a cached ranking is served before its scores are "
         "checked for change")
+    answers_kept: int = Field(
+        default=512, ge=1, le=100_000, description="How many answers of one kind (rankings, "
+        "indicator values, the map) a process keeps in memory; past it the oldest goes")
     opendata_licence_id: str = Field(
         default="CC-BY-4.0", description="Licence of the open datasets (CKAN license_id, "
         "DCAT dct:license); default Creative Commons Attribution 4.0")

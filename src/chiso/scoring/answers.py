@@ -178,10 +178,9 @@ def unit_score(conn: Connection, rt: Runtime, method: str, unit: str, period: Pe
 # Rankings are read far more often than scores change: the answer is kept, with its encoded
 # JSON, until the method's stored scores or the data behind scores computed on the fly move
 # (one cheap query), checked at most every ``rankings_recheck`` seconds. The cache lives in
-# the runtime; its size is bounded by the periods a reader can ask for.
+# the runtime and keeps at most ``answers_kept`` rankings, the oldest dropped first.
 _CACHE = "scoring.rankings"
 _CHECKING = "scoring.rankings.checking"  # rankings being re-checked now
-_MAX_ENTRIES = 512
 
 
 def _mark(conn: Connection, method: str, labels: list[str]) -> tuple[Any, ...]:
@@ -244,7 +243,7 @@ def _ranking_with_json(rt: Runtime, key: tuple[str, str, str, str], method: str,
             body = answer.model_dump_json().encode()
         else:
             answer, body = cached[2], cached[3]
-    if key not in kept and len(kept) >= _MAX_ENTRIES:
+    while key not in kept and len(kept) >= rt.settings.answers_kept:
         kept.pop(next(iter(kept)))  # the oldest entry goes first
     kept[key] = (mark, now, answer, body)
     return answer, body

@@ -38,9 +38,10 @@ def kept_answer(rt: Runtime, cache: str, key: tuple[Any, ...]) -> bytes | None:
 
 
 def keep(rt: Runtime, cache: str, key: tuple[Any, ...], mark: tuple[Any, ...] | None,
-         generation: int, answer: Callable[[], bytes], size: int = 512) -> bytes:
+         generation: int, answer: Callable[[], bytes]) -> bytes:
     """The kept answer when its state ``mark`` is unchanged, else ``answer()`` kept with the
-    mark (not kept when ``mark`` is None). ``generation``: the hub's, read before the mark."""
+    mark (not kept when ``mark`` is None). ``generation``: the hub's, read before the mark.
+    At most ``answers_kept`` answers are kept per cache, the oldest dropped first."""
     kept: dict[tuple[Any, ...], tuple[Any, ...]] = rt.caches.setdefault(cache, {})
     hit = kept.get(key)
     try:
@@ -51,7 +52,7 @@ def keep(rt: Runtime, cache: str, key: tuple[Any, ...], mark: tuple[Any, ...] | 
     finally:
         rt.caches.get(f"{cache}.checking", {}).pop(key, None)
     if mark is not None:
-        if key not in kept and len(kept) >= size:
+        while key not in kept and len(kept) >= rt.settings.answers_kept:
             kept.pop(next(iter(kept)))  # the oldest entry goes first
         kept[key] = (mark, body, generation, time.monotonic())
     return body
