@@ -46,7 +46,7 @@ def test_the_tile_files_hold_at_least_ten_groups_each_tile_a_question(catalog: C
             assert t.group == g.group.id
     kinds = {t.measure.kind for t in board.tiles.values()}
     assert kinds == {"indicator", "tasks", "targets", "ranking", "decisions", "alerts",
-                     "own"}
+                     "own", "sme"}
 
 
 def _one_file(tmp_path: Path, text: str) -> Path:
