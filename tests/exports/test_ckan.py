@@ -15,7 +15,7 @@ import ckanapi
 import httpx
 import pytest
 from rdflib import RDF, Graph
-from rdflib.namespace import DCAT
+from rdflib import namespace as ns
 from sqlalchemy import Engine
 from tests.exports.serve_support import serve
 from tests.factories import feed_contract
@@ -137,8 +137,8 @@ def test_a_harvester_reads_package_show_and_the_turtle_catalog(server: str) -> N
     assert turtle.status_code == 200
     assert turtle.headers["content-type"].startswith("text/turtle")
     graph = Graph().parse(data=turtle.text, format="turtle")
-    assert (None, RDF.type, DCAT.Catalog) in graph
-    assert (None, RDF.type, DCAT.Dataset) in graph
+    assert (None, RDF.type, ns.DCAT.Catalog) in graph
+    assert (None, RDF.type, ns.DCAT.Dataset) in graph
     excerpt = "\n".join(turtle.text.splitlines()[:40])
     print(f"\n-- package_show id=indicator-values --\n"
           f"{json.dumps(raw.json(), ensure_ascii=False, indent=2)}\n"
