@@ -80,9 +80,13 @@ class Hub:
             self.outbox(items)
 
     def subscribe(self, *, bounded: bool = True) -> Subscriber:
-        """A new subscriber; ``StreamFullError`` when full (``bounded=False``: chiso's own
-        in-process followers, a fixed few, never refused)."""
-        sub = Subscriber(asyncio.get_running_loop())
+        """A new subscriber; ``StreamFullError`` when full. ``bounded=False``: chiso's own
+        in-process followers (the board, the score follower), a fixed few that drain their
+        queue at once: never refused, and their queue has no limit, since an announcement
+        they missed would leave a tile or a score stale (one batch may announce thousands of
+        values)."""
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_ITEMS if bounded else 0)
+        sub = Subscriber(asyncio.get_running_loop(), queue)
         with self._lock:
             if bounded and len(self._subs) >= self.max_subscribers:
                 raise StreamFullError(f"the change stream already serves "

@@ -30,6 +30,26 @@ def test_the_hub_refuses_past_its_limit_and_frees_places() -> None:
         pool.submit(asyncio.run, run()).result()
 
 
+def test_chisos_own_followers_miss_no_announcement_of_a_big_batch() -> None:
+    """One batch may announce more values than a client's queue holds: a client is told it
+    overflowed, while the board and the score follower get every one."""
+    async def run() -> None:
+        hub = Hub()
+        client, own = hub.subscribe(), hub.subscribe(bounded=False)
+        items = [{"indicator": f"i{n % 7}", "unit": "00070", "period": f"{n}"}
+                 for n in range(QUEUE_ITEMS * 3)]
+        hub.publish(items[:10])
+        hub.publish(items[10:])
+        await asyncio.sleep(0)  # the loop runs the puts
+        assert client.overflowed and client.queue.qsize() == QUEUE_ITEMS
+        assert not own.overflowed and own.queue.qsize() == len(items)
+
+    # A loop of its own, in a thread: the test may run where another loop is running already
+    # (Playwright's sync API keeps one in the main thread).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
 def test_a_full_stream_answers_503(client: TestClient, runtime: Runtime,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runtime.hub, "max_subscribers", 0)
