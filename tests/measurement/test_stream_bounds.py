@@ -41,8 +41,10 @@ def test_chisos_own_followers_miss_no_announcement_of_a_big_batch() -> None:
         hub.publish(items[:10])
         hub.publish(items[10:])
         await asyncio.sleep(0)  # the loop runs the puts
-        assert client.overflowed and client.queue.qsize() == QUEUE_ITEMS
-        assert not own.overflowed and own.queue.qsize() == len(items)
+        assert client.overflowed
+        assert client.queue.qsize() == QUEUE_ITEMS
+        assert not own.overflowed
+        assert own.queue.qsize() == len(items)
 
     # A loop of its own, in a thread: the test may run where another loop is running already
     # (Playwright's sync API keeps one in the main thread).
