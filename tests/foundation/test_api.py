@@ -111,3 +111,14 @@ def test_units_list_detail_and_search(client: TestClient) -> None:
     found = client.get("/api/v1/units/search", params={"q": "ha dong"}).json()
     assert found[0]["code"] == "09556"
     assert client.get("/api/v1/units/XXXXX").status_code == 404
+
+
+def test_paging_past_what_a_database_holds_is_refused(client: TestClient) -> None:
+    """An offset or page number beyond a 32-bit integer is a 422 naming the parameter, never
+    a 500 from a database that cannot take the number."""
+    huge = str(2**81)
+    for path, param in (("/api/v1/targets", "offset"), ("/api/v1/tasks", "offset")):
+        r = client.get(path, params={param: huge})
+        assert r.status_code == 422, (path, r.status_code)
+        assert param in r.text
+    assert client.get("/api/v1/targets", params={"offset": str(2**31 - 1)}).status_code == 200

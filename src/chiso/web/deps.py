@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Path, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy import Connection
 
 from chiso.access.settings import AccessSettings
@@ -57,6 +57,9 @@ def access_settings(request: Request) -> AccessSettings:
 Rt = Annotated[Runtime, Depends(runtime)]
 #: A row id in a path: what an INTEGER column holds (a larger one is a 422, not a database error).
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+#: Paging in the query: bounded like ids, so no database is asked for a row past its range.
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
+PageNo = Annotated[int, Query(ge=1, le=2**31 - 1)]
 Conn = Annotated[Connection, Depends(connection)]
 #: For handlers that only read: the replica when one is set (``read_connection``).
 ReadConn = Annotated[Connection, Depends(read_connection)]

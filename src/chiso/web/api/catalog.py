@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from chiso.store import catalog_reads as reads
-from chiso.web.deps import ReadConn, Rt, Today
+from chiso.web.deps import Offset, ReadConn, Rt, Today
 
 router = APIRouter(prefix="/api/v1")
 
@@ -181,7 +181,6 @@ def plan(key: str, conn: ReadConn) -> PlanDetail:
 
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 UnitFilter = Annotated[str | None, Query(description="Unit code: items it has a role in")]

@@ -17,7 +17,7 @@ from chiso.access.guard import principal
 from chiso.context import Runtime
 from chiso.dashboard import decision_rights as rights
 from chiso.dashboard import decisions as log
-from chiso.web.deps import Conn, Id, Rt, touch_board
+from chiso.web.deps import Conn, Id, PageNo, Rt, touch_board
 
 router = APIRouter(tags=["dashboard"])
 
@@ -146,7 +146,7 @@ def list_decisions(conn: Conn,
                    month: Annotated[str | None, Query(description="YYYY-MM")] = None,
                    unit: Annotated[str | None, Query(
                        description="the recorder's unit; unit officers: theirs")] = None,
-                   page: Annotated[int, Query(ge=1)] = 1,
+                   page: PageNo = 1,
                    per_page: Annotated[int, Query(ge=1, le=200)] = PER_PAGE,
                    ) -> dict[str, Any]:
     """Decisions, newest first: text, who, when, the tile and the values it showed; each

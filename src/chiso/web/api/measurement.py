@@ -18,7 +18,7 @@ from chiso.measurement import answers
 from chiso.measurement import progress as measured_progress
 from chiso.measurement import values as mv
 from chiso.store import catalog_reads as reads
-from chiso.web.deps import Conn, ReadConn, Rt, Today
+from chiso.web.deps import Conn, PageNo, ReadConn, Rt, Today
 from chiso.web.kept import keep, kept_answer
 from chiso.web.sse import hub_stream
 
@@ -130,7 +130,7 @@ def indicator_records(
     code: str, rt: Rt, conn: Conn, today: Today,
     period: Annotated[str, Query(description=PERIOD_HELP)] = "",
     unit: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNo = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> answers.RecordPage:
     """The latest records behind a value, paged (personal fields are pseudonyms from intake).

@@ -13,7 +13,7 @@ from sqlalchemy import Table, select
 from chiso.access.guard import record_subjects
 from chiso.context import Runtime
 from chiso.store.tables import FEED_TABLES
-from chiso.web.deps import Conn, Rt
+from chiso.web.deps import Conn, Offset, Rt
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
 
@@ -52,7 +52,7 @@ def _subjects(rt: Runtime, feed: str, rows: list[dict[str, Any]]) -> set[str]:
 @router.get("/{feed}", response_model=StoredRecords)
 def records(feed: str, request: Request, rt: Rt, conn: Conn, unit: str | None = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-            offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+            offset: Offset = 0) -> dict[str, Any]:
     """The latest version of each record, newest first; ``unit=`` filters."""
     table = _table(feed)
     query = select(table).order_by(table.c.ingested_at.desc(), table.c.record_id)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
@@ -22,7 +22,7 @@ from chiso.dashboard import decision_rights as rights
 from chiso.dashboard import decisions as log
 from chiso.dashboard.board import STATUSES, tile_view
 from chiso.web import format, i18n
-from chiso.web.deps import Conn, Id, Rt, Today, board, touch_board
+from chiso.web.deps import Conn, Id, PageNo, Rt, Today, board, touch_board
 from chiso.web.render import Locale, render
 
 router = APIRouter(include_in_schema=False)
@@ -74,7 +74,7 @@ HELPERS: dict[str, Callable[..., Any]] = {
 @router.get("/decisions", response_class=HTMLResponse)
 def decisions_page(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Today,
                    tile: str | None = None, month: str | None = None,
-                   unit: str | None = None, page: Annotated[int, Query(ge=1)] = 1,
+                   unit: str | None = None, page: PageNo = 1,
                    recorded: int | None = None, acknowledged: int | None = None,
                    not_acknowledged: int | None = None, why: str = "") -> HTMLResponse:
     who = principal(request)

@@ -19,7 +19,7 @@ from chiso.context import Runtime
 from chiso.measurement import answers
 from chiso.measurement.periods import parse_period
 from chiso.web import charts, i18n
-from chiso.web.deps import Conn, Today
+from chiso.web.deps import Conn, PageNo, Today
 from chiso.web.pages.indicator_reads import (
     Row,
     definition_words,
@@ -116,7 +116,7 @@ def indicator(code: str, request: Request, lang: Locale, conn: Conn, today: Toda
 def records(code: str, request: Request, lang: Locale, conn: Conn, today: Today,
             unit: Annotated[str | None, Query()] = None,
             period: Annotated[str | None, Query()] = None,
-            page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
+            page: PageNo = 1) -> HTMLResponse:
     """The records behind the number, 50 a page, as ``/api/v1/indicators/{code}/records``
     returns them: personal fields are the pseudonyms intake stored. Staff only (the policy
     table), and every read audited with the pseudonyms it showed."""
