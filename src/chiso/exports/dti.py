@@ -18,12 +18,10 @@ from chiso.exports import datasets as ds
 from chiso.exports.emc import (
     ALL_UNITS,
     INDICATOR_FIGURES,
-    PROVINCE,
+    head,
     indicator_part,
-    period_part,
     plain,
     unit_names,
-    unit_part,
 )
 from chiso.measurement.periods import Period
 from chiso.scoring import answers as scoring
@@ -79,7 +77,8 @@ def payloads(rt: Runtime, exporter: Exporter, p: Period, today: date
         u for u in set(exporter.units) if u in ranked)
     values = ds.table(rt, ds.INDICATOR_VALUES.id, p.label, today).rows
     if exporter.indicators:
-        values = [r for r in values if r["indicator"] in set(exporter.indicators)]
+        chosen = set(exporter.indicators)
+        values = [r for r in values if r["indicator"] in chosen]
     names = unit_names(rt)
     out: dict[str, dict[str, Any]] = {}
     with rt.engine.connect() as conn:
@@ -88,12 +87,7 @@ def payloads(rt: Runtime, exporter: Exporter, p: Period, today: date
             tree = scoring.unit_score(conn, rt, exporter.method, unit, p, today)
             row = next(r for r in answer.units if r.unit == unit)
             out[unit] = {
-                "schema": SCHEMA,
-                "exporter": exporter.name,
-                "province": PROVINCE,
-                "period": period_part(p),
-                "unit": unit_part(unit, names.get(unit, {})),
-                "catalog_version": rt.catalog.digest,
+                **head(rt, SCHEMA, exporter, p, unit, names),
                 "index": {"method": exporter.method, "method_version": answer.version,
                           "name": tree.tree.name, "kind": answer.kind, "points": row.points,
                           "max_points": tree.max_points, "rank": row.rank,

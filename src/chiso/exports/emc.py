@@ -52,6 +52,14 @@ def indicator_part(row: dict[str, Any]) -> dict[str, Any]:
             "as_of": plain(row["as_of"]), "feeds": row["feeds"].split(";")}
 
 
+def head(rt: Runtime, schema: str, exporter: Exporter, p: Period, unit: str,
+         names: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What every exporter's payload for one unit and period opens with."""
+    return {"schema": schema, "exporter": exporter.name, "province": PROVINCE,
+            "period": period_part(p), "unit": unit_part(unit, names.get(unit, {})),
+            "catalog_version": rt.catalog.digest}
+
+
 def unit_names(rt: Runtime) -> dict[str, dict[str, Any]]:
     with rt.engine.connect() as conn:
         return {u["code"]: u for u in reads.list_units(conn)}
@@ -77,12 +85,7 @@ def payloads(rt: Runtime, exporter: Exporter, p: Period, today: date
         if not mine and not ranked:
             continue
         out[unit] = {
-            "schema": SCHEMA,
-            "exporter": exporter.name,
-            "province": PROVINCE,
-            "period": period_part(p),
-            "unit": unit_part(unit, names.get(unit, {})),
-            "catalog_version": rt.catalog.digest,
+            **head(rt, SCHEMA, exporter, p, unit, names),
             "indicators": [indicator_part(r) for r in sorted(mine, key=lambda r: r["indicator"])],
             "scores": [{**{k: plain(r[k]) for k in SCORE_FIGURES}, "as_of": plain(r["as_of"])}
                        for r in sorted(ranked, key=lambda r: (r["method"], r["kind"]))],
