@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -59,40 +59,26 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
         app.state.signin_throttle = SignInThrottle(app.state.access_settings.signin_rate,
                                                    rt.engine)
         await asyncio.to_thread(rt.start)  # the shared change stream's listener (PostgreSQL)
-        # Single-run work: in one of the processes sharing the database at a time.
-        once = [asyncio.create_task(run_once("change-stream-prune", rt.engine,
-                                             lambda: _prune_periodically(rt),
-                                             held=rt.running))]
-        if app.state.access_settings.checkpoint_seconds:
-            once.append(asyncio.create_task(run_once(
-                "audit-checkpoint", rt.engine, lambda: _seal_periodically(app),
-                held=rt.running)))
-        if settings.scores_follow:
-            once.append(asyncio.create_task(run_once(
-                "scores", rt.engine, lambda: follow(rt.engine, rt.catalog, rt.hub,
-                                                    settings.scores_debounce),
-                held=rt.running)))
-        if settings.reports_schedule:
-            once.append(asyncio.create_task(run_once(
-                "reports-schedule", rt.engine,
-                lambda: reports_schedule.loop(rt, settings.reports_schedule_seconds),
-                held=rt.running)))
-        if channels.exporters(rt.settings):
-            once.append(asyncio.create_task(run_once(
-                "exporters", rt.engine, lambda: _export_periodically(rt), held=rt.running)))
-        if settings.changelog_interval:
-            once.append(asyncio.create_task(run_once(
-                "open-data-changelog", rt.engine, lambda: _publish_periodically(rt),
-                held=rt.running)))
-        if settings.pull_sources_run:
-            once.append(asyncio.create_task(run_once(
-                "pull-sources", rt.engine,
-                lambda: pull_sources.serve(rt.engine, rt.catalog, get_intake_settings(),
-                                           rt.clock.now, settings.pull_sources_poll),
-                held=rt.running)))
-        if settings.alerts_run:
-            once.append(asyncio.create_task(run_once(
-                "alerts", rt.engine, lambda: _alert_periodically(rt), held=rt.running)))
+        # Single-run work: in one of the processes sharing the database at a time. Each
+        # line: its lock's name, whether the settings turn it on, and the loop it runs.
+        single: list[tuple[str, object, Callable[[], Awaitable[None]]]] = [
+            ("change-stream-prune", True, lambda: _prune_periodically(rt)),
+            ("audit-checkpoint", app.state.access_settings.checkpoint_seconds,
+             lambda: _seal_periodically(app)),
+            ("scores", settings.scores_follow,
+             lambda: follow(rt.engine, rt.catalog, rt.hub, settings.scores_debounce)),
+            ("reports-schedule", settings.reports_schedule,
+             lambda: reports_schedule.loop(rt, settings.reports_schedule_seconds)),
+            ("exporters", channels.exporters(rt.settings), lambda: _export_periodically(rt)),
+            ("open-data-changelog", settings.changelog_interval,
+             lambda: _publish_periodically(rt)),
+            ("pull-sources", settings.pull_sources_run,
+             lambda: pull_sources.serve(rt.engine, rt.catalog, get_intake_settings(),
+                                        rt.clock.now, settings.pull_sources_poll)),
+            ("alerts", settings.alerts_run, lambda: _alert_periodically(rt)),
+        ]
+        once = [asyncio.create_task(run_once(name, rt.engine, work, held=rt.running))
+                for name, on, work in single if on]
         outbox_stop = threading.Event()
         if settings.outbox_deliver:
             # One thread; across processes the outbox lock lets one of them deliver.
