@@ -59,7 +59,7 @@ def test_a_bad_mapping_is_a_422_naming_it(
     unknown = app_client.post(url, json={"columns": {**full_mapping(), "Ghi chú": "remarks"}},
                               headers=headers)
     assert unknown.status_code == 422
-    assert "'Ghi chú'" in unknown.json()["detail"]
+    assert "“Ghi chú”" in unknown.json()["detail"]
     assert "'remarks'" in unknown.json()["detail"]
     twice = app_client.post(url, json={"columns": {**full_mapping(), "Ngày TN": "id"}},
                             headers=headers)
@@ -110,7 +110,8 @@ def test_the_page_saves_a_mapping_from_an_upload_and_the_next_file_is_read_with_
         **form, "heading": list(chosen), "field": ["id" for _ in chosen]})
     assert bad.status_code == 422
     assert 'id="mapping-error"' in bad.text
-    assert "both map to field" in bad.text
+    # Said in the reader's language (Vietnamese by default), naming the field.
+    assert "cùng gán vào trường &#39;id&#39;" in bad.text
     saved = app_client.post("/intake/mappings", data={
         **form, "heading": list(chosen), "field": list(chosen.values())})
     assert saved.status_code == 200, saved.text

@@ -107,7 +107,7 @@ def test_one_units_mapping_never_reads_another_units_files(
 @pytest.mark.parametrize(("change", "heading", "field", "words"), [
     ({"Ghi chú": "remarks"}, "Ghi chú", "remarks", "has no field 'remarks'"),
     ({"Ngày TN": "id"}, "Ngày TN", "id", "both map to field 'id'"),
-    ({"Hồ sơ số": None}, None, "id", "field 'id' is required"),
+    ({"Hồ sơ số": None}, None, "id", "Field 'id' is required"),
     ({"hồ sơ SỐ": "status"}, "hồ sơ SỐ", "status", "read the same"),
 ])
 def test_a_bad_mapping_names_the_heading_or_field(

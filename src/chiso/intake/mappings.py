@@ -28,10 +28,16 @@ MAX_VERSIONS = 200  # versions listed
 
 
 class MappingError(ValueError):
-    """A mapping that cannot be saved; ``heading`` and ``field`` name what is wrong."""
+    """A mapping that cannot be saved; ``heading`` and ``field`` name what is wrong.
 
-    def __init__(self, message: str, heading: str | None = None, field: str | None = None):
-        super().__init__(message)
+    ``template`` is an English message with ``%(name)s`` placeholders filled from ``params``:
+    ``str()`` gives it in English, and the pages look the template up in their message
+    catalogue to say it in the reader's language."""
+
+    def __init__(self, template: str, heading: str | None = None, field: str | None = None,
+                 **params: object):
+        self.template, self.params = template, params
+        super().__init__(template % params if params else template)
         self.heading, self.field = heading, field
 
 
@@ -61,36 +67,41 @@ def check(contract: Contract, columns: dict[str, str]) -> dict[str, str]:
     that read the same, a field the contract requires that no heading maps to (``unit``
     excepted: a file without it is filed under the unit it is uploaded for)."""
     if not columns:
-        raise MappingError("the mapping maps no heading")
+        raise MappingError("The mapping maps no heading.")
     if len(columns) > MAX_COLUMNS:
-        raise MappingError(f"{len(columns)} headings; the limit is {MAX_COLUMNS}")
+        raise MappingError("%(count)s headings; the limit is %(limit)s.", count=len(columns),
+                           limit=MAX_COLUMNS)
     cleaned: dict[str, str] = {}
     by_field: dict[str, str] = {}
     by_fold: dict[str, str] = {}
     for raw, name in columns.items():
         heading = squash(raw)
         if not fold(heading):
-            raise MappingError(f"heading {raw!r} has no letter or digit", raw, name)
+            raise MappingError("Heading “%(column)s” has no letter or digit.", raw, name,
+                               column=raw)
         if any(unicodedata.category(ch) == "Cc" for ch in heading):
-            raise MappingError(f"heading {heading!r} holds a control character", heading, name)
+            raise MappingError("Heading “%(column)s” holds a control character.", heading, name,
+                               column=heading)
         if len(heading) > MAX_HEADING:
-            raise MappingError(f"heading {heading[:40]!r}… is longer than {MAX_HEADING} "
-                               "characters", heading, name)
+            raise MappingError("Heading “%(column)s…” is longer than %(limit)s characters.",
+                               heading, name, column=heading[:40], limit=MAX_HEADING)
         if name not in contract.fields:
-            raise MappingError(f"heading {heading!r}: feed {contract.feed} has no field "
-                               f"{name!r}", heading, name)
+            raise MappingError("Heading “%(column)s”: feed %(feed)s has no field '%(name)s'.",
+                               heading, name, column=heading, feed=contract.feed, name=name)
         if name in by_field:
-            raise MappingError(f"headings {by_field[name]!r} and {heading!r} both map to field "
-                               f"{name!r}; a field is read from one column", heading, name)
+            raise MappingError("Headings “%(other)s” and “%(column)s” both map to field "
+                               "'%(name)s'; a field is read from one column.", heading, name,
+                               other=by_field[name], column=heading, name=name)
         if fold(heading) in by_fold:
-            raise MappingError(f"headings {by_fold[fold(heading)]!r} and {heading!r} read the "
-                               "same (tone marks and case are ignored)", heading, name)
+            raise MappingError("Headings “%(other)s” and “%(column)s” read the same (tone marks "
+                               "and case are ignored).", heading, name,
+                               other=by_fold[fold(heading)], column=heading)
         by_field[name], by_fold[fold(heading)] = heading, heading
         cleaned[heading] = name
     for name, spec in contract.fields.items():
         if spec.required and name != "unit" and name not in by_field:
-            raise MappingError(f"field {name!r} is required by feed {contract.feed} and no "
-                               "heading maps to it", None, name)
+            raise MappingError("Field '%(name)s' is required by feed %(feed)s and no heading maps "
+                               "to it.", None, name, name=name, feed=contract.feed)
     return cleaned
 
 
@@ -122,8 +133,8 @@ def save(engine: Engine, contract: Contract, unit: str, source: str,
                          unit=unit, ip=ip, detail={"version": version,
                                                    "columns": cleaned})
     except IntegrityError as exc:
-        raise MappingConflictError("another save of this mapping came first; reload it and "
-                                   "save again") from exc
+        raise MappingConflictError("Another save of this mapping came first: reload it and "
+                                   "save again.") from exc
     return Mapping(new_id, contract.feed, unit, source, version, cleaned, created, by)
 
 

@@ -107,10 +107,9 @@ async def signin(request: Request, lang: Locale, name: Annotated[str, Form()],
     who, result, token = await run_in_threadpool(
         accounts.sign_in, _rt(request).engine, name.strip(), password, _ip(request))
     if who is None or token is None:
-        message = i18n.gettext("Too many failed attempts: signing in with this name from "
-                               "this address is locked for 15 minutes." if "locked" in result
-                               else
-                               "Wrong user name or password.")
+        message = (i18n.gettext("Too many failed attempts: signing in with this name from "
+                                "this address is locked for 15 minutes.")
+                   if "locked" in result else i18n.gettext("Wrong user name or password."))
         return _signin_page(request, lang, message, name, _safe_next(next), status=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(request, response, token)

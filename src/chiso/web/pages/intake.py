@@ -116,7 +116,9 @@ async def save_mapping(request: Request, rt: Rt, lang: Locale,
     except (mappings.MappingError, mappings.MappingConflictError) as exc:
         sent = [{"column": "", "heading": h, "field": f or None, "score": 0}
                 for h, f in zip(headings, chosen, strict=False)]
-        return _upload(request, lang, unit=unit, feed=feed, source=source, error=str(exc),
+        error = (i18n.gettext(exc.template) % exc.params
+                 if isinstance(exc, mappings.MappingError) else i18n.gettext(str(exc)))
+        return _upload(request, lang, unit=unit, feed=feed, source=source, error=error,
                        info={"read_columns": sent[:mappings.MAX_COLUMNS]},
                        status=422 if isinstance(exc, mappings.MappingError) else 409)
     return _upload(request, lang, unit=unit, feed=feed, source=source, saved=saved)
