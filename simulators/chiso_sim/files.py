@@ -1,4 +1,9 @@
-"""Agency files in the messy forms they really come in (CSV and XLSX), and hostile ones.
+"""Agency files in the messy forms they really come in, and hostile ones.
+
+CSV and XLSX built from records; and reports as office systems export them (the issuing body
+and title above, an "STT" column, records grouped under headings, a totals row, the date line
+and signatures below), written as XLSX, Excel 97-2003 (XLS), an HTML table named .xls, XML
+Spreadsheet 2003, UTF-16 text and CSV.
 
 Used by the tests and the demo to exercise chiso's file door. Everything is generated from
 records (dicts of contract fields) at run time; nothing binary is committed.
@@ -167,6 +172,200 @@ def dossier_xlsx(records: Sequence[dict[str, Any]], *, two_header_rows: bool = T
             elif typed_cells and isinstance(v, int | float) and not isinstance(v, bool):
                 value = v
             sheet.cell(data_row + r, c + 1, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+_TIME_GROUP = ("received_at", "due_at", "resolved_at")
+
+
+def office_report(records: Sequence[dict[str, Any]], *, unit_name: str = "UBND PHƯỜNG HOÀN KIẾM",
+                  ) -> tuple[list[list[Any]], list[list[Any]], list[str]]:
+    """A dossier report as an office system lays it out: (rows above and including the two
+    header rows, the body rows, the fields of the columns after "STT"). The body groups the
+    records by channel under "I. …" headings, then a totals row, a blank row, the date line
+    and the signatures. Cells hold Vietnamese text as the export shows it; dates, numbers
+    and booleans are typed (``datetime``, ``int``/``float``, ``bool``) for formats that keep
+    types."""
+    fields = [f for f in DOSSIER_HEADERS if f not in ("unit", "applicant_name")]
+    top = [["", unit_name], ["", "BÁO CÁO TÌNH HÌNH TIẾP NHẬN VÀ GIẢI QUYẾT HỒ SƠ"],
+           ["", "(Kèm theo Báo cáo số     /BC-UBND)"], []]
+    first = ["STT"] + [("Thời gian" if f in _TIME_GROUP else DOSSIER_HEADERS[f]) for f in fields]
+    second = [None] + [(DOSSIER_HEADERS[f] if f in _TIME_GROUP else None) for f in fields]
+    body: list[list[Any]] = []
+    number = 0
+    for roman, channel in (("I", "online"), ("II", "direct"), ("III", "postal")):
+        chosen = [r for r in records if r.get("channel") == channel]
+        if not chosen:
+            continue
+        body.append([roman, f"{roman}. Hồ sơ nộp {CHANNEL_VI[channel].lower()}"])
+        for record in chosen:
+            number += 1
+            cells = dossier_cells(record, fields)
+            typed: list[Any] = [number]
+            for f, cell in zip(fields, cells, strict=True):
+                v = record.get(f)
+                if f.endswith("_at") and v:
+                    typed.append(datetime.fromisoformat(str(v)).astimezone(VN)
+                                 .replace(tzinfo=None))
+                elif isinstance(v, int | float) and not isinstance(v, bool):
+                    typed.append(v)
+                else:
+                    typed.append(cell)
+            body.append(typed)
+    total = ["", f"Tổng cộng: {number} hồ sơ"] + [None] * (len(fields) - 1)
+    total[1 + fields.index("components_total")] = sum(
+        int(r.get("components_total") or 0) for r in records)
+    body += [total, [],
+             [None] * (len(fields) - 3) + ["Hà Nội, ngày 01 tháng 12 năm 2026"],
+             ["", "NGƯỜI LẬP BIỂU"] + [None] * (len(fields) - 5) + ["THỦ TRƯỞNG ĐƠN VỊ"],
+             ["", "(Ký, ghi rõ họ tên)"] + [None] * (len(fields) - 5) + ["(Ký tên, đóng dấu)"]]
+    return [*top, first, second], body, fields
+
+
+def _as_text(cell: Any) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, datetime):
+        return cell.strftime("%d/%m/%Y %H:%M") if (cell.hour, cell.minute) != (0, 0) \
+            else cell.strftime("%d/%m/%Y")
+    if isinstance(cell, bool):
+        return _vn_bool(cell)
+    if isinstance(cell, int | float):
+        return _vn_number(cell)
+    return str(cell)
+
+
+def office_xls(records: Sequence[dict[str, Any]]) -> bytes:
+    """The report as an Excel 97-2003 workbook (BIFF8) with merged header cells and typed
+    dates and numbers."""
+    import xlwt
+
+    head, body, fields = office_report(records)
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Bao cao")
+    dated = xlwt.easyxf(num_format_str="dd/mm/yyyy hh:mm")
+    header_at = len(head) - 2
+    for r, row in enumerate(head[:header_at]):
+        for c, cell in enumerate(row):
+            if cell not in (None, ""):
+                sheet.write(r, c, cell)
+    groups = [c for c, f in enumerate(fields, start=1) if f in _TIME_GROUP]
+    for c, cell in enumerate(head[header_at]):
+        if c in groups[1:]:
+            continue
+        if c == groups[0]:
+            sheet.write_merge(header_at, header_at, c, groups[-1], cell)
+        else:
+            sheet.write_merge(header_at, header_at + 1, c, c, cell)
+    for c in groups:
+        sheet.write(header_at + 1, c, head[header_at + 1][c])
+    for r, row in enumerate(body, start=len(head)):
+        for c, cell in enumerate(row):
+            if isinstance(cell, datetime):
+                sheet.write(r, c, cell, dated)
+            elif cell not in (None, ""):
+                sheet.write(r, c, cell)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def office_html_xls(records: Sequence[dict[str, Any]], *, charset: str = "utf-8") -> bytes:
+    """The report as the HTML table many web systems save as "BaoCao.xls": the header's
+    group and single headings laid out with ``colspan`` and ``rowspan``; ``charset`` is
+    utf-8 or windows-1258 (declared in the page's meta tag)."""
+    from html import escape
+
+    head, body, fields = office_report(records)
+    header_at = len(head) - 2
+    groups = [c for c, f in enumerate(fields, start=1) if f in _TIME_GROUP]
+    lines = [f'<html xmlns:x="urn:schemas-microsoft-com:office:excel"><head>'
+             f'<meta http-equiv="Content-Type" content="text/html; charset={charset}">'
+             "</head><body>"]
+    lines += [f"<div><b>{escape(str(row[1]))}</b></div>" for row in head[:header_at] if row]
+    lines.append('<table border="1"><thead><tr>')
+    for c, cell in enumerate(head[header_at]):
+        if c == groups[0]:
+            lines.append(f'<th colspan="{len(groups)}">{escape(str(cell))}</th>')
+        elif c not in groups:
+            lines.append(f'<th rowspan="2">{escape(str(cell))}</th>')
+    lines.append("</tr><tr>")
+    lines += [f"<th>{escape(str(head[header_at + 1][c]))}</th>" for c in groups]
+    lines.append("</tr></thead><tbody>")
+    for row in body:
+        if len(row) == 2:  # a group heading spans the table
+            lines.append(f'<tr><td>{escape(str(row[0]))}</td><td colspan="{len(fields)}">'
+                         f"<b>{escape(str(row[1]))}</b></td></tr>")
+            continue
+        lines.append("<tr>" + "".join(f"<td>{escape(_as_text(cell))}</td>" for cell in row)
+                     + "</tr>")
+    lines.append("</tbody></table></body></html>")
+    text = "\n".join(lines)
+    return encode_cp1258(text) if charset == "windows-1258" else text.encode(charset)
+
+
+def office_spreadsheet_ml(records: Sequence[dict[str, Any]]) -> bytes:
+    """The report as XML Spreadsheet 2003 (what older reporting tools write as .xml or .xls)."""
+    from html import escape
+
+    head, body, _fields = office_report(records)
+    out = ['<?xml version="1.0" encoding="utf-8"?>', '<?mso-application progid="Excel.Sheet"?>',
+           '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+           'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">',
+           '<Worksheet ss:Name="Bao cao"><Table>']
+    for row in [*head, *body]:
+        out.append("<Row>")
+        for c, cell in enumerate(row, start=1):
+            if cell in (None, ""):
+                continue
+            if isinstance(cell, datetime):
+                kind, text = "DateTime", cell.isoformat()
+            elif isinstance(cell, bool):
+                kind, text = "Boolean", "1" if cell else "0"
+            elif isinstance(cell, int | float):
+                kind, text = "Number", str(cell)
+            else:
+                kind, text = "String", escape(str(cell))
+            out.append(f'<Cell ss:Index="{c}"><Data ss:Type="{kind}">{text}</Data></Cell>')
+        out.append("</Row>")
+    out.append("</Table></Worksheet></Workbook>")
+    return "\n".join(out).encode("utf-8")
+
+
+def office_text(records: Sequence[dict[str, Any]], *, encoding: str = "utf-16",
+                delimiter: str = "\t") -> bytes:
+    """The report as text: Excel's "Unicode Text" (UTF-16, tab-separated) by default, or a
+    CSV (``encoding="utf-8"``, ``delimiter=","``)."""
+    head, body, _fields = office_report(records)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    for row in [*head, *body]:
+        writer.writerow([_as_text(cell) for cell in row])
+    return buffer.getvalue().encode(encoding)
+
+
+def office_xlsx(records: Sequence[dict[str, Any]]) -> bytes:
+    """The report as an XLSX workbook with merged header cells."""
+    from openpyxl import Workbook
+
+    head, body, fields = office_report(records)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    header_at = len(head) - 2
+    for r, row in enumerate([*head, *body], start=1):
+        for c, cell in enumerate(row, start=1):
+            if cell not in (None, ""):
+                sheet.cell(r, c, cell)
+    groups = [c + 1 for c, f in enumerate(fields, start=1) if f in _TIME_GROUP]
+    sheet.merge_cells(start_row=header_at + 1, start_column=groups[0], end_row=header_at + 1,
+                      end_column=groups[-1])
+    for c in range(1, len(fields) + 2):
+        if c not in groups:
+            sheet.merge_cells(start_row=header_at + 1, start_column=c, end_row=header_at + 2,
+                              end_column=c)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

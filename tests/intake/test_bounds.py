@@ -32,7 +32,9 @@ def test_a_bad_or_huge_range_is_a_422(client: TestClient, steward_headers: dict[
     began = time.perf_counter()
     r = client.get(URL, params={"start": start, "end": end, "feed": "tthc.dossier"},
                    headers=steward_headers)
-    assert time.perf_counter() - began < 2.0
+    # Refused before any query: a scan of the range it names would take minutes. The bound
+    # is loose so that a busy machine does not fail it.
+    assert time.perf_counter() - began < 15.0
     assert r.status_code == 422, r.text
     assert said in r.json()["detail"]
 

@@ -113,12 +113,16 @@ def ingest(
         typer.echo(json.dumps({**outcome.as_dict(), "read": info}, ensure_ascii=False,
                               indent=2))
     elif outcome.accepted:
-        out.print(f"Accepted {outcome.records} rows from {file.name} ({info.get('kind')}, "
-                  f"{info.get('encoding') or 'xlsx'}): {outcome.new_versions} new versions, "
-                  f"{outcome.latest_changed} records updated. Batch {outcome.batch_id}.")
+        read_as = ", ".join(x for x in (info.get("kind"), info.get("encoding")) if x)
+        out.print(f"Accepted {outcome.records} rows from {file.name} ({read_as}): "
+                  f"{outcome.new_versions} new versions, {outcome.latest_changed} records "
+                  f"updated. Batch {outcome.batch_id}.")
         if info.get("unmapped_columns"):
             out.print("Columns no contract field reads (not stored): "
                       + ", ".join(info["unmapped_columns"]))
+        if info.get("layout_rows"):
+            out.print("Rows laid out around the data, read as no record: " + "; ".join(
+                f"{x['row']} ({x['kind']}: {x['text']})" for x in info["layout_rows"]))
     else:
         err.print(f"[red]Refused {file.name}[/red] (batch {outcome.batch_id}; nothing stored):")
         for p in outcome.problems:

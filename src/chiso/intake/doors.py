@@ -91,7 +91,8 @@ def ingest_file(
     encoding: str | None = None, mapping_source: str = "upload",
 ) -> tuple[Outcome, dict[str, Any]]:
     """The file door: returns the outcome and what was read (kind, encoding, columns, the
-    columns no field reads with the field proposed for each, the mapping version used).
+    columns no field reads with the field proposed for each, the rows laid out around the
+    data and read as no record, the mapping version used).
     Records are stored under ``source`` (default ``upload:<unit>``, ``upload_source``); the
     headings are read with the latest column mapping of (feed, unit, ``mapping_source``)
     when a steward saved one, and the batch records its id."""
@@ -128,7 +129,8 @@ def ingest_file(
     info |= {"kind": parsed.kind, "encoding": parsed.encoding, "columns": parsed.columns,
              "unmapped_columns": parsed.unmapped,
              "proposals": [asdict(p) for p in parsed.proposals],
-             "read_columns": [asdict(p) for p in parsed.read]}
+             "read_columns": [asdict(p) for p in parsed.read],
+             "layout_rows": [asdict(x) for x in parsed.layout]}
     payload = data
     if (parsed.personal_columns or parsed.unmapped_columns) and not settings.archive_personal:
         key = settings.key()

@@ -1,23 +1,22 @@
-"""File door: CSV and XLSX as agencies really produce them, read into the one validation path.
+"""File door: a table as agencies really export it, read into raw records for the one
+validation path.
 
-What is accepted: UTF-8 with or without BOM and Windows-1258 (CSV), comma / semicolon / tab
-separators, dd/mm/yyyy dates, decimal comma with dot thousands, Vietnamese headers (matched
-to contract fields ignoring tone marks and case), title rows above the header, and two header
-rows with merged cells. Problems name the row number the user sees in the spreadsheet and the
-column (letter and header).
-
-Hostile files are refused before any expensive work: the byte size is checked first; for an
-XLSX (a zip) the central directory is read and the entry count, the declared uncompressed
-size and the compression ratio are checked before a single entry is inflated; every XML part
-is scanned (bounded, streaming) for a DTD, which a real XLSX never has, so that entity
-expansion ("billion laughs") is refused outright; openpyxl then parses through defusedxml.
+The bytes become rows in :mod:`chiso.intake.sheets` (XLSX, XLS, HTML tables named .xls, XML
+Spreadsheet 2003, CSV/TSV in UTF-8, UTF-16 or Windows-1258; hostile files refused before any
+expensive work). This module finds the header among the title rows (one row, or two with
+merged cells), matches headings to contract fields (a steward's saved mapping first, then the
+contract's headers, ignoring tone marks and case), proposes a field for every heading it cannot
+match, and reads each row below the header as a record, except the rows an export lays out
+around its data, which are reported, never silently dropped: group headings inside the table
+and the footer (totals, the date line, signatures) after it. Problems name the row number the
+user sees in the spreadsheet and the column (letter and header).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import zipfile
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,31 +24,18 @@ from typing import Any
 from chiso.catalog.feeds import Contract
 from chiso.intake.proposals import propose
 from chiso.intake.settings import IntakeSettings
+from chiso.intake.sheets import (
+    HEADER_SCAN,
+    MAX_CELL,
+    CellTooLongError,
+    FileRefusedError,
+    column_letter,
+    read_sheet,
+)
 from chiso.intake.validate import Problem
-from chiso.text import fold, nfc
+from chiso.text import fold
 
-MAX_ROWS = 200_000
-MAX_COLUMNS = 500  # non-blank columns in a row; a real export has a few dozen
-MAX_CELL = 131_072  # characters in one CSV cell (the csv module's own limit)
-MAX_RATIO = 150  # uncompressed / compressed, per zip entry; real sheets stay well below
-HEADER_SCAN = 15  # rows searched for the header
-
-
-class FileRefusedError(ValueError):
-    """The file cannot be read at all (hostile, broken, unknown encoding)."""
-
-    def __init__(self, message: str, row: int | None = None, column: str | None = None,
-                 field: str | None = None):
-        super().__init__(message)
-        self.problem = Problem(-1, field, message, row, column)
-
-
-class _CellTooLongError(ValueError):
-    """A CSV cell over ``MAX_CELL``: the rows read so far let the caller name its field."""
-
-    def __init__(self, rows: list[list[Any]], row: int, column: int | None):
-        super().__init__("cell too long")
-        self.rows, self.row, self.column = rows, row, column
+__all__ = ["MAX_CELL", "FileRefusedError", "ParsedFile", "parse_file", "redacted_csv"]
 
 
 @dataclass(frozen=True)
@@ -62,9 +48,21 @@ class HeadingProposal:
     score: int  # 0-100
 
 
+@dataclass(frozen=True)
+class LayoutRow:
+    """A row below the header that the export laid out around its data, not a record:
+    ``group`` (a heading between records, such as "I. Lĩnh vực Tư pháp"), ``totals`` (a row
+    labelled "Tổng cộng", "Cộng", …) or ``footer`` (after the last record: the date line,
+    "Người lập biểu", signatures)."""
+
+    row: int  # as the spreadsheet numbers it
+    kind: str
+    text: str  # its non-blank cells, joined by " | " (at most 120 characters)
+
+
 @dataclass
 class ParsedFile:
-    kind: str  # csv | xlsx
+    kind: str  # xlsx | xls | html | xml | csv
     encoding: str | None
     records: list[dict[str, Any]] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)  # spreadsheet row number of each record
@@ -76,6 +74,7 @@ class ParsedFile:
     unmapped_columns: list[int] = field(default_factory=list)
     proposals: list[HeadingProposal] = field(default_factory=list)
     read: list[HeadingProposal] = field(default_factory=list)  # mapped columns (score 100)
+    layout: list[LayoutRow] = field(default_factory=list)  # rows read as no record
 
     def locate(self) -> Callable[[int, str | None], tuple[int | None, str | None]]:
         def where(index: int, name: str | None) -> tuple[int | None, str | None]:
@@ -84,142 +83,26 @@ class ParsedFile:
         return where
 
 
-def column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+# -- rows that are not records ----------------------------------------------------------------
+# A totals row's label, tone marks and case folded: "Tổng cộng", "Tổng số", "Cộng", "Total".
+_TOTALS = re.compile(r"^(tong|cong|total|sum)\b")
 
 
-# -- byte-level readers ------------------------------------------------------------------
-def _decode_csv(data: bytes, encoding: str | None) -> tuple[str, str]:
-    if encoding:
-        try:
-            return nfc(data.decode(encoding)), encoding
-        except (LookupError, UnicodeDecodeError) as exc:
-            raise FileRefusedError(f"the file is not valid {encoding}: {exc}") from exc
-    if data.startswith(b"\xef\xbb\xbf"):
-        return nfc(data[3:].decode("utf-8", errors="strict")), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
-        raise FileRefusedError("the file is UTF-16 or binary; save it as 'CSV UTF-8' "
-                               "(or Windows-1258 CSV) and upload again")
-    try:
-        return nfc(data.decode("utf-8")), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return nfc(data.decode("cp1258")), "windows-1258"
-    except UnicodeDecodeError as exc:
-        raise FileRefusedError("the file is neither UTF-8 nor Windows-1258; save it as "
-                               "'CSV UTF-8' and upload again") from exc
-
-
-def _csv_rows(text: str) -> list[list[Any]]:
-    # The separator is the candidate seen most in the first lines (title rows have none):
-    # Excel writes ';' where the decimal mark is a comma, as on Vietnamese Windows.
-    head = text[:16384].splitlines()[:20]
-    delimiter = max(",;\t", key=lambda d: sum(line.count(d) for line in head))
-    rows: list[list[Any]] = []
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return rows
-        except csv.Error as exc:  # the only csv error a decoded text can raise is the size
-            line = reader.line_num
-            raise _CellTooLongError(rows, line, _long_cell(text, line, delimiter)) from exc
-        if len(rows) > MAX_ROWS + HEADER_SCAN:
-            raise FileRefusedError(f"more than {MAX_ROWS} rows; split the file")
-        rows.append(_bounded(row, reader.line_num))
-
-
-def _long_cell(text: str, line: int, delimiter: str) -> int | None:
-    """The column of the over-long cell on ``line`` (1-based), as far as a plain split finds."""
-    lines = text.splitlines()
-    if not 0 < line <= len(lines):
+def _layout(row: list[Any], required: list[int]) -> str | None:
+    """``totals`` or ``group`` when the row is laid out around the data rather than a record
+    (its place decides later whether a ``group`` row is the footer), None for a record.
+    A row is one only when it leaves most of the required columns blank, so a broken record
+    is still validated and refused by row and field, never taken for layout."""
+    cells = [t for t in map(_text, row) if t]
+    filled = sum(1 for c in required if c < len(row) and _text(row[c]))
+    if 2 * filled >= len(required):
         return None
-    for c, cell in enumerate(lines[line - 1].split(delimiter)):
-        if len(cell) > MAX_CELL:
-            return c
+    if _TOTALS.match(fold(cells[0])):
+        return "totals"
+    # Few cells where a record fills many: a heading of a group or a line of the footer.
+    if 4 * len(cells) <= len(required):
+        return "group"
     return None
-
-
-def _bounded(row: list[Any], line: int) -> list[Any]:
-    """The row without its trailing blank cells (exports pad rows with separators), refused
-    when it still has more than ``MAX_COLUMNS`` cells."""
-    end = len(row)
-    while end and (row[end - 1] is None or (isinstance(row[end - 1], str)
-                                            and not row[end - 1].strip())):
-        end -= 1
-    if end > MAX_COLUMNS:
-        raise FileRefusedError(f"row {line} has {end} columns, more than the limit "
-                               f"{MAX_COLUMNS}; keep only the report's own columns",
-                               line, column_letter(MAX_COLUMNS))
-    return row[:end]
-
-
-def check_zip(data: bytes, settings: IntakeSettings) -> None:
-    """Refuse a zip bomb or a DTD-carrying XLSX before inflating anything large."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise FileRefusedError(f"not a readable XLSX (broken zip): {exc}") from exc
-    with archive:
-        infos = archive.infolist()
-        if len(infos) > settings.max_xlsx_entries:
-            raise FileRefusedError(f"the XLSX has {len(infos)} parts, more than the limit "
-                                   f"{settings.max_xlsx_entries}")
-        total = sum(i.file_size for i in infos)
-        if total > settings.max_xlsx_uncompressed:
-            raise FileRefusedError(f"the XLSX expands to {total} bytes, more than the limit "
-                                   f"{settings.max_xlsx_uncompressed}")
-        for info in infos:
-            if info.file_size > 1_000_000 and info.file_size > MAX_RATIO * max(
-                    info.compress_size, 1):
-                raise FileRefusedError(f"part {info.filename} is compressed "
-                                       f"{info.file_size // max(info.compress_size, 1)}:1; "
-                                       "refused as a zip bomb")
-        if "xl/workbook.xml" not in archive.namelist():
-            raise FileRefusedError("not an XLSX workbook (no xl/workbook.xml); save the file "
-                                   "as Excel Workbook (.xlsx) or CSV UTF-8")
-        for info in infos:
-            if not info.filename.endswith((".xml", ".rels")):
-                continue
-            with archive.open(info) as part:
-                tail = b""
-                while chunk := part.read(65536):
-                    window = (tail + chunk).upper()
-                    if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
-                        raise FileRefusedError(f"part {info.filename} declares a DTD or XML "
-                                               "entities, which a real XLSX never does; "
-                                               "refused")
-                    tail = chunk[-16:]
-
-
-def _xlsx_rows(data: bytes, settings: IntakeSettings) -> list[list[Any]]:
-    check_zip(data, settings)
-    import openpyxl  # parses XML through defusedxml when installed (it is a dependency)
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for broken parts
-        raise FileRefusedError(f"not a readable XLSX: {type(exc).__name__}: {exc}") from exc
-    try:
-        sheet = book.worksheets[0]
-        rows: list[list[Any]] = []
-        # One column past the limit is read, so that a row that reaches it is refused; the
-        # sheet's declared width (up to 16,384) is never materialised.
-        for line, row in enumerate(sheet.iter_rows(values_only=True,
-                                                   max_col=MAX_COLUMNS + 1), start=1):
-            if len(rows) > MAX_ROWS + HEADER_SCAN:
-                raise FileRefusedError(f"more than {MAX_ROWS} rows; split the file")
-            rows.append(_bounded(list(row), line))
-    finally:
-        book.close()
-    return rows
 
 
 # -- header mapping ------------------------------------------------------------------------
@@ -304,7 +187,7 @@ def _unit_values(rows: list[list[Any]], first: int, column: int,
     return bool(cells) and sum(c in known_units for c in cells) * 2 > len(cells)
 
 
-def _too_long(contract: Contract, exc: _CellTooLongError) -> FileRefusedError:
+def _too_long(contract: Contract, exc: CellTooLongError) -> FileRefusedError:
     """Name the row, column and (from the header read so far) field of an over-long cell."""
     name = header = None
     if exc.column is not None and exc.rows:
@@ -339,18 +222,11 @@ def parse_file(
                                f"{settings.max_upload_bytes}")
     if not data.strip():
         raise FileRefusedError("the file is empty")
-    lower = filename.lower()
-    if data[:4] == b"PK\x03\x04" or lower.endswith((".xlsx", ".xlsm")):
-        kind, used, rows = "xlsx", None, _xlsx_rows(data, settings)
-    elif lower.endswith(".xls") or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise FileRefusedError("old Excel 97-2003 (.xls) files are not read; save the file as "
-                               "Excel Workbook (.xlsx) or CSV UTF-8")
-    else:
-        text, used = _decode_csv(data, encoding)
-        try:
-            kind, rows = "csv", _csv_rows(text)
-        except _CellTooLongError as exc:
-            raise _too_long(contract, exc) from exc
+    try:
+        sheet = read_sheet(data, filename, settings, encoding)
+    except CellTooLongError as exc:
+        raise _too_long(contract, exc) from exc
+    kind, used, rows = sheet.kind, sheet.encoding, sheet.rows
     start, height, mapped = _find_header(_headers(contract, mapping), rows)
     own = _proposed_header(contract, rows) if len(mapped) < 2 else None
     if own is not None:
@@ -358,7 +234,7 @@ def parse_file(
                                                     False)
     elif len(mapped) < 2:
         hint = (" The file may be in an encoding other than UTF-8 or Windows-1258."
-                if kind == "csv" else "")
+                if kind in ("csv", "html") else "")
         expected = ", ".join(f"'{s.headers[0] if s.headers else n}'"
                              for n, s in contract.fields.items() if s.required)
         raise FileRefusedError(f"no header row found in the first {HEADER_SCAN} rows; expected "
@@ -399,14 +275,23 @@ def parse_file(
             parsed.header_problems.append(Problem(
                 -1, name, f"no column for required field '{name}'; add a column headed "
                 f"'{seen}'", header_row, None))
+    required = [c for c, (name, _h) in mapped.items() if contract.fields[name].required]
     for r in range(start + height, len(rows)):
         row = rows[r]
         if all(_text(cell) == "" for cell in row):
+            continue
+        laid_out = _layout(row, required)
+        if laid_out is not None:
+            text = " | ".join(t for t in map(_text, row) if t)
+            parsed.layout.append(LayoutRow(r + 1, laid_out, text[:120]))
             continue
         record = {name: (row[c] if c < len(row) else None) for c, (name, _h) in mapped.items()}
         record = {k: (v.strip() if isinstance(v, str) else v) for k, v in record.items()}
         parsed.records.append(record)
         parsed.rows.append(r + 1)
+    last = parsed.rows[-1] if parsed.rows else 0
+    parsed.layout = [LayoutRow(x.row, "footer", x.text) if x.kind == "group" and x.row > last
+                     else x for x in parsed.layout]
     return parsed
 
 

@@ -47,10 +47,19 @@ def _upload(request: Request, lang: str, *, unit: str = "", feed: str = "",
                   source=source, outcome=outcome, unused=info.get("unmapped_columns") or [],
                   columns=[*(info.get("read_columns") or []), *(info.get("proposals") or [])],
                   mapping=info.get("mapping"), fields=fields, saved=saved, error=error,
+                  layout=[_layout_row(x) for x in info.get("layout_rows") or []],
                   problems=[str(p) for p in outcome.problems[:MAX_PROBLEMS]] if outcome
                   else [], csrf=principal(request).csrf or "")
     page.status_code = status
     return page
+
+
+def _layout_row(row: dict[str, Any]) -> str:
+    """"row 12 (totals: “Tổng cộng: 3 hồ sơ”)" in the reader's language."""
+    kinds = {"group": i18n.gettext("a group heading"), "totals": i18n.gettext("totals"),
+             "footer": i18n.gettext("the footer")}
+    return i18n.gettext("row %(row)s (%(kind)s: “%(text)s”)") % {
+        "row": row["row"], "kind": kinds.get(row["kind"], row["kind"]), "text": row["text"]}
 
 
 @router.get("/intake/upload", response_class=HTMLResponse)

@@ -1,0 +1,466 @@
+"""Sheets: the bytes of an uploaded file read into rows of cells, whatever program wrote them.
+
+Agencies upload what their systems' "export" buttons write, so the format is recognised from
+the bytes first and the file name second:
+
+- **XLSX / XLSM** (a zip): refused as a bomb or for a DTD before anything large is inflated,
+  then read with openpyxl (which parses through defusedxml).
+- **XLS**, Excel 97–2003's binary workbook: read with xlrd.
+- **An HTML table named .xls**, which many web systems write for "Xuất Excel": the largest
+  table, with ``colspan``/``rowspan`` laid out as merged cells are in a workbook (the value in
+  the first cell, the cells it covers blank).
+- **XML Spreadsheet 2003** (SpreadsheetML), parsed with defusedxml.
+- **Text** (CSV, TSV): UTF-8 with or without BOM, UTF-16 (Excel's "Unicode Text"), or
+  Windows-1258; the separator (comma, semicolon or tab) is the one the first lines use most.
+
+Every reader gives the first sheet as a list of rows, each without its trailing blank cells,
+and bounds rows, columns and cells the same way (``FileRefusedError`` naming the row).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chiso.intake.settings import IntakeSettings
+from chiso.intake.validate import Problem
+from chiso.text import nfc
+
+MAX_ROWS = 200_000
+MAX_COLUMNS = 500  # non-blank columns in a row; a real export has a few dozen
+MAX_CELL = 131_072  # characters in one cell (the csv module's own limit)
+MAX_RATIO = 150  # uncompressed / compressed, per zip entry; real sheets stay well below
+MAX_SPAN = 50  # cells one HTML cell may cover across or down; an export merges a few
+HEADER_SCAN = 15  # rows searched for the header
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_SPREADSHEET_ML = b"urn:schemas-microsoft-com:office:spreadsheet"
+_MARKUP = re.compile(rb"^\s*<(!doctype\s+html|html|table|meta|head|body|\?xml|!--)", re.I)
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", re.I)
+
+
+class FileRefusedError(ValueError):
+    """The file cannot be read at all (hostile, broken, unknown encoding)."""
+
+    def __init__(self, message: str, row: int | None = None, column: str | None = None,
+                 field: str | None = None):
+        super().__init__(message)
+        self.problem = Problem(-1, field, message, row, column)
+
+
+class CellTooLongError(ValueError):
+    """A text cell over ``MAX_CELL``: the rows read so far let the caller name its field."""
+
+    def __init__(self, rows: list[list[Any]], row: int, column: int | None):
+        super().__init__("cell too long")
+        self.rows, self.row, self.column = rows, row, column
+
+
+@dataclass(frozen=True)
+class Sheet:
+    kind: str  # xlsx | xls | html | xml | csv
+    encoding: str | None  # of a text or HTML file
+    rows: list[list[Any]]
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def read_sheet(data: bytes, filename: str, settings: IntakeSettings,
+               encoding: str | None = None) -> Sheet:
+    """The file's first sheet, or ``FileRefusedError`` saying what to do instead."""
+    lower = filename.lower()
+    if data[:4] == b"PK\x03\x04" or lower.endswith((".xlsx", ".xlsm")):
+        return Sheet("xlsx", None, _xlsx_rows(data, settings))
+    if data[:8] == _OLE2:
+        return Sheet("xls", None, _xls_rows(data))
+    wide = _utf16(data)
+    head = (data[:4096].decode(wide, errors="ignore").encode() if wide
+            else data[:4096].removeprefix(b"\xef\xbb\xbf"))
+    if _MARKUP.match(head):
+        if _SPREADSHEET_ML in data[:8192]:
+            return Sheet("xml", None, _spreadsheet_ml_rows(data))
+        text, used = _decode_markup(data, encoding)
+        return Sheet("html", used, _html_rows(text))
+    if lower.endswith(".xls") and b"\x00" in head and not wide:
+        raise FileRefusedError("the .xls file is neither an Excel workbook nor a table; "
+                               "save it as Excel Workbook (.xlsx) or CSV UTF-8")
+    text, used = _decode_text(data, encoding)
+    return Sheet("csv", used, _csv_rows(text))
+
+
+# -- text -----------------------------------------------------------------------------------
+def _utf16(data: bytes) -> str | None:
+    """``utf-16`` with a byte-order mark; ``utf-16-le``/``-be`` for text whose every other
+    byte is zero (what a Unicode text export of Vietnamese in a Latin layout looks like)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    sample = data[:2048]
+    if len(sample) >= 8:
+        even, odd = sample[0::2], sample[1::2]
+        if odd.count(0) > 0.6 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "utf-16-le"
+        if even.count(0) > 0.6 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return "utf-16-be"
+    return None
+
+
+def _decode_text(data: bytes, encoding: str | None) -> tuple[str, str]:
+    if encoding:
+        try:
+            return nfc(data.decode(encoding)), encoding
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise FileRefusedError(f"the file is not valid {encoding}: {exc}") from exc
+    if data.startswith(b"\xef\xbb\xbf"):
+        return nfc(data[3:].decode("utf-8", errors="strict")), "utf-8-sig"
+    wide = _utf16(data)
+    if wide:
+        try:
+            return nfc(data.decode(wide)), wide
+        except UnicodeDecodeError as exc:
+            raise FileRefusedError("the file looks like UTF-16 but does not decode; save it "
+                                   "as 'CSV UTF-8' and upload again") from exc
+    if b"\x00" in data[:4096]:
+        raise FileRefusedError("the file is binary, not a table; save it as Excel Workbook "
+                               "(.xlsx) or 'CSV UTF-8' and upload again")
+    try:
+        return nfc(data.decode("utf-8")), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return nfc(data.decode("cp1258")), "windows-1258"
+    except UnicodeDecodeError as exc:
+        raise FileRefusedError("the file is neither UTF-8 nor Windows-1258; save it as "
+                               "'CSV UTF-8' and upload again") from exc
+
+
+def _csv_rows(text: str) -> list[list[Any]]:
+    # The separator is the candidate seen most in the first lines (title rows have none):
+    # Excel writes ';' where the decimal mark is a comma, as on Vietnamese Windows.
+    head = text[:16384].splitlines()[:20]
+    delimiter = max(",;\t", key=lambda d: sum(line.count(d) for line in head))
+    rows: list[list[Any]] = []
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error as exc:  # the only csv error a decoded text can raise is the size
+            line = reader.line_num
+            raise CellTooLongError(rows, line, _long_cell(text, line, delimiter)) from exc
+        _count(rows)
+        rows.append(bounded(row, reader.line_num))
+
+
+def _long_cell(text: str, line: int, delimiter: str) -> int | None:
+    """The column of the over-long cell on ``line`` (1-based), as far as a plain split finds."""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    for c, cell in enumerate(lines[line - 1].split(delimiter)):
+        if len(cell) > MAX_CELL:
+            return c
+    return None
+
+
+def _count(rows: list[list[Any]]) -> None:
+    if len(rows) > MAX_ROWS + HEADER_SCAN:
+        raise FileRefusedError(f"more than {MAX_ROWS} rows; split the file")
+
+
+def bounded(row: list[Any], line: int) -> list[Any]:
+    """The row without its trailing blank cells (exports pad rows with separators), refused
+    when it still has more than ``MAX_COLUMNS`` cells."""
+    end = len(row)
+    while end and (row[end - 1] is None or (isinstance(row[end - 1], str)
+                                            and not row[end - 1].strip())):
+        end -= 1
+    if end > MAX_COLUMNS:
+        raise FileRefusedError(f"row {line} has {end} columns, more than the limit "
+                               f"{MAX_COLUMNS}; keep only the report's own columns",
+                               line, column_letter(MAX_COLUMNS))
+    return row[:end]
+
+
+def _cell_text(value: str, line: int, column: int) -> str:
+    if len(value) > MAX_CELL:
+        raise FileRefusedError(f"row {line}, column {column_letter(column)}: a cell of "
+                               f"{len(value)} characters, more than the limit {MAX_CELL}",
+                               line, column_letter(column))
+    return nfc(value)
+
+
+# -- XLSX -----------------------------------------------------------------------------------
+def check_zip(data: bytes, settings: IntakeSettings) -> None:
+    """Refuse a zip bomb or a DTD-carrying XLSX before inflating anything large."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise FileRefusedError(f"not a readable XLSX (broken zip): {exc}") from exc
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > settings.max_xlsx_entries:
+            raise FileRefusedError(f"the XLSX has {len(infos)} parts, more than the limit "
+                                   f"{settings.max_xlsx_entries}")
+        total = sum(i.file_size for i in infos)
+        if total > settings.max_xlsx_uncompressed:
+            raise FileRefusedError(f"the XLSX expands to {total} bytes, more than the limit "
+                                   f"{settings.max_xlsx_uncompressed}")
+        for info in infos:
+            if info.file_size > 1_000_000 and info.file_size > MAX_RATIO * max(
+                    info.compress_size, 1):
+                raise FileRefusedError(f"part {info.filename} is compressed "
+                                       f"{info.file_size // max(info.compress_size, 1)}:1; "
+                                       "refused as a zip bomb")
+        if "xl/workbook.xml" not in archive.namelist():
+            raise FileRefusedError("not an XLSX workbook (no xl/workbook.xml); save the file "
+                                   "as Excel Workbook (.xlsx) or CSV UTF-8")
+        for info in infos:
+            if not info.filename.endswith((".xml", ".rels")):
+                continue
+            with archive.open(info) as part:
+                tail = b""
+                while chunk := part.read(65536):
+                    window = (tail + chunk).upper()
+                    if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                        raise FileRefusedError(f"part {info.filename} declares a DTD or XML "
+                                               "entities, which a real XLSX never does; "
+                                               "refused")
+                    tail = chunk[-16:]
+
+
+def _xlsx_rows(data: bytes, settings: IntakeSettings) -> list[list[Any]]:
+    check_zip(data, settings)
+    import openpyxl  # parses XML through defusedxml when installed (it is a dependency)
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for broken parts
+        raise FileRefusedError(f"not a readable XLSX: {type(exc).__name__}: {exc}") from exc
+    try:
+        sheet = book.worksheets[0]
+        rows: list[list[Any]] = []
+        # One column past the limit is read, so that a row that reaches it is refused; the
+        # sheet's declared width (up to 16,384) is never materialised.
+        for line, row in enumerate(sheet.iter_rows(values_only=True,
+                                                   max_col=MAX_COLUMNS + 1), start=1):
+            _count(rows)
+            rows.append(bounded(list(row), line))
+    finally:
+        book.close()
+    return rows
+
+
+# -- XLS (Excel 97-2003) ---------------------------------------------------------------------
+def _xls_rows(data: bytes) -> list[list[Any]]:
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+        sheet = book.sheet_by_index(0)
+    except Exception as exc:  # xlrd raises its own and struct errors for broken files
+        raise FileRefusedError(f"not a readable Excel 97-2003 workbook: {exc}; save it as "
+                               "Excel Workbook (.xlsx) and upload again") from exc
+    rows: list[list[Any]] = []
+    for r in range(sheet.nrows):
+        _count(rows)
+        width = min(sheet.row_len(r), MAX_COLUMNS + 1)
+        row: list[Any] = []
+        for c in range(width):
+            cell = sheet.cell(r, c)
+            if cell.ctype == xlrd.XL_CELL_DATE:
+                try:
+                    row.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
+                except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+                    row.append(cell.value)
+            elif cell.ctype == xlrd.XL_CELL_NUMBER:
+                row.append(_number(cell.value))
+            elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                row.append(bool(cell.value))
+            elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+                row.append(None)
+            else:
+                row.append(_cell_text(str(cell.value), r + 1, c))
+        rows.append(bounded(row, r + 1))
+    book.release_resources()
+    return rows
+
+
+def _number(value: float) -> int | float:
+    """A binary workbook stores every number as a float: 3.0 is the integer 3."""
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+# -- HTML tables ----------------------------------------------------------------------------
+def _decode_markup(data: bytes, encoding: str | None) -> tuple[str, str]:
+    if encoding is None and not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        declared = _CHARSET.search(data[:4096])
+        if declared:
+            encoding = declared.group(1).decode("ascii").lower()
+    try:
+        return _decode_text(data, encoding)
+    except FileRefusedError:
+        if encoding is None:
+            raise
+        return _decode_text(data, None)  # a wrong declaration: read it as the bytes say
+
+
+def _html_rows(text: str) -> list[list[Any]]:
+    """The largest table's rows, read as a stream (the page is never held as a tree); a cell
+    spanning several columns or rows keeps its text in its first cell and leaves the others
+    blank, as a workbook's merged cells do. A table inside a cell is a table of its own."""
+    from lxml import etree
+
+    text = _XML_DECLARATION.sub("", text, count=1)
+    tables: list[list[list[Any]]] = []
+    open_tables: list[_HtmlTable] = []
+    events = etree.iterparse(io.BytesIO(text.encode("utf-8")), events=("start", "end"),
+                             tag=("table", "tr", "td", "th"), html=True, encoding="utf-8",
+                             no_network=True, remove_comments=True, remove_pis=True,
+                             huge_tree=False)
+    try:
+        for event, element in events:
+            if element.tag == "table":
+                if event == "start":
+                    open_tables.append(_HtmlTable())
+                elif open_tables:
+                    tables.append(open_tables.pop().rows)
+            elif not open_tables:
+                continue
+            elif element.tag == "tr":
+                if event == "start":
+                    open_tables[-1].start_row()
+                else:
+                    open_tables[-1].end_row()
+                    element.clear(keep_tail=True)
+            elif event == "end":  # td, th
+                open_tables[-1].cell(" ".join(element.xpath("string()").split()),
+                                     element.get("colspan"), element.get("rowspan"))
+    except etree.LxmlError as exc:
+        raise FileRefusedError(f"the file is not a readable HTML table: {exc}") from exc
+    tables.extend(t.rows for t in open_tables)  # tables the page never closed
+    if not any(tables):
+        raise FileRefusedError("the file is a web page without a table; export the data as "
+                               "Excel Workbook (.xlsx) or CSV UTF-8")
+    return max(tables, key=len)
+
+
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
+class _HtmlTable:
+    """Rows of one HTML table as they stream in, spans laid out as merged cells."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[Any]] = []
+        self.row: list[Any] | None = None
+        self.covered: dict[int, set[int]] = {}  # row index -> columns a rowspan covers
+
+    def start_row(self) -> None:
+        _count(self.rows)
+        self.row = []
+
+    def _skip_covered(self) -> None:
+        assert self.row is not None
+        below = self.covered.get(len(self.rows), set())
+        while len(self.row) in below:
+            self.row.append(None)
+
+    def cell(self, text: str, colspan: str | None, rowspan: str | None) -> None:
+        if self.row is None:  # a cell outside any row: browsers open one
+            self.start_row()
+        assert self.row is not None
+        if len(self.row) > MAX_COLUMNS:
+            return
+        self._skip_covered()
+        line, column = len(self.rows) + 1, len(self.row)
+        across, down = _span(colspan), _span(rowspan)
+        self.row.append(_cell_text(text, line, column) or None)
+        self.row.extend([None] * (across - 1))
+        for below in range(len(self.rows) + 1, len(self.rows) + down):
+            self.covered.setdefault(below, set()).update(
+                range(column, min(column + across, MAX_COLUMNS + 1)))
+
+    def end_row(self) -> None:
+        if self.row is None:
+            return
+        self._skip_covered()
+        self.covered.pop(len(self.rows), None)
+        self.rows.append(bounded(self.row, len(self.rows) + 1))
+        self.row = None
+
+
+def _span(value: str | None) -> int:
+    try:
+        return max(1, min(int(value or 1), MAX_SPAN))
+    except ValueError:
+        return 1
+
+
+# -- XML Spreadsheet 2003 ----------------------------------------------------------------------
+_SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
+
+
+def _spreadsheet_ml_rows(data: bytes) -> list[list[Any]]:
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, fromstring
+
+    try:
+        root = fromstring(data, forbid_dtd=True)
+    except (ParseError, DefusedXmlException) as exc:
+        raise FileRefusedError(f"not a readable XML Spreadsheet: {exc}; save it as Excel "
+                               "Workbook (.xlsx)") from exc
+    table = root.find(f"{_SS}Worksheet/{_SS}Table")
+    rows: list[list[Any]] = []
+    if table is None:
+        return rows
+    for element in table.iter(f"{_SS}Row"):
+        index = element.get(f"{_SS}Index")
+        while index and index.isdigit() and len(rows) < min(int(index) - 1, MAX_ROWS + 1):
+            rows.append([])
+        _count(rows)
+        row: list[Any] = []
+        for cell in element.iter(f"{_SS}Cell"):
+            at = cell.get(f"{_SS}Index")
+            if at and at.isdigit():
+                row.extend([None] * max(0, min(int(at), MAX_COLUMNS + 1) - 1 - len(row)))
+            data_element = cell.find(f"{_SS}Data")
+            row.append(_ml_value(data_element, len(rows) + 1, len(row)))
+            across = cell.get(f"{_SS}MergeAcross") or "0"  # the cells after the first
+            row.extend([None] * (min(int(across), MAX_SPAN) if across.isdigit() else 0))
+            if len(row) > MAX_COLUMNS + 1:
+                break
+        rows.append(bounded(row, len(rows) + 1))
+    return rows
+
+
+def _ml_value(element: Any, line: int, column: int) -> Any:
+    if element is None:
+        return None
+    text = "".join(element.itertext())
+    kind = element.get(f"{_SS}Type")
+    if kind == "Number":
+        try:
+            return _number(float(text))
+        except ValueError:
+            return text
+    if kind == "DateTime":
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return text
+    if kind == "Boolean":
+        return text.strip() == "1"
+    return _cell_text(text, line, column) or None
