@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -26,7 +27,7 @@ from chiso.catalog.loader import Catalog
 from chiso.config import Settings
 from chiso.exports import channels
 from chiso.exports.delivery import Deliverer
-from chiso.outlook.alerts import MAIL_CHANNEL, load_rules, run_alerts
+from chiso.outlook.alerts import DEFAULT_RULES, MAIL_CHANNEL, load_rules, run_alerts
 from chiso.outlook.live import unit_task_warnings
 from chiso.store import outbox
 from chiso.web import deps
@@ -239,3 +240,37 @@ def test_an_alert_delivery_that_keeps_failing_is_dead_lettered_and_shown(
     with fresh_engine.connect() as conn:
         dead = outbox.messages(conn, state=outbox.DEAD, channel=MAIL_CHANNEL)
     assert len(dead) == len(mails)
+
+
+def test_a_units_listed_contacts_receive_its_alerts(
+        fresh_engine: Engine, catalog: Catalog, smtp: Mailer, tmp_path: Path) -> None:
+    smtp.start()
+    settings = Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp.port,
+                        outbox_backoff_initial=0.05, outbox_backoff_max=0.2, outbox_timeout=5)
+    own = tmp_path / "rules.yaml"
+    own.write_text(load_rules_text().replace(
+        "contacts: {}", "contacts:\n  '00070': [vanphong@hoankiem.hanoi.gov.vn, "
+        "cds@hoankiem.hanoi.gov.vn]"), encoding="utf-8")
+    rules = replace(load_rules(own), units=("00070",))
+    assert rules.mailboxes("00070") == ["vanphong@hoankiem.hanoi.gov.vn",
+                                        "cds@hoankiem.hanoi.gov.vn"]
+    assert rules.mailboxes("00004") == ["00004@donvi.hanoi.gov.vn"]  # not listed: the pattern
+    send_months(fresh_engine, "00070", {1: 8, 2: 9, 3: 8, 4: 9, 5: 8, 6: 9, 7: 8})
+    raised = run_alerts(fresh_engine, settings, TODAY, catalog, rules)["raised"]
+    assert raised > 0
+    drain(channels.deliverer(settings, fresh_engine))
+    assert sorted(m["To"] for m in smtp.inbox.messages) == sorted(
+        ["vanphong@hoankiem.hanoi.gov.vn", "cds@hoankiem.hanoi.gov.vn"] * raised)
+
+
+@pytest.mark.parametrize("contacts", ["contacts: [a@b.vn]", "contacts: {SKHCN: []}",
+                                      "contacts: {SKHCN: [not-an-address]}"])
+def test_contacts_that_are_not_addresses_are_refused(tmp_path: Path, contacts: str) -> None:
+    own = tmp_path / "rules.yaml"
+    own.write_text(load_rules_text().replace("contacts: {}", contacts), encoding="utf-8")
+    with pytest.raises(ValueError, match="contacts"):
+        load_rules(own)
+
+
+def load_rules_text() -> str:
+    return DEFAULT_RULES.read_text(encoding="utf-8")

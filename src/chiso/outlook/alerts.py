@@ -53,6 +53,11 @@ class Rules:
     unit_email: str = "{unit}@donvi.hanoi.gov.vn"
     operator_email: str = "chiso-vanhanh@skhcn.hanoi.gov.vn"
     units: tuple[str, ...] = field(default_factory=tuple)
+    contacts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def mailboxes(self, unit: str) -> list[str]:
+        """Where a unit's alerts go: its listed contacts, else its mailbox by the pattern."""
+        return list(self.contacts.get(unit) or (self.unit_email.format(unit=unit),))
 
 
 def load_rules(path: Path | None = None) -> Rules:
@@ -62,6 +67,12 @@ def load_rules(path: Path | None = None) -> Rules:
     if unknown:
         raise ValueError(f"unknown alert rule keys: {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    contacts = raw.get("contacts") or {}
+    if not isinstance(contacts, dict) or not all(
+            isinstance(to, list) and to and all(isinstance(a, str) and "@" in a for a in to)
+            for to in contacts.values()):
+        raise ValueError("alert rules: contacts maps a unit code to a list of e-mail addresses")
+    values["contacts"] = {str(unit): tuple(to) for unit, to in contacts.items()}
     return Rules(**values)
 
 
@@ -253,8 +264,7 @@ def run_alerts(engine: Engine, settings: Settings, today: date,
             raised += 1
             _record(conn, new_id, "alert", "app", c.unit, True, "shown in the app", now)
             _announce(conn, row, old, now)
-            _deliver(conn, settings, row, "alert", [rules.unit_email.format(unit=c.unit)],
-                     now)
+            _deliver(conn, settings, row, "alert", rules.mailboxes(c.unit), now)
         # an alert whose condition is gone is closed (superseded, nothing sent but the
         # target's change of status to subscribers)
         for subject, row in current.items():
@@ -270,7 +280,7 @@ def run_alerts(engine: Engine, settings: Settings, today: date,
                     and row["raised_on"] <= due):
                 conn.execute(alerts.update().where(alerts.c.id == row["id"])
                              .values(escalated_on=today))
-                to = [rules.unit_email.format(unit=u) for u in _tracking(conn, rules, row)]
+                to = [a for u in _tracking(conn, rules, row) for a in rules.mailboxes(u)]
                 to.append(rules.operator_email)
                 _record(conn, row["id"], "escalation", "app", ",".join(to), True,
                         "shown in the app", now)
