@@ -274,3 +274,32 @@ def test_contacts_that_are_not_addresses_are_refused(tmp_path: Path, contacts: s
 
 def load_rules_text() -> str:
     return DEFAULT_RULES.read_text(encoding="utf-8")
+
+
+def test_the_alerts_page_shows_a_units_alerts_to_its_officer_only(
+        fresh_engine: Engine, catalog: Catalog, fresh_client: TestClient) -> None:
+    settings = Settings(database_url="sqlite://")
+    rules = replace(load_rules(), units=("00070",))
+    send_months(fresh_engine, "00070", {1: 8, 2: 9, 3: 8, 4: 9, 5: 8, 6: 9, 7: 8})
+    raised = run_alerts(fresh_engine, settings, TODAY, catalog, rules)["raised"]
+    assert raised > 0
+    officer = role_headers(fresh_engine, "unit_officer", "00070")
+    page = fresh_client.get("/canh-bao", headers=officer)
+    assert page.status_code == 200, page.text
+    assert page.text.count('<tr id="alert-') == raised
+    assert 'data-unit="00070"' in page.text
+    assert "Phường Hoàn Kiếm dự kiến đạt" in page.text  # the sentence to act on
+    assert "Chậm tiến độ" in page.text
+    english = fresh_client.get("/canh-bao", params={"lang": "en"}, headers=officer)
+    assert "Behind" in english.text
+    assert "Phường Hoàn Kiếm dự kiến đạt" not in english.text
+    other = role_headers(fresh_engine, "unit_officer", "SKHCN")
+    assert fresh_client.get("/canh-bao", params={"unit": "00070"},
+                            headers=other).status_code == 403
+    own = fresh_client.get("/canh-bao", headers=other)
+    assert own.status_code == 200
+    assert '<tr id="alert-' not in own.text
+    leader = role_headers(fresh_engine, "leader")
+    assert fresh_client.get("/canh-bao", headers=leader).text.count('<tr id="alert-') == raised
+    anonymous = fresh_client.get("/canh-bao", follow_redirects=False)
+    assert anonymous.status_code in (303, 401)  # signed-in readers only

@@ -141,6 +141,8 @@ POLICY: tuple[Rule, ...] = (
        note="the task's evidence: hash, size, uploader, time"),
     _r("GET", "/api/v1/alerts", {UNIT_OFFICER, OPERATOR, LEADER, AUDITOR, VIEWER}, "query",
        note="in-app alerts and their deliveries; ?unit="),
+    _r("GET", "/canh-bao", {UNIT_OFFICER, OPERATOR, LEADER, AUDITOR, VIEWER}, "query",
+       note="the alerts page: open alerts by unit with their deliveries; ?unit=&closed="),
     # -- open data: datasets with their dictionaries, public like the values -------------
     _r("GET", "/du-lieu-mo", EVERYONE, note="the open datasets, their fields and links"),
     _r("GET", "/du-lieu-mo/{dataset}.csv", EVERYONE, note="a dataset as CSV; ?period="),

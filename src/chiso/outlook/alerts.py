@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, select
 
 from chiso.catalog.loader import Catalog, load_catalog
 from chiso.config import Settings
+from chiso.context import Answer
 from chiso.measurement import values as mv
 from chiso.measurement.progress import record_units
 from chiso.outlook import live
@@ -290,13 +291,50 @@ def run_alerts(engine: Engine, settings: Settings, today: date,
             "escalated": escalated}
 
 
-def listing(conn: Connection, unit: str | None, limit: int = 500) -> list[dict[str, Any]]:
+class Delivery(Answer):
+    """One way an alert was delivered: in the app, an e-mail to one recipient, the webhook."""
+
+    purpose: str  # alert | escalation
+    channel: str  # app | email | webhook
+    recipient: str
+    ok: bool
+    detail: str
+    at: str  # ISO time: written, or delivered
+    message: int | None  # the outbox message (e-mail, webhook)
+    state: str | None  # pending | delivered | dead (e-mail, webhook)
+    attempts: int
+
+
+class Alert(Answer):
+    """An alert raised for a unit: a target's outlook or a task's warning, with the sentence
+    the unit can act on and every delivery."""
+
+    id: int
+    kind: str  # target | task
+    plan_key: str
+    item_id: str
+    unit: str
+    status: str
+    message: str
+    detail: dict[str, Any]
+    raised_on: str
+    superseded: bool  # closed: its condition is gone, or its status changed
+    escalated_on: str | None
+    created_at: str
+    deliveries: list[Delivery]
+
+
+def listing(conn: Connection, unit: str | None, limit: int = 500,
+            open_only: bool = False) -> list[Alert]:
     """Alerts (newest first) with their deliveries; an e-mail's or webhook's ``ok``,
     ``detail`` and ``at`` are its outbox message's now (``state``: pending, delivered, dead;
-    ``attempts``), so a failed delivery shows while it is retried."""
+    ``attempts``), so a failed delivery shows while it is retried. ``open_only``: those whose
+    condition still holds."""
     q = select(alerts).order_by(alerts.c.id.desc()).limit(limit)
     if unit is not None:
         q = q.where(alerts.c.unit == unit)
+    if open_only:
+        q = q.where(alerts.c.superseded.is_(False))
     rows = [dict(r) for r in conn.execute(q).mappings()]
     ids = [r["id"] for r in rows]
     sent: dict[int, list[dict[str, Any]]] = {}
@@ -322,4 +360,4 @@ def listing(conn: Connection, unit: str | None, limit: int = 500) -> list[dict[s
             if r[k] is not None:
                 r[k] = r[k].isoformat()
         r["deliveries"] = sent.get(r["id"], [])
-    return rows
+    return [Alert.model_validate(r) for r in rows]

@@ -56,7 +56,7 @@ class Alerts(BaseModel):
     """The alerts raised (newest first) with their deliveries."""
 
     unit: str | None
-    alerts: list[dict[str, Any]]
+    alerts: list[alerting.Alert]
 
 
 
@@ -153,9 +153,9 @@ def list_evidence(key: str, task_id: str, conn: Conn) -> dict[str, Any]:
 @router.get("/alerts", response_model=Alerts)
 def list_alerts(conn: Conn, unit: Annotated[str | None, Query(
                     description="A unit code; unit officers: their unit")] = None,
-                ) -> dict[str, Any]:
+                ) -> Alerts:
     """Alerts raised for a unit (or all), newest first, with every delivery attempt."""
-    return {"unit": unit, "alerts": alerting.listing(conn, unit)}
+    return Alerts(unit=unit, alerts=alerting.listing(conn, unit))
 
 
 def _period(period: str, today: date) -> Period:

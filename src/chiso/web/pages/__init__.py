@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from chiso.web.pages import (
     access,
+    alerts,
     catalog,
     decisions,
     home,
@@ -25,4 +26,4 @@ from chiso.web.pages import (
 ROUTERS: tuple[APIRouter, ...] = (
     catalog.router, intake.router, access.router, home.router, map.router, rankings.router,
     indicators.router, decisions.router, opendata.router, reports.router, webhooks.router,
-    pull.router)
+    pull.router, alerts.router)
