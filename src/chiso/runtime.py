@@ -9,6 +9,7 @@ has no side effect.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from chiso.exports import events
 from chiso.intake import pipeline
 from chiso.intake.settings import KEYLESS_ENVS, InsecureConfigurationError, IntakeSettings
 from chiso.measurement import incremental, stream
+from chiso.outlook.forecast import load_models
 from chiso.store import changes, migrate
 from chiso.store.catalog_sync import sync_catalog
 from chiso.store.db import is_sqlite, make_engine
@@ -86,7 +88,16 @@ def wire(settings: Settings, engine: Engine, catalog: Catalog) -> Runtime:
     if shared:
         rt.hub.outbox = lambda items: changes.announce_now(engine, items)
         rt.services.append(lambda: _listen(engine, rt.hub))
+    rt.services.append(_load_models)
     return rt
+
+
+def _load_models() -> Callable[[], None]:
+    """Load the forecasting models in the background (``chiso.outlook.forecast.load_models``),
+    so that a serving process's first report or outlook does not wait for them; nothing to
+    stop."""
+    threading.Thread(target=load_models, name="chiso-load-models", daemon=True).start()
+    return lambda: None
 
 
 def _listen(engine: Engine, hub: Hub) -> Callable[[], None]:

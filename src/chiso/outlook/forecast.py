@@ -129,6 +129,16 @@ def forecast(points: list[Point], terms: TargetTerms, today: date) -> Forecast:
                    seasonal=season)
 
 
+def load_models() -> None:
+    """Import the statistical models the forecasts and scoring intervals use (statsmodels,
+    with pandas and scipy under it: seconds of work, far more than fitting them). They are
+    loaded on first use, so a command that never forecasts never pays; a serving process
+    calls this at start (``chiso.runtime``) so that its first report or outlook does not."""
+    import statsmodels.api
+    import statsmodels.stats.proportion
+    import statsmodels.tsa.statespace.structural  # noqa: F401
+
+
 def _fit(grid: list[float], terms: TargetTerms) -> Forecast:
     known = [(i, v) for i, v in enumerate(grid) if not math.isnan(v)]
     n = len(known)
