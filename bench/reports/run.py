@@ -13,7 +13,7 @@ it only), for a run whose migrations differ from the cached build's. The copy is
 measured and dropped. Baselines: a sequential scan of the dossier versions (``count(*)``) and
 gathering the report's figures without writing any file. Bar (SPEC C8): the city's monthly
 report ≤ 10 s, as an official asks for it: the first build in a started service (which loads
-the forecasting models at start, ``chiso.outlook.forecast.load_models``, timed apart) and
+the forecasting models at start, ``chiso.stat_models.load``, timed apart) and
 again.
 """
 
@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT / "simulators"))
 
 from bench._dataset import DEFAULT_PG_URL, add_arguments, ensure  # noqa: E402
 
+from chiso import stat_models  # noqa: E402
 from chiso.config import Settings  # noqa: E402
-from chiso.outlook.forecast import load_models  # noqa: E402
 from chiso.reports.build import build, issuing_units  # noqa: E402
 from chiso.reports.content import gather  # noqa: E402
 from chiso.runtime import open_runtime  # noqa: E402
@@ -88,7 +88,7 @@ def main() -> int:
                                    reports_schedule=False))
         t = time.perf_counter()
         rt.start()  # as a serving process does: its services load the models
-        load_models()  # returns once the service's import is done
+        stat_models.load()  # returns once the service's import is done
         print(f"service start: forecasting models loaded in {time.perf_counter() - t:.2f} s "
               "(before any report)", flush=True)
         with rt.engine.connect() as conn:

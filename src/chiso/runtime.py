@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from chiso import stat_models
 from chiso.catalog.loader import Catalog, load_catalog
 from chiso.config import Settings, SettingsError
 from chiso.context import Clock, Hub, Runtime
@@ -22,7 +23,6 @@ from chiso.exports import events
 from chiso.intake import pipeline
 from chiso.intake.settings import KEYLESS_ENVS, InsecureConfigurationError, IntakeSettings
 from chiso.measurement import incremental, stream
-from chiso.outlook.forecast import load_models
 from chiso.store import changes, migrate
 from chiso.store.catalog_sync import sync_catalog
 from chiso.store.db import is_sqlite, make_engine
@@ -93,10 +93,9 @@ def wire(settings: Settings, engine: Engine, catalog: Catalog) -> Runtime:
 
 
 def _load_models() -> Callable[[], None]:
-    """Load the forecasting models in the background (``chiso.outlook.forecast.load_models``),
-    so that a serving process's first report or outlook does not wait for them; nothing to
-    stop."""
-    threading.Thread(target=load_models, name="chiso-load-models", daemon=True).start()
+    """Load the statistical models in the background (``chiso.stat_models.load``), so that a
+    serving process's first report or outlook does not wait for them; nothing to stop."""
+    threading.Thread(target=stat_models.load, name="chiso-load-models", daemon=True).start()
     return lambda: None
 
 

@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from chiso import stat_models
 from chiso.outlook.counts import counted, small_counts_forecast
 from chiso.outlook.robust import deseasonalise, isolated_outliers, seasonal_offsets, theil_sen
 from chiso.outlook.series import Point, TargetTerms, month_index, monthly_grid, tet_months
@@ -129,16 +130,6 @@ def forecast(points: list[Point], terms: TargetTerms, today: date) -> Forecast:
                    seasonal=season)
 
 
-def load_models() -> None:
-    """Import the statistical models the forecasts and scoring intervals use (statsmodels,
-    with pandas and scipy under it: seconds of work, far more than fitting them). They are
-    loaded on first use, so a command that never forecasts never pays; a serving process
-    calls this at start (``chiso.runtime``) so that its first report or outlook does not."""
-    import statsmodels.api
-    import statsmodels.stats.proportion
-    import statsmodels.tsa.statespace.structural  # noqa: F401
-
-
 def _fit(grid: list[float], terms: TargetTerms) -> Forecast:
     known = [(i, v) for i, v in enumerate(grid) if not math.isnan(v)]
     n = len(known)
@@ -208,6 +199,7 @@ def _combine(fc: Forecast, line: tuple[float, float], bounds: tuple[float, float
 
 def _line(known: list[tuple[int, float]], target_i: int, bounds: tuple[float, float],
           n: int, horizon: int) -> Forecast:
+    stat_models.load()
     import statsmodels.api as sm
 
     x = np.array([i for i, _ in known], dtype=float)
@@ -224,6 +216,7 @@ def _line(known: list[tuple[int, float]], target_i: int, bounds: tuple[float, fl
 
 def _state_space(grid: list[float], horizon: int, bounds: tuple[float, float], n: int
                  ) -> Forecast | None:
+    stat_models.load()
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
     y = np.array(grid, dtype=float)
