@@ -12,7 +12,9 @@ copies an already built dataset database instead (``CREATE DATABASE … TEMPLATE
 it only), for a run whose migrations differ from the cached build's. The copy is migrated,
 measured and dropped. Baselines: a sequential scan of the dossier versions (``count(*)``) and
 gathering the report's figures without writing any file. Bar (SPEC C8): the city's monthly
-report ≤ 10 s.
+report ≤ 10 s, as an official asks for it: the first build in a started service (which loads
+the forecasting models at start, ``chiso.stat_models.load``, timed apart) and
+again.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ sys.path.insert(0, str(ROOT / "simulators"))
 
 from bench._dataset import DEFAULT_PG_URL, add_arguments, ensure  # noqa: E402
 
+from chiso import stat_models  # noqa: E402
 from chiso.config import Settings  # noqa: E402
 from chiso.reports.build import build, issuing_units  # noqa: E402
 from chiso.reports.content import gather  # noqa: E402
@@ -83,6 +86,11 @@ def main() -> int:
     try:
         rt = open_runtime(Settings(database_url=url, scores_follow=False,
                                    reports_schedule=False))
+        t = time.perf_counter()
+        rt.start()  # as a serving process does: its services load the models
+        stat_models.load()  # returns once the service's import is done
+        print(f"service start: forecasting models loaded in {time.perf_counter() - t:.2f} s "
+              "(before any report)", flush=True)
         with rt.engine.connect() as conn:
             t = time.perf_counter()
             versions = conn.execute(text("SELECT count(*) FROM feed_tthc_dossier_versions")
@@ -118,6 +126,7 @@ def main() -> int:
             print(f"unit monthly reports: {len(times)} of {len(units)} timed, median "
                   f"{median:.2f} s, max {max(times):.2f} s; all {len(units)} ≈ "
                   f"{median * len(units) / 60:.1f} min at the median")
+        rt.stop()
         rt.engine.dispose()
     finally:
         if copied:

@@ -150,9 +150,10 @@ class Runtime:
     ``caches`` holds the rooms' read caches, keyed by the room's own name, so that a cache
     lives exactly as long as the runtime whose data it caches. ``services`` are the
     background services the wiring registered for a serving process (the shared change
-    stream's listener): :meth:`start` starts each (it returns how to stop it), :meth:`stop`
-    stops them; a command that only reads or writes never starts them. ``running`` names the
-    single-run work (``chiso.store.leader``) this process holds at the moment."""
+    stream's listener, loading the forecasting models): :meth:`start` starts each (it
+    returns how to stop it), :meth:`stop` stops them; a command that only reads or writes
+    never starts them. ``running`` names the single-run work (``chiso.store.leader``) this
+    process holds at the moment."""
 
     settings: Settings
     engine: Engine

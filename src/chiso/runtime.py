@@ -9,11 +9,13 @@ has no side effect.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from chiso import stat_models
 from chiso.catalog.loader import Catalog, load_catalog
 from chiso.config import Settings, SettingsError
 from chiso.context import Clock, Hub, Runtime
@@ -86,7 +88,15 @@ def wire(settings: Settings, engine: Engine, catalog: Catalog) -> Runtime:
     if shared:
         rt.hub.outbox = lambda items: changes.announce_now(engine, items)
         rt.services.append(lambda: _listen(engine, rt.hub))
+    rt.services.append(_load_models)
     return rt
+
+
+def _load_models() -> Callable[[], None]:
+    """Load the statistical models in the background (``chiso.stat_models.load``), so that a
+    serving process's first report or outlook does not wait for them; nothing to stop."""
+    threading.Thread(target=stat_models.load, name="chiso-load-models", daemon=True).start()
+    return lambda: None
 
 
 def _listen(engine: Engine, hub: Hub) -> Callable[[], None]:

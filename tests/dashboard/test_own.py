@@ -1,6 +1,7 @@
 """chiso's own results (plan 131, Appendix 02 row 7) measured from its own data: units scored
 automatically, targets tracked in real time, values from systems, missed targets flagged 8
-weeks ahead; each a dashboard tile with the plan's threshold. On SQLite and PostgreSQL."""
+weeks ahead, periodic reports written automatically; each a dashboard tile with the plan's
+threshold. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from sqlalchemy import Engine, func, insert, select
 from tests.factories import feed_contract, send_months
 
 from chiso.catalog.loader import Catalog
+from chiso.context import Runtime
 from chiso.dashboard import own
 from chiso.dashboard.board import tile_view
 from chiso.intake.pipeline import Provenance, ingest
+from chiso.reports import archive
+from chiso.reports.build import issuing_units
 from chiso.scoring.live import compute, scored_units
 from chiso.store.tables import alerts, intake_batches
 
@@ -81,3 +85,31 @@ def test_own_results(fresh_engine: Engine, catalog: Catalog) -> None:
     assert early["value"] == pytest.approx(100 / 3, abs=1e-4)  # 4 places
     assert [w["name"] for w in early["where"]] == ["I.9", "III.1a"]
     assert before["value"] is None  # no deadline passed yet: nothing to judge
+
+
+def test_reports_written_tile(fresh_runtime: Runtime) -> None:
+    """The reports the plans require for each kind's latest ended period (one per issuing
+    unit), n in all; chiso wrote k of them: the tile shows k/n against the plan's 80%."""
+    rt = fresh_runtime
+    today, now = date(2026, 12, 5), datetime(2026, 12, 5, 3, tzinfo=UTC)
+    tile = rt.catalog.dashboard.tiles["bao-cao-tu-dong"]  # type: ignore[union-attr]
+    n = sum(len(issuing_units(rt, kind)) for kind in rt.catalog.reports)
+    with rt.engine.connect() as conn:
+        empty = tile_view(conn, rt.catalog, tile, today)
+    assert (empty["count"], empty["of"], empty["value"]) == (0, n, 0.0)
+    assert empty["target"] == {"op": ">=", "threshold": 80.0}
+    assert empty["status"] == "behind"
+
+    for unit in ("city", "00070"):  # the November monthly reports: the latest ended month
+        archive.save(rt, "monthly", "2026-11", unit, today=today, now=now)
+    archive.save(rt, "monthly", "2026-10", "00004", today=today, now=now)  # an earlier month
+    with rt.engine.connect() as conn:
+        view = tile_view(conn, rt.catalog, tile, today)
+    assert (view["count"], view["of"]) == (2, n)
+    assert view["value"] == pytest.approx(100 * 2 / n, abs=1e-4)
+    assert view["status"] == "behind"
+    assert view["as_of"] is not None
+    # pulling it down: the kinds with the smallest share written, none of them yet
+    assert [w["value"] for w in view["where"]] == [0.0] * 5
+    assert f"{rt.catalog.reports['quarterly'].title_vi} 2026-Q3" in \
+        [w["name"] for w in view["where"]]

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from tests.conftest import role_headers
 
 from chiso.context import Runtime
+from chiso.dashboard.reduction import TARGET, reduction
 from chiso.reports import archive
 from chiso.reports.build import issuing_units
-from chiso.reports.reduction import TARGET, reduction
 from chiso.web import deps
 
 TODAY = date(2026, 12, 5)

@@ -1,6 +1,7 @@
 """A report's content hash: rebuilding from the same data gives the same hash; evidence dated
 after the cut-off day changes nothing; evidence before it changes the hash. The manifest
-records the request, the cut-off, the catalog and method versions and each file's hash."""
+records the request, the cut-off, the catalog and method versions and each file's hash; a
+rebuild from the same data writes the same bytes."""
 
 from __future__ import annotations
 
@@ -50,3 +51,7 @@ def test_the_manifest(runtime: Runtime, tmp_path: Path) -> None:
     assert facts["content_sha256"] == got.content_hash
     assert facts["files"] == {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
                               for p in got.paths[:3]}
+    # rebuilt from the same data, the same day: the same bytes, DOCX and XLSX (zip) too
+    again = build(runtime, "monthly", "2026-11", "00070", tmp_path / "again",
+                  issued=date(2026, 12, 5))
+    assert [p.read_bytes() for p in again.paths[:3]] == [p.read_bytes() for p in got.paths[:3]]

@@ -1,18 +1,23 @@
 """The XLSX annex: its rows are the catalog's Phụ lục 01 targets and Phụ lục 02 task rows,
 column by column, with the report's value, threshold, status and forecast; numbers in
-Vietnamese formats, frozen headers, filters and print set-up."""
+Vietnamese formats, frozen headers, filters and print set-up; its values are the API's."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from tests.conftest import role_headers
+from tests.factories import send_months
 
 from chiso.context import Runtime
 from chiso.outlook import evidence
 from chiso.reports.build import build
 from chiso.store.catalog_sync import plan_key
+from chiso.web import deps
 
 PLAN = "131/KH-UBND"
 
@@ -101,3 +106,41 @@ def test_the_letter_names_the_worst_gaps_and_the_annex_lists_every_one(
         (i, g.unit, g.feed, g.records) for i, g in enumerate(gaps, start=1)]
     assert pl3.cell(4, 5).number_format == "[$-42A]0.0%"
     assert pl3.freeze_panes == "A4"
+
+
+def test_the_annex_values_are_the_apis(fresh_runtime: Runtime, fresh_client: TestClient,
+                                       tmp_path: Path) -> None:
+    """Each Phụ lục 01 row's current value, status and forecast equal what
+    ``GET /api/v1/plans/…/targets/…/outlook`` answers for the city on the cut-off day."""
+    rt = fresh_runtime
+    for unit in ("00070", "00004"):
+        send_months(rt.engine, unit, {8: 6, 9: 7, 10: 8, 11: 9})
+    got = build(rt, "monthly", "2026-11", "city", tmp_path, issued=date(2026, 12, 5),
+                cut_off=datetime.now(UTC) + timedelta(minutes=1))  # after the records
+    fresh_client.app.dependency_overrides[deps.today] = (  # type: ignore[attr-defined]
+        lambda: got.data.as_of)
+    headers = role_headers(rt.engine, "viewer")
+    key = plan_key(PLAN)
+    rows = list(load_workbook(got.paths[1])["Phụ lục 01"].iter_rows(min_row=4,
+                                                                    values_only=True))
+    valued = 0
+    for r in rows:
+        answer = fresh_client.get(f"/api/v1/plans/{key}/targets/{r[1]}/outlook",
+                                  headers=headers)
+        assert answer.status_code == 200, answer.text
+        o = answer.json()
+        factor = 100 if o["unit_of_measure"] == "%" else 1
+        latest = o["latest"]["value"] if o.get("latest") else None
+        forecast = (o.get("forecast") or {}).get("value")
+        if latest is None:
+            assert r[7] is None, r[1]
+        else:
+            valued += 1
+            assert r[7] is not None, r[1]
+            assert float(r[7]) * factor == pytest.approx(latest), r[1]
+        if forecast is None:
+            assert r[10] is None, r[1]
+        else:
+            assert float(r[10]) * factor == pytest.approx(forecast), r[1]
+        assert r[9] == (o["status"] or "chưa có nguồn dữ liệu"), r[1]
+    assert valued >= 3  # the dossier targets have values from the months sent

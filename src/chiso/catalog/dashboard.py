@@ -81,7 +81,8 @@ class OwnMeasure(Strict):
     """One of chiso's own results (plan 131, Appendix 02 row 7), from chiso's own data."""
 
     kind: Literal["own"]
-    result: Literal["scored_units", "realtime_targets", "system_values", "early_flags"]
+    result: Literal["scored_units", "realtime_targets", "system_values", "early_flags",
+                    "reports_written"]
 
 
 class SmeMeasure(Strict):

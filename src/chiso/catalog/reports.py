@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -115,6 +116,25 @@ class ReportKind(Strict):
     recipients: list[Address] = Field(
         default_factory=list, description="e-mail addresses an issued report is sent to, "
                                           "with its files attached")
+
+
+def last_period(kind: ReportKind, today: date) -> str:
+    """The label of the kind's latest period that ended before ``today``."""
+    y, m = today.year, today.month
+    match kind.cadence:
+        case "monthly":
+            last = today.replace(day=1) - timedelta(days=1)
+            return f"{last:%Y-%m}"
+        case "quarterly":
+            q = (m - 1) // 3  # quarters wholly before this one
+            return f"{y}-Q{q}" if q else f"{y - 1}-Q4"
+        case "semiannual":
+            return f"{y}-H1" if m > 6 else f"{y - 1}-H2"
+        case "nine_months":
+            return f"{y}-9M" if m > 9 else f"{y - 1}-9M"
+    if kind.due_month is not None and m >= kind.due_month:
+        return str(y)  # due within its own year: this year's report is open from that month
+    return str(y - 1)
 
 
 class ReportFile(Strict):

@@ -9,7 +9,10 @@ targets"):
 * ``system_values``: records accepted that came from systems (push, pull, bulk, files from
   systems) rather than typed by hand (``manual`` batches), over all records accepted;
 * ``early_flags``: the plan's targets missed at a deadline already passed that were alerted at
-  least ``LEAD_DAYS`` days before it, over the targets missed (no value while none is missed).
+  least ``LEAD_DAYS`` days before it, over the targets missed (no value while none is missed);
+* ``reports_written``: the periodic reports the plans require for each kind's latest ended
+  period that chiso wrote, over those required (``chiso.dashboard.reduction``: the cut in
+  digital-transformation reports typed by hand).
 
 Each answer is a tile body: value (a percentage), how many of how many, the items pulling it
 down, and the time it is true as of.
@@ -24,13 +27,15 @@ from sqlalchemy import Connection, func, select
 
 from chiso.catalog.indicators import STATS_FEED
 from chiso.catalog.loader import Catalog
+from chiso.dashboard.reduction import reduction
 from chiso.measurement import values as mv
 from chiso.measurement.periods import Period
 from chiso.scoring.live import scored_units
 from chiso.store.catalog_sync import plan_key
 from chiso.store.tables import alerts, feed_stats_value, intake_batches, scores
 
-Own = Literal["scored_units", "realtime_targets", "system_values", "early_flags"]
+Own = Literal["scored_units", "realtime_targets", "system_values", "early_flags",
+              "reports_written"]
 PLAN = "131/KH-UBND"
 LEAD_DAYS = 56  # 8 weeks: the plan's early-warning lead
 _PERIOD_DAYS = {"day": 1, "month": 31, "quarter": 92}
@@ -140,6 +145,18 @@ def early(conn: Connection, catalog: Catalog, today: date) -> dict[str, Any]:
             "as_of": None}
 
 
+def reports_written(conn: Connection, catalog: Catalog, today: date) -> dict[str, Any]:
+    got = reduction(conn, catalog, today)
+    behind = sorted((k for k in got.kinds if k.written < k.required),
+                    key=lambda k: (k.written / k.required, k.kind))
+    return {"value": _share(got.written, got.required), "of": got.required,
+            "count": got.written, "period": today.isoformat(),
+            "where": [{"name": f"{k.title_vi} {k.period}", "unit": None,
+                       "value": _share(k.written, k.required), "drill": "/bao-cao"}
+                      for k in behind[:5]],
+            "drill": "/bao-cao", "as_of": _iso(got.built_at)}
+
+
 def own_measure(conn: Connection, catalog: Catalog, which: Own, today: date) -> dict[str, Any]:
     """The tile body of one of chiso's own results."""
     if which == "scored_units":
@@ -148,6 +165,8 @@ def own_measure(conn: Connection, catalog: Catalog, which: Own, today: date) -> 
         body = realtime(conn, catalog, today)
     elif which == "system_values":
         body = from_systems(conn, today)
+    elif which == "reports_written":
+        body = reports_written(conn, catalog, today)
     else:
         body = early(conn, catalog, today)
     return {**body, "unit_of_measure": "%"}

@@ -18,7 +18,7 @@ rows whose due day is ``as_of``'s day or later are subtracted.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -234,13 +234,38 @@ def _published(conn: Connection, ind: Indicator, p: Period, units: list[str] | N
         reaches = and_(m_published.c.period_end <= date(p.end.year, 12, 31),
                        m_published.c.published_at < p.utc_bounds()[1])
         inside = or_(inside, reaches)
+    q = _published_query(ind, p.start, p.end, units, level).where(inside)
+    return _pick_published(ind, list(conn.execute(q)), units, level)
+
+
+def _published_query(ind: Indicator, start: date, end: date, units: list[str] | None,
+                     level: Level) -> Any:
+    """The published rows of ``ind`` whose period starts from ``start`` to ``end``."""
     q = select(m_published).where(m_published.c.indicator == ind.code,
-                                  m_published.c.period_start >= p.start,
-                                  m_published.c.period_start <= p.end, inside)
+                                  m_published.c.period_start >= start,
+                                  m_published.c.period_start <= end)
     if units is not None and level != "city":
         q = q.where(m_published.c.unit.in_(units))
+    # a fixed order: ties between figures go the same way in every read
+    return q.order_by(m_published.c.side, m_published.c.source, m_published.c.record_id)
+
+
+def _counts_in(r: Any, p: Period, today: date) -> bool:
+    """Does published row ``r`` count for ``p`` (the rule of :func:`_published`, in Python)?"""
+    if not p.start <= r.period_start <= p.end:
+        return False
+    if r.period_end <= p.end:
+        return True
+    at = r.published_at if r.published_at.tzinfo else r.published_at.replace(tzinfo=UTC)
+    return (p.end >= today and r.period_end <= date(p.end.year, 12, 31)
+            and at < p.utc_bounds()[1])
+
+
+def _pick_published(ind: Indicator, rows: list[Any], units: list[str] | None, level: Level
+                    ) -> dict[str | None, tuple[dict[str, float], int, datetime | None, str]]:
+    """Per unit (or None for the city), the best of ``rows`` as :func:`_published` says."""
     best: dict[tuple[str, str], Any] = {}
-    for r in conn.execute(q):
+    for r in rows:
         k = (r.unit, r.side)
         rank = (r.period_end, -(r.period_end - r.period_start).days, not r.manual,
                 r.published_at)
@@ -284,6 +309,45 @@ def _finish(ind: Indicator, num: float, den: float) -> float | None:
     return num
 
 
+def _published_values(ind: Indicator, p: Period,
+                      got: dict[str | None, tuple[dict[str, float], int, datetime | None, str]],
+                      level: Level, label: str | None, as_of: datetime | None) -> list[Value]:
+    out = []
+    for u, (vals, records, changed, covers) in sorted(got.items(), key=lambda x: str(x[0])):
+        num = vals.get("numerator", vals.get("value", 0.0))
+        den = vals.get("denominator")
+        v = (num / den * float(ind.scale) if den else None) if ind.kind is Kind.ratio \
+            else num
+        out.append(Value(ind.code, u if level == "units" else label, p.label, p.start, p.end,
+                         v, num, den, records, as_of, changed, covers=covers))
+    return out
+
+
+def published_series(conn: Connection, m: Measurement, code: str, periods: list[str],
+                     unit: str | None = None, level: Level | None = None,
+                     members: list[str] | None = None, today: date | None = None,
+                     feed_time: FeedTime | None = None) -> list[list[Value]] | None:
+    """``values(conn, m, code, period, unit, level, members, today)`` for each of
+    ``periods``, read in one query over the published figures (a series of months reads
+    each figure once, not once a month); None when ``code`` is not a published measure
+    (read those with :func:`values`)."""
+    ind = m.indicators[code]
+    if eng.shape(ind) != "published" or not periods:
+        return None
+    ps = [parse_period(label, today) for label in periods]
+    level = level or ("unit" if unit else "city")
+    units = None if level == "city" else (members if members is not None else
+                                          ([unit] if unit else None))
+    as_of = feed_as_of(conn, ind.feed) if feed_time is None else feed_time.at
+    t = today or today_vn()
+    rows = list(conn.execute(_published_query(ind, min(p.start for p in ps),
+                                              max(p.end for p in ps), units, level)))
+    label = None if level == "city" else unit
+    return [_published_values(ind, p, _pick_published(
+        ind, [r for r in rows if _counts_in(r, p, t)], units, level), level, label, as_of)
+            for p in ps]
+
+
 def values(conn: Connection, m: Measurement, code: str, period: str,
            unit: str | None = None, level: Level | None = None,
            members: list[str] | None = None, today: date | None = None,
@@ -309,17 +373,8 @@ def values(conn: Connection, m: Measurement, code: str, period: str,
     shape = eng.shape(ind)
     label = None if level == "city" else unit
     if shape == "published":
-        got = _published(conn, ind, p, units, level, today)
-        out = []
-        for u, (vals, records, changed, covers) in sorted(got.items(),
-                                                          key=lambda x: str(x[0])):
-            num = vals.get("numerator", vals.get("value", 0.0))
-            den = vals.get("denominator")
-            v = (num / den * float(ind.scale) if den else None) if ind.kind is Kind.ratio \
-                else num
-            out.append(Value(code, u if level == "units" else label, p.label, p.start, p.end,
-                             v, num, den, records, as_of, changed, covers=covers))
-        return out
+        return _published_values(ind, p, _published(conn, ind, p, units, level, today),
+                                 level, label, as_of)
     by_unit = level == "units"
     got2 = (_distinct(conn, ind, p, units, by_unit) if shape == "distinct"
             else _sums(conn, ind, p, units, by_unit, cutoff))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import betabinom
 
+from chiso import stat_models
 from chiso.outlook.series import Point, TargetTerms, month_index
 
 POOL_MONTHS = 6
@@ -81,6 +82,7 @@ def _trend_beta(pts: list[Point], target: int) -> tuple[float, float] | None:
     (``statsmodels`` GLM, binomial), as the Beta with the same mean and variance (delta
     method); None when the months' rates cannot be fitted (every record on one side) or
     their slope is within ``TREND_Z`` standard errors of none."""
+    stat_models.load()
     import statsmodels.api as sm
 
     x = np.array([month_index(p.at) for p in pts], dtype=float)

@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from chiso import stat_models
 from chiso.outlook.counts import counted, small_counts_forecast
 from chiso.outlook.robust import deseasonalise, isolated_outliers, seasonal_offsets, theil_sen
 from chiso.outlook.series import Point, TargetTerms, month_index, monthly_grid, tet_months
@@ -198,6 +199,7 @@ def _combine(fc: Forecast, line: tuple[float, float], bounds: tuple[float, float
 
 def _line(known: list[tuple[int, float]], target_i: int, bounds: tuple[float, float],
           n: int, horizon: int) -> Forecast:
+    stat_models.load()
     import statsmodels.api as sm
 
     x = np.array([i for i, _ in known], dtype=float)
@@ -214,6 +216,7 @@ def _line(known: list[tuple[int, float]], target_i: int, bounds: tuple[float, fl
 
 def _state_space(grid: list[float], horizon: int, bounds: tuple[float, float], n: int
                  ) -> Forecast | None:
+    stat_models.load()
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
     y = np.array(grid, dtype=float)

@@ -69,13 +69,20 @@ def monthly_points(conn: Connection, catalog: Catalog, code: str, unit: str | No
     members = catalog.units.expand(unit) if unit and unit in catalog.units.groups else None
     points = []
     read = mv.FeedTime(mv.feed_as_of(conn, m.indicators[code].feed))  # once for every month
+    level: mv.Level = "unit" if unit else "city"
+    ats, asked = [], []
     for i in range(month_index(start), month_index(until) + 1):
         year, month = divmod(i, 12)
         label = f"{year}-{month + 1:02d}"
         at = min(parse_period(label).end, until)
-        asked = f"{start.isoformat()}..{at.isoformat()}" if cumulative else label
-        got = mv.values(conn, m, code, asked, unit, "unit" if unit else "city", members,
-                        today=until, feed_time=read)
+        ats.append(at)
+        asked.append(f"{start.isoformat()}..{at.isoformat()}" if cumulative else label)
+    # published figures: every month from one read; the day state: a read a month
+    series = mv.published_series(conn, m, code, asked, unit, level, members, today=until,
+                                 feed_time=read) or \
+        [mv.values(conn, m, code, a, unit, level, members, today=until, feed_time=read)
+         for a in asked]
+    for at, got in zip(ats, series, strict=True):
         v = got[0] if got else None
         if v is not None and v.value is not None:
             # the counts behind a share let a commune's handful of records be judged as counts

@@ -8,6 +8,7 @@ signature block beside "Nơi nhận"."""
 from __future__ import annotations
 
 from datetime import datetime, time
+from io import BytesIO
 from pathlib import Path
 
 from docx import Document
@@ -22,6 +23,7 @@ from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 
 from chiso.reports.wording import Letter
+from chiso.reports.zipped import write_fixed
 
 FONT = "Times New Roman"
 BODY_PT = 14
@@ -193,8 +195,8 @@ def _signature(doc: DocxDocument, letter: Letter) -> None:
 
 
 def write_docx(letter: Letter, path: Path, as_of: datetime | None = None) -> Path:
-    """Write ``letter`` to ``path``; the document's dates are ``as_of`` (fixed, so that a
-    rebuild writes the same properties)."""
+    """Write ``letter`` to ``path``; the document's dates (its properties and its zip
+    members') are ``as_of``, so that a rebuild writes the same bytes."""
     doc = Document()
     section = doc.sections[0]
     section.start_type = WD_SECTION.NEW_PAGE
@@ -224,5 +226,6 @@ def write_docx(letter: Letter, path: Path, as_of: datetime | None = None) -> Pat
     props.created = props.modified = stamp
     props.last_modified_by = "chiso"
     props.revision = 1
-    doc.save(str(path))
-    return path
+    raw = BytesIO()
+    doc.save(raw)
+    return write_fixed(raw.getvalue(), path, stamp)

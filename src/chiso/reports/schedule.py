@@ -20,12 +20,12 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 
-from chiso.catalog.reports import ReportKind
+from chiso.catalog.reports import last_period
 from chiso.context import Runtime
 from chiso.measurement.periods import VN
 from chiso.reports import archive
@@ -43,25 +43,6 @@ class Run:
     period: str
     stage: str
     built: int
-
-
-def last_period(kind: ReportKind, today: date) -> str:
-    """The label of the kind's latest period that ended before ``today``."""
-    y, m = today.year, today.month
-    match kind.cadence:
-        case "monthly":
-            last = today.replace(day=1) - timedelta(days=1)
-            return f"{last:%Y-%m}"
-        case "quarterly":
-            q = (m - 1) // 3  # quarters wholly before this one
-            return f"{y}-Q{q}" if q else f"{y - 1}-Q4"
-        case "semiannual":
-            return f"{y}-H1" if m > 6 else f"{y - 1}-H2"
-        case "nine_months":
-            return f"{y}-9M" if m > 9 else f"{y - 1}-9M"
-    if kind.due_month is not None and m >= kind.due_month:
-        return str(y)  # due within its own year: this year's report is open from that month
-    return str(y - 1)
 
 
 #: How long a claim holds without renewal; a run renews it after each report it builds.

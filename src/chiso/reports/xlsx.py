@@ -7,16 +7,20 @@ header rows repeated."""
 from __future__ import annotations
 
 from datetime import datetime
+from io import BytesIO
 from pathlib import Path
+from zipfile import ZIP_DEFLATED, ZipFile
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from chiso.catalog.loader import Catalog
 from chiso.reports.content import ReportData, TargetLine
+from chiso.reports.zipped import write_fixed
 
 FONT = "Times New Roman"
 # Numbers shown the Vietnamese way (1.234,5) whatever the reader's Excel locale: vi-VN (042A).
@@ -152,7 +156,11 @@ def write_xlsx(data: ReportData, catalog: Catalog, path: Path,
         ws3.cell(r, 7).number_format = "[$-42A]#,##0"
     _finish(ws3, len(GAP_COLUMNS))
     wb.properties.creator = "chiso"
-    if as_of is not None:
-        wb.properties.created = wb.properties.modified = as_of
-    wb.save(str(path))
-    return path
+    if as_of is None:
+        wb.save(str(path))
+        return path
+    wb.properties.created = wb.properties.modified = as_of
+    raw = BytesIO()
+    # ExcelWriter, not Workbook.save: that sets the modified time to now
+    ExcelWriter(wb, ZipFile(raw, "w", ZIP_DEFLATED, allowZip64=True)).save()
+    return write_fixed(raw.getvalue(), path, as_of)

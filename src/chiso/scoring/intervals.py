@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from chiso import stat_models
+
 LEVEL = 0.95
 
 
@@ -28,7 +30,8 @@ def share_interval(value: float, scale: float, records: int) -> tuple[float, flo
     share of them."""
     if records <= 0 or scale <= 0 or not 0 <= value <= scale:
         return None
-    from statsmodels.stats.proportion import proportion_confint  # heavy: loaded on first use
+    stat_models.load()  # heavy: loaded on first use
+    from statsmodels.stats.proportion import proportion_confint
 
     k = value / scale * records
     lo, hi = proportion_confint(k, records, alpha=1 - LEVEL, method="jeffreys")

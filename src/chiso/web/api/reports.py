@@ -15,10 +15,10 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chiso.access.guard import principal
+from chiso.dashboard.reduction import Reduction, reduction
 from chiso.reports import archive, delivery
 from chiso.reports.archive import ReportStateError, StoredReport
 from chiso.reports.content import ReportError
-from chiso.reports.reduction import Reduction, reduction
 from chiso.web.deps import Conn, Id, Rt, Today
 
 router = APIRouter()

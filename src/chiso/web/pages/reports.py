@@ -16,10 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from chiso.access.guard import principal
 from chiso.access.policy import rule_for
 from chiso.context import Runtime
+from chiso.dashboard.reduction import reduction
 from chiso.reports import archive, delivery
 from chiso.reports.archive import ReportStateError
 from chiso.reports.content import ReportError
-from chiso.reports.reduction import reduction
 from chiso.web.deps import Conn, Id, Rt, Today
 from chiso.web.render import LANG_COOKIE, Locale, render
 

@@ -5,24 +5,25 @@ For each report kind, the reports the plans require for its latest period that h
 one per issuing unit (the city and every scored unit whose kind the kind has a scope for);
 those chiso wrote are the units with a stored report of that kind and period (any edition,
 draft or issued: its figures come from the systems' data, only section IV is typed by a
-person). The share written is the indicator; the plan's bar is :data:`TARGET`.
+person). The share written is the indicator, shown as the dashboard tile of chiso's own
+result ``reports_written`` (``chiso.dashboard.own``); the plan's bar is :data:`TARGET`.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import Field
 from sqlalchemy import Connection, distinct, func, select
 
 from chiso.catalog.loader import Catalog
+from chiso.catalog.reports import last_period
 from chiso.context import Answer
-from chiso.reports.content import CITY
-from chiso.reports.schedule import last_period
 from chiso.store.tables import reports
 
 #: The plan's bar: at least 80% of the required reports written without typing.
 TARGET = 0.8
+CITY = "city"  # the unit a city-wide report is stored under
 
 
 class KindCount(Answer):
@@ -32,6 +33,7 @@ class KindCount(Answer):
     period: str = Field(description="the kind's latest period that has ended")
     required: int = Field(description="reports the plans require: one per issuing unit")
     written: int = Field(description="of those, the units chiso has written a report for")
+    built_at: datetime | None = Field(description="when the newest of those was built")
 
 
 class Reduction(Answer):
@@ -43,6 +45,7 @@ class Reduction(Answer):
     target: float = Field(description="the plan's bar for the share (plan 131, Appendix 02, "
                                       "row 7)")
     met: bool | None
+    built_at: datetime | None = Field(description="when the newest report counted was built")
 
 
 def reduction(conn: Connection, catalog: Catalog, today: date) -> Reduction:
@@ -55,13 +58,17 @@ def reduction(conn: Connection, catalog: Catalog, today: date) -> Reduction:
         if "city" in kind.scopes:
             issuers.add(CITY)
         period = last_period(kind, today)
-        written = conn.execute(select(func.count(distinct(reports.c.unit))).where(
+        written, built = conn.execute(select(
+            func.count(distinct(reports.c.unit)), func.max(reports.c.built_at)).where(
             reports.c.kind == kind.id, reports.c.period == period,
-            reports.c.unit.in_(sorted(issuers)))).scalar_one() if issuers else 0
+            reports.c.unit.in_(sorted(issuers)))).one() if issuers else (0, None)
         kinds.append(KindCount(kind=kind.id, title_vi=kind.title_vi, title_en=kind.title_en,
-                               period=period, required=len(issuers), written=int(written)))
+                               period=period, required=len(issuers), written=int(written),
+                               built_at=built))
     required = sum(k.required for k in kinds)
     written = sum(k.written for k in kinds)
     share = written / required if required else None
+    latest = max((k.built_at for k in kinds if k.built_at is not None), default=None)
     return Reduction(today=today, kinds=kinds, required=required, written=written, share=share,
-                     target=TARGET, met=None if share is None else share >= TARGET)
+                     target=TARGET, met=None if share is None else share >= TARGET,
+                     built_at=latest)
