@@ -31,6 +31,7 @@ _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _HALF = re.compile(r"^(\d{4})-H([12])$")
 _YEAR = re.compile(r"^(\d{4})$")
 _YTD = re.compile(r"^(\d{4})-YTD$")
+_CUMULATIVE = re.compile(r"^(\d{4})-(6|9|12)T$")  # a statistics release's first 6, 9, 12 months
 
 
 class PeriodError(ValueError):
@@ -184,7 +185,11 @@ def parse_period(text: str, today: date | None = None) -> Period:
 
 
 def published_period(text: str) -> Period:
-    """The span of a period a statistical system publishes a value for (stats.value)."""
+    """The span of a period a statistical system publishes a value for (stats.value), or a
+    statistics release's cumulative months (stats.grdp: 2026-9T is 1 January to 30 September)."""
+    if m := _CUMULATIVE.match(text):
+        y, n = int(m[1]), int(m[2])
+        return Period(text, "cumulative", date(y, 1, 1), _month_end(y, n))
     p = parse_period(text)
     if p.kind in ("ytd", "range"):
         raise PeriodError(f"{text!r}: a published period is a day, month, quarter, half or year")
