@@ -252,19 +252,28 @@ def _published(conn: Connection, ind: Indicator, p: Period, units: list[str] | N
                                   m_published.c.period_start <= p.end, inside)
     if units is not None and level != "city":
         q = q.where(m_published.c.unit.in_(units))
-    best: dict[tuple[str, str], Any] = {}
+    # per (unit, published period), per side, the figure that counts: a system's before one
+    # typed by hand, then the later publication
+    cands: dict[tuple[str, str], dict[str, Any]] = {}
     for r in conn.execute(q):
-        k = (r.unit, r.side)
-        span = (r.period_end - r.period_start).days
-        rank = (r.period_end, span if ind.ties == "longer" else -span, not r.manual,
-                r.published_at)
-        if k not in best or rank > best[k][0]:
-            best[k] = (rank, r)
-    per_unit: dict[str, dict[str, Any]] = {}
-    for (unit, side), (_, r) in best.items():
-        per_unit.setdefault(unit, {})[side] = r
+        got = cands.setdefault((r.unit, r.period), {})
+        cur = got.get(r.side)
+        if cur is None or (not r.manual, r.published_at) > (not cur.manual, cur.published_at):
+            got[r.side] = r
     sides = [name for name, _ in ind.measures()]
-    per_unit = {u: s for u, s in per_unit.items() if all(n in s for n in sides)}
+    # per unit, the period whose figures give every side (a ratio's two sides may be two
+    # records of one release), ending last; then the finer or the longer one (``ties``)
+    best: dict[str, tuple[Any, dict[str, Any]]] = {}
+    for (unit, _), got in cands.items():
+        if not all(n in got for n in sides):
+            continue
+        r = got[sides[0]]
+        span = (r.period_end - r.period_start).days
+        rank = (r.period_end, span if ind.ties == "longer" else -span,
+                all(not x.manual for x in got.values()), max(x.published_at for x in got.values()))
+        if unit not in best or rank > best[unit][0]:
+            best[unit] = (rank, got)
+    per_unit = {u: got for u, (_, got) in best.items()}
 
     def pack(rows: list[dict[str, Any]]
              ) -> tuple[dict[str, float], int, datetime | None, str]:
