@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from tests.factories import feed_contract
 
@@ -21,6 +22,7 @@ from chiso.measurement import values as mv
 from chiso.measurement.progress import target_progress
 from chiso.measurement.recompute import recompute_indicator
 from chiso.store import catalog_reads
+from chiso.web import deps
 
 A, B, CITY = "00070", "00004", "UBNDTP"
 Q1 = "2026-04-20T09:00:00+07:00"
@@ -152,3 +154,22 @@ def test_the_published_share_stands_in_only_where_no_release_covers(fresh_runtim
     assert low is not None and low.value == pytest.approx(9.0)
     assert low.source == "stats.digital_economy_lowest_sector_share"
     assert _one(rt, LOWEST, "2026-Q1").value == pytest.approx(15.0)  # type: ignore[union-attr]
+
+
+def test_the_target_page_says_which_figure_it_shows(fresh_client: TestClient,
+                                                    fresh_runtime: Runtime) -> None:
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
+    _ingest(fresh_runtime.engine, "stats.value", [
+        {"indicator": "digital_economy_grdp_share", "unit": CITY, "period": "2026-Q3",
+         "value": 21.0, "source_ref": "Báo cáo kinh tế số",
+         "published_at": "2026-10-10T09:00:00+07:00"}])
+    page = fresh_client.get("/plans/131-KH-UBND/targets/II.1").text
+    row = page.split("<td>Toàn Thành phố</td>")[1].split("</tr>")[0]
+    # no release yet: the share published directly stands in, and the page says so
+    assert "21%" in row and "stats.digital_economy_grdp_share" in row
+    assert "Một quy tắc: số tính từ số liệu GRDP luôn được dùng trước" in page
+    _ingest(fresh_runtime.engine, "stats.grdp", _q1_release())
+    page = fresh_client.get("/plans/131-KH-UBND/targets/II.1").text
+    row = page.split("<td>Toàn Thành phố</td>")[1].split("</tr>")[0]
+    # a release covers the year so far: its 22% wins over the later published 21%
+    assert "22%" in row and "(2026-Q1)" in row and "stats.digital" not in row
