@@ -73,12 +73,14 @@ def test_ii1_and_ii2_from_a_release_by_hand(fresh_runtime: Runtime) -> None:
     rt = fresh_runtime
     _ingest(rt.engine, "stats.grdp", _q1_release())
     v = _one(rt, SHARE, "2026-Q1")
-    assert v is not None and v.value == pytest.approx(22.0)
+    assert v is not None
+    assert v.value == pytest.approx(22.0)
     assert (v.numerator, v.denominator, v.source, v.covers) == (1100.0, 5000.0, None, "2026-Q1")
     assert _one(rt, SHARE, "2026-Q1", A).value == pytest.approx(20.0)  # type: ignore[union-attr]
     assert _one(rt, SHARE, "2026-Q1", B) is None  # published no estimate
     low = _one(rt, LOWEST, "2026-Q1")
-    assert low is not None and low.value == pytest.approx(15.0)
+    assert low is not None
+    assert low.value == pytest.approx(15.0)
     assert low.parts == pytest.approx(dict(zip(KV, [16.0, 17.0, 15.0], strict=True)))
     assert _one(rt, LOWEST, "2026-Q1", A) is None  # KV2 and KV3 not published for it
     with rt.engine.connect() as conn:
@@ -109,7 +111,8 @@ def test_a_revision_replaces_and_the_cumulative_months_are_read(fresh_runtime: R
     assert _one(rt, SHARE, "2026-Q2").value == pytest.approx(22.0)  # type: ignore[union-attr]
     # the half year ends with Q2 and with 6T: the cumulative figure is the half's
     h1 = _one(rt, SHARE, "2026-H1")
-    assert h1 is not None and h1.covers == "2026-6T"
+    assert h1 is not None
+    assert h1.covers == "2026-6T"
     assert h1.value == pytest.approx(2470 / 11000 * 100)
     # the target, judged on the year to date, reads the latest cumulative figure too
     with rt.engine.connect() as conn:
@@ -118,10 +121,13 @@ def test_a_revision_replaces_and_the_cumulative_months_are_read(fresh_runtime: R
         m = rt.catalog.measurement
         assert m is not None
         got = target_progress(conn, m, target, TODAY)
-    assert got is not None and got["note"] and got["note_vi"]
+    assert got is not None
+    assert got["note"]
+    assert got["note_vi"]
     row = got["indicators"][0]["values"][0]
     assert row["value"] == pytest.approx(2470 / 11000 * 100)
-    assert row["met"] is True and row["source"] is None
+    assert row["met"] is True
+    assert row["source"] is None
     # a recompute gives the same state the batches built
     with rt.engine.begin() as conn:
         for code in (SHARE, *KV, LOWEST):
@@ -145,13 +151,17 @@ def test_the_published_share_stands_in_only_where_no_release_covers(fresh_runtim
         published("digital_economy_lowest_sector_share", "2025", 9.0)])
     # 2026-Q1: the release covers it, so its 22% wins over the 30% published directly
     v = _one(rt, SHARE, "2026-Q1")
-    assert v is not None and v.value == pytest.approx(22.0) and v.source is None
+    assert v is not None
+    assert v.value == pytest.approx(22.0)
+    assert v.source is None
     # 2025: no release, so the published share stands in and says where it comes from
     old = _one(rt, SHARE, "2025")
-    assert old is not None and old.value == pytest.approx(18.5)
+    assert old is not None
+    assert old.value == pytest.approx(18.5)
     assert (old.indicator, old.source) == (SHARE, "stats.digital_economy_grdp_share")
     low = _one(rt, LOWEST, "2025")
-    assert low is not None and low.value == pytest.approx(9.0)
+    assert low is not None
+    assert low.value == pytest.approx(9.0)
     assert low.source == "stats.digital_economy_lowest_sector_share"
     assert _one(rt, LOWEST, "2026-Q1").value == pytest.approx(15.0)  # type: ignore[union-attr]
 
@@ -166,10 +176,13 @@ def test_the_target_page_says_which_figure_it_shows(fresh_client: TestClient,
     page = fresh_client.get("/plans/131-KH-UBND/targets/II.1").text
     row = page.split("<td>Toàn Thành phố</td>")[1].split("</tr>")[0]
     # no release yet: the share published directly stands in, and the page says so
-    assert "21%" in row and "stats.digital_economy_grdp_share" in row
+    assert "21%" in row
+    assert "stats.digital_economy_grdp_share" in row
     assert "Một quy tắc: số tính từ số liệu GRDP luôn được dùng trước" in page
     _ingest(fresh_runtime.engine, "stats.grdp", _q1_release())
     page = fresh_client.get("/plans/131-KH-UBND/targets/II.1").text
     row = page.split("<td>Toàn Thành phố</td>")[1].split("</tr>")[0]
     # a release covers the year so far: its 22% wins over the later published 21%
-    assert "22%" in row and "(2026-Q1)" in row and "stats.digital" not in row
+    assert "22%" in row
+    assert "(2026-Q1)" in row
+    assert "stats.digital" not in row

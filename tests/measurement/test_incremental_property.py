@@ -119,8 +119,8 @@ def support(draw: st.DrawFn) -> dict[str, Any]:
 
 
 # A step: ("d", records) a dossier batch, ("s", records) a stats batch, ("m", records) an SME
-# support batch, ("g", records) a GRDP release, ("again", i) re-send an earlier batch (identical records), ("late", i) re-send
-# an earlier batch's records with older versions.
+# support batch, ("g", records) a GRDP release, ("again", i) re-send an earlier batch
+# (identical records), ("late", i) re-send an earlier batch's records with older versions.
 step = st.one_of(
     st.tuples(st.just("d"), st.lists(dossier(), min_size=1, max_size=5)),
     st.tuples(st.just("s"), st.lists(stat(), min_size=1, max_size=3)),

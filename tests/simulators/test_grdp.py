@@ -54,7 +54,8 @@ def test_quarterly_releases_with_a_revision(fresh_client: TestClient,
     # the revised estimate over the revised total, II.2 the lowest of the sectors' shares
     kts = released(CITY, "2026-Q1", "KTS", "current")
     total = released(CITY, "2026-Q1", "TOTAL", "current")
-    assert len(kts) == 2 and kts[1] > kts[0]
+    assert len(kts) == 2
+    assert kts[1] > kts[0]
     m = fresh_client.app.state.runtime.catalog.measurement  # type: ignore[attr-defined]
     with fresh_engine.connect() as conn:
         [ii1] = mv.values(conn, m, "stats.grdp_digital_economy_share", "2026-Q1",

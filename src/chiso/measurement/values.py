@@ -99,8 +99,8 @@ def state_mark(conn: Connection, m: Measurement, code: str, own: bool = False
     shape = eng.shape(ind)
     reads = [] if own else [*ind.of, *([ind.fallback] if ind.fallback else [])]
     if reads:  # derived, or standing in for: the marks of everything it reads
-        own = () if shape == "derived" else _own_mark(conn, m, code)
-        marks = [own, *(state_mark(conn, m, c) for c in reads)]
+        mine = () if shape == "derived" else _own_mark(conn, m, code)
+        marks = [mine, *(state_mark(conn, m, c) for c in reads)]
         return None if any(x is None for x in marks) else tuple(marks)
     if shape == "distinct":
         return None
