@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from tests.factories import feed_contract
+from tests.factories import bearer, feed_contract, user_with_token
 
 from chiso.context import Runtime
 from chiso.intake.pipeline import Provenance, ingest
@@ -186,3 +186,20 @@ def test_the_target_page_says_which_figure_it_shows(fresh_client: TestClient,
     assert "22%" in row
     assert "(2026-Q1)" in row
     assert "stats.digital" not in row
+
+
+def test_the_api_serves_the_lowest_with_its_parts_and_records(fresh_client: TestClient,
+                                                               fresh_runtime: Runtime) -> None:
+    fresh_client.app.dependency_overrides[deps.today] = lambda: TODAY  # type: ignore[attr-defined]
+    _ingest(fresh_runtime.engine, "stats.grdp", _q1_release())
+    r = fresh_client.get(f"/api/v1/indicators/{LOWEST}/values?period=2026-Q1")
+    assert r.status_code == 200, r.text
+    [city] = r.json()["values"]
+    assert city["value"] == pytest.approx(15.0)
+    assert city["parts"] == pytest.approx(dict(zip(KV, [16.0, 17.0, 15.0], strict=True)))
+    # the records behind the value (staff only): the city's KTS and TOTAL at current prices
+    _, token = user_with_token(fresh_runtime.engine, "operator")
+    r = fresh_client.get(f"/api/v1/indicators/{SHARE}/records?period=2026-Q1&unit={CITY}",
+                         headers=bearer(token))
+    assert r.status_code == 200, r.text
+    assert sorted(x["sector"] for x in r.json()["records"]) == ["KTS", "TOTAL"]
