@@ -114,6 +114,11 @@ def test_a_revision_replaces_and_the_cumulative_months_are_read(fresh_runtime: R
     assert h1 is not None
     assert h1.covers == "2026-6T"
     assert h1.value == pytest.approx(2470 / 11000 * 100)
+    # the release's own cumulative period can be asked for too (a webhook's link names it)
+    six = _one(rt, SHARE, "2026-6T")
+    assert six is not None
+    assert (six.start, six.end) == (date(2026, 1, 1), date(2026, 6, 30))
+    assert six.value == pytest.approx(2470 / 11000 * 100)
     # the target, judged on the year to date, reads the latest cumulative figure too
     with rt.engine.connect() as conn:
         target = catalog_reads.get_target(conn, "131-KH-UBND", "II.1")
