@@ -294,7 +294,7 @@ def test_a_fallback_must_exist_and_measure_alike(data_dir: Path) -> None:
     path = data_dir / IND / "stats.yaml"
     share = "stats.grdp_digital_economy_share"
     _edit(path, lambda d: _indicator(d, share).__setitem__("fallback", "stats.nothing"))
-    with pytest.raises(CatalogError, match="unknown indicator 'stats.nothing'") as caught:
+    with pytest.raises(CatalogError, match=r"unknown indicator 'stats\.nothing'") as caught:
         load_catalog(data_dir)
     assert (caught.value.item, caught.value.field) == (share, "fallback")
     _edit(path, lambda d: _indicator(d, share).__setitem__("fallback", "stats.ebi_rank"))
@@ -306,7 +306,7 @@ def test_the_lowest_reads_indicators_of_its_own_feed(data_dir: Path) -> None:
     path = data_dir / IND / "stats.yaml"
     low = "stats.grdp_digital_economy_lowest_sector_share"
     _edit(path, lambda d: _indicator(d, low)["of"].append("stats.ecommerce_retail_share"))
-    with pytest.raises(CatalogError, match="over stats.value, not stats.grdp") as caught:
+    with pytest.raises(CatalogError, match=r"over stats\.value, not stats\.grdp") as caught:
         load_catalog(data_dir)
     assert (caught.value.item, caught.value.field) == (low, "of")
 
