@@ -1,7 +1,8 @@
 """The SME programme's tiles and a commune's economy in Chromium, from a chiso fed by the SME
 and statistics simulators through the push API: the tiles answer with values, the commune page
 shows its GRDP section, the GRDP map layer colours the communes, no serious accessibility
-violation; the SME group and the commune's GRDP section are saved under docs/screenshots/."""
+violation; the SME group and the commune's GRDP section (with the digital economy's share)
+are saved under docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -77,14 +78,20 @@ def test_the_sme_tiles_and_a_commune_economy(page: Page, economy_server: str) ->
     rows = page.locator("table.unit-grdp tbody tr")
     assert rows.count() >= 1
     assert serious_violations(page) == []
-    # The heading, its table and the structure line below it, as one picture.
+    # the release carries the digital economy's estimate: its share beside each period's GRDP
+    # and per sector below the table
+    assert page.locator("table.unit-grdp td[data-digital]").first.inner_text().endswith("%")
+    digital = page.locator("p[data-digital-sectors]")
+    assert "Dịch vụ" in digital.inner_text()
+    # The heading, its table and the structure and digital-economy lines below it, as one
+    # picture.
     box_top = section.bounding_box()
-    box_end = page.locator("table.unit-grdp").bounding_box()
+    box_end = digital.bounding_box()
     assert box_top is not None
     assert box_end is not None
     page.screenshot(path=str(README_SHOTS / "commune-grdp.png"), full_page=True, clip={
         "x": 0, "y": box_top["y"] - 8, "width": 1280,
-        "height": box_end["y"] + box_end["height"] - box_top["y"] + 48})
+        "height": box_end["y"] + box_end["height"] - box_top["y"] + 16})
     for name in ("sme-tiles.png", "commune-grdp.png"):
         shot = Path(README_SHOTS / name)
         assert shot.stat().st_size > 5000

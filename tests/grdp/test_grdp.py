@@ -111,7 +111,12 @@ def test_commune_page_shows_its_economy(fresh_client: TestClient, fresh_engine: 
         _fig(A, "2026-Q2", "KV2", "current", 450.0, "Thông cáo quý II/2026",
              "2026-07-20T09:00:00+07:00"),
         _fig(A, "2026-Q2", "KV3", "current", 1050.0, "Thông cáo quý II/2026",
-             "2026-07-20T09:00:00+07:00")]).accepted
+             "2026-07-20T09:00:00+07:00"),
+        # the office's estimate of the digital economy: 330 of 1500 (22%); 72 of 450 (16%)
+        # and 157,5 of 1050 (15%)
+        *(_fig(A, "2026-Q2", code, "current", v, "Thông cáo quý II/2026",
+               "2026-07-20T09:00:00+07:00")
+          for code, v in (("KTS", 330.0), ("KTS-KV2", 72.0), ("KTS-KV3", 157.5)))]).accepted
     page = fresh_client.get(f"/units/{A}").text
     section = page.split('class="unit-grdp"')[1].split("</table>")[0]
     # Q2: 1290 / 1200 = 1.075: +7,5%; six months: 2556 / 2400 = 1.065: +6,5%
@@ -124,4 +129,9 @@ def test_commune_page_shows_its_economy(fresh_client: TestClient, fresh_engine: 
     assert "Công nghiệp và xây dựng 30%" in page
     assert "Dịch vụ 70%" in page
     assert "Kinh tế: tổng sản phẩm trên địa bàn xã, phường (QĐ 3060)" in page
+    assert "<td class=\"num\" data-digital>22%</td>" in q2
+    assert "<td class=\"num\" data-digital>—</td>" in six  # no estimate for six months
+    sectors = page.split("data-digital-sectors>")[1].split("</p>")[0]
+    assert "Tỷ trọng kinh tế số trong giá trị tăng thêm của từng khu vực, kỳ 2026-Q2" in sectors
+    assert "Công nghiệp và xây dựng 16%; Dịch vụ 15%" in sectors
     assert 'class="unit-grdp"' not in fresh_client.get(f"/units/{B}").text

@@ -243,8 +243,10 @@ def test_every_field_an_indicator_names_is_in_its_feed_contract(
 
 def test_every_indicator_is_used_or_a_helper(measurement: Measurement) -> None:
     bound = {c for b in measurement.plans[PLAN].bound for c in b.indicators}
+    read = {r for c in bound for r in [*measurement.indicators[c].of,
+                                       *filter(None, [measurement.indicators[c].fallback])]}
     stats = {c for c in measurement.indicators if c.startswith("stats.")}
-    assert stats <= bound  # every published code exists for a target
+    assert stats <= bound | read  # every published code serves a target, bound or read
 
 
 def test_on_time_rule_of_i11(measurement: Measurement) -> None:
@@ -282,3 +284,36 @@ def test_docs_list_every_indicator_and_binding(measurement: Measurement) -> None
         assert f"| `{code}` |" in doc, code
     for tid in measurement.plans[PLAN].bindings:
         assert f"\n| {tid} |" in doc, tid
+
+
+def _indicator(d: dict[str, Any], code: str) -> dict[str, Any]:
+    return next(i for i in d["indicators"] if i["code"] == code)  # type: ignore[no-any-return]
+
+
+def test_a_fallback_must_exist_and_measure_alike(data_dir: Path) -> None:
+    path = data_dir / IND / "stats.yaml"
+    share = "stats.grdp_digital_economy_share"
+    _edit(path, lambda d: _indicator(d, share).__setitem__("fallback", "stats.nothing"))
+    with pytest.raises(CatalogError, match=r"unknown indicator 'stats\.nothing'") as caught:
+        load_catalog(data_dir)
+    assert (caught.value.item, caught.value.field) == (share, "fallback")
+    _edit(path, lambda d: _indicator(d, share).__setitem__("fallback", "stats.ebi_rank"))
+    with pytest.raises(CatalogError, match="not measured in '%'"):
+        load_catalog(data_dir)
+
+
+def test_the_lowest_reads_indicators_of_its_own_feed(data_dir: Path) -> None:
+    path = data_dir / IND / "stats.yaml"
+    low = "stats.grdp_digital_economy_lowest_sector_share"
+    _edit(path, lambda d: _indicator(d, low)["of"].append("stats.ecommerce_retail_share"))
+    with pytest.raises(CatalogError, match=r"over stats\.value, not stats\.grdp") as caught:
+        load_catalog(data_dir)
+    assert (caught.value.item, caught.value.field) == (low, "of")
+
+
+def test_grdp_figures_are_read_by_latest_measures_placed_by_period(data_dir: Path) -> None:
+    path = data_dir / IND / "stats.yaml"
+    share = "stats.grdp_digital_economy_share"
+    _edit(path, lambda d: _indicator(d, share)["numerator"].__setitem__("agg", "sum"))
+    with pytest.raises(CatalogError):
+        load_catalog(data_dir)

@@ -7,9 +7,10 @@ counting distinct enterprises in the latest records directly."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, select
@@ -18,6 +19,7 @@ from tests.factories import feed_contract
 from chiso.catalog.loader import Catalog
 from chiso.intake.pipeline import Provenance, ingest
 from chiso.measurement import engine as eng
+from chiso.measurement import grdp
 from chiso.measurement import values as mv
 from chiso.measurement.periods import parse_period
 from chiso.measurement.recompute import recompute
@@ -32,6 +34,7 @@ from chiso.store.tables import (
 )
 
 BASE = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
+LATER = date(2027, 1, 5)  # every period asked is over: only figures inside it count
 UNITS = ["00070", "00004"]
 IDS = ["HS-1", "HS-2", "HS-3", "HS-4"]
 STATUSES = ["received", "processing", "supplement", "resolved", "rejected", "withdrawn"]
@@ -79,6 +82,20 @@ def stat(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+@st.composite
+def grdp_figure(draw: st.DrawFn) -> dict[str, Any]:
+    """A GRDP release's figure, the digital economy's value added among them (II.1, II.2)."""
+    return {
+        "unit": draw(st.sampled_from([*UNITS, "UBNDTP"])),
+        "period": draw(st.sampled_from(["2026-Q1", "2026-Q2", "2026-6T"])),
+        "sector": draw(st.sampled_from(["TOTAL", "KTS", "KV1", "KTS-KV1", "KV2", "KTS-KV2",
+                                        "KV3", "KTS-KV3"])),
+        "price_basis": draw(st.sampled_from(["current", "current", "comparable"])),
+        "value": float(draw(st.integers(1, 5000))), "release": "Thông cáo",
+        "released_at": _iso(BASE + timedelta(hours=draw(st.integers(0, 48)))),
+    }
+
+
 SME_KINDS = ["readiness_assessment", "solution_application", "consulting", "training",
              "legal_financial"]
 SPAN = "2026-01-01..2030-12-31"
@@ -102,12 +119,13 @@ def support(draw: st.DrawFn) -> dict[str, Any]:
 
 
 # A step: ("d", records) a dossier batch, ("s", records) a stats batch, ("m", records) an SME
-# support batch, ("again", i) re-send an earlier batch (identical records), ("late", i) re-send
-# an earlier batch's records with older versions.
+# support batch, ("g", records) a GRDP release, ("again", i) re-send an earlier batch
+# (identical records), ("late", i) re-send an earlier batch's records with older versions.
 step = st.one_of(
     st.tuples(st.just("d"), st.lists(dossier(), min_size=1, max_size=5)),
     st.tuples(st.just("s"), st.lists(stat(), min_size=1, max_size=3)),
     st.tuples(st.just("m"), st.lists(support(), min_size=1, max_size=6)),
+    st.tuples(st.just("g"), st.lists(grdp_figure(), min_size=1, max_size=8)),
     st.tuples(st.just("again"), st.integers(0, 10)),
     st.tuples(st.just("late"), st.integers(0, 10)),
 )
@@ -145,7 +163,7 @@ def _wipe(engine: Engine) -> None:
 
 
 def _older(rec: dict[str, Any]) -> dict[str, Any]:
-    vfield = "published_at" if "published_at" in rec else "updated_at"
+    vfield = next(f for f in ("published_at", "released_at", "updated_at") if f in rec)
     out = dict(rec)
     out[vfield] = _iso(datetime.fromisoformat(rec[vfield]) - timedelta(minutes=30))
     if vfield == "updated_at":
@@ -164,8 +182,9 @@ def test_recompute_equals_incremental(fresh_engine: Engine, catalog: Catalog,
     _wipe(engine)
     sent: list[tuple[str, list[dict[str, Any]]]] = []
     for kind, arg in steps:
-        if kind in ("d", "s", "m"):
-            feed = {"d": "tthc.dossier", "s": "stats.value", "m": "sme.support"}[kind]
+        if kind in ("d", "s", "m", "g"):
+            feed = {"d": "tthc.dossier", "s": "stats.value", "m": "sme.support",
+                    "g": "stats.grdp"}[kind]
             records = arg
         elif not sent:
             continue
@@ -181,8 +200,47 @@ def test_recompute_equals_incremental(fresh_engine: Engine, catalog: Catalog,
     _months_are_sums_of_days(incremental)
     _periods_read_months_and_days_alike(engine, catalog)
     _distinct_over_five_years_is_exact(engine, catalog)
+    shares = _digital_economy(engine, catalog)
     recompute(engine, catalog.measurement)  # type: ignore[arg-type]
     assert _state(engine) == incremental
+    assert _digital_economy(engine, catalog) == shares
+
+
+GRDP_CODES = ["stats.grdp_digital_economy_share", "stats.grdp_digital_economy_share_kv1",
+              "stats.grdp_digital_economy_share_kv2", "stats.grdp_digital_economy_share_kv3",
+              "stats.grdp_digital_economy_lowest_sector_share"]
+
+
+def _digital_economy(engine: Engine, catalog: Catalog) -> dict[tuple[str, str], Any]:
+    """II.1 and II.2 (and each sector's share) for every unit and period, and each equal to
+    the share read straight from the latest figures (``grdp.digital_shares``)."""
+    m = catalog.measurement
+    assert m is not None
+    out: dict[tuple[str, str], Any] = {}
+    with engine.connect() as conn:
+        for asked in ("2026-Q1", "2026-Q2", "2026-H1"):
+            for code in GRDP_CODES:
+                got = {v.unit: v.value for v in mv.values(conn, m, code, asked, level="units",
+                                                          today=LATER)
+                       if v.source is None}
+                out[(code, asked)] = got
+        for unit in [*UNITS, "UBNDTP"]:
+            direct = {p: grdp.digital_shares(conn, unit, p)
+                      for p in ("2026-Q1", "2026-Q2", "2026-6T")}
+            for p in ("2026-Q1", "2026-Q2"):
+                assert out[(GRDP_CODES[0], p)].get(unit) == _approx(direct[p].get("KTS"))
+                sectors = [direct[p].get(f"KTS-KV{n}") for n in (1, 2, 3)]
+                assert out[(GRDP_CODES[4], p)].get(unit) == _approx(
+                    None if None in sectors else min(x for x in sectors if x is not None))
+            # the half year: the cumulative 6 months, else the latest quarter with both sides
+            half = next((direct[p]["KTS"] for p in ("2026-6T", "2026-Q2", "2026-Q1")
+                         if "KTS" in direct[p]), None)
+            assert out[(GRDP_CODES[0], "2026-H1")].get(unit) == _approx(half)
+    return out
+
+
+def _approx(x: float | None) -> Any:
+    return None if x is None else pytest.approx(x)
 
 
 def _months_are_sums_of_days(state: dict[str, list[tuple[Any, ...]]]) -> None:

@@ -51,4 +51,5 @@ def test_adult_accounts_are_not_all_accounts(fresh_engine: Engine, catalog: Cata
     page = fresh_client.get("/plans/131-KH-UBND/targets/III.7")
     assert page.status_code == 200
     assert "data-binding-note" in page.text
-    assert "public-utility transactions" in page.text  # the coverage still short of the plan
+    # the coverage still short of the plan, in the reader's language
+    assert "giao dịch tiện ích công chưa có nguồn dữ liệu" in page.text

@@ -12,12 +12,13 @@ from sqlalchemy import Engine
 
 from chiso.intake.sources import add_source
 from chiso.measurement import grdp
+from chiso.measurement import values as mv
 from chiso_sim.grdp import grdp_releases
 from chiso_sim.hanoi import VN
 from chiso_sim.servers import batches
 
 NOW = datetime(2026, 7, 25, 12, 0, tzinfo=VN)  # the second quarter's release is out
-A = "00070"
+A, CITY = "00070", "UBNDTP"
 
 
 def test_quarterly_releases_with_a_revision(fresh_client: TestClient,
@@ -49,3 +50,22 @@ def test_quarterly_releases_with_a_revision(fresh_client: TestClient,
     assert rec.gap_pct == pytest.approx(1.5, abs=0.1)  # the office's unallocated 1,5%
     assert shares is not None
     assert sum(shares.values()) == pytest.approx(100, abs=0.1)
+    # the digital economy's value added travels in the release, revised with it: II.1 reads
+    # the revised estimate over the revised total, II.2 the lowest of the sectors' shares
+    kts = released(CITY, "2026-Q1", "KTS", "current")
+    total = released(CITY, "2026-Q1", "TOTAL", "current")
+    assert len(kts) == 2
+    assert kts[1] > kts[0]
+    m = fresh_client.app.state.runtime.catalog.measurement  # type: ignore[attr-defined]
+    with fresh_engine.connect() as conn:
+        [ii1] = mv.values(conn, m, "stats.grdp_digital_economy_share", "2026-Q1",
+                          today=NOW.date())
+        [ii2] = mv.values(conn, m, "stats.grdp_digital_economy_lowest_sector_share",
+                          "2026-Q1", today=NOW.date())
+        communes = mv.values(conn, m, "stats.grdp_digital_economy_share", "2026-Q2",
+                             level="units", today=NOW.date())
+    assert ii1.value == pytest.approx(kts[1] / total[1] * 100)
+    sectors = [released(CITY, "2026-Q1", f"KTS-KV{n}", "current")[-1]
+               / released(CITY, "2026-Q1", f"KV{n}", "current")[-1] * 100 for n in (1, 2, 3)]
+    assert ii2.value == pytest.approx(min(sectors))
+    assert len(communes) == 127  # every commune and the city

@@ -48,6 +48,10 @@ M = TypeVar("M", bound=BaseModel)
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z0-9_]+(\.[a-z0-9_]+)*$"
 STATS_FEED = "stats.value"
+# Feeds of published figures placed by their ``period`` (not by an instant): latest measures
+# read them. stats.grdp: the statistics office's GRDP releases (its quarter and 6/9/12-month
+# cumulative periods).
+PERIOD_FEEDS = (STATS_FEED, "stats.grdp")
 
 
 class Strict(BaseModel):
@@ -174,6 +178,7 @@ class Kind(StrEnum):
     latest = "latest"  # per unit, the latest value in the period (stocks, published figures)
     change = "change"  # a count or sum against the same measure in a baseline period
     distinct_count = "distinct_count"  # number of distinct values of a field (not additive)
+    lowest = "lowest"  # the smallest of other indicators' values (``of``), per unit and period
 
 
 class Measure(Strict):
@@ -264,6 +269,19 @@ class Indicator(Strict):
         default=None, description="The time field is a due time: count only what has come due "
         "as of the value's as-of time, plus what is settled")
     value: Measure | None = Field(default=None, description="count, sum, latest, distinct, change")
+    of: list[str] = Field(
+        default_factory=list,
+        description="kind lowest: the indicators (same feed, same unit of measure) whose "
+        "smallest value, per unit and period, is this one's; no value unless all have one")
+    fallback: str | None = Field(
+        default=None,
+        description="An indicator whose value stands in, per unit and period, where this one "
+        "has none (e.g. a figure computed from a release, and the same figure published "
+        "directly): this one wins whenever it has a value")
+    ties: Literal["finer", "longer"] = Field(
+        default="finer",
+        description="latest measures: of two published periods ending the same day inside "
+        "the asked span, the finer (2026-Q3) or the longer (2026-9T, cumulative) is read")
     numerator: Measure | None = None
     denominator: Measure | None = None
     baseline: Baseline | None = None
@@ -292,23 +310,27 @@ class Indicator(Strict):
         ratio = self.kind is Kind.ratio
         if ratio != (self.numerator is not None and self.denominator is not None):
             raise ValueError("numerator and denominator are given exactly for kind ratio")
-        if ratio == (self.value is not None):
-            raise ValueError("value is given for every kind but ratio")
+        lowest = self.kind is Kind.lowest
+        if lowest != bool(self.of):
+            raise ValueError("of is given exactly for kind lowest (at least one indicator)")
+        if (ratio or lowest) == (self.value is not None):
+            raise ValueError("value is given for every kind but ratio and lowest")
         change = self.baseline is not None and self.change_form is not None
         if (self.kind is Kind.change) != change:
             raise ValueError("baseline and change_form are given exactly for kind change")
         wanted = {
             Kind.count: {"count"}, Kind.sum: {"sum"}, Kind.latest: {"latest"},
             Kind.distinct_count: {"distinct"}, Kind.change: {"count", "sum"},
-            Kind.ratio: {"count", "sum", "latest"},
+            Kind.ratio: {"count", "sum", "latest"}, Kind.lowest: set(),
         }[self.kind]
         for name, m in self.measures():
             if m.agg not in wanted:
                 raise ValueError(f"{name}.agg {m.agg} does not fit kind {self.kind}")
         if self.unit_of_measure == "%" and self.scale != 100:
             raise ValueError("a percentage has scale 100")
-        if self.rollup == "city_published" and self.kind is not Kind.latest:
-            raise ValueError("only a latest value can be city_published")
+        aggs = {m.agg for _, m in self.measures()}
+        if self.rollup == "city_published" and aggs != {"latest"} and not lowest:
+            raise ValueError("only latest values can be city_published")
         if ratio and {m.agg for _, m in self.measures()} & {"latest"} and (
             {m.agg for _, m in self.measures()} != {"latest"}
         ):
@@ -522,9 +544,16 @@ def _check_indicator(ind: Indicator, feeds: Mapping[str, dict[str, FeedField]],
     if Path(file).stem != prefix:
         raise fail("feed", f"indicators over {ind.feed} belong in {prefix}.yaml")
     tf = fields.get(ind.time_field)
-    want = "period" if ind.feed == STATS_FEED else "datetime"
-    if tf is None or tf.type != want:
-        raise fail("time_field", f"{ind.time_field!r} is not a {want} field of {ind.feed}")
+    placed = ind.feed in PERIOD_FEEDS
+    if placed and ind.time_field != "period":
+        raise fail("time_field", f"figures of {ind.feed} are placed by their period")
+    want = ("period", "string") if placed else ("datetime",)
+    if tf is None or tf.type not in want:
+        raise fail("time_field", f"{ind.time_field!r} is not a {want[0]} field of {ind.feed}")
+    if ind.kind is not Kind.lowest and placed != (
+            {m.agg for _, m in ind.measures()} == {"latest"}):
+        raise fail("kind", f"figures of {ind.feed} are read with latest measures, and only "
+                           "they are" if placed else "latest measures read published figures")
     stats = ind.feed == STATS_FEED
     if stats and ind.source_hint is None:
         raise fail("source_hint", "a stats.value indicator says which system publishes it")
@@ -557,7 +586,7 @@ def _check_indicator(ind: Indicator, feeds: Mapping[str, dict[str, FeedField]],
 
 def _check_comes_due(ind: Indicator, cd: ComesDue, fields: Mapping[str, FeedField],
                      fail: Any) -> None:
-    if ind.feed == STATS_FEED or ind.kind is Kind.distinct_count:
+    if ind.feed in PERIOD_FEEDS or ind.kind is Kind.distinct_count:
         raise fail("comes_due", "only additive indicators over an event feed come due")
     for name, cond in (("settled", cd.settled), ("paused", cd.paused)):
         if cond is not None:
@@ -589,7 +618,28 @@ def load_indicators(directory: Path, feeds: Mapping[str, dict[str, FeedField]]
             _check_indicator(ind, feeds, str(path))
             indicators[ind.code] = ind
             origin[ind.code] = str(path)
+    for ind in indicators.values():
+        _check_references(ind, indicators, origin[ind.code])
     return indicators, origin
+
+
+def _check_references(ind: Indicator, indicators: Mapping[str, Indicator], file: str) -> None:
+    """``of`` and ``fallback`` name indicators that measure the same thing the same way."""
+    def fail(fld: str, msg: str) -> CatalogError:
+        return CatalogError(file, ind.code, fld, msg)
+
+    refs = [("of", c) for c in ind.of] + ([("fallback", ind.fallback)] if ind.fallback else [])
+    for fld, code in refs:
+        other = indicators.get(code)
+        if other is None:
+            raise fail(fld, f"unknown indicator {code!r}")
+        if other.unit_of_measure != ind.unit_of_measure or other.direction != ind.direction:
+            raise fail(fld, f"{code} is not measured in {ind.unit_of_measure!r} "
+                            f"{ind.direction} like {ind.code}")
+        if other.kind is Kind.lowest or other.fallback is not None or code == ind.code:
+            raise fail(fld, f"{code} is derived itself: name the indicators it reads")
+        if fld == "of" and other.feed != ind.feed:
+            raise fail(fld, f"{code} is over {other.feed}, not {ind.feed}")
 
 
 def _target_units_ok(target: Target) -> bool:
@@ -625,7 +675,7 @@ def load_bindings(path: Path, plans: Mapping[str, PlanEntry],
                 raise CatalogError(file, item, "indicators",
                                    f"{code} is measured in {ind.unit_of_measure!r}, the target "
                                    f"in {target.unit_of_measure!r}")
-        if b.level == "records" and any(indicators[c].feed == STATS_FEED
+        if b.level == "records" and any(indicators[c].feed in PERIOD_FEEDS
                                         for c in b.indicators):
             raise CatalogError(file, item, "level", "level records needs indicators over "
                                "source records, not published figures: use implementing")

@@ -345,6 +345,12 @@ class Board:
         for t in tiles.values():
             if t.indicator:
                 self.by_indicator.setdefault(t.indicator, set()).add(t.id)
+        # A tile whose indicator reads others (kind lowest, a fallback) moves with them too.
+        reads = catalog.measurement.indicators if catalog.measurement else {}
+        for t in tiles.values():
+            ind = reads.get(t.indicator or "")
+            for code in ([*ind.of, *filter(None, [ind.fallback])] if ind else []):
+                self.by_indicator.setdefault(code, set()).add(t.id)
         # The SME programme's tiles read its records: they move with any of its indicators.
         sme_feeds = set(sme_programme.FEEDS)
         for code, ind in (catalog.measurement.indicators.items() if catalog.measurement

@@ -161,7 +161,7 @@ def parse_measure(measure: str) -> tuple[str, str]:
 
 def grdp_period(conn: Connection, p: Period) -> str | None:
     """The GRDP period a map period shows (see the module); None when none is published."""
-    if p.kind == "quarter":
+    if p.kind in ("quarter", "cumulative"):
         return p.label
     if p.kind == "half" and p.start.month == 1:
         return f"{p.start.year}-6T"

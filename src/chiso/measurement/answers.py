@@ -104,6 +104,10 @@ class ValueOut(Answer):
     baseline_period: str | None = None
     covers: str | None = Field(default=None, description="published values: the period(s) "
                                "the figure is for")
+    source: str | None = Field(default=None, description="the indicator the value is read "
+                               "from when it is not this one's own (its fallback)")
+    parts: dict[str, float | None] | None = Field(
+        default=None, description="kind lowest: each indicator's value it is the lowest of")
 
 
 class DayOut(Answer):
@@ -131,6 +135,10 @@ class ProgressValue(Answer):
     records: int
     as_of: str | None
     met: bool | None
+    source: str | None = Field(default=None, description="the indicator the value is read "
+                               "from when it is not the bound one's own (its fallback)")
+    covers: str | None = Field(default=None, description="published values: the period(s) "
+                               "the figure is for")
 
 
 class ProgressIndicator(Answer):
@@ -155,6 +163,7 @@ class TargetProgress(Answer):
     level: str | None = None
     periods: list[str] = Field(default_factory=list)
     note: str | None = None
+    note_vi: str | None = None
     indicators: list[ProgressIndicator]
 
 
@@ -309,11 +318,16 @@ class Values:
         self.cache: _ValueCache = rt.caches.setdefault(CACHE_KEY, _ValueCache())
 
     def version(self, code: str) -> tuple[Any, ...]:
+        """The data versions of every feed the indicator reads (its own, its fallback's)."""
         m = self.rt.catalog.measurement
-        feed = m.indicators[code].feed if m is not None and code in m.indicators else ""
-        if feed not in self.versions:
-            self.versions[feed] = data_version(self.conn, feed)
-        return self.versions[feed]
+        ind = m.indicators.get(code) if m is not None else None
+        feeds = [ind.feed] if ind else [""]
+        if ind is not None and m is not None and ind.fallback:
+            feeds.append(m.indicators[ind.fallback].feed)
+        for feed in feeds:
+            if feed not in self.versions:
+                self.versions[feed] = data_version(self.conn, feed)
+        return tuple(self.versions[f] for f in feeds)
 
     def get(self, code: str, period: str, unit: str | None = None,
             level: Level | None = None) -> IndicatorValues:

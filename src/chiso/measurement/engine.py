@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 
 from chiso.catalog.indicators import (
-    STATS_FEED,
+    PERIOD_FEEDS,
     CompareFields,
     Indicator,
     Kind,
@@ -55,10 +55,13 @@ STOPPED = date(9999, 12, 31)  # due_day of a record whose clock is stopped (neve
 
 
 def shape(ind: Indicator) -> str:
-    """Which day-state table an indicator keeps: day (additive), distinct or published."""
+    """Which day-state table an indicator keeps: day (additive), distinct or published; or
+    derived (kind lowest: read from other indicators' values, keeping no state)."""
+    if ind.kind is Kind.lowest:
+        return "derived"
     sides = {m.agg for _, m in ind.measures()}
     if "latest" in sides:
-        if ind.feed != STATS_FEED:
+        if ind.feed not in PERIOD_FEEDS:
             raise NotImplementedError(f"{ind.code}: latest over an event feed is not supported")
         return "published"
     if ind.kind is Kind.distinct_count:
@@ -171,22 +174,28 @@ def published_sides(ind: Indicator) -> list[PublishedSide]:
 
 def published_rows(ind: Indicator, side: PublishedSide, table: FromClause, dialect: str,
                    scope: ColumnElement[bool] | None = None) -> Select[Any]:
-    """The stats.value records a latest measure reads: one row per record."""
+    """The published figures a latest measure reads (stats.value, stats.grdp): one row per
+    record. A feed without ``published_at`` is placed by its release time, and a figure is
+    hand-typed only where the feed says so (``manual``)."""
     m = side.measure
     assert m.field is not None
-    assert m.stats_indicator is not None
     where = [
-        table.c.indicator == m.stats_indicator,
         compile_condition(ind.where, table, dialect, ind.working_days),
         compile_condition(m.where, table, dialect, ind.working_days),
         table.c[m.field].is_not(None),
     ]
+    if m.stats_indicator is not None:
+        where.append(table.c.indicator == m.stats_indicator)
     if scope is not None:
         where.append(scope)
+    cols = table.c
     return select(
-        table.c.source, table.c.record_id, table.c.unit, table.c.period,
-        type_coerce(table.c[m.field], Float).label("value"), table.c.published_at,
-        table.c.ingested_at, table.c.manual,
+        cols.source, cols.record_id, cols.unit, cols.period,
+        type_coerce(cols[m.field], Float).label("value"),
+        (cols.published_at if "published_at" in cols else cols.released_at)
+        .label("published_at"),
+        cols.ingested_at,
+        (cols.manual if "manual" in cols else literal(False)).label("manual"),
     ).where(*where)
 
 

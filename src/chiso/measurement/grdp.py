@@ -6,6 +6,9 @@ office publishes (feed ``stats.grdp``; the breakdown in
   and the cumulative 6, 9 and 12 months: ``(value / value a year earlier - 1) * 100``;
 * structure: each economic sector's (and taxes on products') share of the GRDP at current
   prices, in %;
+* the digital economy's share: its value added (KTS, KTS-KV1, …) over the figure it belongs
+  to (TOTAL, KV1, …), at current prices, in % (plan 131's II.1 and II.2 read it as indicators,
+  ``data/indicators/stats.yaml``);
 * reconciliation: the sum of the communes against the city total the office publishes, with
   the gap (city minus communes) shown, never spread over the communes.
 
@@ -84,6 +87,20 @@ def structure(conn: Connection, unit: str, period: str) -> dict[str, float] | No
         v = figure(conn, unit, period, code, "current")
         if v is not None:
             out[code] = v / total * 100
+    return out
+
+
+def digital_shares(conn: Connection, unit: str, period: str) -> dict[str, float]:
+    """The digital economy's value added as a share, in %, of the GRDP figure it belongs to
+    (``digital_economy`` in the classification: KTS of TOTAL, KTS-KV1 of KV1, …), at current
+    prices, for each one the release carries with its base; empty when none."""
+    previous_year(period)
+    out = {}
+    for item in classification()["digital_economy"]:
+        part = figure(conn, unit, period, item["code"], "current")
+        base = figure(conn, unit, period, item["of"], "current")
+        if part is not None and base:
+            out[item["code"]] = part / base * 100
     return out
 
 

@@ -6,6 +6,7 @@
 | ``2026-10`` | a month |
 | ``2026-Q3`` | a quarter |
 | ``2026-H1`` | a half-year |
+| ``2026-9T`` | the first 6, 9 or 12 months (a statistics release's cumulative period) |
 | ``2026`` | a year |
 | ``2026-YTD`` | 1 January 2026 to today (Vietnam time), or to 31 December for a past year |
 | ``2026-01-15..2026-03-31`` | any span of days, both ends included |
@@ -31,19 +32,21 @@ _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _HALF = re.compile(r"^(\d{4})-H([12])$")
 _YEAR = re.compile(r"^(\d{4})$")
 _YTD = re.compile(r"^(\d{4})-YTD$")
+_CUMULATIVE = re.compile(r"^(\d{4})-(6|9|12)T$")  # a statistics release's first 6, 9, 12 months
 
 
 class PeriodError(ValueError):
     """A period string that cannot be read; the message says which forms are accepted."""
 
 
-FORMS = "2026-10-15, 2026-10, 2026-Q3, 2026-H1, 2026, 2026-YTD or 2026-01-15..2026-03-31"
+FORMS = ("2026-10-15, 2026-10, 2026-Q3, 2026-H1, 2026-9T, 2026, 2026-YTD or "
+         "2026-01-15..2026-03-31")
 
 
 @dataclass(frozen=True)
 class Period:
     label: str
-    kind: str  # day | month | quarter | half | year | ytd | range
+    kind: str  # day | month | quarter | half | cumulative | year | ytd | range
     start: date
     end: date  # included
 
@@ -67,7 +70,7 @@ class Period:
             return date(d.year - 1, d.month, day)
         label = {"day": back(self.start).isoformat(), "month": f"{self.start.year - 1}-"
                  f"{self.start.month:02d}", "year": str(self.start.year - 1)}.get(self.kind)
-        if label is None and self.kind in ("quarter", "half", "ytd"):
+        if label is None and self.kind in ("quarter", "half", "cumulative", "ytd"):
             label = f"{self.start.year - 1}{self.label[4:]}"
         if label is None:
             label = f"{back(self.start).isoformat()}..{back(self.end).isoformat()}"
@@ -169,6 +172,9 @@ def parse_period(text: str, today: date | None = None) -> Period:
         if m := _YEAR.match(s):
             y = int(m[1])
             return Period(s, "year", date(y, 1, 1), date(y, 12, 31))
+        if m := _CUMULATIVE.match(s):
+            y, n = int(m[1]), int(m[2])
+            return Period(s, "cumulative", date(y, 1, 1), _month_end(y, n))
         if m := _YTD.match(s):
             y = int(m[1])
             t = today or today_vn()
@@ -184,7 +190,8 @@ def parse_period(text: str, today: date | None = None) -> Period:
 
 
 def published_period(text: str) -> Period:
-    """The span of a period a statistical system publishes a value for (stats.value)."""
+    """The span of a period a statistical system publishes a value for (stats.value), or a
+    statistics release's cumulative months (stats.grdp: 2026-9T is 1 January to 30 September)."""
     p = parse_period(text)
     if p.kind in ("ytd", "range"):
         raise PeriodError(f"{text!r}: a published period is a day, month, quarter, half or year")

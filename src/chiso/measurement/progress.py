@@ -57,11 +57,14 @@ def target_progress(conn: Connection, m: Measurement, target: dict[str, Any],
                              "value": v.value if v else None,
                              "records": v.records if v else 0,
                              "as_of": v.as_of.isoformat() if v and v.as_of else None,
+                             "source": v.source if v else None,
+                             "covers": v.covers if v else None,
                              "met": mv.met(target["direction"], v.value if v else None,
                                            threshold)})
         indicators.append({"indicator": code, "name_vi": m.indicators[code].name_vi,
                            "name_en": m.indicators[code].name_en, "values": rows})
     return {**base, "level": binding.level, "periods": periods, "note": binding.note,
+            "note_vi": binding.note_vi,
             "indicators": indicators}
 
 

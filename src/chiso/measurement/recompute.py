@@ -28,6 +28,8 @@ def recompute_indicator(conn: Connection, ind: Indicator) -> None:
     latest, _ = FEED_TABLES[ind.feed]
     dialect = conn.dialect.name
     shape = eng.shape(ind)
+    if shape == "derived":  # read from other indicators' state: nothing of its own
+        return
     if shape == "published":
         conn.execute(delete(m_published).where(m_published.c.indicator == ind.code))
         params = published_params(conn, [ind], latest, None, datetime.now(UTC))

@@ -17,16 +17,17 @@ rows whose due day is ``as_of``'s day or later are subtracted.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, func, literal, or_, select, union_all
 
-from chiso.catalog.indicators import Indicator, Kind, Measurement
+from chiso.catalog.indicators import PERIOD_FEEDS, Indicator, Kind, Measurement
 from chiso.catalog.models import Direction
 from chiso.measurement import engine as eng
+from chiso.measurement.compile import compile_condition
 from chiso.measurement.periods import VN, Period, parse_period, today_vn
 from chiso.store.tables import (
     FEED_TABLES,
@@ -58,6 +59,8 @@ class Value:
     baseline: float | None = None  # change: the baseline period's count or sum
     baseline_period: str | None = None
     covers: str | None = None  # published values: the published period(s) the figure is for
+    source: str | None = None  # the indicator the value is read from, when another (fallback)
+    parts: dict[str, float | None] | None = None  # kind lowest: each part's value, by code
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -81,7 +84,12 @@ def feed_as_of(conn: Connection, feed: str) -> datetime | None:
         intake_batches.c.feed == feed, intake_batches.c.status == "accepted")).scalar()
 
 
-def state_mark(conn: Connection, m: Measurement, code: str) -> tuple[Any, ...] | None:
+def _own_mark(conn: Connection, m: Measurement, code: str) -> tuple[Any, ...] | None:
+    return state_mark(conn, m, code, own=True)
+
+
+def state_mark(conn: Connection, m: Measurement, code: str, own: bool = False
+               ) -> tuple[Any, ...] | None:
     """A small fingerprint of everything the indicator's values are read from: the feed's
     last batch and the totals of its monthly roll-up (or published values) and of its
     not-yet-due rows, so that a batch and a recompute both move it; one statement. Equal
@@ -89,6 +97,11 @@ def state_mark(conn: Connection, m: Measurement, code: str) -> tuple[Any, ...] |
     (their state has no cheap total)."""
     ind = m.indicators[code]
     shape = eng.shape(ind)
+    reads = [] if own else [*ind.of, *([ind.fallback] if ind.fallback else [])]
+    if reads:  # derived, or standing in for: the marks of everything it reads
+        mine = () if shape == "derived" else _own_mark(conn, m, code)
+        marks = [mine, *(state_mark(conn, m, c) for c in reads)]
+        return None if any(x is None for x in marks) else tuple(marks)
     if shape == "distinct":
         return None
     batch = select(func.max(intake_batches.c.id)).where(
@@ -264,18 +277,28 @@ def _counts_in(r: Any, p: Period, today: date) -> bool:
 def _pick_published(ind: Indicator, rows: list[Any], units: list[str] | None, level: Level
                     ) -> dict[str | None, tuple[dict[str, float], int, datetime | None, str]]:
     """Per unit (or None for the city), the best of ``rows`` as :func:`_published` says."""
-    best: dict[tuple[str, str], Any] = {}
+    # per (unit, published period), per side, the figure that counts: a system's before one
+    # typed by hand, then the later publication
+    cands: dict[tuple[str, str], dict[str, Any]] = {}
     for r in rows:
-        k = (r.unit, r.side)
-        rank = (r.period_end, -(r.period_end - r.period_start).days, not r.manual,
-                r.published_at)
-        if k not in best or rank > best[k][0]:
-            best[k] = (rank, r)
-    per_unit: dict[str, dict[str, Any]] = {}
-    for (unit, side), (_, r) in best.items():
-        per_unit.setdefault(unit, {})[side] = r
+        got = cands.setdefault((r.unit, r.period), {})
+        cur = got.get(r.side)
+        if cur is None or (not r.manual, r.published_at) > (not cur.manual, cur.published_at):
+            got[r.side] = r
     sides = [name for name, _ in ind.measures()]
-    per_unit = {u: s for u, s in per_unit.items() if all(n in s for n in sides)}
+    # per unit, the period whose figures give every side (a ratio's two sides may be two
+    # records of one release), ending last; then the finer or the longer one (``ties``)
+    best: dict[str, tuple[Any, dict[str, Any]]] = {}
+    for (unit, _), got in cands.items():
+        if not all(n in got for n in sides):
+            continue
+        r = got[sides[0]]
+        span = (r.period_end - r.period_start).days
+        rank = (r.period_end, span if ind.ties == "longer" else -span,
+                all(not x.manual for x in got.values()), max(x.published_at for x in got.values()))
+        if unit not in best or rank > best[unit][0]:
+            best[unit] = (rank, got)
+    per_unit = {u: got for u, (_, got) in best.items()}
 
     def pack(rows: list[dict[str, Any]]
              ) -> tuple[dict[str, float], int, datetime | None, str]:
@@ -329,10 +352,12 @@ def published_series(conn: Connection, m: Measurement, code: str, periods: list[
                      feed_time: FeedTime | None = None) -> list[list[Value]] | None:
     """``values(conn, m, code, period, unit, level, members, today)`` for each of
     ``periods``, read in one query over the published figures (a series of months reads
-    each figure once, not once a month); None when ``code`` is not a published measure
-    (read those with :func:`values`)."""
+    each figure once, not once a month); None when ``code`` is not a published measure, or
+    is one read from other indicators (kind ``lowest``, a ``fallback``): read those with
+    :func:`values`."""
     ind = m.indicators[code]
-    if eng.shape(ind) != "published" or not periods:
+    if (eng.shape(ind) != "published" or not periods or ind.kind is Kind.lowest
+            or ind.fallback is not None):
         return None
     ps = [parse_period(label, today) for label in periods]
     level = level or ("unit" if unit else "city")
@@ -354,6 +379,11 @@ def values(conn: Connection, m: Measurement, code: str, period: str,
            at: datetime | None = None, feed_time: FeedTime | None = None) -> list[Value]:
     """The indicator's values for ``period``.
 
+    Kind ``lowest``: per unit, the smallest of its ``of`` indicators' values (none unless
+    every one has a value; ``parts`` gives each). ``fallback``: where this indicator has no
+    value for a unit (or the city), the fallback's value stands in, with ``source`` naming
+    it; this indicator's own value always wins.
+
     ``feed_time``: the feed's as-of when the caller has read it (else it is read here).
 
     ``at``: judge what has come due as of this time (default: the feed's as-of, the commit
@@ -362,6 +392,47 @@ def values(conn: Connection, m: Measurement, code: str, period: str,
     ``level``: ``unit`` (default when ``unit`` is given): one value for the unit (a group
     code's ``members`` are rolled up); ``units``: one value per unit with data (within
     ``members`` if given); ``city`` (default otherwise): every unit rolled up."""
+    ind = m.indicators[code]
+    args = (period, unit, level, members, today, at)
+    own = (_lowest(conn, m, ind, *args, feed_time) if ind.kind is Kind.lowest
+           else _values(conn, m, code, *args, feed_time))
+    if ind.fallback is None:
+        return own
+    have = {v.unit for v in own if v.value is not None}
+    stand_in = [replace(v, indicator=code, source=ind.fallback)
+                for v in _values(conn, m, ind.fallback, *args, None)
+                if v.unit not in have and v.value is not None]
+    return sorted([v for v in own if v.value is not None] + stand_in,
+                  key=lambda v: str(v.unit))
+
+
+def _lowest(conn: Connection, m: Measurement, ind: Indicator, period: str, unit: str | None,
+            level: Level | None, members: list[str] | None, today: date | None,
+            at: datetime | None, feed_time: FeedTime | None) -> list[Value]:
+    parts = {c: {v.unit: v for v in _values(conn, m, c, period, unit, level, members, today,
+                                            at, feed_time)} for c in ind.of}
+    out = []
+    for u in sorted(set.intersection(*(set(p) for p in parts.values())), key=str):
+        each = {c: parts[c][u] for c in ind.of}
+        known = [v for v in each.values() if v.value is not None]
+        low = min(known, key=lambda v: v.value or 0.0) if len(known) == len(each) else None
+        first = next(iter(each.values()))
+        stamps = [v.as_of for v in each.values() if v.as_of]
+        changes = [v.changed_at for v in each.values() if v.changed_at]
+        out.append(Value(
+            ind.code, u, first.period, first.start, first.end,
+            low.value if low else None, low.numerator if low else None,
+            low.denominator if low else None, sum(v.records for v in each.values()),
+            max(stamps) if stamps else None, max(changes) if changes else None,
+            covers=low.covers if low else None,
+            parts={c: v.value for c, v in each.items()}))
+    return out
+
+
+def _values(conn: Connection, m: Measurement, code: str, period: str,
+            unit: str | None = None, level: Level | None = None,
+            members: list[str] | None = None, today: date | None = None,
+            at: datetime | None = None, feed_time: FeedTime | None = None) -> list[Value]:
     ind = m.indicators[code]
     p = parse_period(period, today)
     level = level or ("unit" if unit else "city")
@@ -475,6 +546,10 @@ def records_query(conn: Connection, m: Measurement, ind: Indicator, p: Period,
     if m.contracts[ind.feed].publishes_values:
         codes = ind.stats_indicators
         where.append(latest.c.indicator.in_(codes))
+    elif ind.feed in PERIOD_FEEDS:  # a release's figures: those any of its measures reads
+        measures = [ms for c in [ind.code, *ind.of] for _, ms in m.indicators[c].measures()]
+        where.append(or_(*(compile_condition(ms.where, latest, dialect, False)
+                           for ms in measures)))
     else:
         lo, hi = p.utc_bounds()
         col = latest.c[ind.time_field]

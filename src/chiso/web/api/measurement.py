@@ -24,7 +24,7 @@ from chiso.web.sse import hub_stream
 
 router = APIRouter(prefix="/api/v1", tags=["measurement"])
 
-PERIOD_HELP = ("2026-10-15 (day), 2026-10 (month), 2026-Q3, 2026-H1, 2026, 2026-YTD, or "
+PERIOD_HELP = ("2026-10-15 (day), 2026-10 (month), 2026-Q3, 2026-H1, 2026-9T, 2026, 2026-YTD, or "
                "2026-01-15..2026-03-31; Vietnamese days (+07:00)")
 
 
