@@ -137,12 +137,18 @@ def _contributions(m: Measurement, feed: str, dialect: str,
     old_scope = and_(tuple_(v.c.source, v.c.record_id).in_(changed),
                      v.c.batch_id != batch, v.c[vcol] == previous)
     new_scope = latest.c.batch_id == batch
-    new = [eng.contribution_rows(i, latest, dialect, new_scope) for i in day_inds]
-    old = [eng.contribution_rows(i, v, dialect, old_scope) for i in day_inds]
-    if signed:
-        new = [s.add_columns(literal(1, Integer).label("sign")) for s in new]
-        old = [s.add_columns(literal(-1, Integer).label("sign")) for s in old]
-    return union_all(*new), union_all(*old)
+    if signed:  # the batch's rows and the replaced ones found once, not once per indicator
+        fresh = select(latest).where(new_scope).cte("batch_new")
+        replaced = select(v).where(old_scope).cte("batch_old")
+        return (union_all(*(eng.contribution_rows(i, fresh, dialect)
+                            .add_columns(literal(1, Integer).label("sign"))
+                            for i in day_inds)),
+                union_all(*(eng.contribution_rows(i, replaced, dialect)
+                            .add_columns(literal(-1, Integer).label("sign"))
+                            for i in day_inds)))
+    return (union_all(*(eng.contribution_rows(i, latest, dialect, new_scope)
+                        for i in day_inds)),
+            union_all(*(eng.contribution_rows(i, v, dialect, old_scope) for i in day_inds)))
 
 
 #: The PostgreSQL statement of a feed's batch, per measurement and feed: its SQL and the
