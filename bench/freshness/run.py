@@ -239,7 +239,7 @@ def measure(label: str, a: Server, b: Server, token: str, args: argparse.Namespa
     thread.start()
     listener.ready.wait(30)
     servers = list({a.url: a, b.url: b}.values())
-    settled, idle = settle(servers)
+    settled, idle = settle(servers, limit=args.settle)
     print(f"  servers settled {settled:.0f} s after answering (their start-up passes: board, "
           "open-data change log, alerts, report schedule)", flush=True)
     cpu0 = [cpu_seconds(s) for s in servers]
@@ -297,6 +297,10 @@ def measure(label: str, a: Server, b: Server, token: str, args: argparse.Namespa
     ok = True
     if failed:
         print(f"  FAILED: {len(failed)} POSTs not acknowledged, first: {failed[0]}")
+        errors = [line for line in a.log.read_text(errors="replace").splitlines()
+                  if "Error" in line or "error" in line]
+        for line in errors[-8:]:  # why, from the receiving server's log
+            print(f"    {line[:300]}")
         ok = False
     if listener.error:
         print(f"  FAILED: the stream broke: {listener.error}")
@@ -327,6 +331,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2,
                         help="processes per server (chiso serve --workers, as production runs "
                         "it; PostgreSQL only, SQLite serves one)")
+    parser.add_argument("--settle", type=float, default=240.0,
+                        help="seconds at most to wait for the servers to go idle first")
     parser.add_argument("--db", default="chiso_bench_fresh",
                         help="PostgreSQL database to (re)create for the run")
     parser.add_argument("--skip-sqlite", action="store_true")
