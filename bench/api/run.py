@@ -19,8 +19,11 @@ previous one is answered, for ``--duration`` seconds per set, with ``bench/api/r
    ``/api/v1/indicators/tthc.on_time_rate/values``;
 3. all of them together, each connection rotating over them (the overall figure).
 
-For each set: requests/s, p50, p95, p99, max and errors (non-2xx answers, time-outs, socket
-errors). The server's resident memory (VmRSS of the process and its children, sampled every
+For each set: requests/s, p50, p95, p99, max, errors (non-2xx answers, time-outs, socket
+errors) and the server's CPU time per request (its cost, which a shared machine inflates far
+less than its latencies), each beside health's. With ``--think`` above 0, health and the
+rotation are measured again closed-loop (no think time) and printed beside each other. The
+server's resident memory (VmRSS of the process and its children, sampled every
 0.2 s, and the kernel's high-water mark VmHWM) is printed at its peak. One-line verdict against
 the bars: p95 ≤ 50 ms for the dashboard, each ranking, the map and indicator values, resident
 memory < 1 GiB.
@@ -93,6 +96,7 @@ class Result:
     errors: int
     error_note: str
     drain_s: float = 0.0  # after the set, until the server answered promptly again
+    cpu_ms: float = 0.0  # the server's CPU time per answered request (user + system)
 
     @property
     def rps(self) -> float:
@@ -125,6 +129,17 @@ class MemorySampler:
     def hwm(self) -> int:
         return sum(_dataset.rss_of(p)[1] for p in self._pids())
 
+    def cpu(self) -> float:
+        """CPU seconds (user + system) the server's processes have used so far."""
+        ticks = 0
+        for pid in self._pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def _run(self) -> None:
         while not self._stop.wait(0.2):
             now = self.rss()
@@ -140,11 +155,18 @@ class MemorySampler:
         self._thread.join()
 
 
-def wrk(base: str, label: str, paths: list[str], args: argparse.Namespace) -> Result:
+def wrk(base: str, label: str, paths: list[str], args: argparse.Namespace,
+        mem: MemorySampler, think: int | None = None) -> Result:
+    """One set; ``think`` (ms) overrides ``--think`` (0: closed loop). The server's CPU time
+    over the set, per answered request, is the work's cost: latencies on a shared machine
+    grow with the load of others, CPU per request hardly does."""
+    think = args.think if think is None else think
     cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
            f"--timeout={args.timeout}s", "-s", str(LUA), base, "--", *paths,
-           *([f"think={args.think}"] if args.think else [])]
+           *([f"think={think}"] if think else [])]
+    cpu0 = mem.cpu()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    cpu = mem.cpu() - cpu0
     line = next((s for s in reversed(done.stdout.splitlines()) if s.startswith("{")), None)
     if done.returncode != 0 or line is None:
         raise SystemExit(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
@@ -154,7 +176,8 @@ def wrk(base: str, label: str, paths: list[str], args: argparse.Namespace) -> Re
     notes = [f"{n} {k}" for k, n in (("non-2xx", d["non2xx"]), ("timeouts", d["timeout"]),
                                       ("socket errors", sock)) if n]
     result = Result(label, d["requests"], d["duration_us"] / 1e6, d["p50"] / 1000,
-                    d["p95"] / 1000, d["p99"] / 1000, d["max"] / 1000, errors, ", ".join(notes))
+                    d["p95"] / 1000, d["p99"] / 1000, d["max"] / 1000, errors, ", ".join(notes),
+                    cpu_ms=cpu * 1000 / d["requests"] if d["requests"] else 0.0)
     result.drain_s = drain(base, PROBE)
     return result
 
@@ -181,7 +204,12 @@ def row(r: Result, floor: Result | None) -> str:
         return (f"  {r.label:<46} no request answered in {r.seconds:.0f} s"
                 + (f" ({r.error_note})" if r.error_note else "")
                 + (f"; busy {r.drain_s:.0f} s after the set" if r.drain_s > 1 else ""))
-    ratio = f"  p95 {r.p95 / floor.p95:5.1f}x health" if floor and floor.p95 else ""
+    ratio = (f"  p95 {r.p95 / floor.p95:5.1f}x health's {floor.p95:.1f} ms"
+             if floor and floor.p95 else "")
+    if floor and floor.cpu_ms:
+        ratio += f"; CPU {r.cpu_ms:.2f} ms/request, {r.cpu_ms / floor.cpu_ms:.1f}x health's"
+    elif floor is None:
+        ratio = f"  CPU {r.cpu_ms:.2f} ms/request"
     err = f"  errors {r.errors:,}" + (f" ({r.error_note})" if r.error_note else "")
     if r.drain_s > 1:
         err += f"; busy {r.drain_s:.0f} s after the set"
@@ -221,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="ms each client waits after an answer before its next request "
                         "(default 0: at once, the hardest reading of '100 concurrent clients')")
     parser.add_argument("--warm", type=int, default=5, help="warm-up requests per endpoint")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes (above 1: chiso serve --workers N, PostgreSQL)")
     parser.add_argument("--no-each", action="store_true",
                         help="skip the per-endpoint sets (health and the rotation only)")
     parser.add_argument("--scores-follow", choices=["on", "off"], default="on",
@@ -235,11 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     ds = _dataset.from_args(args)
     print(f"chiso API bench: {os.cpu_count()} cores, {args.connections} concurrent clients "
           f"(wrk -t{args.threads}, think time {args.think} ms), {args.duration} s per set, "
-          "one uvicorn worker, "
-          f"CHISO_SCORES_FOLLOW={'1' if args.scores_follow == 'on' else '0'}", flush=True)
+          + ("one uvicorn worker, " if args.workers == 1
+             else f"chiso serve --workers {args.workers}, ")
+          + f"CHISO_SCORES_FOLLOW={'1' if args.scores_follow == 'on' else '0'}", flush=True)
     print(ds.describe(), flush=True)
     log = _dataset.CACHE / "bench-api-server.log"
-    with _dataset.serve(ds.url, follow=args.scores_follow == "on", log=log) as server:
+    with _dataset.serve(ds.url, follow=args.scores_follow == "on", log=log,
+                        workers=args.workers) as server:
         paths = endpoints()
         t = time.perf_counter()
         warmed = warm(server.url, [HEALTH, *paths], args.warm)
@@ -264,14 +296,23 @@ def main(argv: list[str] | None = None) -> int:
             idle = mem.rss()
             print(f"server pid {server.pid}: resident {idle / 2**20:,.0f} MiB after warm-up; "
                   f"load sets ({args.duration} s each):", flush=True)
-            floor = wrk(server.url, f"{HEALTH} (baseline)", [HEALTH], args)
+            floor = wrk(server.url, f"{HEALTH} (baseline)", [HEALTH], args, mem)
             print(row(floor, None), flush=True)
             if not args.no_each:
                 for p in live:
-                    results.append(wrk(server.url, p, [p], args))
+                    results.append(wrk(server.url, p, [p], args, mem))
                     print(row(results[-1], floor), flush=True)
-            overall = wrk(server.url, f"all {len(live)} endpoints, rotating", live, args)
+            overall = wrk(server.url, f"all {len(live)} endpoints, rotating", live, args, mem)
             print(row(overall, floor), flush=True)
+            if args.think:
+                print("closed loop (no think time: each client sends its next request at once):",
+                      flush=True)
+                closed_floor = wrk(server.url, f"{HEALTH} (baseline), closed loop", [HEALTH],
+                                   args, mem, think=0)
+                print(row(closed_floor, None), flush=True)
+                closed = wrk(server.url, f"all {len(live)} endpoints, closed loop", live, args,
+                             mem, think=0)
+                print(row(closed, closed_floor), flush=True)
         hwm = mem.hwm()
         peak = max(mem.peak, hwm)
 
@@ -286,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     if worst is not None:
         parts.append(f"slowest barred endpoint {worst.label} p95 {worst.p95:.1f} ms")
     parts.append(f"health p95 {floor.p95:.1f} ms")
+    if args.think:
+        parts.append(f"closed loop {closed.rps:,.0f} req/s p95 {closed.p95:.1f} ms beside "
+                     f"health's {closed_floor.rps:,.0f} req/s p95 {closed_floor.p95:.1f} ms")
     verdict = (f"VERDICT (scale {ds.scale:g}, {ds.backend}, {ds.counts.get('versions', 0):,} "
                f"versions): p95 <= {BAR_P95_MS:.0f} ms at {args.connections} clients "
                f"{'met' if p95_ok else 'NOT met'} ({'; '.join(parts)}); memory < 1 GiB "

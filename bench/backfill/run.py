@@ -72,7 +72,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000, help="dossiers in the year")
     parser.add_argument("--pg-url", default=os.environ.get(
         "CHISO_BENCH_PG_URL", "postgresql+psycopg://chiso:chiso@127.0.0.1:5432/chiso"),
-        help="a PostgreSQL server (the run creates and uses chiso_bench_backfill on it)")
+        help="a PostgreSQL server (the run creates and uses --db on it)")
+    parser.add_argument("--db", default="chiso_bench_backfill",
+                        help="PostgreSQL database to (re)create for the run (several people "
+                        "sharing the server: one each)")
     parser.add_argument("--top", type=int, default=5, help="slowest indicators to list")
     args = parser.parse_args()
     os.environ.setdefault("CHISO_PSEUDONYM_KEY", "bench")
@@ -88,7 +91,7 @@ def main() -> None:
         rows, gen_s = year_csv(args.size, path)
         print(f"generated {rows:,} versions (asked for {args.size:,} dossiers) in {gen_s:.1f} s "
               f"({path.stat().st_size / 1e6:.0f} MB CSV; not timed below)", flush=True)
-        engine = make_engine(fresh_pg(args.pg_url, "chiso_bench_backfill"))
+        engine = make_engine(fresh_pg(args.pg_url, args.db))
         migrate.upgrade(engine)
         sync_catalog(engine, load_catalog())
 

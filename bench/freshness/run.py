@@ -17,10 +17,11 @@ the system-wide monotonic clock, the same in every process.
 
 Printed: the rate offered and the rate achieved (the loaders' schedule kept), p50, p95, p99 and
 max of POST start → stream event, beside the POST's own round trip (the acknowledgement, the
-same run) as the baseline; the servers' resident memory at the end. Exit status 1 when samples
-are lost (a POST not acknowledged, or acknowledged and never announced), when the loaders fell
-short of the rate, or when the bar (p99 ≤ 1 s) is not met: a bench that lost its samples
-says so and fails, it never judges the bar on what is left.
+same run) as the baseline; the servers' resident memory at the end, and their CPU per batch
+beside what they use idle (a cost that a loaded machine does not inflate as it does latencies).
+Exit status 1 when samples are lost (a POST not acknowledged, or acknowledged and never
+announced), when the loaders fell short of the rate, or when the bar (p99 ≤ 1 s) is not met: a
+bench that lost its samples says so and fails, it never judges the bar on what is left.
 """
 
 from __future__ import annotations
@@ -155,22 +156,62 @@ class Listener:
             self.ready.set()
 
 
-def rss_mib(server: Server) -> float:
-    """Resident memory of the server's process group (the granian main and its workers)."""
-    total = 0
+def _group(server: Server) -> list[int]:
+    """The processes of the server's process group (the granian main and its workers)."""
+    out = []
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            if os.getpgid(int(pid)) != server.process.pid:
+        if pid.isdigit():
+            try:
+                if os.getpgid(int(pid)) == server.process.pid:
+                    out.append(int(pid))
+            except (OSError, ProcessLookupError):
                 continue
+    return out
+
+
+def rss_mib(server: Server) -> float:
+    """Resident memory of the server's process group."""
+    total = 0
+    for pid in _group(server):
+        try:
             status = Path(f"/proc/{pid}/status").read_text()
-        except (OSError, ProcessLookupError):
+        except OSError:
             continue
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])
     return total / 1024
+
+
+def cpu_seconds(server: Server) -> float:
+    """CPU time (user + system) the server's process group has used so far: the cost of the
+    work, which a loaded machine does not inflate as it does latencies."""
+    ticks = 0
+    for pid in _group(server):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+SETTLED = 0.15  # cores: a server using less than this is idle (start-up passes done)
+
+
+def settle(servers: list[Server], window: float = 3.0,
+           limit: float = 240.0) -> tuple[float, list[float]]:
+    """Wait until every server is idle (the single-run work's first passes and the boards'
+    first refresh done: the load meets servers in their steady state, as it would a few
+    minutes after a deployment); returns (seconds waited, each server's idle CPU in cores:
+    the baseline)."""
+    start = time.monotonic()
+    while True:
+        before = [cpu_seconds(s) for s in servers]
+        time.sleep(window)
+        rates = [(cpu_seconds(s) - c) / window for s, c in zip(servers, before, strict=True)]
+        if max(rates) < SETTLED or time.monotonic() - start > limit:
+            return time.monotonic() - start, rates
 
 
 def run(label: str, url: str, args: argparse.Namespace, logs: Path) -> bool:
@@ -197,6 +238,12 @@ def measure(label: str, a: Server, b: Server, token: str, args: argparse.Namespa
     thread = threading.Thread(target=listener.run, daemon=True)
     thread.start()
     listener.ready.wait(30)
+    servers = list({a.url: a, b.url: b}.values())
+    settled, idle = settle(servers, limit=args.settle)
+    print(f"  servers settled {settled:.0f} s after answering (their start-up passes: board, "
+          "open-data change log, alerts, report schedule)", flush=True)
+    cpu0 = [cpu_seconds(s) for s in servers]
+    t0 = time.monotonic()
     n = max(1, int(args.rate * args.seconds / args.size))
     # The loaders start (and build their bodies) before batch 0 is due.
     plan = Plan(a.url, token, args.size, args.size / args.rate, n, time.monotonic() + 5.0,
@@ -213,7 +260,9 @@ def measure(label: str, a: Server, b: Server, token: str, args: argparse.Namespa
     deadline = time.monotonic() + 5
     while len(listener.seen) < n and time.monotonic() < deadline and not listener.error:
         time.sleep(0.05)
-    rss = {s.url: rss_mib(s) for s in {a.url: a, b.url: b}.values()}
+    rss = {s.url: rss_mib(s) for s in servers}
+    used = [cpu_seconds(s) - c for s, c in zip(servers, cpu0, strict=True)]
+    span = time.monotonic() - t0
     listener.stop.set()
 
     sent = {(BASE + timedelta(days=i)).isoformat(): (t, ack) for i, t, ack, _ in results}
@@ -231,7 +280,8 @@ def measure(label: str, a: Server, b: Server, token: str, args: argparse.Namespa
     print(f"{label}: {n * args.size:,} records in {n} batches of {args.size} from "
           f"{args.clients} loader processes; offered {args.rate:,} records/s, achieved "
           f"{achieved:,.0f} records/s; accepted {accepted:,.0f} records/s (acknowledged, first "
-          f"POST to last answer); {args.workers} process(es) per server; stream read on {where}")
+          f"POST to last answer); {args.workers if a is not b else 1} process(es) per server; "
+          f"stream read on {where}")
     print(f"  acknowledged {len(acked)}/{n}; announced {len(lat)}/{len(acked)} acknowledged; "
           f"{listener.other} other events read")
     for name, xs in (("POST acknowledged (baseline)", ack_lat), ("POST → stream event", lat)):
@@ -239,9 +289,18 @@ def measure(label: str, a: Server, b: Server, token: str, args: argparse.Namespa
             print(f"  {name:29}: p50 {pct(xs, 50) * 1000:7.1f} ms  p95 {pct(xs, 95) * 1000:7.1f}"
                   f" ms  p99 {pct(xs, 99) * 1000:7.1f} ms  max {max(xs) * 1000:7.1f} ms")
     print("  resident memory: " + ", ".join(f"{v:,.0f} MiB" for v in rss.values()))
+    names = ["receiving (A)", "streaming (B)"] if len(servers) == 2 else ["the server"]
+    for name, u, i in zip(names, used, idle, strict=True):
+        print(f"  CPU of {name}: {u / n * 1000:6.1f} ms per batch of {args.size} "
+              f"({u:.1f} s over {span:.0f} s); idle before the load (baseline): "
+              f"{i * 1000:.0f} ms per second")
     ok = True
     if failed:
         print(f"  FAILED: {len(failed)} POSTs not acknowledged, first: {failed[0]}")
+        errors = [line for line in a.log.read_text(errors="replace").splitlines()
+                  if "Error" in line or "error" in line]
+        for line in errors[-8:]:  # why, from the receiving server's log
+            print(f"    {line[:300]}")
         ok = False
     if listener.error:
         print(f"  FAILED: the stream broke: {listener.error}")
@@ -269,8 +328,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2, help="loader processes")
     parser.add_argument("--threads", type=int, default=32,
                         help="concurrent POSTs per loader process")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="processes per server (chiso serve --workers; PostgreSQL only)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="processes per server (chiso serve --workers, as production runs "
+                        "it; PostgreSQL only, SQLite serves one)")
+    parser.add_argument("--settle", type=float, default=240.0,
+                        help="seconds at most to wait for the servers to go idle first")
     parser.add_argument("--db", default="chiso_bench_fresh",
                         help="PostgreSQL database to (re)create for the run")
     parser.add_argument("--skip-sqlite", action="store_true")

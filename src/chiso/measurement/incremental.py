@@ -11,6 +11,10 @@ batch's id), :func:`apply_batch`
    rows that fall to zero records, so that the state is exactly what a recompute builds; the
    day deltas summed by month go to ``m_month`` the same way.
 
+On PostgreSQL the three steps are one statement (``_PG_APPLY``): the contributions are netted
+and added to the four tables in the database, and only the rows written come back (one round
+trip, nothing copied out and in again); SQLite takes the steps in Python.
+
 A late older version or an identical re-send does not replace the latest row, so it carries
 no contribution and changes nothing. Two batches on the same record serialise on the latest
 row's lock, and the second sees the first's version as the one it replaces.
@@ -24,7 +28,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, tuple_, union_all
+from sqlalchemy import (
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from chiso.catalog.indicators import Measurement
@@ -73,7 +88,9 @@ def apply_batch(conn: Connection, feed: str, batch_id: int,
     eng.require_calendar(conn, day_inds)
     pub_inds = [i for i in inds if eng.shape(i) == "published"]
     changes: list[DayChange] = []
-    if day_inds:
+    if day_inds and dialect == "postgresql":
+        changes = _apply_pg(conn, m, feed, batch_id, now)
+    elif day_inds:
         new_stmt, old_stmt = _batch_statements(m, feed, dialect)
         new_rows = conn.execute(new_stmt, {"batch": batch_id}).all()
         if new_rows:
@@ -96,9 +113,20 @@ def _batch_statements(m: Measurement, feed: str, dialect: str) -> tuple[Any, Any
     hit = _STATEMENTS.get((id(m), feed, dialect))
     if hit is not None and hit[0] is m:
         return hit[1], hit[2]
+    new_stmt, old_stmt = _contributions(m, feed, dialect)
+    if len(_STATEMENTS) > 64:  # catalogs reloaded many times (tests): forget the old ones
+        _STATEMENTS.clear()
+    _STATEMENTS[(id(m), feed, dialect)] = (m, new_stmt, old_stmt)
+    return new_stmt, old_stmt
+
+
+def _contributions(m: Measurement, feed: str, dialect: str,
+                   signed: bool = False) -> tuple[Any, Any]:
+    """The two contribution statements of :func:`_batch_statements`; ``signed``: each row
+    also says ``sign`` (1 for the new latest rows, -1 for the versions they replaced)."""
     day_inds = [i for i in eng.feed_indicators(m, feed) if eng.shape(i) in ("day", "distinct")]
     latest, versions = FEED_TABLES[feed]
-    batch: Any = bindparam("batch")
+    batch: Any = bindparam("batch", 0, type_=Integer)
     vcol = m.contracts[feed].version
     v = versions.alias("v")
     v2 = versions.alias("v2")
@@ -109,13 +137,136 @@ def _batch_statements(m: Measurement, feed: str, dialect: str) -> tuple[Any, Any
     old_scope = and_(tuple_(v.c.source, v.c.record_id).in_(changed),
                      v.c.batch_id != batch, v.c[vcol] == previous)
     new_scope = latest.c.batch_id == batch
-    new_stmt = union_all(*(eng.contribution_rows(i, latest, dialect, new_scope)
-                           for i in day_inds))
-    old_stmt = union_all(*(eng.contribution_rows(i, v, dialect, old_scope) for i in day_inds))
-    if len(_STATEMENTS) > 64:  # catalogs reloaded many times (tests): forget the old ones
-        _STATEMENTS.clear()
-    _STATEMENTS[(id(m), feed, dialect)] = (m, new_stmt, old_stmt)
-    return new_stmt, old_stmt
+    if signed:  # the batch's rows and the replaced ones found once, not once per indicator
+        fresh = select(latest).where(new_scope).cte("batch_new")
+        replaced = select(v).where(old_scope).cte("batch_old")
+        return (union_all(*(eng.contribution_rows(i, fresh, dialect)
+                            .add_columns(literal(1, Integer).label("sign"))
+                            for i in day_inds)),
+                union_all(*(eng.contribution_rows(i, replaced, dialect)
+                            .add_columns(literal(-1, Integer).label("sign"))
+                            for i in day_inds)))
+    return (union_all(*(eng.contribution_rows(i, latest, dialect, new_scope)
+                        for i in day_inds)),
+            union_all(*(eng.contribution_rows(i, v, dialect, old_scope) for i in day_inds)))
+
+
+#: The PostgreSQL statement of a feed's batch, per measurement and feed: its SQL and the
+#: parameters of the indicators' conditions (the batch id and the time are added per batch).
+_PG_STATEMENTS: dict[tuple[int, str], tuple[Measurement, str, dict[str, Any]]] = {}
+
+#: Nets the signed contributions (``c``) per day, month, pending and distinct key and adds
+#: them to the four tables in one statement (one round trip, nothing fetched but what
+#: changed); returns every ``m_day`` and ``m_distinct`` row written, and the ``m_month`` and
+#: ``m_pending`` rows that fell to zero records. Rows are written in key order, as the
+#: other path does, so that concurrent batches lock them in the same order.
+_PG_APPLY = """
+WITH c AS (
+  SELECT sign::int AS sign, indicator::text AS indicator, unit::text AS unit, day::date AS day,
+         num::float8 AS num, den::float8 AS den, key::text AS key, due_day::date AS due_day
+  FROM ({contributions}) AS u),
+dd AS (
+  SELECT * FROM (SELECT indicator, unit, day, sum(sign)::bigint AS records,
+                        sum(sign * num) AS num, sum(sign * den) AS den
+                 FROM c WHERE key IS NULL GROUP BY indicator, unit, day) AS d
+  WHERE records <> 0 OR num <> 0 OR den <> 0),
+wd AS (
+  INSERT INTO m_day AS t (indicator, unit, day, records, num, den, as_of)
+  SELECT indicator, unit, day, records, num, den, %(now)s FROM dd ORDER BY indicator, unit, day
+  ON CONFLICT (indicator, unit, day) DO UPDATE SET records = t.records + EXCLUDED.records,
+    num = t.num + EXCLUDED.num, den = t.den + EXCLUDED.den, as_of = EXCLUDED.as_of
+  RETURNING t.indicator, t.unit, t.day, t.records, t.num, t.den),
+mo AS (
+  SELECT * FROM (SELECT indicator, unit, date_trunc('month', day)::date AS month,
+                        sum(records)::bigint AS records, sum(num) AS num, sum(den) AS den
+                 FROM dd GROUP BY 1, 2, 3) AS m
+  WHERE records <> 0 OR num <> 0 OR den <> 0),
+wm AS (
+  INSERT INTO m_month AS t (indicator, unit, month, records, num, den, as_of)
+  SELECT indicator, unit, month, records, num, den, %(now)s FROM mo
+  ORDER BY indicator, unit, month
+  ON CONFLICT (indicator, unit, month) DO UPDATE SET records = t.records + EXCLUDED.records,
+    num = t.num + EXCLUDED.num, den = t.den + EXCLUDED.den, as_of = EXCLUDED.as_of
+  RETURNING t.indicator, t.unit, t.month, t.records),
+pe AS (
+  SELECT * FROM (SELECT indicator, unit, day, due_day, sum(sign)::bigint AS records,
+                        sum(sign * num) AS num, sum(sign * den) AS den
+                 FROM c WHERE key IS NULL AND due_day IS NOT NULL
+                 GROUP BY indicator, unit, day, due_day) AS p
+  WHERE records <> 0 OR num <> 0 OR den <> 0),
+wp AS (
+  INSERT INTO m_pending AS t (indicator, unit, day, due_day, records, num, den, as_of)
+  SELECT indicator, unit, day, due_day, records, num, den, %(now)s FROM pe
+  ORDER BY indicator, unit, day, due_day
+  ON CONFLICT (indicator, unit, day, due_day) DO UPDATE SET
+    records = t.records + EXCLUDED.records, num = t.num + EXCLUDED.num,
+    den = t.den + EXCLUDED.den, as_of = EXCLUDED.as_of
+  RETURNING t.indicator, t.unit, t.day, t.records),
+ke AS (
+  SELECT indicator, unit, day, key, sum(sign)::bigint AS records FROM c
+  WHERE key IS NOT NULL GROUP BY indicator, unit, day, key HAVING sum(sign) <> 0),
+wk AS (
+  INSERT INTO m_distinct AS t (indicator, unit, day, key, records, as_of)
+  SELECT indicator, unit, day, key, records, %(now)s FROM ke ORDER BY indicator, unit, day, key
+  ON CONFLICT (indicator, unit, day, key) DO UPDATE SET records = t.records + EXCLUDED.records,
+    as_of = EXCLUDED.as_of
+  RETURNING t.indicator, t.unit, t.day, t.key, t.records)
+SELECT 'day' AS span, indicator, unit, day, NULL::text AS key, records, num, den FROM wd
+UNION ALL SELECT 'month', indicator, unit, month, NULL, records, 0, 0 FROM wm WHERE records = 0
+UNION ALL SELECT 'pending', indicator, unit, day, NULL, records, 0, 0 FROM wp WHERE records = 0
+UNION ALL SELECT 'distinct', indicator, unit, day, key, records, 0, 0 FROM wk
+"""
+
+
+def _pg_statement(conn: Connection, m: Measurement, feed: str) -> tuple[str, dict[str, Any]]:
+    hit = _PG_STATEMENTS.get((id(m), feed))
+    if hit is not None and hit[0] is m:
+        return hit[1], hit[2]
+    new_stmt, old_stmt = _contributions(m, feed, "postgresql", signed=True)
+    compiled = union_all(new_stmt, old_stmt).compile(
+        dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    sql = _PG_APPLY.format(contributions=str(compiled))
+    params = {k: v for k, v in compiled.params.items() if k != "batch"}
+    if len(_PG_STATEMENTS) > 64:  # catalogs reloaded many times (tests): forget the old ones
+        _PG_STATEMENTS.clear()
+    _PG_STATEMENTS[(id(m), feed)] = (m, sql, params)
+    return sql, params
+
+
+def _apply_pg(conn: Connection, m: Measurement, feed: str, batch_id: int,
+              now: datetime) -> list[DayChange]:
+    """PostgreSQL: the whole day-state step of a batch in the database (``_PG_APPLY``), then
+    the rows that fell to zero records removed, so that the state is what a recompute
+    builds."""
+    sql, params = _pg_statement(conn, m, feed)
+    rows = conn.exec_driver_sql(sql, {**params, "batch": batch_id, "now": now}).all()
+    changes: list[DayChange] = []
+    touched: set[tuple[str, str, date]] = set()
+    gone: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r.span == "day":
+            changes.append(DayChange(r.indicator, r.unit, r.day, r.records, r.num, r.den, now))
+        elif r.span == "distinct":
+            touched.add((r.indicator, r.unit, r.day))
+        if r.records == 0:
+            gone[r.span].append({"i": r.indicator, "u": r.unit, "d": r.day, "k": r.key})
+    for span, table in (("day", m_day), ("month", m_month)):
+        if gone[span]:
+            conn.execute(delete(table).where(
+                table.c.indicator == _bind("i"), table.c.unit == _bind("u"),
+                table.c[span] == _bind("d"), table.c.records == 0), gone[span])
+    if gone["pending"]:
+        conn.execute(delete(m_pending).where(
+            m_pending.c.indicator.in_(sorted({g["i"] for g in gone["pending"]})),
+            m_pending.c.records == 0))
+    if gone["distinct"]:
+        conn.execute(delete(m_distinct).where(
+            m_distinct.c.indicator == _bind("i"), m_distinct.c.unit == _bind("u"),
+            m_distinct.c.day == _bind("d"), m_distinct.c.key == _bind("k"),
+            m_distinct.c.records == 0), gone["distinct"])
+    changes.sort(key=lambda c: (c.indicator, c.unit, c.day))
+    changes.extend(DayChange(ind, unit, d, 0, 0.0, 0.0, now) for ind, unit, d in sorted(touched))
+    return changes
 
 
 def _apply_deltas(conn: Connection, new_rows: Iterable[Any], old_rows: Iterable[Any],
@@ -212,49 +363,20 @@ def _upsert_additive(conn: Connection, table: Any, span: str,
     if not params:
         return []
     key = [table.c.indicator, table.c.unit, table.c[span]]
-    if conn.dialect.name == "postgresql":
-        returned = _upsert_pg(conn, table.name, span, params)
-    else:
-        ins = _insert(conn, table)
-        stmt = ins.on_conflict_do_update(
-            index_elements=key,
-            set_={"records": table.c.records + ins.excluded.records,
-                  "num": table.c.num + ins.excluded.num,
-                  "den": table.c.den + ins.excluded.den, "as_of": ins.excluded.as_of},
-        ).returning(*key, table.c.records, table.c.num, table.c.den)
-        returned = list(conn.execute(stmt, params).all())
+    ins = _insert(conn, table)
+    stmt = ins.on_conflict_do_update(
+        index_elements=key,
+        set_={"records": table.c.records + ins.excluded.records,
+              "num": table.c.num + ins.excluded.num,
+              "den": table.c.den + ins.excluded.den, "as_of": ins.excluded.as_of},
+    ).returning(*key, table.c.records, table.c.num, table.c.den)
+    returned = list(conn.execute(stmt, params).all())
     gone = [{"i": r.indicator, "u": r.unit, "d": r[2]} for r in returned if r.records == 0]
     if gone:
         conn.execute(delete(table).where(
             table.c.indicator == _bind("i"), table.c.unit == _bind("u"),
             table.c[span] == _bind("d"), table.c.records == 0), gone)
     return returned
-
-
-def _upsert_pg(conn: Connection, name: str, span: str,
-               params: list[dict[str, Any]]) -> list[Any]:
-    """PostgreSQL: COPY the deltas into a temporary table, then one set-based upsert (a
-    many-row INSERT with thousands of parameters is slow to bind; COPY is not)."""
-    cols = ("indicator", "unit", span, "records", "num", "den", "as_of")
-    listed = ", ".join(cols)
-    conn.exec_driver_sql(
-        f"CREATE TEMP TABLE IF NOT EXISTS tmp_{name} (indicator text, unit text, {span} date, "
-        "records bigint, num double precision, den double precision, as_of timestamptz) "
-        "ON COMMIT DELETE ROWS")
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cur, cur.copy(f"COPY tmp_{name} ({listed}) FROM STDIN") as copy:
-        for p in params:
-            copy.write_row([p[c] for c in cols])
-    rows = conn.exec_driver_sql(
-        f"INSERT INTO {name} ({listed}) SELECT {listed} FROM tmp_{name} "
-        f"ORDER BY indicator, unit, {span} "
-        f"ON CONFLICT (indicator, unit, {span}) DO UPDATE SET "
-        f"records = {name}.records + EXCLUDED.records, num = {name}.num + EXCLUDED.num, "
-        f"den = {name}.den + EXCLUDED.den, as_of = EXCLUDED.as_of "
-        f"RETURNING indicator, unit, {span}, records, num, den").all()
-    conn.exec_driver_sql(f"DELETE FROM tmp_{name}")
-    return list(rows)
 
 
 def _bind(name: str) -> Any:
