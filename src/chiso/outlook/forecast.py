@@ -7,6 +7,8 @@ skips them, no imputation), and a level and slope that drift. The Tết months a
 missing for the trend (an intervention, not a seasonal cycle: one year of data cannot estimate
 a seasonal cycle, but we know when Tết falls). Fallbacks: with 3–5 usable months an ordinary
 least-squares line with its prediction interval; with fewer, the last value and no interval.
+A share's slope fades beyond the last month (a damped trend, ``DAMPING`` a month): a climb
+slows as it nears its bound and a fall stops; a running count keeps its pace.
 """
 
 from __future__ import annotations
