@@ -174,6 +174,7 @@ def test_a_shares_slope_fades_but_a_running_counts_pace_does_not() -> None:
     count = TargetTerms(Direction.ge, 80.0, DEC, START, unit_of_measure="hồ sơ")
     s = forecast(values, share, date(2026, 11, 5))
     c = forecast(values, count, date(2026, 11, 5))
-    assert s.value is not None and c.value is not None
+    assert s.value is not None
+    assert c.value is not None
     assert c.value == pytest.approx(82.0, abs=0.3)
     assert 80.6 < s.value < 81.6
