@@ -154,3 +154,27 @@ def test_a_commune_improving_through_the_year_is_judged_by_the_trend_of_its_coun
     b = assess(terms, [Point(date(2026, m, 28), 100 * k / 8, k, 8)
                        for m, k in enumerate(flat, 1)], date(2026, 11, 5))
     assert b.forecast.value == pytest.approx(100 * 38 / 48, abs=2.0)
+
+
+def test_a_lull_the_latest_month_has_left_behind_is_not_a_ceiling() -> None:
+    # a running count of 12 dossiers a month, a summer lull (July–August), back to pace in
+    # September: three more months at that pace give about 120, not a levelling off near 100
+    terms = TargetTerms(Direction.ge, 115.0, DEC, START, unit_of_measure="hồ sơ")
+    pts = monthly([12, 24, 36, 48, 60, 72, 74, 75, 85])
+    a = assess(terms, pts, date(2026, 10, 20))
+    assert a.forecast.value is not None
+    assert a.forecast.value > 105.0
+
+
+def test_a_shares_slope_fades_but_a_running_counts_pace_does_not() -> None:
+    # the same climb of two a month to 78 in October: as a share, the slope fades over the
+    # two months left (damped trend); as a running count, the pace holds (82)
+    values = monthly([60.0 + 2 * m for m in range(10)])
+    share = TargetTerms(Direction.ge, 80.0, DEC, START)
+    count = TargetTerms(Direction.ge, 80.0, DEC, START, unit_of_measure="hồ sơ")
+    s = forecast(values, share, date(2026, 11, 5))
+    c = forecast(values, count, date(2026, 11, 5))
+    assert s.value is not None
+    assert c.value is not None
+    assert c.value == pytest.approx(82.0, abs=0.3)
+    assert 80.6 < s.value < 81.6

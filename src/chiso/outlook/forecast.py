@@ -7,6 +7,8 @@ skips them, no imputation), and a level and slope that drift. The Tết months a
 missing for the trend (an intervention, not a seasonal cycle: one year of data cannot estimate
 a seasonal cycle, but we know when Tết falls). Fallbacks: with 3–5 usable months an ordinary
 least-squares line with its prediction interval; with fewer, the last value and no interval.
+A share's slope fades beyond the last month (a damped trend, ``DAMPING`` a month): a climb
+slows as it nears its bound and a fall stops; a running count keeps its pace.
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ HALF_MIN = 2  # months in each half of the robust line before a levelling off is
 # the local trend's weight in the combination with the robust line (1/3 beat 1/2 on the
 # backtest's tuning seeds: recall 97.2% against 96.2%, precision 92.0% against 90.3%)
 TREND_WEIGHT = 1 / 3
+# a share's slope fades by this factor a month beyond the last one (Gardner's damped trend):
+# 0.85 against none on the backtest's tuning seeds 1–60, twelve families, shares only:
+# recall 96.4% against 95.5%, precision 88.5% against 87.9%
+DAMPING = 0.85
 OUTLIER_FLOOR = 0.05  # a month is an outlier only if also this share of the level away
 
 
@@ -121,7 +127,7 @@ def forecast(points: list[Point], terms: TargetTerms, today: date) -> Forecast:
     if offsets is not None:
         grid = deseasonalise(grid, terms.start, offsets)
         season = offsets[terms.deadline.month]
-    fc = _fit(grid, terms)
+    fc = _fit(grid, terms, DAMPING if terms.unit_of_measure == "%" else 1.0)
     centre = fc.value if fc.raw is None else fc.raw
     return replace(fc, value=None if centre is None else _clip(centre + season, terms.bounds),
                    low=None if fc.low is None else _clip(fc.low + season, terms.bounds),
@@ -130,7 +136,7 @@ def forecast(points: list[Point], terms: TargetTerms, today: date) -> Forecast:
                    seasonal=season)
 
 
-def _fit(grid: list[float], terms: TargetTerms) -> Forecast:
+def _fit(grid: list[float], terms: TargetTerms, damping: float = 1.0) -> Forecast:
     known = [(i, v) for i, v in enumerate(grid) if not math.isnan(v)]
     n = len(known)
     if n == 0:
@@ -145,21 +151,25 @@ def _fit(grid: list[float], terms: TargetTerms) -> Forecast:
     if n >= MIN_STATE_SPACE:
         # the recent regime: an early burst of growth must not widen today's interval
         first_i = known[-RECENT_MONTHS][0] if RECENT_MONTHS else 0
-        fc = _state_space(grid[first_i: last_i + 1], horizon, bounds, n)
+        fc = _state_space(grid[first_i: last_i + 1], horizon, bounds, n, damping)
         if fc is not None:
-            return _combine(fc, _robust_line(known[-RECENT_MONTHS:], target_i), bounds)
+            return _combine(fc, _robust_line(known[-RECENT_MONTHS:], target_i, damping),
+                            bounds)
     line = _line(known, target_i, bounds, n, horizon)
     if n >= 2 * HALF_MIN:  # enough months for the robust line to see a levelling off
-        return _combine(line, _robust_line(known[-RECENT_MONTHS:], target_i), bounds)
+        return _combine(line, _robust_line(known[-RECENT_MONTHS:], target_i, damping),
+                        bounds)
     return line
 
 
-def _robust_line(known: list[tuple[int, float]], target_i: int) -> tuple[float, float]:
+def _robust_line(known: list[tuple[int, float]], target_i: int, damping: float = 1.0
+                 ) -> tuple[float, float]:
     """The robust trend of the recent months, extended to ``target_i``: its value and standard
     error. The Theil–Sen line through them, one noisy month moves it little (where it moves
     the local trend's slope); when the later half climbs (or falls) more slowly than the
     earlier half, the slope decays geometrically at the rate seen, from the later half's
-    level: adoption levelling off towards its ceiling is not extended past it."""
+    level: adoption levelling off towards its ceiling is not extended past it. The slowing
+    down must still hold in the latest month (``_sustained``)."""
     x = np.array([i for i, _ in known], dtype=float)
     y = np.array([v for _, v in known], dtype=float)
     slope, intercept = theil_sen(x, y)
@@ -167,20 +177,35 @@ def _robust_line(known: list[tuple[int, float]], target_i: int) -> tuple[float, 
     sd = max(float(np.sqrt(np.sum(resid ** 2) / max(len(x) - 2, 1))), 1e-6)
     sxx = float(np.sum((x - x.mean()) ** 2)) or 1.0
     se = sd * math.sqrt(1 + 1 / len(x) + (target_i - x.mean()) ** 2 / sxx)
-    value = intercept + slope * target_i
+    steps = int(target_i - x[-1])
+    value = intercept + slope * (x[-1] + _damped(steps, damping))
     half = len(x) // 2
     if half >= HALF_MIN:
         early_slope, _ = theil_sen(x[:half], y[:half])
         late_slope, late_icpt = theil_sen(x[half:], y[half:])
-        if early_slope * late_slope > 0 and abs(late_slope) < abs(early_slope):
+        if (early_slope * late_slope > 0 and abs(late_slope) < abs(early_slope)
+                and _sustained(x, y, early_slope, late_slope)):
             months = float(x[half:].mean() - x[:half].mean())
             decay = (late_slope / early_slope) ** (1 / months)
             last = float(x[-1])
-            steps = target_i - last
             level = late_icpt + late_slope * last
             now = late_slope * decay ** (last - float(x[half:].mean()))
             value = level + now * sum(decay ** h for h in range(1, int(steps) + 1))
     return value, se
+
+
+def _damped(steps: int, damping: float) -> float:
+    """How many months of the current slope ``steps`` months ahead add up to, when the slope
+    fades by ``damping`` a month (``steps`` when it does not fade)."""
+    return float(sum(damping ** h for h in range(1, steps + 1))) if steps > 0 else 0.0
+
+
+def _sustained(x: np.ndarray, y: np.ndarray, early: float, late: float) -> bool:
+    """Whether a slowing down still holds in the latest month: its change goes no faster
+    than halfway between the earlier and the later half's paces. A summer lull or a dip that
+    the latest month has already left behind (the pace picks up again) is not a ceiling."""
+    step = float((y[-1] - y[-2]) / (x[-1] - x[-2]))
+    return step * early <= 0 or abs(step) <= (abs(early) + abs(late)) / 2
 
 
 def _combine(fc: Forecast, line: tuple[float, float], bounds: tuple[float, float]) -> Forecast:
@@ -214,8 +239,8 @@ def _line(known: list[tuple[int, float]], target_i: int, bounds: tuple[float, fl
                     _clip(mean + Z80 * se, bounds), se, "ols_line", n, horizon, raw=mean)
 
 
-def _state_space(grid: list[float], horizon: int, bounds: tuple[float, float], n: int
-                 ) -> Forecast | None:
+def _state_space(grid: list[float], horizon: int, bounds: tuple[float, float], n: int,
+                 damping: float = 1.0) -> Forecast | None:
     stat_models.load()
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
@@ -233,7 +258,11 @@ def _state_space(grid: list[float], horizon: int, bounds: tuple[float, float], n
                 se = float(np.sqrt(max(res.smoothed_state_cov[0, 0, -1], 0.0)))
             else:
                 fc = res.get_forecast(horizon)
-                mean = float(np.asarray(fc.predicted_mean)[-1])
+                path = np.asarray(fc.predicted_mean)
+                mean = float(path[-1])
+                if horizon >= 2:  # the slope fades over the horizon
+                    step = float(path[1] - path[0])
+                    mean = float(path[0]) + step * (_damped(horizon, damping) - 1)
                 se = float(np.asarray(fc.se_mean)[-1])
     except (ValueError, np.linalg.LinAlgError):
         return None
