@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chiso.access import accounts, audit
 from chiso.access.policy import Rule, rule_for
 from chiso.access.roles import ANONYMOUS, Principal
+from chiso.store.db import RETRY_AFTER, is_busy
 from chiso.store.tables import (
     FEED_TABLES,
     assignments,
@@ -253,7 +254,16 @@ class AccessGuard:
                                "no access rule names this route: refused (deny by default)")
             return
         engine = self.engine_of(scope["app"])
-        who = await self._authenticate(request, engine)
+        try:
+            who = await self._authenticate(request, engine)
+        except Exception as exc:
+            if not is_busy(exc):
+                raise
+            # Answered as the app answers a busy database: nothing was done, send it again.
+            await self._refuse(scope, receive, send, 503, "the database is busy; send the "
+                               f"request again in {RETRY_AFTER} seconds (nothing was done)",
+                               headers={"Retry-After": str(RETRY_AFTER)})
+            return
         if who is None:
             await self._refuse(scope, receive, send, 401, "unknown, expired or revoked "
                                "credentials", www=True)
@@ -457,7 +467,8 @@ class AccessGuard:
         await self.app(scope, receive, send_after_audit)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int,
-                      message: str, www: bool = False) -> None:
+                      message: str, www: bool = False,
+                      headers: dict[str, str] | None = None) -> None:
         request = Request(scope, receive)
         if self.refuse is not None and not get_route_path(scope).startswith("/api/"):
             response = await self.refuse(request, status, message)
@@ -468,6 +479,7 @@ class AccessGuard:
                                 media_type="application/json")
             if www:
                 response.headers["WWW-Authenticate"] = "Bearer"
+        response.headers.update(headers or {})
         await response(scope, receive, send)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 
 def normalise_url(url: str) -> str:
@@ -20,6 +21,22 @@ def normalise_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+#: Seconds a client told the database is busy waits before sending its request again.
+RETRY_AFTER = 2
+# What a database too busy to answer now says (as opposed to one that is broken): SQLite's
+# one writer holding the lock past the busy timeout; PostgreSQL out of connection slots.
+_BUSY = ("database is locked", "database table is locked", "too many clients already",
+         "remaining connection slots are reserved", "too many connections")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for a database too busy to answer now: the request may be sent again later."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    return isinstance(exc, OperationalError) and any(
+        text in str(exc.orig).lower() for text in _BUSY)
 
 
 def is_sqlite(engine: Engine) -> bool:
