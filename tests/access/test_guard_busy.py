@@ -34,14 +34,14 @@ def test_a_bearer_request_with_no_free_connection_is_a_503(fresh_runtime: Runtim
         narrow.dispose()
 
 
-class _Said(Exception):
+class _ServerSaidError(Exception):
     def __init__(self, text: str) -> None:
         super().__init__(text)
 
 
 def test_what_a_busy_server_says_is_told_from_a_broken_one() -> None:
     def said(text: str) -> OperationalError:
-        return OperationalError("SELECT 1", {}, _Said(text))
+        return OperationalError("SELECT 1", {}, _ServerSaidError(text))
 
     assert is_busy(said("database is locked"))
     assert is_busy(said('connection failed: FATAL:  sorry, too many clients already'))

@@ -102,3 +102,20 @@ def test_a_live_claim_is_left_alone(fresh_runtime: Runtime) -> None:
     later = run_due(rt, now + timedelta(minutes=6), kinds=["monthly"], units=[HOAN_KIEM],
                     lease=lease)
     assert [(r.stage, r.built) for r in later] == [("opened", 1)]
+
+
+def test_a_period_no_plan_of_the_kind_covers_is_not_due(fresh_runtime: Runtime) -> None:
+    """In 2026 the annual report's last period is 2025, before plan 131's year: nothing is
+    claimed or built (it could not be ranked by a method in force then)."""
+    now = datetime(2026, 12, 5, 3, tzinfo=UTC)
+    assert run_due(fresh_runtime, now, kinds=["annual", "six-months"],
+                   units=[HOAN_KIEM]) == [Run("six-months", "2026-H1", "opened", 1),
+                                          Run("six-months", "2026-H1", "closed", 1)]
+    with fresh_runtime.engine.connect() as conn:
+        kinds = conn.execute(select(report_runs.c.kind)).scalars().all()
+    assert "annual" not in kinds
+
+
+def test_a_report_for_a_period_before_its_method_says_why(fresh_runtime: Runtime) -> None:
+    with pytest.raises(archive.ReportError, match="no version of plan-completion in force"):
+        archive.save(fresh_runtime, "annual", "2025", HOAN_KIEM, today=date(2026, 12, 5))

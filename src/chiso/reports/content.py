@@ -282,6 +282,14 @@ def gather(rt: Runtime, kind_id: str, period_label: str, unit: str) -> ReportDat
     if kind.due_month is not None:  # due within its own year: data up to the day before
         as_of = min(as_of, date(period.end.year, kind.due_month, kind.due_day)
                     - timedelta(days=1))
+    methods = rt.catalog.methods
+    if methods is not None and kind.ranking.method in methods.versions:
+        try:
+            methods.in_force(kind.ranking.method, as_of)
+        except KeyError as exc:
+            raise ReportError(f"{exc.args[0]}: the {kind.id} report for {period_label} "
+                              "cannot rank units; build it for a period the method covers"
+                              ) from exc
     next_start, next_end = following(period)
     catalog = rt.catalog
     lines: list[TargetLine] = []

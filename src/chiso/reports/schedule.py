@@ -9,7 +9,9 @@ finds the row and skips, so a run happens once however many processes serve, on 
 and SQLite alike. A claim is a lease (:data:`LEASE`), renewed after each report built; an
 unfinished run whose lease has passed was left by a process that died, and the first look
 that finds it takes it over in one conditional update (one process wins) and builds it.
-:func:`run_due` does one look; :func:`loop` looks every few minutes.
+:func:`run_due` does one look; :func:`loop` looks every few minutes. A period that none
+of the kind's plans covers (the annual report on a plan for 2026, in 2026, asks for 2025) is
+not due; a report that fails is logged and the others are built.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, insert, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -90,6 +92,17 @@ def _renew(rt: Runtime, kind: str, period: str, stage: str, until: datetime) -> 
             lease_until=until))
 
 
+def _within_plans(rt: Runtime, plans: list[str], start: date, end: date) -> bool:
+    """Does ``start``–``end`` overlap the period of one of ``plans`` (a plan without a period
+    covers every one)?"""
+    for number in plans:
+        plan = rt.catalog.plans[number].plan
+        if ((plan.period_start is None or end >= plan.period_start)
+                and (plan.period_end is None or start <= plan.period_end)):
+            return True
+    return False
+
+
 def run_due(rt: Runtime, now: datetime, *, kinds: list[str] | None = None,
             units: list[str] | None = None, lease: timedelta = LEASE) -> list[Run]:
     """Build what is due at ``now`` and not yet claimed, or claimed by a process whose lease
@@ -102,7 +115,10 @@ def run_due(rt: Runtime, now: datetime, *, kinds: list[str] | None = None,
         if kinds is not None and kind.id not in kinds:
             continue
         label = last_period(kind, today)
-        end = report_period(kind, label).end
+        period = report_period(kind, label)
+        if not _within_plans(rt, kind.plans, period.start, period.end):
+            continue  # a period none of the kind's plans covers has nothing to report
+        end = period.end
         stages = ["opened"] + (["closed"] if now >= due_cut_off(kind, end) else [])
         for stage in stages:
             if not _claim(rt, kind.id, label, stage, now, lease):
@@ -114,7 +130,9 @@ def run_due(rt: Runtime, now: datetime, *, kinds: list[str] | None = None,
                 try:
                     archive.save(rt, kind.id, label, unit, today=today, now=now)
                     built += 1
-                except ReportError:
+                except ReportError as exc:
+                    log.error("report %s %s %s not built: %s", kind.id, label, unit, exc)
+                except Exception:  # one report's failure never stops the others
                     log.exception("report %s %s %s not built", kind.id, label, unit)
                 elapsed = timedelta(seconds=time.monotonic() - started)
                 _renew(rt, kind.id, label, stage, now + elapsed + lease)
