@@ -1,4 +1,5 @@
-"""Vietnamese text helpers shared by every room: folding for search, whitespace normalising."""
+"""Text helpers shared by every room: folding Vietnamese for search, normalising whitespace,
+and messages a page can say in the reader's language (:class:`Said`)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,20 @@ def squash(text: str) -> str:
 def nfc(text: str) -> str:
     """The canonical composed form: seeds and typed text may mix NFC and NFD."""
     return unicodedata.normalize("NFC", text)
+
+
+class Said(str):
+    """A message for a person, in English, that carries its template and its parts, so that a
+    page can say it in the reader's language: the interface's message catalogue translates
+    ``template`` (English, with ``%(name)s`` parts) and the parts are filled in after; ``vi``
+    is the Vietnamese template when it comes with the data (a contract's rule) rather than
+    from the catalogue. Everywhere else (JSON, logs, comparisons) it is the English text."""
+
+    template: str
+    params: dict[str, object]
+    vi: str | None
+
+    def __new__(cls, template: str, vi: str | None = None, /, **params: object) -> Said:
+        said = super().__new__(cls, template % params if params else template)
+        said.template, said.params, said.vi = template, params, vi
+        return said

@@ -59,7 +59,7 @@ def test_an_officer_maps_an_exports_columns_and_uploads_it(
 
     _upload(page, officer_server, export)
     problems = page.locator("#problems li").all_inner_texts()
-    assert any("field 'procedure'" in p and "Mã thủ tục" in p for p in problems), problems
+    assert any("trường 'procedure'" in p and "Mã thủ tục" in p for p in problems), problems
     assert len(problems) == len(EXPECTED)
     proposed = {}
     for heading in EXPECTED:
@@ -77,7 +77,8 @@ def test_an_officer_maps_an_exports_columns_and_uploads_it(
     export.write_bytes(own_words_csv(rows))
     _upload(page, officer_server, export)
     [problem] = page.locator("#problems li").all_inner_texts()
-    assert problem.startswith("row 5, column G (Trạng thái) field 'status'"), problem
+    assert problem.startswith("Dòng 5, cột G (Trạng thái), trường 'status': 'Đang chờ' không "
+                              "thuộc các giá trị"), problem
 
     rows[1]["status"] = "Đang xử lý"
     export.write_bytes(own_words_csv(rows))

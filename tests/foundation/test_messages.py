@@ -33,11 +33,14 @@ def message_ids() -> list[tuple[str, int, str]]:
             str(WEB), [("templates/**.html", "jinja2"), ("**.py", "python")],
             options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}})
     ]
-    # Rooms whose errors a page shows in the reader's language name them by template.
-    keywords = {**DEFAULT_KEYWORDS, "MappingError": None, "MappingConflictError": None}
-    mappings = SRC / "intake" / "mappings.py"
-    found += [("intake/mappings.py", line, message if isinstance(message, str) else message[0])
-              for line, message, _c, _x in extract_from_file("python", mappings, keywords)]
+    # A room's messages that pages say in the reader's language: ``Said`` templates (the
+    # file door's problems) and the column mappings' errors.
+    keywords = {**DEFAULT_KEYWORDS, "Said": None, "_BadValueError": None, "MappingError": None,
+                "MappingConflictError": None}
+    for module in sorted((SRC / "intake").glob("*.py")):
+        found += [(f"intake/{module.name}", line,
+                   message if isinstance(message, str) else message[0])
+                  for line, message, _c, _x in extract_from_file("python", module, keywords)]
     return [(where, line, text) for where, line, text in found if text]
 
 
@@ -45,6 +48,7 @@ def test_the_extraction_sees_the_messages() -> None:
     ids = {text for _w, _l, text in message_ids()}
     assert "Wrong user name or password." in ids
     assert "The mapping maps no heading." in ids
+    assert "is required and missing" in ids
     assert len(ids) > 500
 
 

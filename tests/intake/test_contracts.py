@@ -70,8 +70,11 @@ def _write(tmp_path: Path, feed: str, mutate: object) -> Path:
 
 
 @pytest.mark.parametrize(("mutate", "message"), [
-    (lambda d: d["rules"].append({"left": "nope", "op": "<=", "right": "id", "message": "x"}),
+    (lambda d: d["rules"].append({"left": "nope", "op": "<=", "right": "id", "message": "x",
+                                  "message_vi": "x"}),
      "unknown field 'nope'"),
+    (lambda d: d["rules"].append({"left": "id", "op": "<=", "right": "id", "message": "x"}),
+     "message_vi"),  # a rule's message is said in Vietnamese too
     (lambda d: d.update(version="procedure"), "version field must be a datetime"),
     (lambda d: d["fields"]["supplement_requests"].update(min=5, max=1), "min is greater"),
     (lambda d: d["fields"]["status"].update(typo=True), "Extra inputs"),

@@ -97,7 +97,7 @@ def test_the_page_answers_4xx_for_malformed_files_and_evidence_names_download(
         r = client.post("/intake/upload", data={"feed": "tthc.dossier", "unit": "00070"},
                         files={"file": ("x.csv", io.BytesIO(data))}, headers=steward_headers)
         assert r.status_code == 422, r.text[:300]
-        assert "row " in r.text
+        assert "dòng " in r.text.lower()  # the problem names its row, in Vietnamese
     stats = ("Mã chỉ tiêu;Kỳ;Giá trị;Nguồn;Ngày công bố\n"
              "ihanoi_accounts;2026-10;1.234;Báo cáo 12/BC-UBND;05/11/2026\n").encode()
     name = "Biên bản nghiệm thu số 12 của Ủy ban nhân dân phường Hoàn Kiếm " * 3 + ".pdf"

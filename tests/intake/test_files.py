@@ -185,7 +185,15 @@ def test_upload_page(client: TestClient, engine: Engine,
                       files={"file": ("hs.csv", io.BytesIO(dossier_csv(records)))},
                       headers=steward_headers)
     assert bad.status_code == 422
-    assert "row 5, column G (Kênh nộp)" in bad.text
+    # said in the reader's language: where, then what, with the value and the allowed ones
+    assert ("Dòng 5, cột G (Kênh nộp), trường &#39;channel&#39;: &#39;fax&#39; không thuộc "
+            "các giá trị: online, direct, postal") in bad.text
+    english = client.post("/intake/upload?lang=en",
+                          data={"feed": "tthc.dossier", "unit": "00070"},
+                          files={"file": ("hs.csv", io.BytesIO(dossier_csv(records)))},
+                          headers=steward_headers)
+    assert "Row 5, column G (Kênh nộp), field &#39;channel&#39;: &#39;fax&#39; is not one of" \
+        in english.text
 
 
 def test_cli_ingest(tmp_path: Path) -> None:

@@ -73,6 +73,7 @@ class Rule(BaseModel):
     when: dict[str, list[str]] | None = None
     require: list[str] | None = None
     message: str
+    message_vi: str = Field(min_length=1, description="the message in Vietnamese")
 
     @model_validator(mode="after")
     def _shape(self) -> Rule:

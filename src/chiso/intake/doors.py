@@ -15,6 +15,7 @@ from chiso.intake.files import FileRefusedError, parse_file, redacted_csv
 from chiso.intake.pipeline import Outcome, Provenance, archive, ingest, pseudonymise, record_refusal
 from chiso.intake.settings import IntakeSettings
 from chiso.intake.validate import Problem, Scope
+from chiso.text import Said
 
 
 @dataclass
@@ -104,14 +105,15 @@ def ingest_file(
     info: dict[str, Any] = {}
     if manual:
         if not evidence:
-            problem = Problem(-1, None, "values typed by hand need an evidence file (the signed "
-                                        "report or release they come from); attach it")
+            problem = Problem(-1, None, Said("values typed by hand need an evidence file (the "
+                                             "signed report or release they come from); "
+                                             "attach it"))
             return record_refusal(engine, contract, prov, data, media, [problem],
                                   keep=settings.archive_personal), info
         with engine.begin() as conn:
             prov.evidence_sha256 = archive(conn, evidence, evidence_media(evidence_name))
     if unit not in known_units:
-        problem = Problem(-1, "unit", f"unknown unit code {unit!r}")
+        problem = Problem(-1, "unit", Said("unknown unit code '%(unit)s'", unit=unit))
         return record_refusal(engine, contract, prov, data, media, [problem],
                               keep=settings.archive_personal), info
     with engine.connect() as conn:
@@ -140,7 +142,7 @@ def ingest_file(
         return record_refusal(engine, contract, prov, payload, media, parsed.header_problems,
                               len(parsed.records)), info
     if not parsed.records:
-        problem = Problem(-1, None, "the file has a header but no data rows")
+        problem = Problem(-1, None, Said("the file has a header but no data rows"))
         return record_refusal(engine, contract, prov, payload, media, [problem]), info
     outcome = ingest(engine, contract, parsed.records, prov, payload, media, mode="text",
                      scope=Scope(known_units=known_units, default_unit=unit,

@@ -33,7 +33,7 @@ from chiso.intake.sheets import (
     read_sheet,
 )
 from chiso.intake.validate import Problem
-from chiso.text import fold
+from chiso.text import Said, fold
 
 __all__ = ["MAX_CELL", "FileRefusedError", "ParsedFile", "parse_file", "redacted_csv"]
 
@@ -199,9 +199,9 @@ def _too_long(contract: Contract, exc: CellTooLongError) -> FileRefusedError:
     column = None
     if exc.column is not None:
         column = column_letter(exc.column) + (f" ({header})" if header else "")
-    return FileRefusedError(f"a cell is longer than {MAX_CELL} characters; no field holds "
-                            "that much text: check the column's content", exc.row, column,
-                            name)
+    return FileRefusedError(Said("a cell is longer than %(limit)s characters; no field holds "
+                                 "that much text: check the column's content", limit=MAX_CELL),
+                            exc.row, column, name)
 
 
 def parse_file(
@@ -218,10 +218,11 @@ def parse_file(
     no header but are like the contract's (three or more proposals in one row) is read with
     that row as its header, so that the answer lists the proposals."""
     if len(data) > settings.max_upload_bytes:
-        raise FileRefusedError(f"the file is {len(data)} bytes, more than the limit "
-                               f"{settings.max_upload_bytes}")
+        raise FileRefusedError(Said("the file is %(size)s bytes, more than the limit "
+                                    "%(limit)s", size=len(data),
+                                    limit=settings.max_upload_bytes))
     if not data.strip():
-        raise FileRefusedError("the file is empty")
+        raise FileRefusedError(Said("the file is empty"))
     try:
         sheet = read_sheet(data, filename, settings, encoding)
     except CellTooLongError as exc:
@@ -233,12 +234,16 @@ def parse_file(
         start, height, mapped = own, 1, _map_header(_headers(contract, mapping), rows, own,
                                                     False)
     elif len(mapped) < 2:
-        hint = (" The file may be in an encoding other than UTF-8 or Windows-1258."
-                if kind in ("csv", "html") else "")
         expected = ", ".join(f"'{s.headers[0] if s.headers else n}'"
                              for n, s in contract.fields.items() if s.required)
-        raise FileRefusedError(f"no header row found in the first {HEADER_SCAN} rows; expected "
-                               f"columns such as {expected}.{hint}")
+        if kind in ("csv", "html"):
+            raise FileRefusedError(Said(
+                "no header row found in the first %(rows)s rows; expected columns such as "
+                "%(expected)s. The file may be in an encoding other than UTF-8 or "
+                "Windows-1258.", rows=HEADER_SCAN, expected=expected))
+        raise FileRefusedError(Said("no header row found in the first %(rows)s rows; expected "
+                                    "columns such as %(expected)s.", rows=HEADER_SCAN,
+                                    expected=expected))
     parsed = ParsedFile(kind, used)
     parsed.table = rows
     header_row = start + height  # spreadsheet row number of the last header row
@@ -261,10 +266,10 @@ def parse_file(
         if "unit" in contract.fields and "unit" not in parsed.columns and (
                 _unit_heading(header) or _unit_values(rows, start + height, c, known_units)):
             known = ", ".join(f"'{h}'" for h in contract.fields["unit"].headers)
-            parsed.header_problems.append(Problem(
-                -1, "unit", f"column {where} seems to name each row's unit but its heading is "
-                f"not one the contract knows; head it {known} so that every row is filed "
-                "under its own unit", start + height, where))
+            parsed.header_problems.append(Problem(-1, "unit", Said(
+                "column %(column)s seems to name each row's unit but its heading is not one "
+                "the contract knows; head it %(headings)s so that every row is filed under its "
+                "own unit", column=where, headings=known), start + height, where))
     proposed = {p.heading: p for p in propose(contract, [h for _c, h in headings],
                                               parsed.columns)}
     parsed.proposals = [HeadingProposal(column_letter(c), h, proposed[h].field, proposed[h].score)
@@ -272,9 +277,9 @@ def parse_file(
     for name, spec in contract.fields.items():
         if spec.required and name not in parsed.columns and name != "unit":
             seen = spec.headers[0] if spec.headers else name
-            parsed.header_problems.append(Problem(
-                -1, name, f"no column for required field '{name}'; add a column headed "
-                f"'{seen}'", header_row, None))
+            parsed.header_problems.append(Problem(-1, name, Said(
+                "no column for required field '%(name)s'; add a column headed '%(heading)s'",
+                name=name, heading=seen), header_row, None))
     required = [c for c, (name, _h) in mapped.items() if contract.fields[name].required]
     for r in range(start + height, len(rows)):
         row = rows[r]

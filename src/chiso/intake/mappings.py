@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from chiso.access import audit
 from chiso.catalog.feeds import Contract
 from chiso.store.tables import intake_mappings
-from chiso.text import fold, squash
+from chiso.text import Said, fold, squash
 
 MAX_HEADING = 200  # characters of one heading
 MAX_COLUMNS = 500  # headings in one mapping (a file's column limit)
@@ -37,7 +37,7 @@ class MappingError(ValueError):
     def __init__(self, template: str, heading: str | None = None, field: str | None = None,
                  **params: object):
         self.template, self.params = template, params
-        super().__init__(template % params if params else template)
+        super().__init__(Said(template, **params))
         self.heading, self.field = heading, field
 
 
@@ -133,8 +133,8 @@ def save(engine: Engine, contract: Contract, unit: str, source: str,
                          unit=unit, ip=ip, detail={"version": version,
                                                    "columns": cleaned})
     except IntegrityError as exc:
-        raise MappingConflictError("Another save of this mapping came first: reload it and "
-                                   "save again.") from exc
+        raise MappingConflictError(Said("Another save of this mapping came first: reload it "
+                                        "and save again.")) from exc
     return Mapping(new_id, contract.feed, unit, source, version, cleaned, created, by)
 
 

@@ -25,7 +25,7 @@ from chiso.catalog.feeds import Contract
 from chiso.intake.settings import IntakeSettings, get_intake_settings
 from chiso.intake.validate import Mode, Problem, Scope, validate_batch
 from chiso.store.tables import FEED_TABLES, intake_batches, intake_raw
-from chiso.text import squash
+from chiso.text import Said, squash
 
 Locate = Callable[[int, str | None], tuple[int | None, str | None]]
 
@@ -216,10 +216,10 @@ def unit_moves(
             index, unit = wanted[record_id]
             if stored != unit:
                 row, column = locate(index, "unit") if locate else (None, None)
-                problems.append(Problem(
-                    index, "unit", f"record {record_id} is filed under unit {stored}; it cannot "
-                    f"move to {unit} through this door (ask the data steward)", row, column,
-                    record_id))
+                problems.append(Problem(index, "unit", Said(
+                    "record %(record)s is filed under unit %(stored)s; it cannot move to "
+                    "%(unit)s through this door (ask the data steward)", record=record_id,
+                    stored=stored, unit=unit), row, column, record_id))
     return sorted(problems, key=lambda p: p.index)
 
 

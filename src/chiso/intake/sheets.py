@@ -29,7 +29,7 @@ from typing import Any
 
 from chiso.intake.settings import IntakeSettings
 from chiso.intake.validate import Problem
-from chiso.text import nfc
+from chiso.text import Said, nfc
 
 MAX_ROWS = 200_000
 MAX_COLUMNS = 500  # non-blank columns in a row; a real export has a few dozen
@@ -94,8 +94,8 @@ def read_sheet(data: bytes, filename: str, settings: IntakeSettings,
         text, used = _decode_markup(data, encoding)
         return Sheet("html", used, _html_rows(text))
     if lower.endswith(".xls") and b"\x00" in head and not wide:
-        raise FileRefusedError("the .xls file is neither an Excel workbook nor a table; "
-                               "save it as Excel Workbook (.xlsx) or CSV UTF-8")
+        raise FileRefusedError(Said("the .xls file is neither an Excel workbook nor a table; "
+                                    "save it as Excel Workbook (.xlsx) or CSV UTF-8"))
     text, used = _decode_text(data, encoding)
     return Sheet("csv", used, _csv_rows(text))
 
@@ -121,7 +121,8 @@ def _decode_text(data: bytes, encoding: str | None) -> tuple[str, str]:
         try:
             return nfc(data.decode(encoding)), encoding
         except (LookupError, UnicodeDecodeError) as exc:
-            raise FileRefusedError(f"the file is not valid {encoding}: {exc}") from exc
+            raise FileRefusedError(Said("the file is not valid %(encoding)s: %(why)s",
+                                        encoding=encoding, why=exc)) from exc
     if data.startswith(b"\xef\xbb\xbf"):
         return nfc(data[3:].decode("utf-8", errors="strict")), "utf-8-sig"
     wide = _utf16(data)
@@ -129,11 +130,11 @@ def _decode_text(data: bytes, encoding: str | None) -> tuple[str, str]:
         try:
             return nfc(data.decode(wide)), wide
         except UnicodeDecodeError as exc:
-            raise FileRefusedError("the file looks like UTF-16 but does not decode; save it "
-                                   "as 'CSV UTF-8' and upload again") from exc
+            raise FileRefusedError(Said("the file looks like UTF-16 but does not decode; "
+                                        "save it as 'CSV UTF-8' and upload again")) from exc
     if b"\x00" in data[:4096]:
-        raise FileRefusedError("the file is binary, not a table; save it as Excel Workbook "
-                               "(.xlsx) or 'CSV UTF-8' and upload again")
+        raise FileRefusedError(Said("the file is binary, not a table; save it as Excel "
+                                    "Workbook (.xlsx) or 'CSV UTF-8' and upload again"))
     try:
         return nfc(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
@@ -141,8 +142,8 @@ def _decode_text(data: bytes, encoding: str | None) -> tuple[str, str]:
     try:
         return nfc(data.decode("cp1258")), "windows-1258"
     except UnicodeDecodeError as exc:
-        raise FileRefusedError("the file is neither UTF-8 nor Windows-1258; save it as "
-                               "'CSV UTF-8' and upload again") from exc
+        raise FileRefusedError(Said("the file is neither UTF-8 nor Windows-1258; save it as "
+                                    "'CSV UTF-8' and upload again")) from exc
 
 
 def _csv_rows(text: str) -> list[list[Any]]:
@@ -177,7 +178,8 @@ def _long_cell(text: str, line: int, delimiter: str) -> int | None:
 
 def _count(rows: list[list[Any]]) -> None:
     if len(rows) > MAX_ROWS + HEADER_SCAN:
-        raise FileRefusedError(f"more than {MAX_ROWS} rows; split the file")
+        raise FileRefusedError(Said("more than %(limit)s rows; split the file",
+                                    limit=MAX_ROWS))
 
 
 def bounded(row: list[Any], line: int) -> list[Any]:
@@ -188,17 +190,19 @@ def bounded(row: list[Any], line: int) -> list[Any]:
                                             and not row[end - 1].strip())):
         end -= 1
     if end > MAX_COLUMNS:
-        raise FileRefusedError(f"row {line} has {end} columns, more than the limit "
-                               f"{MAX_COLUMNS}; keep only the report's own columns",
+        raise FileRefusedError(Said("row %(row)s has %(count)s columns, more than the limit "
+                                    "%(limit)s; keep only the report's own columns",
+                                    row=line, count=end, limit=MAX_COLUMNS),
                                line, column_letter(MAX_COLUMNS))
     return row[:end]
 
 
 def _cell_text(value: str, line: int, column: int) -> str:
     if len(value) > MAX_CELL:
-        raise FileRefusedError(f"row {line}, column {column_letter(column)}: a cell of "
-                               f"{len(value)} characters, more than the limit {MAX_CELL}",
-                               line, column_letter(column))
+        raise FileRefusedError(Said("row %(row)s, column %(column)s: a cell of %(length)s "
+                                    "characters, more than the limit %(limit)s", row=line,
+                                    column=column_letter(column), length=len(value),
+                                    limit=MAX_CELL), line, column_letter(column))
     return nfc(value)
 
 
@@ -208,25 +212,28 @@ def check_zip(data: bytes, settings: IntakeSettings) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise FileRefusedError(f"not a readable XLSX (broken zip): {exc}") from exc
+        raise FileRefusedError(Said("not a readable XLSX (broken zip): %(why)s",
+                                    why=exc)) from exc
     with archive:
         infos = archive.infolist()
         if len(infos) > settings.max_xlsx_entries:
-            raise FileRefusedError(f"the XLSX has {len(infos)} parts, more than the limit "
-                                   f"{settings.max_xlsx_entries}")
+            raise FileRefusedError(Said("the XLSX has %(count)s parts, more than the limit "
+                                        "%(limit)s", count=len(infos),
+                                        limit=settings.max_xlsx_entries))
         total = sum(i.file_size for i in infos)
         if total > settings.max_xlsx_uncompressed:
-            raise FileRefusedError(f"the XLSX expands to {total} bytes, more than the limit "
-                                   f"{settings.max_xlsx_uncompressed}")
+            raise FileRefusedError(Said("the XLSX expands to %(size)s bytes, more than the "
+                                        "limit %(limit)s", size=total,
+                                        limit=settings.max_xlsx_uncompressed))
         for info in infos:
             if info.file_size > 1_000_000 and info.file_size > MAX_RATIO * max(
                     info.compress_size, 1):
-                raise FileRefusedError(f"part {info.filename} is compressed "
-                                       f"{info.file_size // max(info.compress_size, 1)}:1; "
-                                       "refused as a zip bomb")
+                raise FileRefusedError(Said(
+                    "part %(part)s is compressed %(ratio)s:1; refused as a zip bomb",
+                    part=info.filename, ratio=info.file_size // max(info.compress_size, 1)))
         if "xl/workbook.xml" not in archive.namelist():
-            raise FileRefusedError("not an XLSX workbook (no xl/workbook.xml); save the file "
-                                   "as Excel Workbook (.xlsx) or CSV UTF-8")
+            raise FileRefusedError(Said("not an XLSX workbook (no xl/workbook.xml); save the "
+                                        "file as Excel Workbook (.xlsx) or CSV UTF-8"))
         for info in infos:
             if not info.filename.endswith((".xml", ".rels")):
                 continue
@@ -235,9 +242,9 @@ def check_zip(data: bytes, settings: IntakeSettings) -> None:
                 while chunk := part.read(65536):
                     window = (tail + chunk).upper()
                     if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
-                        raise FileRefusedError(f"part {info.filename} declares a DTD or XML "
-                                               "entities, which a real XLSX never does; "
-                                               "refused")
+                        raise FileRefusedError(Said(
+                            "part %(part)s declares a DTD or XML entities, which a real XLSX "
+                            "never does; refused", part=info.filename))
                     tail = chunk[-16:]
 
 
@@ -248,7 +255,8 @@ def _xlsx_rows(data: bytes, settings: IntakeSettings) -> list[list[Any]]:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for broken parts
-        raise FileRefusedError(f"not a readable XLSX: {type(exc).__name__}: {exc}") from exc
+        raise FileRefusedError(Said("not a readable XLSX: %(kind)s: %(why)s",
+                                    kind=type(exc).__name__, why=exc)) from exc
     try:
         sheet = book.worksheets[0]
         rows: list[list[Any]] = []
@@ -271,8 +279,9 @@ def _xls_rows(data: bytes) -> list[list[Any]]:
         book = xlrd.open_workbook(file_contents=data, on_demand=True)
         sheet = book.sheet_by_index(0)
     except Exception as exc:  # xlrd raises its own and struct errors for broken files
-        raise FileRefusedError(f"not a readable Excel 97-2003 workbook: {exc}; save it as "
-                               "Excel Workbook (.xlsx) and upload again") from exc
+        raise FileRefusedError(Said("not a readable Excel 97-2003 workbook: %(why)s; save it "
+                                    "as Excel Workbook (.xlsx) and upload again",
+                                    why=exc)) from exc
     rows: list[list[Any]] = []
     for r in range(sheet.nrows):
         _count(rows)
@@ -349,11 +358,12 @@ def _html_rows(text: str) -> list[list[Any]]:
                 open_tables[-1].cell(" ".join(element.xpath("string()").split()),
                                      element.get("colspan"), element.get("rowspan"))
     except etree.LxmlError as exc:
-        raise FileRefusedError(f"the file is not a readable HTML table: {exc}") from exc
+        raise FileRefusedError(Said("the file is not a readable HTML table: %(why)s",
+                                    why=exc)) from exc
     tables.extend(t.rows for t in open_tables)  # tables the page never closed
     if not any(tables):
-        raise FileRefusedError("the file is a web page without a table; export the data as "
-                               "Excel Workbook (.xlsx) or CSV UTF-8")
+        raise FileRefusedError(Said("the file is a web page without a table; export the data "
+                                    "as Excel Workbook (.xlsx) or CSV UTF-8"))
     return max(tables, key=len)
 
 
@@ -420,8 +430,8 @@ def _spreadsheet_ml_rows(data: bytes) -> list[list[Any]]:
     try:
         root = fromstring(data, forbid_dtd=True)
     except (ParseError, DefusedXmlException) as exc:
-        raise FileRefusedError(f"not a readable XML Spreadsheet: {exc}; save it as Excel "
-                               "Workbook (.xlsx)") from exc
+        raise FileRefusedError(Said("not a readable XML Spreadsheet: %(why)s; save it as "
+                                    "Excel Workbook (.xlsx)", why=exc)) from exc
     table = root.find(f"{_SS}Worksheet/{_SS}Table")
     rows: list[list[Any]] = []
     if table is None:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from chiso.catalog.feeds import Contract, FieldSpec, FieldType
 from chiso.clock import VIETNAM
-from chiso.text import fold
+from chiso.text import Said, fold
 
 VN = VIETNAM
 Mode = Literal["json", "text"]
@@ -90,7 +90,11 @@ class Result:
 
 
 class _BadValueError(ValueError):
-    pass
+    """A value its field cannot take; ``said`` is the message, sayable in any language."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.said = Said(template, **params)
+        super().__init__(self.said)
 
 
 def _as_datetime(value: Any, mode: Mode) -> datetime:
@@ -106,22 +110,28 @@ def _as_datetime(value: Any, mode: Mode) -> datetime:
             try:
                 dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
             except ValueError as exc:
-                raise _BadValueError(f"{text!r} is not a real date (dd/mm/yyyy): {exc}") from exc
+                raise _BadValueError("'%(text)s' is not a real date (dd/mm/yyyy): %(why)s",
+                                     text=text, why=exc) from exc
         else:
             try:
                 dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError as exc:
-                hint = ("dd/mm/yyyy [hh:mm] or ISO 8601" if mode == "text"
-                        else "ISO 8601 with offset, e.g. 2026-03-02T08:30:00+07:00")
-                raise _BadValueError(f"{text!r} is not a date-time; write {hint}") from exc
+                if mode == "text":
+                    raise _BadValueError("'%(text)s' is not a date-time; write dd/mm/yyyy "
+                                         "[hh:mm] or ISO 8601", text=text) from exc
+                raise _BadValueError("'%(text)s' is not a date-time; write ISO 8601 with "
+                                     "offset, e.g. 2026-03-02T08:30:00+07:00",
+                                     text=text) from exc
             if dt.tzinfo is None and mode == "json":
-                raise _BadValueError(f"{text!r} has no UTC offset; add one, e.g. +07:00")
+                raise _BadValueError("'%(text)s' has no UTC offset; add one, e.g. +07:00",
+                                    text=text)
     else:
-        raise _BadValueError(f"expected a date-time string, got {type(value).__name__}")
+        raise _BadValueError("expected a date-time string, got %(kind)s",
+                             kind=type(value).__name__)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=VN)  # files: times are Vietnamese local time
     if not 2000 <= dt.year <= 2100:
-        raise _BadValueError(f"{value!s} is outside 2000-2100; check the year")
+        raise _BadValueError("%(value)s is outside 2000-2100; check the year", value=value)
     return dt.astimezone(UTC)
 
 
@@ -134,7 +144,8 @@ def _text_number(text: str) -> float:
     try:
         return float(t)
     except ValueError as exc:
-        raise _BadValueError(f"{text!r} is not a number (write 1.234,5 or 1234.5)") from exc
+        raise _BadValueError("'%(text)s' is not a number (write 1.234,5 or 1234.5)",
+                             text=text) from exc
 
 
 def _as_number(value: Any, mode: Mode, integer: bool) -> float | int:
@@ -145,13 +156,14 @@ def _as_number(value: Any, mode: Mode, integer: bool) -> float | int:
     elif isinstance(value, str) and mode == "text":
         number = _text_number(value)
     else:
-        raise _BadValueError(f"expected a number, got {type(value).__name__} {value!r}")
+        raise _BadValueError("expected a number, got %(kind)s '%(value)s'",
+                             kind=type(value).__name__, value=value)
     if isinstance(number, float) and not math.isfinite(number):
         raise _BadValueError("expected a finite number")
     if integer:
         if isinstance(number, float):
             if not number.is_integer():
-                raise _BadValueError(f"expected a whole number, got {number}")
+                raise _BadValueError("expected a whole number, got %(number)s", number=number)
             number = int(number)
         return number
     return float(number)
@@ -166,15 +178,17 @@ def _as_bool(value: Any, mode: Mode) -> bool:
             return True
         if folded in _FALSE:
             return False
-        raise _BadValueError(f"{value!r} is not yes/no; write Có/Không (or x / empty)")
-    raise _BadValueError(f"expected true or false, got {type(value).__name__} {value!r}")
+        raise _BadValueError("'%(value)s' is not yes/no; write Có/Không (or x / empty)",
+                             value=value)
+    raise _BadValueError("expected true or false, got %(kind)s '%(value)s'",
+                         kind=type(value).__name__, value=value)
 
 
 def _as_string(value: Any, spec: FieldSpec, mode: Mode) -> str:
     if mode == "text" and isinstance(value, int | float) and not isinstance(value, bool):
         value = str(int(value)) if float(value).is_integer() else str(value)
     if not isinstance(value, str):
-        raise _BadValueError(f"expected a string, got {type(value).__name__}")
+        raise _BadValueError("expected a string, got %(kind)s", kind=type(value).__name__)
     text = value.strip()
     if spec.enum is not None:
         if text in spec.enum:
@@ -184,11 +198,14 @@ def _as_string(value: Any, spec: FieldSpec, mode: Mode) -> str:
             for code in spec.enum:
                 if folded == fold(code) or folded in {fold(x) for x in spec.labels.get(code, [])}:
                     return code
-        raise _BadValueError(f"{text!r} is not one of: {', '.join(spec.enum)}")
+        raise _BadValueError("'%(text)s' is not one of: %(allowed)s", text=text,
+                             allowed=", ".join(spec.enum))
     if spec.max_length is not None and len(text) > spec.max_length:
-        raise _BadValueError(f"longer than {spec.max_length} characters ({len(text)})")
+        raise _BadValueError("longer than %(limit)s characters (%(length)s)",
+                             limit=spec.max_length, length=len(text))
     if spec.pattern is not None and not re.match(spec.pattern, text):
-        raise _BadValueError(f"{text!r} does not match {spec.pattern}")
+        raise _BadValueError("'%(text)s' does not match %(pattern)s", text=text,
+                             pattern=spec.pattern)
     return text
 
 
@@ -200,9 +217,11 @@ def convert(value: Any, spec: FieldSpec, mode: Mode) -> Any:
     if t in (FieldType.int, FieldType.number):
         number = _as_number(value, mode, integer=t is FieldType.int)
         if spec.min is not None and number < spec.min:
-            raise _BadValueError(f"{number} is below the minimum {spec.min:g}")
+            raise _BadValueError("%(number)s is below the minimum %(limit)s", number=number,
+                                 limit=f"{spec.min:g}")
         if spec.max is not None and number > spec.max:
-            raise _BadValueError(f"{number} is above the maximum {spec.max:g}")
+            raise _BadValueError("%(number)s is above the maximum %(limit)s", number=number,
+                                 limit=f"{spec.max:g}")
         return number
     if t is FieldType.bool:
         return _as_bool(value, mode)
@@ -210,7 +229,7 @@ def convert(value: Any, spec: FieldSpec, mode: Mode) -> Any:
         text = _as_string(value, spec, mode)
         if not _PERIOD.match(text):
             raise _BadValueError(
-                f"{text!r} is not a period; write 2026, 2026-Q3, 2026-H1 or 2026-10")
+                "'%(text)s' is not a period; write 2026, 2026-Q3, 2026-H1 or 2026-10", text=text)
         return text
     return _as_string(value, spec, mode)
 
@@ -230,7 +249,8 @@ def validate_record(
 ) -> tuple[dict[str, Any] | None, list[tuple[str | None, str]]]:
     """Check one record; returns (typed record or None, [(field, message)])."""
     if not isinstance(raw, Mapping):
-        return None, [(None, f"a record must be a JSON object, got {type(raw).__name__}")]
+        return None, [(None, Said("a record must be a JSON object, got %(kind)s",
+                                  kind=type(raw).__name__))]
     problems: list[tuple[str | None, str]] = []
     out: dict[str, Any] = {}
     raw = dict(raw)
@@ -240,35 +260,38 @@ def validate_record(
         value = raw.get(name)
         if _blank(value):
             if spec.required:
-                problems.append((name, "is required and missing"))
+                problems.append((name, Said("is required and missing")))
             out[name] = None
             continue
         try:
             out[name] = convert(value, spec, mode)
         except _BadValueError as exc:
-            problems.append((name, str(exc)))
+            problems.append((name, exc.said))
             out[name] = None
     unit = out.get("unit")
     if unit is not None:
         if scope.known_units and unit not in scope.known_units:
-            problems.append(("unit", f"unknown unit code {unit!r}; use the registry's code "
-                                     "(5-digit code for communes, short code for departments)"))
+            problems.append(("unit", Said(
+                "unknown unit code '%(unit)s'; use the registry's code (5-digit code for "
+                "communes, short code for departments)", unit=unit)))
         elif scope.units is not None and unit not in scope.units:
-            problems.append(("unit", f"this source may not send data for unit {unit!r}"))
+            problems.append(("unit", Said("this source may not send data for unit '%(unit)s'",
+                                          unit=unit)))
         elif scope.default_unit is not None and unit != scope.default_unit:
-            problems.append(("unit", f"the file is uploaded for unit {scope.default_unit!r} "
-                                     f"but this row is for {unit!r}"))
+            problems.append(("unit", Said(
+                "the file is uploaded for unit '%(uploaded)s' but this row is for '%(unit)s'",
+                uploaded=scope.default_unit, unit=unit)))
     for rule in contract.rules:
         if rule.left is not None and rule.right is not None and rule.op is not None:
             a, b = out.get(rule.left), out.get(rule.right)
             if a is not None and b is not None and not _OPS[rule.op](a, b):
-                problems.append((rule.left, rule.message))
+                problems.append((rule.left, Said(rule.message, rule.message_vi)))
         elif rule.when is not None and rule.require is not None and all(
             out.get(k) in values for k, values in rule.when.items()
         ):
             for name in rule.require:
                 if out.get(name) is None:
-                    problems.append((name, rule.message))
+                    problems.append((name, Said(rule.message, rule.message_vi)))
     return (None if problems else out), problems
 
 

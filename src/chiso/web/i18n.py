@@ -17,6 +17,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from chiso.text import Said
+
 LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -51,6 +53,20 @@ def gettext(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return str(translations(current_locale.get()).ngettext(singular, plural, n))
+
+
+def said(text: str) -> str:
+    """A room's message in the reader's language: a :class:`chiso.text.Said` by its template
+    (its own Vietnamese, or the catalogue's) with its parts filled in; other text as the
+    catalogue has it (or as it is)."""
+    if not isinstance(text, Said):
+        return gettext(text)
+    template = (text.vi if current_locale.get() == "vi" and text.vi
+                else gettext(text.template))
+    try:
+        return template % text.params if text.params else template
+    except (KeyError, ValueError, TypeError):  # a translation that lost a part: say it as sent
+        return str(text)
 
 
 def pick(vi: str | None, en: str | None) -> str:

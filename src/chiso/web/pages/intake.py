@@ -17,6 +17,7 @@ from chiso.intake import mappings, quality
 from chiso.intake.doors import ingest_file
 from chiso.intake.pipeline import Outcome
 from chiso.intake.settings import get_intake_settings
+from chiso.intake.validate import Problem
 from chiso.web import format, i18n
 from chiso.web.deps import Rt
 from chiso.web.render import Locale, render
@@ -41,17 +42,34 @@ def _upload(request: Request, lang: str, *, unit: str = "", feed: str = "",
     after an upload, what it read and proposed, as a column mapping form."""
     info = info or {}
     rt = _rt(request)
+    i18n.current_locale.set(lang)  # the problems below are said in the page's language
     fields = list(rt.catalog.feeds[feed].fields) if feed in rt.catalog.feeds else []
     page = render(request, lang, "intake_upload.html",
                   contracts=list(rt.catalog.feeds.values()), unit=unit, feed=feed,
                   source=source, outcome=outcome, unused=info.get("unmapped_columns") or [],
                   columns=[*(info.get("read_columns") or []), *(info.get("proposals") or [])],
-                  mapping=info.get("mapping"), fields=fields, saved=saved, error=error,
+                  mapping=info.get("mapping"), fields=fields, saved=saved,
+                  error=i18n.said(error) if error else None,
                   layout=[_layout_row(x) for x in info.get("layout_rows") or []],
-                  problems=[str(p) for p in outcome.problems[:MAX_PROBLEMS]] if outcome
+                  problems=[_problem(p) for p in outcome.problems[:MAX_PROBLEMS]] if outcome
                   else [], csrf=principal(request).csrf or "")
     page.status_code = status
     return page
+
+
+def _problem(p: Problem) -> str:
+    """"Dòng 7, cột I (Số lần bổ sung), trường 'supplement_requests': …" in the reader's
+    language."""
+    where = [i18n.gettext("row %(row)s") % {"row": p.row} if p.row is not None
+             else i18n.gettext("record %(index)s") % {"index": p.index + 1} if p.index >= 0
+             else ""]
+    if p.column:
+        where.append(i18n.gettext("column %(column)s") % {"column": p.column})
+    if p.field:
+        where.append(i18n.gettext("field '%(field)s'") % {"field": p.field})
+    head = ", ".join(w for w in where if w)
+    text = i18n.said(p.message)
+    return f"{head[:1].upper()}{head[1:]}: {text}" if head else text[:1].upper() + text[1:]
 
 
 def _layout_row(row: dict[str, Any]) -> str:
@@ -125,9 +143,7 @@ async def save_mapping(request: Request, rt: Rt, lang: Locale,
     except (mappings.MappingError, mappings.MappingConflictError) as exc:
         sent = [{"column": "", "heading": h, "field": f or None, "score": 0}
                 for h, f in zip(headings, chosen, strict=False)]
-        error = (i18n.gettext(exc.template) % exc.params
-                 if isinstance(exc, mappings.MappingError) else i18n.gettext(str(exc)))
-        return _upload(request, lang, unit=unit, feed=feed, source=source, error=error,
+        return _upload(request, lang, unit=unit, feed=feed, source=source, error=exc.args[0],
                        info={"read_columns": sent[:mappings.MAX_COLUMNS]},
                        status=422 if isinstance(exc, mappings.MappingError) else 409)
     return _upload(request, lang, unit=unit, feed=feed, source=source, saved=saved)
