@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -74,6 +75,8 @@ def main() -> int:
     parser.add_argument("--period", default="2026-11", help="the month reported on")
     parser.add_argument("--units", type=int, default=10,
                         help="unit reports to time (0: every issuing unit)")
+    parser.add_argument("--keep", type=Path, help="copy the city's report and the first unit's "
+                        "(DOCX, XLSX, PDF) into this folder")
     args = parser.parse_args()
     copied = None
     if args.template:
@@ -118,10 +121,15 @@ def main() -> int:
             units = [u for u in issuing_units(rt, "monthly") if u != "city"]
             timed = units if args.units == 0 else units[:: max(1, len(units) // args.units)]
             times = []
-            for code in timed:
+            for i, code in enumerate(timed):
                 t = time.perf_counter()
-                build(rt, "monthly", args.period, code, out / "u", issued=issued)
+                build(rt, "monthly", args.period, code, out / f"u{i}", issued=issued)
                 times.append(time.perf_counter() - t)
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                for p in [*first.paths[:3], *sorted((out / "u0").rglob("*.*"))]:
+                    shutil.copy2(p, args.keep / p.name)
+                print(f"kept in {args.keep}: the city's report and a unit's")
             median = statistics.median(times)
             print(f"unit monthly reports: {len(times)} of {len(units)} timed, median "
                   f"{median:.2f} s, max {max(times):.2f} s; all {len(units)} ≈ "
