@@ -6,6 +6,7 @@ header rows repeated."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
@@ -89,6 +90,23 @@ def _finish(ws: Worksheet, columns: int) -> None:
             cell.style = BODY
             if fmt != "General":
                 cell.number_format = fmt
+    _fit_heights(ws, 3, last)
+
+
+def _fit_heights(ws: Worksheet, first: int, last: int) -> None:
+    """Give each row the height its wrapped text needs: a row without one is drawn one line
+    high by some programs (and printed so), its text running over the rows below."""
+    widths = {letter: dim.width or 8.43 for letter, dim in ws.column_dimensions.items()}
+    for number, row in enumerate(ws.iter_rows(min_row=first, max_row=last), start=first):
+        lines = 1
+        for cell in row:
+            if not isinstance(cell.value, str) or not cell.value:
+                continue
+            # a 12 pt serif letter is about 1,15 of the width unit (the default font's digit)
+            room = max(1.0, widths.get(cell.column_letter, 8.43) / 1.15)
+            lines = max(lines, sum(max(1, math.ceil(len(part) / room))
+                                   for part in cell.value.split("\n")))
+        ws.row_dimensions[number].height = min(409.0, 16.0 * lines)
 
 
 def _measure(line: TargetLine, value: float | None) -> tuple[float | None, str]:
