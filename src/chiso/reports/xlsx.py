@@ -102,8 +102,8 @@ def _fit_heights(ws: Worksheet, first: int, last: int) -> None:
         for cell in row:
             if not isinstance(cell.value, str) or not cell.value:
                 continue
-            # a 12 pt serif letter is about 1,15 of the width unit (the default font's digit)
-            room = max(1.0, widths.get(cell.column_letter, 8.43) / 1.15)
+            # a width unit holds about 1,4 letters of 12 pt Times New Roman in running text
+            room = max(1.0, widths.get(cell.column_letter, 8.43) * 1.4)
             lines = max(lines, sum(max(1, math.ceil(len(part) / room))
                                    for part in cell.value.split("\n")))
         ws.row_dimensions[number].height = min(409.0, 16.0 * lines)
