@@ -28,15 +28,11 @@ MAX_VERSIONS = 200  # versions listed
 
 
 class MappingError(ValueError):
-    """A mapping that cannot be saved; ``heading`` and ``field`` name what is wrong.
-
-    ``template`` is an English message with ``%(name)s`` placeholders filled from ``params``:
-    ``str()`` gives it in English, and the pages look the template up in their message
-    catalogue to say it in the reader's language."""
+    """A mapping that cannot be saved; ``heading`` and ``field`` name what is wrong. Its
+    message is a :class:`chiso.text.Said` (English, sayable in the reader's language)."""
 
     def __init__(self, template: str, heading: str | None = None, field: str | None = None,
                  **params: object):
-        self.template, self.params = template, params
         super().__init__(Said(template, **params))
         self.heading, self.field = heading, field
 

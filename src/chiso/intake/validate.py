@@ -244,6 +244,9 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+_MISSING = Said("is required and missing")  # one message for every blank required value
+
+
 def validate_record(
     contract: Contract, raw: Any, mode: Mode, scope: Scope
 ) -> tuple[dict[str, Any] | None, list[tuple[str | None, str]]]:
@@ -260,7 +263,7 @@ def validate_record(
         value = raw.get(name)
         if _blank(value):
             if spec.required:
-                problems.append((name, Said("is required and missing")))
+                problems.append((name, _MISSING))
             out[name] = None
             continue
         try:
