@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -206,6 +207,8 @@ def serve(
     from granian import Granian
     from granian.constants import Interfaces
 
+    from chiso.background import WorkProcess
+    from chiso.context import Runtime
     from chiso.runtime import open_runtime_for_command, require_own_keys
     from chiso.store.db import unreachable
 
@@ -224,16 +227,67 @@ def serve(
         err.print("[red]Serve:[/red] SQLite serves one process; use --workers 1, or "
                   "PostgreSQL (CHISO_DATABASE_URL=postgresql+psycopg://…) for more")
         raise typer.Exit(2)
-    out.print(f"chiso on http://{host}:{port}/  ({workers} process{'es' if workers > 1 else ''}"
+    shared = settings.database_url.startswith("postgresql")
+    out.print(f"chiso on http://{host}:{port}/  ({workers} serving process"
+              f"{'es' if workers > 1 else ''}{' and a work process' if shared else ''}"
               f"; API: http://{host}:{port}/api/v1/openapi.json)", soft_wrap=True)
-    if workers == 1:  # one process: the app in this one, nothing to supervise
-        import uvicorn
+    work: WorkProcess | None = None
+    opened: Runtime | None = None
+    if shared:
+        # The background work in a process of its own (chiso.background); the serving
+        # processes answer requests only.
+        opened = open_runtime_for_command()  # migrate and load once: nobody races
+        os.environ["CHISO_BACKGROUND"] = "0"
+        get_settings.cache_clear()
+        work = WorkProcess()
+        work.start()
+    try:
+        if workers == 1:  # one serving process: the app in this one, nothing to supervise
+            import uvicorn
 
-        from chiso.runtime import create_app
+            from chiso.runtime import create_app
 
-        uvicorn.run(create_app(), host=host, port=port, log_level="info")
-        return
-    open_runtime_for_command().engine.dispose()  # migrate and load once: workers never race
-    Granian("chiso.runtime:worker_app", factory=True, interface=Interfaces.ASGI,
-            address=host, port=port, workers=workers, respawn_failed_workers=True,
-            log_access=False).serve()
+            uvicorn.run(create_app(get_settings(), runtime=opened), host=host, port=port,
+                        log_level="info")
+            return
+        if opened is not None:
+            opened.engine.dispose()  # each of granian's processes opens its own
+        Granian("chiso.runtime:worker_app", factory=True, interface=Interfaces.ASGI,
+                address=host, port=port, workers=workers, respawn_failed_workers=True,
+                log_access=False).serve()
+    finally:
+        if work is not None:
+            work.stop()
+
+
+@app.command()
+def work(
+    parent: Annotated[int | None, typer.Option(
+        help="Stop when this process (the server that started this one) is gone")] = None,
+) -> None:
+    """Run the background work (the single-run work and the outbox's delivery) without
+    serving requests, at a lower CPU priority, until stopped. ``chiso serve`` on PostgreSQL
+    starts one beside its serving processes; more than one, on several machines, share the
+    work through PostgreSQL's locks."""
+    import logging
+
+    from chiso.access.settings import AccessSettings
+    from chiso.background import serve_work
+    from chiso.runtime import open_runtime_for_command
+
+    settings = get_settings()
+    logging.basicConfig(level=logging.WARNING, format="chiso work: %(levelname)s %(name)s: "
+                        "%(message)s")
+    logging.getLogger("chiso").setLevel(logging.INFO)  # what it holds, what it did
+    os.nice(settings.work_nice)  # a report being written yields the CPU to requests
+    rt = open_runtime_for_command()
+    code = 0
+    try:
+        serve_work(rt, AccessSettings(), parent=parent)
+    except Exception:
+        logging.getLogger("chiso").exception("the work process failed")
+        code = 1
+    finally:
+        rt.engine.dispose()
+        logging.shutdown()
+        os._exit(code)  # without waiting for a report or an alert run still in its thread

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = Field(default=None, description="Where alerts are POSTed")
     alert_webhook_secret: str = Field(
         default="", description="HMAC-SHA256 key signing webhook bodies (X-Chiso-Signature)")
+    background: bool = Field(
+        default=True, description="Run the background work (chiso.background: the single-run "
+        "work and the outbox's delivery) inside this web process; `chiso serve` on PostgreSQL "
+        "turns it off in its serving processes and runs it in a work process of its own")
+    work_nice: int = Field(
+        default=10, ge=0, le=19, description="How much lower the work process's CPU priority "
+        "is than the serving processes' (`nice`): a report being written yields to requests")
     scores_follow: bool = Field(
         default=True, description="Re-score the current periods as values change (stream)"
     )

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,10 +34,27 @@ def lock_key(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+#: The environment variable naming the server a process belongs to (``chiso serve`` sets it
+#: to its own process id for the processes it starts).
+SERVER_ID = "CHISO_SERVER_ID"
+
+
+def owner() -> str:
+    """Which server this process belongs to: ``CHISO_SERVER_ID`` when a ``chiso serve`` started
+    it, else its own process id."""
+    return os.environ.get(SERVER_ID) or str(os.getpid())
+
+
+def application_name(name: str) -> str:
+    """How the connection holding ``name``'s lock is named in ``pg_stat_activity``:
+    ``chiso-single-run:<name>@<owner>``, so an operator (or a test) sees who holds what."""
+    return f"chiso-single-run:{name}@{owner()}"[:63]
+
+
 def _take(url: str, name: str, key: int) -> psycopg.Connection[Any] | None:
-    try:  # named in pg_stat_activity, so an operator sees who holds what
+    try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=5,
-                               application_name=f"chiso-single-run:{name}"[:63])
+                               application_name=application_name(name))
     except psycopg.Error:
         return None  # the database is away: try again later
     try:
