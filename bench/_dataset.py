@@ -226,19 +226,16 @@ def rss_of(pid: int) -> tuple[int, int]:
 @contextlib.contextmanager
 def serve(url: str, *, follow: bool = False, log: Path | None = None,
           board: bool = True, workers: int = 1) -> Iterator[Server]:
-    """chiso under ``uvicorn chiso.runtime:create_app --factory`` (one worker, loopback) on the
-    database ``url``, in a process of its own; yields when ``/api/v1/health`` answers.
-    ``board`` False: no dashboard follower (its first refresh, before the server answers,
-    computes live rankings over every record when no score is stored yet). ``workers`` above
-    1: the production server command instead, ``chiso serve --workers N`` (PostgreSQL)."""
+    """chiso as production runs it, ``chiso serve --workers N`` on loopback (on PostgreSQL:
+    N serving processes and a work process), on the database ``url``, in a process of its own;
+    yields when ``/api/v1/health`` answers. ``board`` False: no dashboard follower (its first
+    refresh, before the server answers, computes live rankings over every record when no score
+    is stored yet)."""
     port = free_port()
     env = chiso_env(url, CHISO_SCORES_FOLLOW="1" if follow else "0",
                     CHISO_DASHBOARD_FOLLOW="1" if board else "0")
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
-    cmd = ([CHISO, "serve", "--port", str(port), "--workers", str(workers)] if workers > 1
-           else [sys.executable, "-m", "uvicorn", "chiso.runtime:create_app", "--factory",
-                 "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level",
-                 "warning", "--no-access-log"])
+    cmd = [CHISO, "serve", "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=out)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -6,10 +6,12 @@ same load (the floor of the stack) measured in the same run.
     uv run python -m bench.api --scale 1 --backend postgresql --duration 30
 
 The dataset comes from ``bench/_dataset.py`` (built once, then cached under var/bench/). chiso
-runs as its own process, ``uvicorn chiso.runtime:create_app --factory`` with one worker on
-loopback, with the default settings (the score and dashboard followers on: idle, as nothing is
-written during the run). It is warmed (every endpoint requested a few times, one at a time:
-the unloaded latency printed), then ``wrk`` (a second process, apt-get install -y wrk) drives it
+runs as production runs it, ``chiso serve --workers N`` (``--workers``, 1 by default) on
+loopback with the default settings; on PostgreSQL that is N serving processes and a work
+process (the score follower, reports due, alerts, open data: idle once caught up, as nothing
+is written during the run). It is warmed (every endpoint requested a few times, one at a time:
+the unloaded latency printed), the work process's catch-up after the start is waited out
+(``--settle``; its duration and CPU printed), then ``wrk`` (a second process, apt-get install -y wrk) drives it
 with ``--connections`` (100) open connections, each sending its next request as soon as the
 previous one is answered, for ``--duration`` seconds per set, with ``bench/api/rotate.lua``:
 
@@ -20,8 +22,9 @@ previous one is answered, for ``--duration`` seconds per set, with ``bench/api/r
 3. all of them together, each connection rotating over them (the overall figure).
 
 For each set: requests/s, p50, p95, p99, max, errors (non-2xx answers, time-outs, socket
-errors) and the server's CPU time per request (its cost, which a shared machine inflates far
-less than its latencies), each beside health's. With ``--think`` above 0, health and the
+errors) and the serving processes' CPU time per request (its cost, which a shared machine
+inflates far less than its latencies), each beside health's, and the work process's CPU per
+second when it used any. With ``--think`` above 0, health and the
 rotation are measured again closed-loop (no think time) and printed beside each other. The
 server's resident memory (VmRSS of the process and its children, sampled every
 0.2 s, and the kernel's high-water mark VmHWM) is printed at its peak. One-line verdict against
@@ -96,7 +99,8 @@ class Result:
     errors: int
     error_note: str
     drain_s: float = 0.0  # after the set, until the server answered promptly again
-    cpu_ms: float = 0.0  # the server's CPU time per answered request (user + system)
+    cpu_ms: float = 0.0  # the serving processes' CPU time per answered request (user + system)
+    work_ms_s: float = 0.0  # the work process's CPU time per second of the set
 
     @property
     def rps(self) -> float:
@@ -129,16 +133,31 @@ class MemorySampler:
     def hwm(self) -> int:
         return sum(_dataset.rss_of(p)[1] for p in self._pids())
 
-    def cpu(self) -> float:
-        """CPU seconds (user + system) the server's processes have used so far."""
+    def cpu(self, *, work: bool = False) -> float:
+        """CPU seconds (user + system) the server's serving processes (``work``: its work
+        process, ``chiso work``) have used so far."""
         ticks = 0
         for pid in self._pids():
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                is_work = b"work" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            ticks += int(fields[11]) + int(fields[12])
+            if is_work == work:
+                ticks += int(fields[11]) + int(fields[12])
         return ticks / os.sysconf("SC_CLK_TCK")
+
+    def settle(self, limit: float, window: float = 5.0, idle: float = 0.1) -> float:
+        """Wait (at most ``limit`` seconds) until the work process uses less than ``idle`` of a
+        core over ``window`` seconds: its catch-up after a start (reports due, alerts, the
+        open-data change log) is done. Returns the seconds waited."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < limit:
+            before = self.cpu(work=True)
+            time.sleep(window)
+            if (self.cpu(work=True) - before) / window < idle:
+                break
+        return time.monotonic() - t0
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
@@ -164,9 +183,9 @@ def wrk(base: str, label: str, paths: list[str], args: argparse.Namespace,
     cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
            f"--timeout={args.timeout}s", "-s", str(LUA), base, "--", *paths,
            *([f"think={think}"] if think else [])]
-    cpu0 = mem.cpu()
+    cpu0, work0 = mem.cpu(), mem.cpu(work=True)
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    cpu = mem.cpu() - cpu0
+    cpu, work = mem.cpu() - cpu0, mem.cpu(work=True) - work0
     line = next((s for s in reversed(done.stdout.splitlines()) if s.startswith("{")), None)
     if done.returncode != 0 or line is None:
         raise SystemExit(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
@@ -177,7 +196,8 @@ def wrk(base: str, label: str, paths: list[str], args: argparse.Namespace,
                                       ("socket errors", sock)) if n]
     result = Result(label, d["requests"], d["duration_us"] / 1e6, d["p50"] / 1000,
                     d["p95"] / 1000, d["p99"] / 1000, d["max"] / 1000, errors, ", ".join(notes),
-                    cpu_ms=cpu * 1000 / d["requests"] if d["requests"] else 0.0)
+                    cpu_ms=cpu * 1000 / d["requests"] if d["requests"] else 0.0,
+                    work_ms_s=work * 1000 / (d["duration_us"] / 1e6))
     result.drain_s = drain(base, PROBE)
     return result
 
@@ -213,6 +233,8 @@ def row(r: Result, floor: Result | None) -> str:
     err = f"  errors {r.errors:,}" + (f" ({r.error_note})" if r.error_note else "")
     if r.drain_s > 1:
         err += f"; busy {r.drain_s:.0f} s after the set"
+    if r.work_ms_s >= 1:
+        err += f"; work process {r.work_ms_s:,.0f} ms CPU/s"
     if r.requests < CONNECTIONS[0]:
         err += (f"; only {r.requests} answers for {CONNECTIONS[0]} clients: most waited the whole"
                 " set, the percentiles cover the answered ones only (understated)")
@@ -251,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm", type=int, default=5, help="warm-up requests per endpoint")
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes (above 1: chiso serve --workers N, PostgreSQL)")
+    parser.add_argument("--settle", type=float, default=900.0,
+                        help="seconds to wait at most for the work process's catch-up after "
+                        "the start (reports due, alerts, open data) before measuring; 0: "
+                        "measure at once (default 900)")
     parser.add_argument("--no-each", action="store_true",
                         help="skip the per-endpoint sets (health and the rotation only)")
     parser.add_argument("--scores-follow", choices=["on", "off"], default="on",
@@ -265,8 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     ds = _dataset.from_args(args)
     print(f"chiso API bench: {os.cpu_count()} cores, {args.connections} concurrent clients "
           f"(wrk -t{args.threads}, think time {args.think} ms), {args.duration} s per set, "
-          + ("one uvicorn worker, " if args.workers == 1
-             else f"chiso serve --workers {args.workers}, ")
+          + f"chiso serve --workers {args.workers}, "
           + f"CHISO_SCORES_FOLLOW={'1' if args.scores_follow == 'on' else '0'}", flush=True)
     print(ds.describe(), flush=True)
     log = _dataset.CACHE / "bench-api-server.log"
@@ -293,6 +318,12 @@ def main(argv: list[str] | None = None) -> int:
 
         results: list[Result] = []
         with MemorySampler(server.pid) as mem:
+            if args.settle:
+                work0 = mem.cpu(work=True)
+                waited = mem.settle(args.settle)
+                print(f"background work settled after {waited:.0f} s (the work process's "
+                      f"catch-up after a start: {mem.cpu(work=True) - work0:.1f} s of CPU)",
+                      flush=True)
             idle = mem.rss()
             print(f"server pid {server.pid}: resident {idle / 2**20:,.0f} MiB after warm-up; "
                   f"load sets ({args.duration} s each):", flush=True)

@@ -248,7 +248,8 @@ def serve(
             from chiso.runtime import create_app
 
             uvicorn.run(create_app(get_settings(), runtime=opened), host=host, port=port,
-                        log_level="info")
+                        log_level="info", access_log=False)  # as granian's: the audit log
+            # records what was written, and a line per read costs every read
             return
         if opened is not None:
             opened.engine.dispose()  # each of granian's processes opens its own
