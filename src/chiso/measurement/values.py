@@ -17,6 +17,7 @@ rows whose due day is ``as_of``'s day or later are subtracted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -40,6 +41,7 @@ from chiso.store.tables import (
 )
 
 CITY = "UBNDTP"
+_MONTH = re.compile(r"\d{4}-\d{2}")  # a calendar month's label
 Level = Literal["unit", "units", "city"]
 
 
@@ -371,6 +373,69 @@ def published_series(conn: Connection, m: Measurement, code: str, periods: list[
     return [_published_values(ind, p, _pick_published(
         ind, [r for r in rows if _counts_in(r, p, t)], units, level), level, label, as_of)
             for p in ps]
+
+
+def month_series(conn: Connection, m: Measurement, code: str, periods: list[str],
+                 unit: str | None = None, level: Level | None = None,
+                 members: list[str] | None = None, today: date | None = None,
+                 feed_time: FeedTime | None = None) -> list[list[Value]] | None:
+    """``values(conn, m, code, period, unit, level, members, today)`` for each of
+    ``periods``, all calendar months (``2026-03``), read in two queries over the monthly
+    roll-up and what has not come due (a series of months, not a read a month); None when
+    that does not apply: ``code`` keeps no additive day state, compares with a baseline (kind
+    ``change``), stands in for another (``fallback``), a period is not a month, or ``level``
+    is ``units``. Read those with :func:`values`."""
+    ind = m.indicators[code]
+    level = level or ("unit" if unit else "city")
+    if (eng.shape(ind) != "day" or ind.kind is Kind.change or ind.fallback is not None
+            or level == "units" or not periods or not all(_MONTH.fullmatch(p) for p in periods)):
+        return None
+    ps = [parse_period(label, today) for label in periods]
+    units = None if level == "city" else (members if members is not None else
+                                          ([unit] if unit else None))
+    as_of = feed_as_of(conn, ind.feed) if feed_time is None else feed_time.at
+    cutoff = cutoff_day(as_of)
+    first, last = min(p.start for p in ps), max(p.start for p in ps)
+    q = select(m_month.c.month, func.sum(m_month.c.num), func.sum(m_month.c.den),
+               func.sum(m_month.c.records), func.max(m_month.c.as_of)).where(
+        m_month.c.indicator == code, m_month.c.month >= first, m_month.c.month <= last
+    ).group_by(m_month.c.month)
+    if units is not None:
+        q = q.where(m_month.c.unit.in_(units))
+    sums = {r[0]: (float(r[1] or 0), float(r[2] or 0), int(r[3]), r[4])
+            for r in conn.execute(q) if r[3] is not None}
+    late: dict[date, tuple[float, float, int]] = {}
+    if ind.comes_due is not None:
+        pq = select(m_pending.c.day, func.sum(m_pending.c.num), func.sum(m_pending.c.den),
+                    func.sum(m_pending.c.records)).where(
+            m_pending.c.indicator == code, m_pending.c.day >= first,
+            m_pending.c.day <= max(p.end for p in ps)).group_by(m_pending.c.day)
+        if cutoff is not None:
+            pq = pq.where(m_pending.c.due_day >= cutoff)
+        if units is not None:
+            pq = pq.where(m_pending.c.unit.in_(units))
+        for day, n, d, k in conn.execute(pq):
+            if k is not None:
+                month = day.replace(day=1)
+                was = late.get(month, (0.0, 0.0, 0))
+                late[month] = (was[0] + float(n or 0), was[1] + float(d or 0), was[2] + int(k))
+    label = None if level == "city" else unit
+    out: list[list[Value]] = []
+    for p in ps:
+        got = sums.get(p.start)
+        if got is None:
+            out.append([])
+            continue
+        num, den, records, changed = got
+        n, d, k = late.get(p.start, (0.0, 0.0, 0))
+        if records - k <= 0:  # nothing behind the value has come due yet
+            out.append([])
+            continue
+        num, den, records = num - n, den - d, records - k
+        out.append([Value(code, label, p.label, p.start, p.end, _finish(ind, num, den), num,
+                          den if ind.kind is Kind.ratio else None, records, as_of, changed,
+                          None, None)])
+    return out
 
 
 def values(conn: Connection, m: Measurement, code: str, period: str,

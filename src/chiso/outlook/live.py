@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -20,7 +21,7 @@ from chiso.outlook.evidence import stored as stored_evidence
 from chiso.outlook.progress import LABELS_VI as PROGRESS_VI
 from chiso.outlook.sentence import sentence
 from chiso.outlook.series import Point, TargetTerms, month_index
-from chiso.outlook.status import Status, assess
+from chiso.outlook.status import Assessment, Status, assess
 from chiso.outlook.tasks import LABELS_VI as TASK_VI
 from chiso.outlook.tasks import task_warnings
 from chiso.store.catalog_sync import plan_key
@@ -77,9 +78,12 @@ def monthly_points(conn: Connection, catalog: Catalog, code: str, unit: str | No
         at = min(parse_period(label).end, until)
         ats.append(at)
         asked.append(f"{start.isoformat()}..{at.isoformat()}" if cumulative else label)
-    # published figures: every month from one read; the day state: a read a month
+    # published figures and months of the day state: every month from one read; the rest
+    # (running totals, baselines, stand-ins): a read a month
     series = mv.published_series(conn, m, code, asked, unit, level, members, today=until,
                                  feed_time=read) or \
+        mv.month_series(conn, m, code, asked, unit, level, members, today=until,
+                        feed_time=read) or \
         [mv.values(conn, m, code, a, unit, level, members, today=until, feed_time=read)
          for a in asked]
     for at, got in zip(ats, series, strict=True):
@@ -100,6 +104,15 @@ def unit_names(catalog: Catalog, unit: str | None) -> dict[str, str]:
         g = catalog.units.groups[unit]
         return {"vi": g.name, "en": g.name_en}
     raise OutlookError(f"no unit {unit!r}")
+
+
+@lru_cache(maxsize=8192)
+def _assessed(terms: TargetTerms, points: tuple[Point, ...], today: date) -> Assessment:
+    """:func:`assess` remembered on its exact inputs, which it is a pure function of: the
+    open-data change log, the alerts, the pages and the reports ask for the same target at
+    the same unit on the same day again and again, and fitting its forecast is most of the
+    cost; new data makes new points, so a new entry (the oldest are dropped)."""
+    return assess(terms, list(points), today)
 
 
 def target_outlook(conn: Connection, catalog: Catalog, plan: str, target_id: str,
@@ -131,7 +144,7 @@ def target_outlook(conn: Connection, catalog: Catalog, plan: str, target_id: str
                         deadline=target.deadline, start=start,
                         unit_of_measure=target.unit_of_measure,
                         upper=100.0 if ind.unit_of_measure == "%" else None)
-    a = assess(terms, points, today)
+    a = _assessed(terms, tuple(points), today)
     fc = a.forecast
     status = a.status.value
     milestone = None
