@@ -8,8 +8,7 @@ missing for the trend (an intervention, not a seasonal cycle: one year of data c
 a seasonal cycle, but we know when Tết falls). Fallbacks: with 3–5 usable months an ordinary
 least-squares line with its prediction interval; with fewer, the last value and no interval.
 A share's slope fades beyond the last month (a damped trend, ``DAMPING`` a month): a climb
-slows as it nears its bound and a fall stops; a running count keeps its pace, and is also
-forecast by its monthly flows (``flows.py``), the two mixed.
+slows as it nears its bound and a fall stops; a running count keeps its pace.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ import numpy as np
 
 from chiso import stat_models
 from chiso.outlook.counts import counted, small_counts_forecast
-from chiso.outlook.flows import flows_forecast, is_running
 from chiso.outlook.robust import deseasonalise, isolated_outliers, seasonal_offsets, theil_sen
 from chiso.outlook.series import Point, TargetTerms, month_index, monthly_grid, tet_months
 
@@ -66,11 +64,6 @@ TREND_WEIGHT = 1 / 3
 # 0.85 against none on the backtest's tuning seeds 1–60, twelve families, shares only:
 # recall 96.4% against 95.5%, precision 88.5% against 87.9%
 DAMPING = 0.85
-# a running count's forecast is the equal mixture of the models of its level and of its
-# flows (flows.py): on tuning seeds 1–100 of `cumulative` and `holiday_counts` the flows alone
-# cut the false flags from 23 to 12 but missed 5 more targets (a pace that stops or slows is
-# followed late by a median); the mixture cut them to 17 and missed one more
-FLOWS_WEIGHT = 0.5
 OUTLIER_FLOOR = 0.05  # a month is an outlier only if also this share of the level away
 
 
@@ -135,13 +128,6 @@ def forecast(points: list[Point], terms: TargetTerms, today: date) -> Forecast:
         grid = deseasonalise(grid, terms.start, offsets)
         season = offsets[terms.deadline.month]
     fc = _fit(grid, terms, DAMPING if terms.unit_of_measure == "%" else 1.0)
-    if terms.unit_of_measure != "%" and offsets is None and fc.se is not None:
-        raw = monthly_grid(current, terms.start, min(today, terms.deadline))
-        target_i = month_index(terms.deadline) - month_index(terms.start)
-        flows = (flows_forecast(raw, month_index(terms.start), target_i)
-                 if is_running(raw) else None)
-        if flows is not None:
-            fc = _combine(fc, flows, terms.bounds, 1 - FLOWS_WEIGHT)
     centre = fc.value if fc.raw is None else fc.raw
     return replace(fc, value=None if centre is None else _clip(centre + season, terms.bounds),
                    low=None if fc.low is None else _clip(fc.low + season, terms.bounds),
@@ -222,15 +208,14 @@ def _sustained(x: np.ndarray, y: np.ndarray, early: float, late: float) -> bool:
     return step * early <= 0 or abs(step) <= (abs(early) + abs(late)) / 2
 
 
-def _combine(fc: Forecast, line: tuple[float, float], bounds: tuple[float, float],
-             w: float = TREND_WEIGHT) -> Forecast:
-    """The combination of the model ``fc`` (weight ``w``, by default the trend model's
-    ``TREND_WEIGHT``) and a second forecast (value, standard error) such as the robust line: the
+def _combine(fc: Forecast, line: tuple[float, float], bounds: tuple[float, float]) -> Forecast:
+    """The combination of the trend model (weight ``TREND_WEIGHT``) and the robust line: the
     weighted mean, and the mixture's variance (the weighted variances plus the models'
     disagreement). A combination is less often far wrong than either model."""
     assert fc.se is not None
     raw = fc.value if fc.raw is None else fc.raw
     assert raw is not None
+    w = TREND_WEIGHT
     mean = w * raw + (1 - w) * line[0]
     se = math.sqrt(w * fc.se ** 2 + (1 - w) * line[1] ** 2 + w * (1 - w) * (raw - line[0]) ** 2)
     return replace(fc, value=_clip(mean, bounds), low=_clip(mean - Z80 * se, bounds),
