@@ -11,9 +11,10 @@ loopback with the default settings; on PostgreSQL that is N serving processes an
 process (the score follower, reports due, alerts, open data: idle once caught up, as nothing
 is written during the run). It is warmed (every endpoint requested a few times, one at a time:
 the unloaded latency printed), the work process's catch-up after the start is waited out
-(``--settle``; its duration and CPU printed), then ``wrk`` (a second process, apt-get install -y wrk) drives it
-with ``--connections`` (100) open connections, each sending its next request as soon as the
-previous one is answered, for ``--duration`` seconds per set, with ``bench/api/rotate.lua``:
+(``--settle``; its duration and CPU printed), then ``wrk`` (a second process, apt-get install
+-y wrk) drives it with ``--connections`` (100) open connections, each sending its next
+request as soon as the previous one is answered, for ``--duration`` seconds per set, with
+``bench/api/rotate.lua``:
 
 1. ``/api/v1/health`` alone (the baseline: what the stack itself allows);
 2. each endpoint alone: ``/api/v1/dashboard``, ``/api/v1/rankings/{method}?kind=commune`` and
@@ -27,9 +28,9 @@ inflates far less than its latencies), each beside health's, and the work proces
 second when it used any. With ``--think`` above 0, health and the
 rotation are measured again closed-loop (no think time) and printed beside each other. The
 server's resident memory (VmRSS of the process and its children, sampled every
-0.2 s, and the kernel's high-water mark VmHWM) is printed at its peak. One-line verdict against
-the bars: p95 ≤ 50 ms for the dashboard, each ranking, the map and indicator values, resident
-memory < 1 GiB.
+0.2 s, and the kernel's high-water mark VmHWM) is printed at its peak, with its largest
+process's. One-line verdict against the bars: p95 ≤ 50 ms for the dashboard, each ranking, the
+map and indicator values, resident memory < 1 GiB a process.
 """
 
 from __future__ import annotations
@@ -129,6 +130,10 @@ class MemorySampler:
 
     def rss(self) -> int:
         return sum(_dataset.rss_of(p)[0] for p in self._pids())
+
+    def largest(self) -> int:
+        """The high-water mark of the server's largest process (the bar is per process)."""
+        return max((_dataset.rss_of(p)[1] for p in self._pids()), default=0)
 
     def hwm(self) -> int:
         return sum(_dataset.rss_of(p)[1] for p in self._pids())
@@ -345,11 +350,12 @@ def main(argv: list[str] | None = None) -> int:
                              mem, think=0)
                 print(row(closed, closed_floor), flush=True)
         hwm = mem.hwm()
-        peak = max(mem.peak, hwm)
+        largest = mem.largest()
 
-    print(f"server resident memory: {idle / 2**20:,.0f} MiB after warm-up, peak "
-          f"{mem.peak / 2**20:,.0f} MiB sampled under load, high-water mark (VmHWM) "
-          f"{hwm / 2**20:,.0f} MiB; bar < 1,024 MiB", flush=True)
+    print(f"server resident memory (its processes together): {idle / 2**20:,.0f} MiB after "
+          f"warm-up, peak {mem.peak / 2**20:,.0f} MiB sampled under load, high-water marks "
+          f"(VmHWM) {hwm / 2**20:,.0f} MiB; its largest process {largest / 2**20:,.0f} MiB; "
+          "bar < 1,024 MiB a process", flush=True)
     judged = [r for r in results if barred(r.label)] if results else []
     worst = max(judged, key=lambda r: r.p95) if judged else None
     p95_ok = (worst is None or worst.p95 <= BAR_P95_MS) and overall.p95 <= BAR_P95_MS
@@ -364,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     verdict = (f"VERDICT (scale {ds.scale:g}, {ds.backend}, {ds.counts.get('versions', 0):,} "
                f"versions): p95 <= {BAR_P95_MS:.0f} ms at {args.connections} clients "
                f"{'met' if p95_ok else 'NOT met'} ({'; '.join(parts)}); memory < 1 GiB "
-               f"{'met' if peak < BAR_RSS else 'NOT met'} (peak {peak / 2**20:,.0f} MiB)"
+               f"{'met' if largest < BAR_RSS else 'NOT met'} (largest process "
+               f"{largest / 2**20:,.0f} MiB)"
                + (f"; {errors:,} errors" if errors else "")
                + ("; dashboard endpoint MISSING (not measured)" if DASHBOARD in missing else ""))
     print(verdict)

@@ -169,18 +169,17 @@ def _group(server: Server) -> list[int]:
     return out
 
 
-def rss_mib(server: Server) -> float:
-    """Resident memory of the server's process group."""
-    total = 0
+def rss_mib(server: Server) -> tuple[float, float]:
+    """Resident memory of the server's process group, and of its largest process."""
+    sizes = [0]
     for pid in _group(server):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total / 1024
+        sizes += [int(line.split()[1]) for line in status.splitlines()
+                  if line.startswith("VmRSS:")]
+    return sum(sizes) / 1024, max(sizes) / 1024
 
 
 def cpu_seconds(server: Server) -> float:
@@ -288,7 +287,8 @@ def measure(label: str, a: Server, b: Server, token: str, args: argparse.Namespa
         if xs:
             print(f"  {name:29}: p50 {pct(xs, 50) * 1000:7.1f} ms  p95 {pct(xs, 95) * 1000:7.1f}"
                   f" ms  p99 {pct(xs, 99) * 1000:7.1f} ms  max {max(xs) * 1000:7.1f} ms")
-    print("  resident memory: " + ", ".join(f"{v:,.0f} MiB" for v in rss.values()))
+    print("  resident memory (each server's processes; its largest process): " + ", ".join(
+        f"{total:,.0f} MiB ({largest:,.0f} MiB)" for total, largest in rss.values()))
     names = ["receiving (A)", "streaming (B)"] if len(servers) == 2 else ["the server"]
     for name, u, i in zip(names, used, idle, strict=True):
         print(f"  CPU of {name}: {u / n * 1000:6.1f} ms per batch of {args.size} "
