@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 
 from chiso.access import audit
@@ -201,14 +202,29 @@ async def _export_periodically(rt: Runtime) -> None:
 
 async def _publish_periodically(rt: Runtime) -> None:
     """Publish the open datasets' figures for the periods that still move, now and every
-    ``changelog_interval`` seconds, logging what changed since (docs/opendata.md)."""
+    ``changelog_interval`` seconds when their data may have changed since
+    (``changelog.data_mark``), and at least every ``changelog_full_seconds``; log what
+    changed (docs/opendata.md). A publication reads every target's outlook at every unit:
+    with no new data, skipping it leaves the work process idle."""
+    published: tuple[object, ...] | None = None
+    full_at = 0.0
     while True:
         try:
-            await asyncio.to_thread(changelog.record_all, rt, rt.clock.today(),
-                                    exporters.periods_to_watch(rt.clock.today()))
+            today = rt.clock.today()
+            mark = await asyncio.to_thread(_mark, rt, today)  # before: a change during counts
+            due = time.monotonic() - full_at >= rt.settings.changelog_full_seconds
+            if mark != published or due:
+                await asyncio.to_thread(changelog.record_all, rt, today,
+                                        exporters.periods_to_watch(today))
+                published, full_at = mark, time.monotonic()
         except Exception:  # the database went away: try again next time
             log.exception("change log: publishing failed")
         await asyncio.sleep(rt.settings.changelog_interval)
+
+
+def _mark(rt: Runtime, today: date) -> tuple[object, ...]:
+    with rt.engine.connect() as conn:
+        return changelog.data_mark(conn, today)
 
 
 async def _alert_periodically(rt: Runtime) -> None:

@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     changelog_interval: float = Field(
         default=300.0, ge=0, description="Seconds between two publications of the open "
         "datasets' figures for the change log (0: off in the web app)")
+    changelog_full_seconds: float = Field(
+        default=3600.0, gt=0, description="Publish the open datasets' figures at least this "
+        "often even when no new data was seen (between, a publication waits for new data)")
     exporters: list[Exporter] = Field(
         default_factory=list, description="Exporters (JSON list of {name, kind, url, secret}); "
         "none by default")

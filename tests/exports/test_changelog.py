@@ -81,3 +81,30 @@ def test_late_records_and_a_correction_are_logged_and_served(fresh_runtime: Runt
         assert empty.status_code == 200
         assert empty.json()["rows"] == []
         assert "Last-Modified" in empty.headers
+
+
+def test_the_data_mark_moves_with_new_data_and_the_day_only(fresh_runtime: Runtime) -> None:
+    """The change log's publication waits while this mark stands: it must move with every
+    kind of new data the datasets read, and with the day."""
+    from chiso.outlook import evidence
+    from chiso.scoring.follow import rescore
+
+    rt = fresh_runtime
+
+    def mark(today: date = TODAY) -> tuple[object, ...]:
+        with rt.engine.connect() as conn:
+            return changelog.data_mark(conn, today)
+
+    first = mark()
+    assert mark() == first  # nothing new: the same
+    assert mark(date(2026, 4, 11)) != first  # the day moved on
+    send(rt.engine, HOAN_KIEM, range(5), on_time=True)
+    batch = mark()
+    assert batch != first
+    rescore(rt.engine, rt.catalog, TODAY)
+    scored = mark()
+    assert scored != batch
+    plan, task = next((k, t.id) for k, e in rt.catalog.plans.items() for t in e.tasks)
+    with rt.engine.begin() as conn:
+        evidence.attach(conn, plan, task, uploaded_by="t", unit=None, url="https://x.vn/a")
+    assert mark() != scored

@@ -24,7 +24,15 @@ from sqlalchemy import Connection, func, select, update
 from chiso.context import Runtime
 from chiso.exports import datasets as ds
 from chiso.store import outbox
-from chiso.store.tables import catalog_loads, dataset_changes, dataset_published
+from chiso.store.tables import (
+    audit_log,
+    catalog_loads,
+    dataset_changes,
+    dataset_published,
+    intake_batches,
+    scores,
+    task_evidence,
+)
 
 LATE, CORRECTION, METHOD, ELAPSED = ("late_records", "correction", "new_method_version",
                                      "elapsed_time")
@@ -174,3 +182,18 @@ def record_all(rt: Runtime, today: date, periods: list[str]) -> int:
         for period in (periods if dataset != ds.TASK_PROGRESS.id else [""]):
             logged += record(rt, dataset, period, today)
     return logged
+
+
+def data_mark(conn: Connection, today: date) -> tuple[Any, ...]:
+    """A small fingerprint of what the datasets' rows are read from, in one statement: the
+    day (statuses are judged against it), the newest intake batch, scores, evidence, catalog
+    load and audited write (milestones, assignments, decisions: every write a request
+    commits). Equal marks: the datasets' rows are very likely unchanged, so a publication
+    can wait; a change this does not see (a recompute run from the command line) is picked
+    up by the next full publication (``CHISO_CHANGELOG_FULL_SECONDS``)."""
+    return (today, *conn.execute(select(
+        select(func.max(intake_batches.c.id)).scalar_subquery(),
+        select(func.max(scores.c.computed_at)).scalar_subquery(),
+        select(func.max(task_evidence.c.id)).scalar_subquery(),
+        select(func.max(catalog_loads.c.loaded_at)).scalar_subquery(),
+        select(func.max(audit_log.c.seq)).scalar_subquery())).one())
