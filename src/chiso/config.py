@@ -115,10 +115,11 @@ class Settings(BaseSettings):
                                description="Seconds between looks at the outbox when idle")
     export_interval: float = Field(
         default=300.0, gt=0, description="Seconds between two looks for changed figures to "
-        "export (the web app's exporter, when exporters are configured)")
+        "export (the background work's exporter, when exporters are configured)")
     changelog_interval: float = Field(
         default=300.0, ge=0, description="Seconds between two publications of the open "
-        "datasets' figures for the change log (0: off in the web app)")
+        "datasets' figures for the change log when new data came in (0: off in the "
+        "background work)")
     changelog_full_seconds: float = Field(
         default=3600.0, gt=0, description="Publish the open datasets' figures at least this "
         "often even when no new data was seen (between, a publication waits for new data)")

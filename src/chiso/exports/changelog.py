@@ -4,7 +4,8 @@ old and new value, when, and why.
 :func:`record` publishes a dataset's rows for a period: it compares each row's figures
 (:data:`TRACKED`) with what was last published for the same key, writes one change per figure
 that moved, and keeps the new figures; rows seen for the first time are simply published. The
-web app runs it for the periods that still move (``CHISO_CHANGELOG_INTERVAL``); ``chiso
+background work (``chiso.background``) runs it for the periods that still move
+(``CHISO_CHANGELOG_INTERVAL``) when :func:`data_mark` moved; ``chiso
 opendata changes`` on demand. Why a figure changed (:data:`REASONS`) is read from the row's
 provenance: another method or catalog version, more records (late records), the same or fewer
 records (a correction), or, for rows judged against today, only the date moving on.

@@ -46,7 +46,7 @@ async def follow(engine: Engine, catalog: Catalog, hub: Hub, debounce: float = 2
     """Run until cancelled: wait for value changes on ``hub`` (events naming an indicator;
     the hub's other announcements, such as scores and refreshed tiles, are not changes of
     data), let the burst settle, re-score, and announce the new scores (``Hub.announce``: to
-    every process). Single-run work: the web app runs it in one process at a time
+    every process). Single-run work: ``chiso.background`` runs it in one process at a time
     (``chiso.store.leader.run_once``)."""
     sub = hub.subscribe(bounded=False)  # chiso's own follower
     spent = 0.0  # seconds the last re-scoring took
