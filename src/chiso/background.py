@@ -160,22 +160,29 @@ class WorkProcess:
         self._thread.join(grace)
 
     def _command(self) -> list[str]:
-        found = shutil.which("chiso") or str(Path(sys.executable).parent / "chiso")
+        beside = Path(sys.executable).parent / "chiso"  # this installation's, first
+        found = str(beside) if beside.exists() else (shutil.which("chiso") or "chiso")
         return [found, "work", "--parent", str(os.getpid())]
 
     def _keep(self) -> None:
         env = {**os.environ, SERVER_ID: os.environ.get(SERVER_ID) or str(os.getpid()),
                "CHISO_BACKGROUND": "1"}
+        wait = self._restart_after
         while not self._stopping.is_set():
             with self._lock:
                 if self._stopping.is_set():
                     return
+                started = time.monotonic()
                 self._proc = subprocess.Popen(self._command(), env=env)
             code = self._proc.wait()
             if self._stopping.is_set():
                 return
-            log.warning("the work process stopped (exit %s); starting it again", code)
-            time.sleep(self._restart_after)
+            # One that keeps failing at start (the database away) is retried less and less
+            # often, up to a minute apart; one that ran a while is started again at once.
+            wait = self._restart_after if time.monotonic() - started > 30 else min(wait * 2, 60)
+            log.warning("the work process stopped (exit %s); starting it again in %.0f s",
+                        code, wait)
+            self._stopping.wait(wait)
 
 
 async def _seal_periodically(rt: Runtime, access: AccessSettings) -> None:
