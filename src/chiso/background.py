@@ -34,6 +34,7 @@ from pathlib import Path
 
 from chiso.access import audit
 from chiso.access.settings import AccessSettings
+from chiso.config import Settings
 from chiso.context import Runtime
 from chiso.exports import changelog, channels, delivery, exporters
 from chiso.intake import pull_sources
@@ -51,10 +52,12 @@ log = logging.getLogger(__name__)
 Loop = Callable[[], Awaitable[None]]
 
 
-def single_run_work(rt: Runtime, access: AccessSettings) -> list[tuple[str, Loop]]:
-    """The single-run work the settings turn on: each item's lock name and the loop it runs
-    (the lock's name is what ``/api/v1/health`` and ``pg_stat_activity`` show)."""
-    settings = rt.settings
+def single_run_work(rt: Runtime, access: AccessSettings,
+                    settings: Settings | None = None) -> list[tuple[str, Loop]]:
+    """The single-run work ``settings`` (default: the runtime's) turn on: each item's lock
+    name and the loop it runs (the lock's name is what ``/api/v1/health`` and
+    ``pg_stat_activity`` show)."""
+    settings = settings or rt.settings
     items: list[tuple[str, object, Loop]] = [
         ("change-stream-prune", True, lambda: _prune_periodically(rt)),
         ("audit-checkpoint", access.checkpoint_seconds,
@@ -64,7 +67,8 @@ def single_run_work(rt: Runtime, access: AccessSettings) -> list[tuple[str, Loop
         ("reports-schedule", settings.reports_schedule,
          lambda: reports_schedule.loop(rt, settings.reports_schedule_seconds)),
         ("exporters", channels.exporters(rt.settings), lambda: _export_periodically(rt)),
-        ("open-data-changelog", settings.changelog_interval, lambda: _publish_periodically(rt)),
+        ("open-data-changelog", settings.changelog_interval,
+         lambda: _publish_periodically(rt, settings)),
         ("pull-sources", settings.pull_sources_run,
          lambda: pull_sources.serve(rt.engine, rt.catalog, get_intake_settings(),
                                     rt.clock.now, settings.pull_sources_poll)),
@@ -73,17 +77,19 @@ def single_run_work(rt: Runtime, access: AccessSettings) -> list[tuple[str, Loop
     return [(name, loop) for name, on, loop in items if on]
 
 
-async def run(rt: Runtime, access: AccessSettings) -> None:
+async def run(rt: Runtime, access: AccessSettings, settings: Settings | None = None) -> None:
     """Run the background work over a started runtime until cancelled: every single-run
     item under its lock, and (when ``outbox_deliver``) the outbox's delivery worker, which
-    its own lock lets deliver in one process at a time."""
+    its own lock lets deliver in one process at a time. ``settings`` (default: the
+    runtime's): which work runs, and how often (a web app may be built with its own)."""
+    settings = settings or rt.settings
     stop = threading.Event()
-    if rt.settings.outbox_deliver:
+    if settings.outbox_deliver:
         threading.Thread(target=delivery.run, name="chiso-outbox", daemon=True,
                          args=(channels.deliverer(rt.settings, rt.engine), stop),
-                         kwargs={"poll": rt.settings.outbox_poll}).start()
+                         kwargs={"poll": settings.outbox_poll}).start()
     tasks = [asyncio.create_task(run_once(name, rt.engine, loop, held=rt.running))
-             for name, loop in single_run_work(rt, access)]
+             for name, loop in single_run_work(rt, access, settings)]
     try:
         await asyncio.gather(*tasks)
         await asyncio.Event().wait()  # the outbox's worker runs on until cancelled
@@ -207,7 +213,7 @@ async def _export_periodically(rt: Runtime) -> None:
         await asyncio.sleep(rt.settings.export_interval)
 
 
-async def _publish_periodically(rt: Runtime) -> None:
+async def _publish_periodically(rt: Runtime, settings: Settings) -> None:
     """Publish the open datasets' figures for the periods that still move, now and every
     ``changelog_interval`` seconds when their data may have changed since
     (``changelog.data_mark``), and at least every ``changelog_full_seconds``; log what
@@ -219,14 +225,14 @@ async def _publish_periodically(rt: Runtime) -> None:
         try:
             today = rt.clock.today()
             mark = await asyncio.to_thread(_mark, rt, today)  # before: a change during counts
-            due = time.monotonic() - full_at >= rt.settings.changelog_full_seconds
+            due = time.monotonic() - full_at >= settings.changelog_full_seconds
             if mark != published or due:
                 await asyncio.to_thread(changelog.record_all, rt, today,
                                         exporters.periods_to_watch(today))
                 published, full_at = mark, time.monotonic()
         except Exception:  # the database went away: try again next time
             log.exception("change log: publishing failed")
-        await asyncio.sleep(rt.settings.changelog_interval)
+        await asyncio.sleep(settings.changelog_interval)
 
 
 def _mark(rt: Runtime, today: date) -> tuple[object, ...]:

@@ -50,7 +50,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
                                                    rt.engine)
         await asyncio.to_thread(rt.start)  # the shared change stream's listener (PostgreSQL)
         # The background work, when this process is where it runs (chiso.background).
-        work = (asyncio.create_task(background.run(rt, app.state.access_settings))
+        work = (asyncio.create_task(background.run(rt, app.state.access_settings, settings))
                 if settings.background else None)
         app.state.board = Board(rt.engine, rt.catalog, rt.hub)
         app.state.board_follows = settings.dashboard_follow
