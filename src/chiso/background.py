@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import shutil
 import signal
@@ -29,7 +30,6 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date
 from pathlib import Path
 
 from chiso.access import audit
@@ -43,9 +43,9 @@ from chiso.outlook.alerts import run_alerts
 from chiso.reports import schedule as reports_schedule
 from chiso.scoring.follow import follow
 from chiso.store import changes
-from chiso.store.leader import SERVER_ID, run_once
+from chiso.store.leader import SERVER_ID, owner, run_once
 
-__all__ = ["WorkProcess", "run", "serve_work", "single_run_work"]
+__all__ = ["WorkProcess", "run", "serve_work", "single_run_work", "stop_with"]
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +59,18 @@ def single_run_work(rt: Runtime, access: AccessSettings,
     ``pg_stat_activity`` show)."""
     settings = settings or rt.settings
     items: list[tuple[str, object, Loop]] = [
-        ("change-stream-prune", True, lambda: _prune_periodically(rt)),
-        ("audit-checkpoint", access.checkpoint_seconds,
-         lambda: _seal_periodically(rt, access)),
+        ("change-stream-prune", True, _prune(rt)),
+        ("audit-checkpoint", access.checkpoint_seconds, _seal(rt, access)),
         ("scores", settings.scores_follow,
          lambda: follow(rt.engine, rt.catalog, rt.hub, settings.scores_debounce)),
         ("reports-schedule", settings.reports_schedule,
          lambda: reports_schedule.loop(rt, settings.reports_schedule_seconds)),
-        ("exporters", channels.exporters(rt.settings), lambda: _export_periodically(rt)),
-        ("open-data-changelog", settings.changelog_interval,
-         lambda: _publish_periodically(rt, settings)),
+        ("exporters", channels.exporters(rt.settings), _export(rt)),
+        ("open-data-changelog", settings.changelog_interval, _publish(rt, settings)),
         ("pull-sources", settings.pull_sources_run,
          lambda: pull_sources.serve(rt.engine, rt.catalog, get_intake_settings(),
                                     rt.clock.now, settings.pull_sources_poll)),
-        ("alerts", settings.alerts_run, lambda: _alert_periodically(rt)),
+        ("alerts", settings.alerts_run, _alert(rt)),
     ]
     return [(name, loop) for name, on, loop in items if on]
 
@@ -114,11 +112,10 @@ def serve_work(rt: Runtime, access: AccessSettings, *, parent: int | None = None
         work = asyncio.create_task(run(rt, access))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, work.cancel)
-        watch = None if parent is None else asyncio.create_task(_watch_parent(parent, work))
+        if parent is not None:
+            stop_with(parent)
         with contextlib.suppress(asyncio.CancelledError):
             await work
-        if watch is not None:
-            watch.cancel()
 
     loop = asyncio.new_event_loop()
     try:
@@ -128,11 +125,18 @@ def serve_work(rt: Runtime, access: AccessSettings, *, parent: int | None = None
         loop.close()  # leaves a thread still at work running; the caller exits without it
 
 
-async def _watch_parent(parent: int, work: asyncio.Task[None]) -> None:
-    while os.getppid() == parent:
-        await asyncio.sleep(1.0)
-    log.warning("the server (pid %d) is gone: the work process stops", parent)
-    work.cancel()
+def stop_with(parent: int) -> None:
+    """Send this process SIGTERM (so that it stops in order) within a second of ``parent``
+    being gone: a server killed outright leaves none of its processes behind, serving on
+    their own or holding single-run work."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        log.warning("the server (pid %d) is gone: this process stops", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="chiso-parent-watch", daemon=True).start()
 
 
 class WorkProcess:
@@ -171,8 +175,7 @@ class WorkProcess:
         return [found, "work", "--parent", str(os.getpid())]
 
     def _keep(self) -> None:
-        env = {**os.environ, SERVER_ID: os.environ.get(SERVER_ID) or str(os.getpid()),
-               "CHISO_BACKGROUND": "1"}
+        env = {**os.environ, SERVER_ID: owner(), "CHISO_BACKGROUND": "1"}
         wait = self._restart_after
         while not self._stopping.is_set():
             with self._lock:
@@ -191,72 +194,65 @@ class WorkProcess:
             self._stopping.wait(wait)
 
 
-async def _seal_periodically(rt: Runtime, access: AccessSettings) -> None:
-    """Sign a checkpoint of the audit log every ``checkpoint_seconds`` (docs/access.md)."""
+async def _repeat(what: str, work: Callable[[], object], every: float, *,
+                  wait_first: bool = False) -> None:
+    """Run ``work()`` in a thread now (after ``every`` seconds with ``wait_first``) and every
+    ``every`` seconds after, until cancelled. A run that fails is logged and the next one
+    goes ahead: the database away for a moment, a receiver down or a full disk must not stop
+    the work."""
+    if wait_first:
+        await asyncio.sleep(every)
     while True:
-        await asyncio.sleep(access.checkpoint_seconds)
         try:
-            await asyncio.to_thread(audit.checkpoint, rt.engine, access.audit_key_file,
-                                    access.audit_checkpoint_file)
-        except Exception:  # a full disk must not stop the work; verify will show the gap
-            log.exception("audit checkpoint failed")
+            await asyncio.to_thread(work)
+        except Exception:
+            log.exception("%s failed", what)
+        await asyncio.sleep(every)
 
 
-async def _export_periodically(rt: Runtime) -> None:
+def _seal(rt: Runtime, access: AccessSettings) -> Loop:
+    """Sign a checkpoint of the audit log every ``checkpoint_seconds`` (docs/access.md)."""
+    return lambda: _repeat("audit checkpoint", lambda: audit.checkpoint(
+        rt.engine, access.audit_key_file, access.audit_checkpoint_file),
+        access.checkpoint_seconds, wait_first=True)
+
+
+def _export(rt: Runtime) -> Loop:
     """Run the configured exporters now and every ``export_interval`` seconds: each run
     writes a new version of whatever changed since the last (docs/emc.md)."""
-    while True:
-        try:
-            await asyncio.to_thread(exporters.export_all, rt, rt.clock.today())
-        except Exception:  # the database went away: try again next time
-            log.exception("export failed")
-        await asyncio.sleep(rt.settings.export_interval)
+    return lambda: _repeat("export", lambda: exporters.export_all(rt, rt.clock.today()),
+                           rt.settings.export_interval)
 
 
-async def _publish_periodically(rt: Runtime, settings: Settings) -> None:
+def _publish(rt: Runtime, settings: Settings) -> Loop:
     """Publish the open datasets' figures for the periods that still move, now and every
     ``changelog_interval`` seconds when their data may have changed since
     (``changelog.data_mark``), and at least every ``changelog_full_seconds``; log what
     changed (docs/opendata.md). A publication reads every target's outlook at every unit:
     with no new data, skipping it leaves the work process idle."""
-    published: tuple[object, ...] | None = None
-    full_at = 0.0
-    while True:
-        try:
-            today = rt.clock.today()
-            mark = await asyncio.to_thread(_mark, rt, today)  # before: a change during counts
-            due = time.monotonic() - full_at >= settings.changelog_full_seconds
-            if mark != published or due:
-                await asyncio.to_thread(changelog.record_all, rt, today,
-                                        exporters.periods_to_watch(today))
-                published, full_at = mark, time.monotonic()
-        except Exception:  # the database went away: try again next time
-            log.exception("change log: publishing failed")
-        await asyncio.sleep(settings.changelog_interval)
+    published: tuple[object, ...] | None = None  # the mark last published, and when
+    published_at = -math.inf
+
+    def publish() -> None:
+        nonlocal published, published_at
+        today = rt.clock.today()
+        with rt.engine.connect() as conn:
+            mark = changelog.data_mark(conn, today)  # read before: a change during counts
+        full = time.monotonic() - published_at >= settings.changelog_full_seconds
+        if mark != published or full:
+            changelog.record_all(rt, today, exporters.periods_to_watch(today))
+            published, published_at = mark, time.monotonic()
+
+    return lambda: _repeat("change log: publishing", publish, settings.changelog_interval)
 
 
-def _mark(rt: Runtime, today: date) -> tuple[object, ...]:
-    with rt.engine.connect() as conn:
-        return changelog.data_mark(conn, today)
-
-
-async def _alert_periodically(rt: Runtime) -> None:
+def _alert(rt: Runtime) -> Loop:
     """Raise, deliver and escalate alerts now and every ``alerts_interval`` seconds, as of the
     runtime's day (``chiso alerts run`` does one such run)."""
-    while True:
-        try:
-            await asyncio.to_thread(run_alerts, rt.engine, rt.settings, rt.clock.today(),
-                                    rt.catalog)
-        except Exception:  # the database or a receiver away: next time
-            log.exception("alerts: the run failed")
-        await asyncio.sleep(rt.settings.alerts_interval)
+    return lambda: _repeat("alerts: the run", lambda: run_alerts(
+        rt.engine, rt.settings, rt.clock.today(), rt.catalog), rt.settings.alerts_interval)
 
 
-async def _prune_periodically(rt: Runtime, every: float = 600.0) -> None:
+def _prune(rt: Runtime, every: float = 600.0) -> Loop:
     """Remove change events no listener needs any more (``chiso.store.changes.KEEP``)."""
-    while True:
-        try:
-            await asyncio.to_thread(changes.prune, rt.engine)
-        except Exception:  # the database away for a moment: next time
-            log.exception("pruning the change stream failed")
-        await asyncio.sleep(every)
+    return lambda: _repeat("pruning the change stream", lambda: changes.prune(rt.engine), every)

@@ -223,11 +223,11 @@ def serve(
     if problem:
         err.print(f"[red]Database:[/red] {escape(problem)}")
         raise typer.Exit(2)
-    if workers > 1 and not settings.database_url.startswith("postgresql"):
+    shared = settings.database_url.startswith("postgresql")  # several processes may share it
+    if workers > 1 and not shared:
         err.print("[red]Serve:[/red] SQLite serves one process; use --workers 1, or "
                   "PostgreSQL (CHISO_DATABASE_URL=postgresql+psycopg://…) for more")
         raise typer.Exit(2)
-    shared = settings.database_url.startswith("postgresql")
     out.print(f"chiso on http://{host}:{port}/  ({workers} serving process"
               f"{'es' if workers > 1 else ''}{' and a work process' if shared else ''}"
               f"; API: http://{host}:{port}/api/v1/openapi.json)", soft_wrap=True)

@@ -158,16 +158,8 @@ def worker_app() -> FastAPI:
     so it shuts down in order) when the process that started it is gone: a server killed
     outright leaves no worker behind serving on its own, holding single-run work."""
     import os
-    import signal
-    import threading
-    import time
 
-    parent = os.getppid()
+    from chiso.background import stop_with
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="chiso-parent-watch", daemon=True).start()
+    stop_with(os.getppid())
     return create_app()

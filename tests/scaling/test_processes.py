@@ -44,12 +44,12 @@ class Server:
     url: str
     proc: subprocess.Popen[bytes]
     log: Path
-    database: str
+    database: str  # libpq's form of the database URL
 
     def held(self) -> set[str]:
         """The single-run work this server holds, as PostgreSQL names its lock connections
         (``chiso-single-run:<work>@<server pid>``)."""
-        with psycopg.connect(libpq_url(make_engine(self.database))) as conn:
+        with psycopg.connect(self.database) as conn:
             names = conn.execute(
                 "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE "
                 "'chiso-single-run:%%@' || %s", (str(self.proc.pid),)).fetchall()
@@ -95,7 +95,7 @@ def _start(url: str, log: Path) -> Server:
     with log.open("wb") as out:
         proc = subprocess.Popen([CHISO, "serve", "--port", str(port)], env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-    return Server(f"http://127.0.0.1:{port}", proc, log, url)
+    return Server(f"http://127.0.0.1:{port}", proc, log, libpq_url(make_engine(url)))
 
 
 def _wait(what: str, check: Callable[[], bool], seconds: float, servers: list[Server]) -> float:
