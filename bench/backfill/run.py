@@ -16,7 +16,7 @@ on the server of ``--pg-url``; ./scripts/pg-setup starts one):
 
 It prints each time, rows/s, the ratio to raw COPY, the total (2)+(3) and its linear
 extrapolation to 30 million versions against the SPEC's 5-minute bar, and where the
-recompute's time goes (the slowest indicators).
+recompute's time goes (the slowest feeds).
 """
 
 from __future__ import annotations
@@ -42,24 +42,26 @@ YEAR_VERSIONS = 30_000_000  # SPEC §4: a Hanoi-year, order of 30 million record
 
 
 def recompute_all(engine: object) -> tuple[float, list[tuple[float, str]], int]:
-    """Every indicator, as ``chiso recompute`` runs it; (seconds, per-indicator seconds, n)."""
+    """Every indicator, as ``chiso recompute`` runs it (one transaction per feed); (seconds,
+    per-feed seconds, n)."""
     from chiso.catalog.loader import load_catalog
     from chiso.measurement.recompute import recompute
 
     m = load_catalog().measurement
     assert m is not None, "the catalog has no indicator definitions"
-    times: list[tuple[float, str]] = []
+    times: dict[str, float] = {}
     last = time.perf_counter()
 
     def progress(ind: object) -> None:
         nonlocal last
         now = time.perf_counter()
-        times.append((now - last, getattr(ind, "code", "?")))
+        feed = getattr(ind, "feed", "?")
+        times[feed] = times.get(feed, 0.0) + now - last
         last = now
 
     start = time.perf_counter()
     done = recompute(engine, m, None, progress=progress)  # type: ignore[arg-type]
-    return time.perf_counter() - start, times, done
+    return time.perf_counter() - start, [(s, f) for f, s in times.items()], done
 
 
 def line(label: str, seconds: float, rows: int, copy_s: float) -> str:
@@ -76,7 +78,7 @@ def main() -> None:
     parser.add_argument("--db", default="chiso_bench_backfill",
                         help="PostgreSQL database to (re)create for the run (several people "
                         "sharing the server: one each)")
-    parser.add_argument("--top", type=int, default=5, help="slowest indicators to list")
+    parser.add_argument("--top", type=int, default=3, help="slowest feeds to list")
     args = parser.parse_args()
     os.environ.setdefault("CHISO_PSEUDONYM_KEY", "bench")
 

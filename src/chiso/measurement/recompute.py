@@ -1,19 +1,39 @@
 """The full recompute: rebuild the day state of every indicator from the latest records.
 
-Set-based: per indicator one ``DELETE`` and one ``INSERT … SELECT … GROUP BY unit, day`` over
-``feed_<feed>`` (and ``m_month`` summed from the new ``m_day`` rows), with the same
-contribution expressions as the incremental path (:mod:`chiso.measurement.engine`). It is
-the oracle the incremental path is tested against. Each feed is rebuilt in one transaction;
-on PostgreSQL the feed's latest table is locked against writers (``SHARE`` mode) for that
-transaction, so a batch lands before or after it.
+Set-based, one scan per feed: every day-shaped and distinct indicator of a feed gives its
+contributions (the same expressions as the incremental path, :mod:`chiso.measurement.engine`)
+in one statement, aggregated once by (indicator, unit, day, due day, key) into a temporary
+table; ``m_day``, ``m_month``, ``m_pending`` and ``m_distinct`` are then written from it, one
+``INSERT … SELECT`` each, after the feed's old rows are deleted. It is the oracle the
+incremental path is tested against. Each feed is rebuilt in one transaction; on PostgreSQL the
+feed's latest table is locked against writers (``SHARE`` mode) for that transaction, so a batch
+lands before or after it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, delete, func, insert, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    MetaData,
+    String,
+    Table,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from chiso.catalog.indicators import Indicator, Measurement
 from chiso.measurement import engine as eng
@@ -23,71 +43,95 @@ from chiso.store.tables import FEED_TABLES, m_day, m_distinct, m_month, m_pendin
 
 Progress = Callable[[Indicator], None]
 
+#: The contributions of one feed's indicators, aggregated once: the four day-state tables are
+#: sums of its rows. A temporary table of the transaction's connection, dropped before commit.
+_stage = Table(
+    "recompute_stage", MetaData(),
+    Column("indicator", String(96)), Column("unit", String(32)), Column("day", Date),
+    Column("due_day", Date), Column("key", String(160)), Column("records", BigInteger),
+    Column("num", Float), Column("den", Float), Column("as_of", DateTime(timezone=True)),
+    prefixes=["TEMPORARY"],
+)
 
-def recompute_indicator(conn: Connection, ind: Indicator) -> None:
-    latest, _ = FEED_TABLES[ind.feed]
-    dialect = conn.dialect.name
-    shape = eng.shape(ind)
-    if shape == "derived":  # read from other indicators' state: nothing of its own
-        return
-    if shape == "published":
-        conn.execute(delete(m_published).where(m_published.c.indicator == ind.code))
-        params = published_params(conn, [ind], latest, None, datetime.now(UTC))
+
+def recompute_feed(conn: Connection, feed: str, inds: Sequence[Indicator]) -> None:
+    """Rebuild the state of ``inds`` (indicators of ``feed``) from the feed's latest records."""
+    latest, _ = FEED_TABLES[feed]
+    for ind in inds:
+        if ind.feed != feed:
+            raise ValueError(f"{ind.code} is an indicator of {ind.feed}, not of {feed}")
+    published = [i for i in inds if eng.shape(i) == "published"]
+    if published:
+        conn.execute(delete(m_published).where(
+            m_published.c.indicator.in_([i.code for i in published])))
+        params = published_params(conn, published, latest, None, datetime.now(UTC))
         if params:
             conn.execute(m_published.insert(), params)
+    # derived indicators read other indicators' state: nothing of their own
+    stateful = [i for i in inds if eng.shape(i) in ("day", "distinct")]
+    if not stateful:
         return
-    eng.require_calendar(conn, [ind])
-    rows = eng.contribution_rows(ind, latest, dialect).subquery("c")
-    if shape == "day":
-        conn.execute(delete(m_day).where(m_day.c.indicator == ind.code))
-        conn.execute(insert(m_day).from_select(
-            ["indicator", "unit", "day", "records", "num", "den", "as_of"],
-            select(literal(ind.code), rows.c.unit, rows.c.day, func.count(),
-                   func.sum(rows.c.num), func.sum(rows.c.den), func.max(rows.c.ingested_at))
-            .group_by(rows.c.unit, rows.c.day)))
-        _rebuild_months(conn, ind.code)
-        conn.execute(delete(m_pending).where(m_pending.c.indicator == ind.code))
-        if ind.comes_due is not None:
-            conn.execute(insert(m_pending).from_select(
-                ["indicator", "unit", "day", "due_day", "records", "num", "den", "as_of"],
-                select(literal(ind.code), rows.c.unit, rows.c.day, rows.c.due_day,
-                       func.count(), func.sum(rows.c.num), func.sum(rows.c.den),
-                       func.max(rows.c.ingested_at))
-                .where(rows.c.due_day.is_not(None))
-                .group_by(rows.c.unit, rows.c.day, rows.c.due_day)))
-    else:
-        conn.execute(delete(m_distinct).where(m_distinct.c.indicator == ind.code))
-        conn.execute(insert(m_distinct).from_select(
-            ["indicator", "unit", "day", "key", "records", "as_of"],
-            select(literal(ind.code), rows.c.unit, rows.c.day, rows.c.key, func.count(),
-                   func.max(rows.c.ingested_at))
-            .group_by(rows.c.unit, rows.c.day, rows.c.key)))
+    eng.require_calendar(conn, stateful)
+    codes = [i.code for i in stateful]
+    for table in (m_day, m_month, m_pending, m_distinct):
+        conn.execute(delete(table).where(table.c.indicator.in_(codes)))
+    c = union_all(*(eng.contribution_rows(i, latest, conn.dialect.name) for i in stateful)
+                  ).subquery("c")
+    # typed here: a column NULL in every indicator of the feed has no type of its own
+    # (SQLite has no such column types to cast to, only to read back as)
+    typed = cast if conn.dialect.name == "postgresql" else type_coerce
+    due_day, key = typed(c.c.due_day, Date), typed(c.c.key, String)
+    # a failure rolls the temporary table back with everything else
+    _stage.create(conn)
+    conn.execute(insert(_stage).from_select(
+        [col.name for col in _stage.columns],
+        select(c.c.indicator, c.c.unit, c.c.day, due_day, key, func.count(),
+               func.sum(c.c.num), func.sum(c.c.den), func.max(c.c.ingested_at))
+        .group_by(c.c.indicator, c.c.unit, c.c.day, due_day, key)))
+    _write_state(conn)
+    _stage.drop(conn)
 
 
-def _rebuild_months(conn: Connection, code: str) -> None:
-    """``m_month`` of one indicator: its ``m_day`` rows summed by calendar month."""
-    month = month_start(m_day.c.day, conn.dialect.name).label("month")
-    conn.execute(delete(m_month).where(m_month.c.indicator == code))
+def _write_state(conn: Connection) -> None:
+    """The four day-state tables from the staged sums (``records`` never zero there)."""
+    s = _stage.c
+    day_rows = s.key.is_(None)
+    conn.execute(insert(m_day).from_select(
+        ["indicator", "unit", "day", "records", "num", "den", "as_of"],
+        select(s.indicator, s.unit, s.day, func.sum(s.records), func.sum(s.num),
+               func.sum(s.den), func.max(s.as_of))
+        .where(day_rows).group_by(s.indicator, s.unit, s.day)))
+    month = month_start(s.day, conn.dialect.name)
     conn.execute(insert(m_month).from_select(
         ["indicator", "unit", "month", "records", "num", "den", "as_of"],
-        select(literal(code), m_day.c.unit, month, func.sum(m_day.c.records),
-               func.sum(m_day.c.num), func.sum(m_day.c.den), func.max(m_day.c.as_of))
-        .where(m_day.c.indicator == code).group_by(m_day.c.unit, month)))
+        select(s.indicator, s.unit, month, func.sum(s.records), func.sum(s.num),
+               func.sum(s.den), func.max(s.as_of))
+        .where(day_rows).group_by(s.indicator, s.unit, month)))
+    conn.execute(insert(m_pending).from_select(
+        ["indicator", "unit", "day", "due_day", "records", "num", "den", "as_of"],
+        select(s.indicator, s.unit, s.day, s.due_day, s.records, s.num, s.den, s.as_of)
+        .where(day_rows, s.due_day.is_not(None))))
+    conn.execute(insert(m_distinct).from_select(
+        ["indicator", "unit", "day", "key", "records", "as_of"],
+        select(s.indicator, s.unit, s.day, s.key, s.records, s.as_of)
+        .where(s.key.is_not(None))))
 
 
 def recompute(engine: Engine, measurement: Measurement,
               codes: list[str] | None = None, progress: Progress | None = None) -> int:
-    """Rebuild the day state (of ``codes``, or every indicator); returns indicators done."""
+    """Rebuild the day state (of ``codes``, or every indicator); returns indicators done.
+    ``progress`` is called for each indicator as its feed's transaction commits."""
     m = measurement
     wanted = [m.indicators[c] for c in codes] if codes else list(m.indicators.values())
     done = 0
     for feed in sorted({i.feed for i in wanted}):
+        inds = [i for i in wanted if i.feed == feed]
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"LOCK TABLE {FEED_TABLES[feed][0].name} IN SHARE MODE")
-            for ind in (i for i in wanted if i.feed == feed):
-                recompute_indicator(conn, ind)
-                done += 1
-                if progress is not None:
-                    progress(ind)
+            recompute_feed(conn, feed, inds)
+        for ind in inds:
+            done += 1
+            if progress is not None:
+                progress(ind)
     return done
