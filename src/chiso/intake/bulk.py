@@ -13,8 +13,9 @@ Python memory, whatever the size:
 3. one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` writes new versions into history, and one
    ``INSERT … SELECT DISTINCT ON (record) … ON CONFLICT DO UPDATE … WHERE newer`` updates the
    latest versions; both are idempotent, so a re-run of the same file changes nothing. Into
-   an empty table (an initial load) the non-unique indexes are dropped first and built once
-   after the rows are in.
+   empty tables (an initial load) the primary keys and indexes are dropped first, the two
+   statements pick one row per key themselves (``DISTINCT ON``), and every index is built
+   once, sorted, after the rows are in.
 
 Everything runs in one transaction with the batch row (door ``bulk``): all or nothing.
 """
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Index, Table, text
+from sqlalchemy import Connection, Engine, Table, text
 
 from chiso.catalog.feeds import Contract, FieldType
 from chiso.store.tables import FEED_TABLES, intake_batches
@@ -86,19 +87,28 @@ def _checks(contract: Contract) -> list[tuple[str, str]]:
 WORK_MEM = "256MB"
 
 
-def _drop_secondary_indexes_if_empty(conn: Connection, tables: list[Table]) -> list[Index]:
-    """An initial load (the table still empty) builds the non-unique indexes once after the
-    rows are in, rather than entry by entry; the unique ones stay (the upserts need them).
-    Returns the indexes to create again (in the same transaction)."""
-    dropped: list[Index] = []
+def _empty(conn: Connection, tables: list[Table]) -> bool:
+    return all(conn.execute(text(f"SELECT 1 FROM {t.name} LIMIT 1")).first() is None
+               for t in tables)
+
+
+def _drop_keys_and_indexes(conn: Connection, tables: list[Table]) -> None:
+    """An initial load (every table still empty) writes its rows with no index to keep up and
+    builds each index once, sorted, afterwards (:func:`_build_keys_and_indexes`); the
+    statements then pick one row per key themselves instead of ``ON CONFLICT``."""
     for table in tables:
-        if conn.execute(text(f"SELECT 1 FROM {table.name} LIMIT 1")).first() is not None:
-            continue
         for index in sorted(table.indexes, key=lambda i: str(i.name)):
-            if not index.unique:
-                index.drop(conn)
-                dropped.append(index)
-    return dropped
+            index.drop(conn)
+        conn.execute(text(f'ALTER TABLE {table.name} DROP CONSTRAINT "{table.primary_key.name}"'))
+
+
+def _build_keys_and_indexes(conn: Connection, tables: list[Table]) -> None:
+    for table in tables:
+        cols = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
+        conn.execute(text(f'ALTER TABLE {table.name} ADD CONSTRAINT "{table.primary_key.name}" '
+                          f"PRIMARY KEY ({cols})"))
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            index.create(conn)
 
 
 def backfill_csv(
@@ -178,20 +188,30 @@ def backfill_csv(
         typed = ", ".join(f'"{f}"' for f in fields if f != "unit")
         target += f", {typed}"
         p = {"source": source, "batch": batch_id, "now": now}
-        rebuilt = _drop_secondary_indexes_if_empty(conn, [versions, latest])
-        new_versions = conn.execute(text(
-            f"INSERT INTO {versions.name} ({target}) SELECT {prov}, {typed} FROM {staging} "
-            "ON CONFLICT DO NOTHING"), p).rowcount
         vcol = f'"{contract.version}"'
-        sets = ", ".join(f'"{c.name}" = EXCLUDED."{c.name}"' for c in latest.columns
-                         if c.name not in ("source", "record_id", "manual"))
-        changed = conn.execute(text(
-            f"INSERT INTO {latest.name} ({target}) SELECT DISTINCT ON (record_id) * FROM ("
-            f"SELECT {prov}, {typed} FROM {staging}) s ORDER BY record_id, {vcol} DESC "
-            f"ON CONFLICT (source, record_id) DO UPDATE SET {sets} "
-            f"WHERE EXCLUDED.{vcol} > {latest.name}.{vcol}"), p).rowcount
-        for index in rebuilt:
-            index.create(conn)
+        initial = _empty(conn, [versions, latest])
+        if initial:
+            _drop_keys_and_indexes(conn, [versions, latest])
+        # a version sent twice in the file is stored once; a record's latest version replaces
+        # the stored one only when newer (a re-run of the same file changes nothing)
+        rows_in = f"SELECT {prov}, {typed} FROM {staging}"
+        newest = (f"INSERT INTO {latest.name} ({target}) SELECT DISTINCT ON (record_id) * "
+                  f"FROM ({rows_in}) s ORDER BY record_id, {vcol} DESC")
+        if initial:
+            versions_sql = (f"INSERT INTO {versions.name} ({target}) "
+                            f"SELECT DISTINCT ON (record_id, {vcol}) * FROM ({rows_in}) s")
+            latest_sql = newest
+        else:
+            sets = ", ".join(f'"{c.name}" = EXCLUDED."{c.name}"' for c in latest.columns
+                             if c.name not in ("source", "record_id", "manual"))
+            versions_sql = (f"INSERT INTO {versions.name} ({target}) {rows_in} "
+                            "ON CONFLICT DO NOTHING")
+            latest_sql = (f"{newest} ON CONFLICT (source, record_id) DO UPDATE SET {sets} "
+                          f"WHERE EXCLUDED.{vcol} > {latest.name}.{vcol}")
+        new_versions = conn.execute(text(versions_sql), p).rowcount
+        changed = conn.execute(text(latest_sql), p).rowcount
+        if initial:
+            _build_keys_and_indexes(conn, [versions, latest])
         conn.execute(text(f"DROP TABLE {staging}"))
         conn.execute(intake_batches.update().where(intake_batches.c.id == batch_id).values(
             new_versions=new_versions, latest_changed=changed))
