@@ -72,15 +72,17 @@ def test_backfill_of_statistics_marks_them_not_typed_by_hand(
     assert not any(manual)
 
 
+@pytest.mark.parametrize("repeated", [0, 400])
 def test_an_initial_load_builds_keys_and_indexes_after_its_rows(
-    fresh_engine: Engine, backend: str, catalog: Catalog
+    fresh_engine: Engine, backend: str, catalog: Catalog, repeated: int
 ) -> None:
     """Into empty tables the rows go in with no index to keep up; the keys it then builds hold
-    one row per version and per record, as the upserts of a later load would have."""
+    one row per version and per record, as the upserts of a later load would have, also when
+    the file repeats versions (``repeated`` rows sent twice)."""
     if backend != "postgresql":
         pytest.skip("the bulk path is PostgreSQL's")
     records = list(itertools.islice(dossier_stream(7, date(2026, 5, 4), 2), 3000))
-    sent = [*records, *records[:400]]  # a part of the file sent twice over
+    sent = [*records, *records[:repeated]]
     fields = list(DOSSIER.fields)
     units = frozenset(catalog.units.units)
     first = backfill_csv(fresh_engine, DOSSIER, "so-a", contract_csv_chunks(sent, fields, 500),

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, text
+from sqlalchemy.exc import IntegrityError
 
 from chiso.catalog.feeds import Contract, FieldType
 from chiso.store.tables import FEED_TABLES, intake_batches
@@ -100,6 +101,23 @@ def _drop_keys_and_indexes(conn: Connection, tables: list[Table]) -> None:
         for index in sorted(table.indexes, key=lambda i: str(i.name)):
             index.drop(conn)
         conn.execute(text(f'ALTER TABLE {table.name} DROP CONSTRAINT "{table.primary_key.name}"'))
+
+
+def _initial_versions(conn: Connection, versions: Table, insert: str, rows_in: str, vcol: str,
+                      params: dict[str, Any]) -> int:
+    """Write the file's versions into the empty versions table and build its keys; returns
+    the versions stored. A file seldom repeats a version, so the rows go in as they are and
+    the primary key is built on them; when it finds a version twice, that is undone and the
+    rows go in again one per version (the sort this takes is paid only then)."""
+    try:
+        with conn.begin_nested():
+            stored = conn.execute(text(f"{insert} {rows_in}"), params).rowcount
+            _build_keys_and_indexes(conn, [versions])
+    except IntegrityError:
+        stored = conn.execute(text(f"{insert} SELECT DISTINCT ON (record_id, {vcol}) * "
+                                   f"FROM ({rows_in}) s"), params).rowcount
+        _build_keys_and_indexes(conn, [versions])
+    return stored
 
 
 def _build_keys_and_indexes(conn: Connection, tables: list[Table]) -> None:
@@ -189,29 +207,32 @@ def backfill_csv(
         target += f", {typed}"
         p = {"source": source, "batch": batch_id, "now": now}
         vcol = f'"{contract.version}"'
-        initial = _empty(conn, [versions, latest])
-        if initial:
-            _drop_keys_and_indexes(conn, [versions, latest])
         # a version sent twice in the file is stored once; a record's latest version replaces
         # the stored one only when newer (a re-run of the same file changes nothing)
         rows_in = f"SELECT {prov}, {typed} FROM {staging}"
         newest = (f"INSERT INTO {latest.name} ({target}) SELECT DISTINCT ON (record_id) * "
                   f"FROM ({rows_in}) s ORDER BY record_id, {vcol} DESC")
-        if initial:
-            versions_sql = (f"INSERT INTO {versions.name} ({target}) "
-                            f"SELECT DISTINCT ON (record_id, {vcol}) * FROM ({rows_in}) s")
-            latest_sql = newest
+        if _empty(conn, [versions, latest]):
+            _drop_keys_and_indexes(conn, [versions, latest])
+            new_versions = _initial_versions(conn, versions, f"INSERT INTO {versions.name} "
+                                             f"({target})", rows_in, vcol, p)
+            # every version is this file's now, in the primary key's order: each record's
+            # newest is the first of its run read backwards, with no sort of the file
+            conn.execute(text(f"ANALYZE {versions.name}"))
+            changed = conn.execute(text(
+                f"INSERT INTO {latest.name} ({target}) SELECT DISTINCT ON (source, record_id) "
+                f"{target} FROM {versions.name} "
+                f"ORDER BY source DESC, record_id DESC, {vcol} DESC")).rowcount
+            _build_keys_and_indexes(conn, [latest])
         else:
             sets = ", ".join(f'"{c.name}" = EXCLUDED."{c.name}"' for c in latest.columns
                              if c.name not in ("source", "record_id", "manual"))
-            versions_sql = (f"INSERT INTO {versions.name} ({target}) {rows_in} "
-                            "ON CONFLICT DO NOTHING")
-            latest_sql = (f"{newest} ON CONFLICT (source, record_id) DO UPDATE SET {sets} "
-                          f"WHERE EXCLUDED.{vcol} > {latest.name}.{vcol}")
-        new_versions = conn.execute(text(versions_sql), p).rowcount
-        changed = conn.execute(text(latest_sql), p).rowcount
-        if initial:
-            _build_keys_and_indexes(conn, [versions, latest])
+            new_versions = conn.execute(text(
+                f"INSERT INTO {versions.name} ({target}) {rows_in} ON CONFLICT DO NOTHING"),
+                p).rowcount
+            changed = conn.execute(text(
+                f"{newest} ON CONFLICT (source, record_id) DO UPDATE SET {sets} "
+                f"WHERE EXCLUDED.{vcol} > {latest.name}.{vcol}"), p).rowcount
         conn.execute(text(f"DROP TABLE {staging}"))
         conn.execute(intake_batches.update().where(intake_batches.c.id == batch_id).values(
             new_versions=new_versions, latest_changed=changed))
