@@ -78,10 +78,14 @@ def trace(job: tuple[str, int]) -> Trace:
     sc = scenario(family, seed)
     probs: list[float | None] = []
     naive: list[bool | None] = []
-    cache: dict[int, float | None] = {}
+    cache: dict[tuple[int, bool], float | None] = {}
     for day in weeks(sc.terms.deadline):
         known = sc.known_on(day)
-        key = len(known)  # the forecast only changes when a new value arrives
+        # the forecast only changes when a new value arrives; the status also when the
+        # latest value grows stale (the staleness rule is judged on the day)
+        latest = max((p.at for p in known if p.at >= sc.terms.start), default=None)
+        key = (len(known),
+               latest is not None and (day - latest).days > DEFAULT_RULE.stale_days)
         if key not in cache:
             a = assess(sc.terms, known, day, Rule(p_on_track=1.0, p_behind=0.0))
             cache[key] = None if a.status is Status.no_data else a.probability

@@ -8,7 +8,7 @@ import pytest
 from bench.backtest.families import ALL, UNSEEN, scenario
 from bench.backtest.run import HELD_OUT, TUNING, score, trace, weeks
 
-from chiso.outlook.status import DEFAULT_RULE
+from chiso.outlook.status import DEFAULT_RULE, Rule, Status, assess
 
 
 def test_same_seed_same_scenario_and_ranges_disjoint() -> None:
@@ -38,6 +38,21 @@ def test_families_tell_their_stories() -> None:
 def test_the_cut_off_is_eight_weeks_before_each_deadline() -> None:
     assert weeks(date(2026, 6, 30))[-1] == date(2026, 5, 5)
     assert weeks(date(2026, 12, 31))[-1] == date(2026, 11, 5)
+
+
+def test_the_cut_off_call_is_the_engine_s_call_on_that_day() -> None:
+    # trend:212 reports its May value in June, then nothing until after the cut-off: by
+    # 5 November May's value is stale, and the call is what the engine says that day, not
+    # the probability it gave in June
+    for seed in (212, 260):
+        sc = scenario("trend", seed)
+        cutoff = weeks(sc.terms.deadline)[-1]
+        latest = max(p.at for p in sc.known_on(cutoff))
+        assert (cutoff - latest).days > DEFAULT_RULE.stale_days
+        a = assess(sc.terms, sc.known_on(cutoff), cutoff, Rule(p_on_track=1.0, p_behind=0.0))
+        said = None if a.status is Status.no_data else a.probability
+        assert trace(("trend", seed)).probs[-1] == said
+    assert trace(("trend", 212)).probs[-1] is None
 
 
 def test_scores_count_hits_and_no_data() -> None:
