@@ -8,7 +8,10 @@ interval arithmetic on PostgreSQL. Working-day offsets read the calendar table `
 its Vietnamese day, plus the fraction of the day elapsed if that day is worked (a day off
 freezes the clock at the end of the last working day), and ``f <= g + d working days`` is
 ``clock(f) <= clock(g) + d``. A day outside the calendar's years has no clock: the condition
-is then false (the calendar spans the years in ``data/calendar/vn.yaml``).
+is then false (the calendar spans the years in ``data/calendar/vn.yaml``). On PostgreSQL the
+calendar is read once per statement as arrays and each record's day looked up by position
+(every day of the span is a row, and the working days' ``n_before`` run 0, 1, 2 …); SQLite
+looks each one up in the table.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
+    Boolean,
     ColumnElement,
     Date,
     Float,
@@ -33,6 +38,7 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from chiso.catalog.indicators import (
     AllOf,
@@ -81,6 +87,12 @@ def _clock_of(w: Any, col: Any, dialect: str) -> ColumnElement[Any]:
 
 def work_clock(col: Any, dialect: str) -> ColumnElement[Any]:
     """Working days elapsed from the calendar's first day to ``col`` (see the module)."""
+    if dialect == "postgresql":
+        at = _calendar_index(col)
+        clock: ColumnElement[Any] = _column_array(workdays.c.n_before, Integer)[at] + case(
+            (_column_array(workdays.c.working, Boolean)[at], _day_fraction(col, dialect)),
+            else_=0.0)
+        return clock
     w = workdays.alias()
     return (select(_clock_of(w, col, dialect))
             .where(w.c.day == local_day(col, dialect)).correlate_except(w).scalar_subquery())
@@ -88,17 +100,42 @@ def work_clock(col: Any, dialect: str) -> ColumnElement[Any]:
 
 def working_day_after(col: Any, days: Any, dialect: str) -> ColumnElement[Any]:
     """The Vietnamese day on which ``col`` moved by ``days`` working days falls: the first
-    working day whose end is at or after that clock. The clock is a subquery of its own, so
-    that the bound is one value and the search an index range on ``n_before`` (as a join the
-    planner walks the calendar for every record); ``col`` correlates through both levels."""
-    w = workdays.alias()
+    working day whose end is at or after that clock."""
     bound: ColumnElement[Any] = work_clock(col, dialect) + days - 1
-    if dialect == "postgresql":  # an integer bound (n_before is one) keeps the index usable
-        bound = cast(func.ceil(bound), Integer)
+    if dialect == "postgresql":
+        # working days are numbered 0, 1, 2 … by n_before: the one numbered n is the n+1-th
+        w = workdays.alias()
+        by_number = (select(func.array_agg(aggregate_order_by(w.c.day, w.c.n_before)))
+                     .where(w.c.working.is_(True)).scalar_subquery())
+        number = cast(func.ceil(bound), Integer)
+        # a bound before the first working day is that day; no bound (no clock), no day
+        at = case((number < 0, 0), else_=number) + 1
+        return type_coerce(by_number, ARRAY(Date))[at]
+    # a subquery of its own, so that the bound is one value and the search an index range
+    # on n_before (as a join the planner walks the calendar for every record); ``col``
+    # correlates through both levels
+    w = workdays.alias()
     return (select(w.c.day)
             .where(w.c.working.is_(True), w.c.n_before >= bound)
             .order_by(w.c.n_before, w.c.day).limit(1)
             .scalar_subquery())
+
+
+def _column_array(column: Any, element: Any) -> Any:
+    """PostgreSQL: a column of the calendar as an array in day order, an uncorrelated
+    subquery the planner evaluates once per statement (an init plan), so that every record
+    looks its day up by position instead of by an index search."""
+    w = workdays.alias()
+    return type_coerce(select(func.array_agg(aggregate_order_by(w.c[column.name], w.c.day)))
+                       .scalar_subquery(), ARRAY(element))
+
+
+def _calendar_index(col: Any) -> ColumnElement[Any]:
+    """The 1-based position of ``col``'s Vietnamese day in the calendar (every day from the
+    first is a row); outside it the arrays answer NULL, as the table has no row."""
+    w = workdays.alias()
+    first = select(func.min(w.c.day)).scalar_subquery()
+    return type_coerce(local_day(col, "postgresql") - first, Integer) + 1
 
 
 def calendar_missing(conn: Any) -> bool:
