@@ -104,3 +104,20 @@ def test_an_initial_load_builds_keys_and_indexes_after_its_rows(
     again = backfill_csv(fresh_engine, DOSSIER, "so-a", contract_csv_chunks(sent, fields),
                          known_units=units)
     assert (again.new_versions, again.latest_changed) == (0, 0)
+
+
+def test_an_initial_load_of_statistics_marks_them_not_typed_by_hand(
+    fresh_engine: Engine, backend: str
+) -> None:
+    """The initial load's own statements carry the statistics' ``manual`` mark as well."""
+    if backend != "postgresql":
+        pytest.skip("the bulk path is PostgreSQL's")
+    stats = feed_contract("stats.value")
+    records = list(itertools.islice(stats_values(7, 2026, 2), 40))
+    done = backfill_csv(fresh_engine, stats, "so-b", contract_csv_chunks(records,
+                                                                        list(stats.fields)))
+    assert done.new_versions == len(records)
+    with fresh_engine.connect() as conn:
+        manual = conn.execute(select(feed_stats_value.c.manual)).scalars().all()
+    assert len(manual) == done.latest_changed > 0
+    assert not any(manual)
