@@ -13,9 +13,9 @@ Python memory, whatever the size:
 3. one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` writes new versions into history, and one
    ``INSERT … SELECT DISTINCT ON (record) … ON CONFLICT DO UPDATE … WHERE newer`` updates the
    latest versions; both are idempotent, so a re-run of the same file changes nothing. Into
-   empty tables (an initial load) the primary keys and indexes are dropped first, the two
-   statements pick one row per key themselves (``DISTINCT ON``), and every index is built
-   once, sorted, after the rows are in.
+   empty tables (an initial load, :func:`_initial_load`) no key or index is kept up row by
+   row: each is built once, sorted, after the rows are in, and the latest versions are read
+   back in the versions' key order instead of sorting the file.
 
 Everything runs in one transaction with the batch row (door ``bulk``): all or nothing.
 """
@@ -94,21 +94,23 @@ def _empty(conn: Connection, tables: list[Table]) -> bool:
 
 
 def _drop_keys_and_indexes(conn: Connection, tables: list[Table]) -> None:
-    """An initial load (every table still empty) writes its rows with no index to keep up and
-    builds each index once, sorted, afterwards (:func:`_build_keys_and_indexes`); the
-    statements then pick one row per key themselves instead of ``ON CONFLICT``."""
     for table in tables:
         for index in sorted(table.indexes, key=lambda i: str(i.name)):
             index.drop(conn)
         conn.execute(text(f'ALTER TABLE {table.name} DROP CONSTRAINT "{table.primary_key.name}"'))
 
 
-def _initial_versions(conn: Connection, versions: Table, insert: str, rows_in: str, vcol: str,
-                      params: dict[str, Any]) -> int:
-    """Write the file's versions into the empty versions table and build its keys; returns
-    the versions stored. A file seldom repeats a version, so the rows go in as they are and
-    the primary key is built on them; when it finds a version twice, that is undone and the
-    rows go in again one per version (the sort this takes is paid only then)."""
+def _initial_load(conn: Connection, versions: Table, latest: Table, target: str, rows_in: str,
+                  vcol: str, params: dict[str, Any]) -> tuple[int, int]:
+    """Write the file's rows (``rows_in``, columns ``target``) into the empty ``versions`` and
+    ``latest`` tables; returns (versions stored, latest versions written).
+
+    A file seldom repeats a version, so the versions go in as they are and the primary key is
+    built on them; when the build finds a version twice, that is undone and they go in again
+    one per version (the sort this takes is paid only then). Every version is then this
+    file's, in the key's order: each record's newest is the first of its run read backwards."""
+    _drop_keys_and_indexes(conn, [versions, latest])
+    insert = f"INSERT INTO {versions.name} ({target})"
     try:
         with conn.begin_nested():
             stored = conn.execute(text(f"{insert} {rows_in}"), params).rowcount
@@ -117,7 +119,12 @@ def _initial_versions(conn: Connection, versions: Table, insert: str, rows_in: s
         stored = conn.execute(text(f"{insert} SELECT DISTINCT ON (record_id, {vcol}) * "
                                    f"FROM ({rows_in}) s"), params).rowcount
         _build_keys_and_indexes(conn, [versions])
-    return stored
+    conn.execute(text(f"ANALYZE {versions.name}"))  # so that the planner reads the key
+    changed = conn.execute(text(
+        f"INSERT INTO {latest.name} ({target}) SELECT DISTINCT ON (source, record_id) {target} "
+        f"FROM {versions.name} ORDER BY source DESC, record_id DESC, {vcol} DESC")).rowcount
+    _build_keys_and_indexes(conn, [latest])
+    return stored, changed
 
 
 def _build_keys_and_indexes(conn: Connection, tables: list[Table]) -> None:
@@ -210,20 +217,9 @@ def backfill_csv(
         # a version sent twice in the file is stored once; a record's latest version replaces
         # the stored one only when newer (a re-run of the same file changes nothing)
         rows_in = f"SELECT {prov}, {typed} FROM {staging}"
-        newest = (f"INSERT INTO {latest.name} ({target}) SELECT DISTINCT ON (record_id) * "
-                  f"FROM ({rows_in}) s ORDER BY record_id, {vcol} DESC")
         if _empty(conn, [versions, latest]):
-            _drop_keys_and_indexes(conn, [versions, latest])
-            new_versions = _initial_versions(conn, versions, f"INSERT INTO {versions.name} "
-                                             f"({target})", rows_in, vcol, p)
-            # every version is this file's now, in the primary key's order: each record's
-            # newest is the first of its run read backwards, with no sort of the file
-            conn.execute(text(f"ANALYZE {versions.name}"))
-            changed = conn.execute(text(
-                f"INSERT INTO {latest.name} ({target}) SELECT DISTINCT ON (source, record_id) "
-                f"{target} FROM {versions.name} "
-                f"ORDER BY source DESC, record_id DESC, {vcol} DESC")).rowcount
-            _build_keys_and_indexes(conn, [latest])
+            new_versions, changed = _initial_load(conn, versions, latest, target, rows_in,
+                                                  vcol, p)
         else:
             sets = ", ".join(f'"{c.name}" = EXCLUDED."{c.name}"' for c in latest.columns
                              if c.name not in ("source", "record_id", "manual"))
@@ -231,7 +227,9 @@ def backfill_csv(
                 f"INSERT INTO {versions.name} ({target}) {rows_in} ON CONFLICT DO NOTHING"),
                 p).rowcount
             changed = conn.execute(text(
-                f"{newest} ON CONFLICT (source, record_id) DO UPDATE SET {sets} "
+                f"INSERT INTO {latest.name} ({target}) SELECT DISTINCT ON (record_id) * "
+                f"FROM ({rows_in}) s ORDER BY record_id, {vcol} DESC "
+                f"ON CONFLICT (source, record_id) DO UPDATE SET {sets} "
                 f"WHERE EXCLUDED.{vcol} > {latest.name}.{vcol}"), p).rowcount
         conn.execute(text(f"DROP TABLE {staging}"))
         conn.execute(intake_batches.update().where(intake_batches.c.id == batch_id).values(

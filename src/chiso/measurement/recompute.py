@@ -48,11 +48,11 @@ Progress = Callable[[Indicator], None]
 WORK_MEM = "256MB"
 
 def _stage(dialect: str) -> Table:
-    """The contributions of one feed's indicators, aggregated once: the four day-state tables
-    are sums of its rows. Created in the feed's transaction and dropped before its commit;
-    on PostgreSQL an unlogged table of its own name (in shared buffers: a temporary table
-    would go through the session's few megabytes of local buffers to disk), on SQLite a
-    temporary one."""
+    """One feed's contributions summed indicator by indicator (by unit, day, due day and
+    key): the four day-state tables are sums of its rows. Created in the feed's transaction
+    and dropped before its commit; on PostgreSQL an unlogged table of its own name (in shared
+    buffers: a temporary table would go through the session's few megabytes of local buffers
+    to disk), on SQLite a temporary one."""
     postgres = dialect == "postgresql"
     return Table(
         f"recompute_stage_{uuid.uuid4().hex[:12]}" if postgres else "recompute_stage",
