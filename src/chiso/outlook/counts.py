@@ -51,17 +51,11 @@ def small_counts_forecast(points: list[Point], terms: TargetTerms) -> CountForec
     pts = counted(points)
     if terms.unit_of_measure != "%" or len(pts) < MIN_MONTHS:
         return None
-    recent = pts[-POOL_MONTHS:]
-    dens = sorted(float(p.denominator or 0) for p in recent[-3:])
+    dens = sorted(float(p.denominator or 0) for p in pts[-3:])
     n = round(dens[len(dens) // 2])
     if n >= SMALL or n < 1:
         return None
-    k = sum(float(p.numerator or 0) for p in recent)
-    total = sum(float(p.denominator or 0) for p in recent)
-    dists = [betabinom(n, k + 0.5, total - k + 0.5)]
-    trend = _trend_beta(pts, month_index(terms.deadline))
-    if trend is not None:
-        dists.append(betabinom(n, *trend))
+    dists = [betabinom(n, a, b) for a, b in rate_betas(pts, terms)]
     if terms.higher_is_better:
         need = math.ceil(terms.threshold * n / 100 - 1e-9)
         prob = sum(float(d.sf(need - 1)) for d in dists) / len(dists)
@@ -75,6 +69,20 @@ def small_counts_forecast(points: list[Point], terms: TargetTerms) -> CountForec
     return CountForecast(rate, n, prob, 100 * mean / n, 100 * sd / n,
                          100 * min(float(d.ppf(0.1)) for d in dists) / n,
                          100 * max(float(d.ppf(0.9)) for d in dists) / n)
+
+
+def rate_betas(pts: list[Point], terms: TargetTerms) -> list[tuple[float, float]]:
+    """The rate's distributions, equally weighted, for the deadline's month: the pooled
+    share of the last ``POOL_MONTHS`` counted months (Jeffreys' prior), and the counts'
+    trend when it is beyond chance. ``pts`` are counted points (:func:`counted`)."""
+    recent = pts[-POOL_MONTHS:]
+    k = sum(float(p.numerator or 0) for p in recent)
+    total = sum(float(p.denominator or 0) for p in recent)
+    out = [(k + 0.5, total - k + 0.5)]
+    trend = _trend_beta(pts, month_index(terms.deadline))
+    if trend is not None:
+        out.append(trend)
+    return out
 
 
 def _trend_beta(pts: list[Point], target: int) -> tuple[float, float] | None:

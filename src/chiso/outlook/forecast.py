@@ -47,6 +47,7 @@ class Forecast:
     seasonal: float = 0.0  # the deadline month's usual offset, from earlier years
     probability: float | None = None  # of meeting the threshold, when the model gives it exactly
     raw: float | None = None  # the model's value before it is clipped to the measure's bounds
+    pooled: bool = False  # of the window's share (``pooled.py``), not of the deadline's month
 
     @property
     def has_interval(self) -> bool:

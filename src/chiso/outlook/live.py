@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from chiso.catalog.indicators import Binding, Indicator, Kind
 from chiso.catalog.loader import Catalog
 from chiso.catalog.models import Target, Task
 from chiso.measurement import values as mv
@@ -94,6 +95,13 @@ def monthly_points(conn: Connection, catalog: Catalog, code: str, unit: str | No
     return points
 
 
+def judged_on_window(binding: Binding, ind: Indicator) -> bool:
+    """Whether the target is judged on its window's share (a ratio over the year to date of
+    its deadline, ``measurement.values.judged_periods``), not on a month's value: so are
+    ratios with no judged periods that are not running totals."""
+    return ind.kind is Kind.ratio and not binding.periods and not binding.cumulative
+
+
 def unit_names(catalog: Catalog, unit: str | None) -> dict[str, str]:
     if unit is None:
         return dict(CITY_NAME)
@@ -143,7 +151,8 @@ def target_outlook(conn: Connection, catalog: Catalog, plan: str, target_id: str
     terms = TargetTerms(direction=target.direction, threshold=float(target.threshold),
                         deadline=target.deadline, start=start,
                         unit_of_measure=target.unit_of_measure,
-                        upper=100.0 if ind.unit_of_measure == "%" else None)
+                        upper=100.0 if ind.unit_of_measure == "%" else None,
+                        pooled=judged_on_window(binding, ind))
     a = _assessed(terms, tuple(points), today)
     fc = a.forecast
     status = a.status.value

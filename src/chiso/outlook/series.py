@@ -55,6 +55,9 @@ class TargetTerms:
 
     ``start`` is the start of measurement (the baseline date: the first day the plan counts
     from); ``lower``/``upper`` bound the values the measure can take (0–100 for a share).
+    ``pooled``: the target is judged on the share of the records of the whole window
+    (``start``..``deadline``: the sum of the numerators over the sum of the denominators, as
+    a ratio is measured over the year to date), not on the deadline month's own value.
     """
 
     direction: Direction
@@ -64,6 +67,7 @@ class TargetTerms:
     unit_of_measure: str = "%"
     lower: float | None = 0.0
     upper: float | None = None
+    pooled: bool = False
 
     @property
     def higher_is_better(self) -> bool:

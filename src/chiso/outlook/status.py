@@ -2,7 +2,10 @@
 
 The rule, for a target ``value direction threshold`` by ``deadline``:
 
-1. After the deadline: ``đạt`` if the last value meets the threshold, else ``chậm tiến độ``.
+1. After the deadline: ``đạt`` if the judged value meets the threshold, else ``chậm tiến độ``.
+   The judged value is the last value, or for a target judged on its window's share
+   (``TargetTerms.pooled``) the share of the window's records; the forecast is then of that
+   share too (``pooled.py``).
 2. ``thiếu dữ liệu`` when fewer than ``min_observations`` months have a value, or the latest
    value is older than ``stale_days`` and fewer than ``history_months`` months have a value
    (a late reporter with enough history is forecast over the longer horizon, not dropped).
@@ -30,6 +33,7 @@ from datetime import date
 from enum import StrEnum
 
 from chiso.outlook.forecast import Forecast, forecast
+from chiso.outlook.pooled import share_so_far, window_forecast
 from chiso.outlook.progress import Progress, ProgressCategory, progress_measure
 from chiso.outlook.series import Point, TargetTerms
 
@@ -113,10 +117,15 @@ def assess(terms: TargetTerms, points: list[Point], today: date,
     known = sorted((p for p in points if p.at <= today), key=lambda p: p.at)
     fc = forecast(known, terms, today)
     known = [p for p in known if p.at >= terms.start]
+    # a target judged on its window's share: that share so far, and its forecast
+    so_far = share_so_far(known, terms) if terms.pooled else None
+    if so_far is not None:
+        fc = window_forecast(fc, known, terms)
     latest = known[-1] if known else None
+    judged = so_far if so_far is not None else latest.value if latest else None
     prog = _progress(known, terms)
-    if today > terms.deadline and latest is not None:
-        st = Status.met if terms.met(latest.value) else Status.behind
+    if today > terms.deadline and judged is not None:
+        st = Status.met if terms.met(judged) else Status.behind
         return Assessment(st, fc, None, latest, prog)
     stale = latest is not None and (today - latest.at).days > rule.stale_days
     if (latest is None or fc.reported < rule.min_observations
@@ -125,8 +134,11 @@ def assess(terms: TargetTerms, points: list[Point], today: date,
     p = (bound_probability(known, terms, rule.bound_window) if at_bound(terms)
          else probability_met(fc, terms))
     assert p is not None
+    assert judged is not None
+    if so_far is not None and at_bound(terms) and not terms.met(so_far):
+        p = 0.0  # a record that missed a bound stays in the window's share
     if p >= rule.p_on_track:
-        st = Status.met if terms.met(latest.value) else Status.on_track
+        st = Status.met if terms.met(judged) else Status.on_track
     elif p >= rule.p_behind:
         st = Status.at_risk
     else:
