@@ -54,6 +54,7 @@ import random
 from collections.abc import Callable
 from datetime import date, timedelta
 
+import numpy as np
 from bench.backtest.scenarios import YEAR, Scenario, make
 from scipy.stats import binom
 
@@ -61,6 +62,7 @@ from chiso.catalog.models import Direction
 from chiso.outlook.series import Point, TargetTerms
 
 START = date(YEAR, 1, 1)
+CUTOFF_WEEKS = 8  # the call the backtest scores is made this long before the deadline
 Known = list[tuple[Point, date]]
 
 
@@ -99,10 +101,29 @@ def _away(rng: random.Random, threshold: float, low: float = 1.5, high: float = 
     return threshold + rng.choice([-1, 1]) * rng.uniform(low, high)
 
 
-def _binomial_met(n: int, rate: float, threshold: float) -> float:
-    """P(k of n records at ``rate``% make a share ≥ ``threshold``%)."""
-    need = math.ceil(threshold * n / 100 - 1e-9)
-    return float(binom.sf(need - 1, n, rate / 100))
+def share_of_year(points: Known) -> float:
+    """The share of the year's records (the sum of the numerators over the sum of the
+    denominators): what a ratio judged on its year to date is measured on."""
+    k = sum(float(p.numerator or 0) for p, _ in points)
+    n = sum(float(p.denominator or 0) for p, _ in points)
+    return 100 * k / n
+
+
+def pooled_oracle(points: Known, rates: list[float], terms: TargetTerms) -> float:
+    """P(the year's share meets the threshold) knowing each month's true rate and number of
+    records: the counts known on the cut-off day as they are, each later month's count
+    binomial at its true rate. The best any method can do on that day."""
+    cutoff = terms.deadline - timedelta(weeks=CUTOFF_WEEKS)
+    k_known, total, dist = 0.0, 0.0, np.ones(1)
+    for (p, known), rate in zip(points, rates, strict=True):
+        n = int(p.denominator or 0)
+        total += n
+        if known <= cutoff:
+            k_known += float(p.numerator or 0)
+        else:
+            dist = np.convolve(dist, binom.pmf(np.arange(n + 1), n, rate / 100))
+    shares = 100 * (k_known + np.arange(len(dist))) / total
+    return float(sum(q for q, v in zip(dist, shares, strict=True) if terms.met(float(v))))
 
 
 def _trend(rng: random.Random, kind: str, base: float, final: float, months: int
@@ -252,18 +273,15 @@ def small_counts(seed: int, rng: random.Random) -> Scenario:
     final = threshold + rng.choice([-1, 1]) * rng.uniform(8, 20)
     path = [min(max(v, 0.0), 100.0) for v in _trend(rng, kind, base, final, 12)]
     points: Known = []
-    value = 0.0
     for m, rate in enumerate(path, start=1):
         n = max(3, size + rng.randint(-2, 2))
         k = sum(rng.random() < rate / 100 for _ in range(n))
         value = 100 * k / n
         at = month_end(YEAR, m)
         points.append((Point(at, value, k, n), at + timedelta(days=rng.randint(3, 7))))
-    terms = TargetTerms(Direction.ge, threshold, date(YEAR, 12, 31), START)
-    # December's count is binomial out of size−2…size+2 records at the true rate
-    oracle = sum(_binomial_met(max(3, size + d), path[-1], threshold) for d in range(-2, 3)) / 5
-    return Scenario(seed, kind, terms, points, value, False, 0.0, 0.0, path, "small_counts",
-                    oracle=oracle)
+    terms = TargetTerms(Direction.ge, threshold, date(YEAR, 12, 31), START, pooled=True)
+    return Scenario(seed, kind, terms, points, share_of_year(points), False, 0.0, 0.0, path,
+                    "small_counts", oracle=pooled_oracle(points, path, terms))
 
 
 def cumulative(seed: int, rng: random.Random) -> Scenario:
@@ -375,9 +393,9 @@ def shrinking(seed: int, rng: random.Random) -> Scenario:
         value = 100 * k / n
         at = month_end(YEAR, m)
         points.append((Point(at, value, k, n), at + timedelta(days=rng.randint(3, 7))))
-    terms = TargetTerms(Direction.ge, threshold, date(YEAR, 12, 31), START)
-    return Scenario(seed, kind, terms, points, value, False, 0.0, 0.0, path, "shrinking",
-                    oracle=_binomial_met(max(3, last), path[-1], threshold))
+    terms = TargetTerms(Direction.ge, threshold, date(YEAR, 12, 31), START, pooled=True)
+    return Scenario(seed, kind, terms, points, share_of_year(points), False, 0.0, 0.0, path,
+                    "shrinking", oracle=pooled_oracle(points, path, terms))
 
 
 def batchy_counts(seed: int, rng: random.Random) -> Scenario:
@@ -401,14 +419,14 @@ def batchy_counts(seed: int, rng: random.Random) -> Scenario:
         value = 100 * k / n
         at = month_end(YEAR, m)
         points.append((Point(at, value, k, n), at + timedelta(days=rng.randint(3, 9))))
-    terms = TargetTerms(Direction.ge, good, date(YEAR, 12, 31), START)
+    terms = TargetTerms(Direction.ge, good, date(YEAR, 12, 31), START, pooled=True)
     if lower:  # the share that must stay low is the complement: n − k of n
-        terms = TargetTerms(Direction.le, threshold, date(YEAR, 12, 31), START)
+        terms = TargetTerms(Direction.le, threshold, date(YEAR, 12, 31), START, pooled=True)
         points = [(Point(p.at, 100 - p.value, (p.denominator or 0) - (p.numerator or 0),
                          p.denominator), k) for p, k in points]
-        value, path = 100 - value, [100 - v for v in path]
-    return Scenario(seed, "lower" if lower else "higher", terms, points, value, False, 0.0,
-                    0.0, path, "batchy_counts")
+        path = [100 - v for v in path]
+    return Scenario(seed, "lower" if lower else "higher", terms, points, share_of_year(points),
+                    False, 0.0, 0.0, path, "batchy_counts")
 
 
 def relapse(seed: int, rng: random.Random) -> Scenario:
@@ -442,17 +460,56 @@ def relapse(seed: int, rng: random.Random) -> Scenario:
                     noise, path, "relapse")
 
 
+def city_ratio(seed: int, rng: random.Random) -> Scenario:
+    """A ratio of many records (a city's or a department's dossiers, 300–4,000 a month, fewer
+    at Tết) judged on the year's share: adoption that climbs, stalls, falls back or holds,
+    with month-to-month noise; the year's true share ends 0.5–4 points from the threshold,
+    December's month on either side of it. 20% mirrored as a share that must stay low."""
+    kind = rng.choice(["improve", "stall", "flat", "fall"])
+    base = rng.uniform(40, 90)
+    final = {"improve": base + rng.uniform(5, 30), "stall": base + rng.uniform(5, 30),
+             "flat": base, "fall": base - rng.uniform(3, 15)}[kind]
+    final = min(final, 99.0)
+    path = [_share(v) for v in _trend(rng, "flat" if kind == "flat" else
+                                      "stall" if kind == "stall" else "improve",
+                                      base, final, 12)]
+    size = rng.randint(300, 4000)
+    sizes = [max(50, round(size * rng.uniform(0.8, 1.2) * (0.6 if m == 2 else 1.0)))
+             for m in range(1, 13)]
+    true_year = sum(n * r for n, r in zip(sizes, path, strict=True)) / sum(sizes)
+    while True:
+        threshold = float(round(_away(rng, true_year, 0.5, 4.0)))
+        if abs(true_year - threshold) >= 0.5 and 1 <= threshold <= 99:
+            break
+    noise = rng.uniform(0.3, 2.0)
+    points: Known = []
+    for m, (rate, n) in enumerate(zip(path, sizes, strict=True), start=1):
+        r = min(max(rate + rng.gauss(0, noise), 0.0), 100.0) / 100
+        k = min(max(round(n * r + rng.gauss(0, 1) * math.sqrt(n * r * (1 - r))), 0), n)
+        at = month_end(YEAR, m)
+        points.append((Point(at, 100 * k / n, k, n), at + timedelta(days=rng.randint(3, 10))))
+    terms = TargetTerms(Direction.ge, threshold, date(YEAR, 12, 31), START, pooled=True)
+    if rng.random() < 0.2:  # a share that must stay low: the complement, n − k of n
+        terms = TargetTerms(Direction.le, 100 - threshold, date(YEAR, 12, 31), START,
+                            pooled=True)
+        points = [(Point(p.at, 100 - p.value, (p.denominator or 0) - (p.numerator or 0),
+                         p.denominator), k) for p, k in points]
+        path = [100 - v for v in path]
+    return Scenario(seed, kind, terms, points, share_of_year(points), False, 0.0, noise, path,
+                    "city_ratio")
+
+
 FAMILIES: dict[str, Callable[[int, random.Random], Scenario]] = {
     "at_bound": at_bound, "outlier": outlier, "saturating": saturating, "early": early,
     "late": late, "seasonal": seasonal, "small_counts": small_counts,
     "cumulative": cumulative,
     "step": step, "gap": gap, "holiday_counts": holiday_counts, "shrinking": shrinking,
-    "batchy_counts": batchy_counts, "relapse": relapse,
+    "batchy_counts": batchy_counts, "relapse": relapse, "city_ratio": city_ratio,
 }
 # families added after the rule was chosen and after the small-counts model was rebuilt
 NEWEST = ("batchy_counts", "relapse")
 # families added after the engine's rule was chosen: never used to choose anything
-UNSEEN = ("step", "gap", "holiday_counts", "shrinking", *NEWEST)
+UNSEEN = ("step", "gap", "holiday_counts", "shrinking", "city_ratio", *NEWEST)
 
 
 def scenario(family: str, seed: int) -> Scenario:

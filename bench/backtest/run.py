@@ -12,7 +12,8 @@ the engine and the baseline.
 * lead time (missed targets flagged early): weeks before the deadline since the flag has been
   up without a break;
 * the naive baseline runs in the same pass: the straight line through the first and the last
-  known value, extended to the deadline; flagged when it falls short.
+  known value, extended to the deadline; flagged when it falls short (for a target judged on
+  its year's share, the line through that share as it stood at the first and last point).
 
 Tuning seeds and held-out seeds are disjoint ranges; the rule's thresholds were chosen on the
 tuning range only (``--tune`` prints the grid it was chosen from).
@@ -29,13 +30,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bench.backtest.families import ALL, NEWEST, UNSEEN, scenario
+from bench.backtest.families import ALL, CUTOFF_WEEKS, NEWEST, UNSEEN, scenario
 from bench.backtest.scenarios import START
 
 from chiso.outlook.forecast import straight_line
+from chiso.outlook.series import Point, TargetTerms
 from chiso.outlook.status import DEFAULT_RULE, Rule, Status, assess
 
-LEAD_WEEKS = 8
+LEAD_WEEKS = CUTOFF_WEEKS  # the cut-off: the call scored is made this long before the deadline
 TUNING = range(1, 100_000)  # seeds 1..99,999
 HELD_OUT = range(1_000_000, 1_100_000)  # never looked at while tuning
 
@@ -90,10 +92,22 @@ def trace(job: tuple[str, int]) -> Trace:
             a = assess(sc.terms, known, day, Rule(p_on_track=1.0, p_behind=0.0))
             cache[key] = None if a.status is Status.no_data else a.probability
         probs.append(cache[key])
-        line = straight_line(known, sc.terms, day)
+        line = straight_line(running_shares(known, sc.terms) if sc.terms.pooled else known,
+                             sc.terms, day)
         naive.append(None if len(known) < DEFAULT_RULE.min_observations or line is None
                      else not sc.terms.met(line))
     return Trace(seed, family, sc.archetype, sc.missed, sc.irregular, probs, naive, sc.oracle)
+
+
+def running_shares(points: list[Point], terms: TargetTerms) -> list[Point]:
+    """The window's share as it stood at each point (what a reader of a year-to-date figure
+    sees month after month): the baseline's series for a target judged on it."""
+    out, k, n = [], 0.0, 0.0
+    for p in sorted((p for p in points if p.at >= terms.start), key=lambda p: p.at):
+        k, n = k + float(p.numerator or 0), n + float(p.denominator or 0)
+        if n > 0:
+            out.append(Point(p.at, 100 * k / n))
+    return out
 
 
 def flags(t: Trace, rule: Rule) -> list[bool]:

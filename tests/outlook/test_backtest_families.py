@@ -107,3 +107,18 @@ def test_newest_families_tell_their_stories() -> None:
         assert min(r.path[5:]) < peak - 1.5  # ground is lost after the migration
         assert abs(r.path[-1] - r.terms.threshold) >= 1.5
     assert directions == {True, False}  # both "at least" and "at most" shares
+
+
+def test_shares_of_records_are_judged_on_the_years_share() -> None:
+    # the catalog judges a ratio with no judged periods on its year to date: the families
+    # of records' shares are scored on the share of the year's records, not December's
+    for fam in ("small_counts", "shrinking", "batchy_counts", "city_ratio"):
+        for seed in range(1, 30):
+            sc = scenario(fam, seed)
+            assert sc.terms.pooled
+            k = sum(p.numerator or 0 for p, _ in sc.points)
+            n = sum(p.denominator or 0 for p, _ in sc.points)
+            assert sc.final == pytest.approx(100 * k / n)
+    # and December's month alone would often say otherwise on the city's ratios
+    ratios = [scenario("city_ratio", s) for s in range(1, 60)]
+    assert sum(s.terms.met(s.points[-1][0].value) != s.terms.met(s.final) for s in ratios) >= 10
