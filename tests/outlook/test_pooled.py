@@ -98,3 +98,15 @@ def test_without_counts_the_month_is_judged() -> None:
     assert not year.forecast.pooled
     assert year.status is month.status
     assert year.probability == month.probability
+
+
+def test_the_sentence_says_the_share_is_over_the_window() -> None:
+    from chiso.outlook.sentence import sentence
+
+    points = counted([60, 63, 66, 69, 72, 75, 78, 81, 84, 87], 2000)
+    terms = TargetTerms(Direction.ge, 80.0, DEC, START, pooled=True)
+    a = assess(terms, points, CUTOFF)
+    vi = sentence("Thành phố Hà Nội", terms, a, "vi")
+    assert "tính chung từ 01/01/2026 đến 31/12/2026" in vi
+    assert "thiếu" in vi
+    assert "over 1 January 2026 to 31 December 2026" in sentence("Hanoi", terms, a, "en")

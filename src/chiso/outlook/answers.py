@@ -39,7 +39,9 @@ class Latest(Answer):
 
 
 class Forecast(Answer):
-    """The value expected at the deadline (none when the series is too short to say)."""
+    """The value expected at the deadline (none when the series is too short to say): the
+    deadline month's value, or with ``pooled`` the share of the whole window's records (a
+    ratio judged on its year to date)."""
 
     value: float | None = None
     low: float | None = None
@@ -49,6 +51,9 @@ class Forecast(Answer):
     method: str | None = None
     observations: int | None = None
     horizon_months: int | None = None
+    pooled: bool = Field(default=False, description="the forecast is of the window's share "
+                         "(its records from the start to the deadline), the value the target "
+                         "is judged on, not of the deadline's month")
 
 
 class Outlook(Answer):

@@ -61,10 +61,16 @@ def sentence(unit_name: str, terms: TargetTerms, a: Assessment, locale: str = "v
             tail = f"thiếu {size} so với chỉ tiêu {target}"
         else:
             tail = f"cần giảm thêm {size} để đạt chỉ tiêu {target}"
+        if fc.pooled:  # the share of the window's records, not the deadline's month
+            return (f"{unit_name} dự kiến {verb} {value} tính chung từ "
+                    f"{day(terms.start, locale)} đến {when}, {tail}")
         return f"{unit_name} dự kiến {verb} {value} vào {when}, {tail}"
     if round(gap, 1) >= 0:
         tail = (f"meeting the {target} target" if round(gap, 1) == 0
                 else f"{size} better than the {target} target")
     else:
         tail = f"{size} short of the {target} target"
+    if fc.pooled:
+        return (f"{unit_name} is forecast to reach {value} over "
+                f"{day(terms.start, locale)} to {when}, {tail}")
     return f"{unit_name} is forecast to reach {value} by {when}, {tail}"

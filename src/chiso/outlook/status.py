@@ -15,7 +15,7 @@ The rule, for a target ``value direction threshold`` by ``deadline``:
    ("≥ 100%", "≤ 0%") cannot be judged by a forecast that is capped there:
    ``p`` = (months meeting it among the last ``bound_window`` + 1) / (months + 2), and at most
    one half when the latest value does not meet it (``bound_probability``).
-   * ``đạt`` when the latest value already meets the threshold and ``p ≥ p_on_track``;
+   * ``đạt`` when the judged value already meets the threshold and ``p ≥ p_on_track``;
    * ``đúng tiến độ`` when ``p ≥ p_on_track``;
    * ``có nguy cơ`` when ``p_behind ≤ p < p_on_track``;
    * ``chậm tiến độ`` when ``p < p_behind``.
