@@ -2,8 +2,10 @@
 
 Each family is one failure class of a warning engine, drawn from ``random.Random`` seeded with
 ``"<family>:<seed>"`` (a string seed is hashed with SHA-512: the same scenario on every
-machine). The outcome is the value of the deadline's month against the threshold; margins are
-drawn away from the threshold where the family is about something else than a coin toss.
+machine). The outcome is the judged value against the threshold: the deadline month's value,
+or for a ratio of records (``small_counts``, ``shrinking``, ``batchy_counts``, ``city_ratio``)
+the share of the year's records, as the catalog judges a ratio over its year to date; margins
+are drawn away from the threshold where the family is about something else than a coin toss.
 
 * ``trend``         the archetypes of ``scenarios.make`` (improve, stall, collapse, recover, flat);
 * ``at_bound``      "≥ 100%" (or, mirrored, "≤ 0%"): perfect all year, one blip then perfect
@@ -32,7 +34,10 @@ Families added after the rule was chosen (``UNSEEN``: never used to choose anyth
 * ``holiday_counts``  a running count with uneven months: next to nothing at Tết, a summer
                       slowdown, a year-end push, a pace that drifts;
 * ``shrinking``       a share of counts whose denominator falls from 60–120 records a month to
-                      12–25 by December; the true rate ends 10–25 points from the threshold.
+                      12–25 by December; the true rate ends 10–25 points from the threshold;
+* ``city_ratio``      a ratio of many records judged on the year's share, December's month on
+                      either side of the threshold (added with that judgment; nothing was
+                      chosen on it).
 
 Families added later still, after the small-counts model was rebuilt (``NEWEST``: never run
 while changing the engine; reported on their own):

@@ -2,7 +2,8 @@
 
 One scenario is one target at one unit over one year (2026): monthly values of the judged
 measure, as the unit's systems would report them, and the outcome known in advance: the value
-of December, the deadline's month, against the threshold.
+of December, the deadline's month, against the threshold (a share with no records behind it:
+a published figure, judged on its latest value).
 
 Everything comes from ``random.Random(seed)``: the same seed gives the same scenario on every
 machine. Archetypes (drawn with the weights in ``ARCHETYPES``):
