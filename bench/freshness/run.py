@@ -275,6 +275,14 @@ def measure(label: str, a: Server, b: Server, token: str, args: argparse.Namespa
     lat = [listener.seen[k] - t for k, (t, _) in acked.items() if k in listener.seen]
     ack_lat = [ack - t for t, ack in acked.values() if ack is not None]
     lost = len(acked) - len(lat)
+    if args.samples:  # each batch's times from the first POST: where the tail sits in the run
+        with open(args.samples, "w") as fh:
+            fh.write("batch_day,sent_s,acknowledged_ms,announced_ms\n")
+            for k, (t, ack) in sorted(sent.items(), key=lambda kv: kv[1][0]):
+                seen = listener.seen.get(k)
+                fh.write(f"{k},{t - first:.3f},"
+                         f"{'' if ack is None else f'{(ack - t) * 1000:.1f}'},"
+                         f"{'' if seen is None else f'{(seen - t) * 1000:.1f}'}\n")
     where = "another server process" if a is not b else "the same (only) server process"
     print(f"{label}: {n * args.size:,} records in {n} batches of {args.size} from "
           f"{args.clients} loader processes; offered {args.rate:,} records/s, achieved "
@@ -335,6 +343,8 @@ def main() -> None:
                         help="seconds at most to wait for the servers to go idle first")
     parser.add_argument("--db", default="chiso_bench_fresh",
                         help="PostgreSQL database to (re)create for the run")
+    parser.add_argument("--samples", type=Path, default=None,
+                        help="write each batch's times (CSV) to this file")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgresql", action="store_true")
     parser.add_argument("--pg-url", default=os.environ.get(

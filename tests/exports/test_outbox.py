@@ -250,3 +250,53 @@ def test_the_sign_and_verify_pair() -> None:
     assert not delivery.verify(SECRET, str(now), sig, body + b" ", now)
     assert not delivery.verify(SECRET, str(now), sig, body, now + 3600)  # a replay
     assert not delivery.verify("another-secret-key", str(now), sig, body, now)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_receiver_that_is_down_costs_one_attempt_a_round(
+        fresh_runtime: Runtime, receiver: tuple[Receiver, str]) -> None:
+    rx, base = receiver
+    down = f"http://127.0.0.1:{_closed_port()}/emc"
+    waiting = _put(fresh_runtime, down, 5)
+    with fresh_runtime.engine.begin() as conn:  # a receiver that is up, due in the same round
+        up = outbox.enqueue(conn, channel="export:emc", event="test.event", url=base + "/emc",
+                            key="up-0", payload={"n": 9}, now=T0)
+    clock = Clock(T0)
+    d = _deliverer(fresh_runtime, clock)
+    assert d.deliver_due() == 2  # one refused connection, then the receiver that answers
+    with fresh_runtime.engine.connect() as conn:
+        tried = [outbox.message(conn, i) for i in waiting]
+        delivered = outbox.message(conn, up)
+    assert [m.attempts for m in tried if m is not None] == [1, 0, 0, 0, 0]
+    assert tried[0] is not None
+    assert "ConnectError" in (tried[0].last_error or "")
+    assert delivered is not None
+    assert delivered.state == outbox.DELIVERED
+    assert rx.state()["applied"] == 1
+    # the next rounds take the waiting messages one at a time, none lost or skipped for good
+    for expected in (1, 1, 1, 1):
+        assert d.deliver_due() == expected
+    with fresh_runtime.engine.connect() as conn:
+        assert [m.attempts for i in waiting if (m := outbox.message(conn, i))] == [1] * 5
+
+
+def test_an_smtp_server_that_is_down_is_unreachable() -> None:
+    from chiso.exports.mail import smtp
+
+    msg = outbox.Message(id=1, channel="mail:alerts", event="e", url="mailto:a@b.vn",
+                         idempotency_key="k", body=json.dumps(
+                             {"from": "chiso@hanoi.gov.vn", "to": "a@b.vn", "subject": "s",
+                              "text": "t"}), created_at=T0, state=outbox.PENDING, attempts=0,
+                         next_at=T0, last_error=None, delivered_at=None)
+    got = smtp("127.0.0.1", _closed_port(), 2)(msg)
+    assert not got.ok
+    assert got.unreachable
+    assert delivery.destination("mailto:x@y.vn") == delivery.destination("mailto:z@w.vn")
+    assert delivery.destination("http://A.vn:8080/x") == "http://a.vn:8080"

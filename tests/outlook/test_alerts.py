@@ -152,10 +152,13 @@ def test_alerts_go_through_the_outbox_retried_until_delivered(
     assert len(rows) == first["raised"]
     sent = [d for r in rows for d in r["deliveries"] if d["channel"] != "app"]
     assert {d["channel"] for d in sent} == {"email", "webhook"}
-    assert not any(d["ok"] for d in sent if d["channel"] == "email")
-    assert all(d["state"] == "pending" and d["attempts"] == 1 for d in sent
-               if d["channel"] == "email"), sent
-    assert all("ConnectionRefused" in d["detail"] for d in sent if d["channel"] == "email")
+    mails = [d for d in sent if d["channel"] == "email"]
+    assert not any(d["ok"] for d in mails)
+    assert all(d["state"] == "pending" for d in mails), sent
+    # the SMTP server refused the first e-mail's connection: the others wait for the next
+    # round untried, instead of each being refused in turn
+    assert sorted(d["attempts"] for d in mails) == [0] * (len(mails) - 1) + [1], sent
+    assert all("ConnectionRefused" in d["detail"] for d in mails if d["attempts"])
     assert inbox.messages == []
 
     smtp.start()

@@ -53,6 +53,8 @@ LOCK_KEY = 0x636869736F2D6F62
 GONE = "the channel no longer exists or is turned off"
 #: Longest error text kept per attempt.
 DETAIL_CHARS = 500
+#: Messages looked at per round.
+DUE_LIMIT = 100
 
 #: What the worker needs per channel: the secret signing its messages, or ``None`` when the
 #: channel is gone (a deleted subscription): its messages are then dead-lettered unsent.
@@ -104,6 +106,21 @@ class Outcome:
     ok: bool
     status_code: int | None
     detail: str
+    #: the receiver could not be reached at all (no connection): its other messages wait for
+    #: the next round instead of each failing the same way
+    unreachable: bool = False
+
+
+def destination(url: str) -> str:
+    """Who receives a message: ``scheme://host:port`` for HTTP(S); the scheme for the other
+    transports (every e-mail goes through the one SMTP server)."""
+    scheme = url.partition(":")[0].lower()
+    if scheme in ("http", "https"):
+        try:
+            return f"{scheme}://{httpx.URL(url).netloc.decode().lower()}"
+        except httpx.InvalidURL:
+            return url  # its attempt fails on its own
+    return scheme
 
 
 #: Sends a message whose URL has another scheme than http(s) (e.g. ``mailto``: an e-mail).
@@ -135,23 +152,34 @@ class Deliverer:
                                         detail="the worker stopped during the request"))
         return int(done.rowcount)
 
-    def due(self, limit: int = 100) -> list[int]:
+    def due(self, limit: int = DUE_LIMIT) -> list[tuple[int, str]]:
+        """The messages due now, oldest first: (id, URL)."""
         m = outbox_messages
         with self.engine.connect() as conn:
-            return list(conn.execute(select(m.c.id).where(m.c.state == outbox.PENDING,
-                                                          m.c.next_at <= self.clock())
-                                     .order_by(m.c.next_at, m.c.id).limit(limit)).scalars())
+            return [(i, u) for i, u in conn.execute(
+                select(m.c.id, m.c.url).where(m.c.state == outbox.PENDING,
+                                              m.c.next_at <= self.clock())
+                .order_by(m.c.next_at, m.c.id).limit(limit))]
 
-    def deliver_due(self, limit: int = 100,
+    def deliver_due(self, limit: int = DUE_LIMIT,
                     still_held: Callable[[], bool] | None = None) -> int:
-        """Attempt every message due now (at most ``limit``); how many were attempted.
+        """Attempt the messages due now (at most ``limit``); how many were attempted. Once a
+        receiver cannot be reached, its other messages are left due for the next round: a
+        receiver that is down costs one attempt a round, not one per message waiting for it.
         ``still_held`` is asked before each message; :class:`LockLostError` when it says no."""
-        ids = self.due(limit)
-        for message_id in ids:
+        down: set[str] = set()
+        attempted = 0
+        for message_id, url in self.due(limit):
+            where = destination(url)
+            if where in down:
+                continue
             if still_held is not None and not still_held():
                 raise LockLostError("the outbox lock is no longer held")
-            self.deliver(message_id)
-        return len(ids)
+            result = self.deliver(message_id)
+            attempted += 1
+            if result is not None and result.unreachable:
+                down.add(where)
+        return attempted
 
     def deliver(self, message_id: int) -> Outcome | None:
         """One attempt at one pending message; ``None`` if it is no longer pending."""
@@ -222,6 +250,9 @@ class Deliverer:
                    SIGNATURE_HEADER: sign(secret, stamp, body)}
         try:
             r = self.client.post(msg.url, content=body, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            return Outcome(False, None, f"{type(exc).__name__}: {exc}".strip(),
+                           unreachable=True)
         except httpx.HTTPError as exc:
             return Outcome(False, None, f"{type(exc).__name__}: {exc}".strip())
         if r.is_success:
@@ -319,7 +350,9 @@ def run(deliverer: Deliverer, stop: threading.Event, *, poll: float = 1.0,
                 while not stop.is_set():
                     if not lease.check():
                         raise LockLostError("the outbox lock is no longer held")
-                    if deliverer.deliver_due(still_held=lease.check) == 0:
+                    # a round that did not fill its batch leaves nothing due but what waits
+                    # for a receiver that is down: look again after ``poll``
+                    if deliverer.deliver_due(still_held=lease.check) < DUE_LIMIT:
                         stop.wait(poll)
         except LockLostError:
             log.warning("outbox: this worker lost the outbox lock (its connection dropped or "

@@ -43,7 +43,8 @@ def email(msg: outbox.Message) -> EmailMessage:
 
 def smtp(host: str, port: int, timeout: float) -> Sender:
     """A sender through the SMTP server at ``host:port``; a refused connection, a timeout or
-    a refusal by the server is a failed attempt (retried by the outbox)."""
+    a refusal by the server is a failed attempt (retried by the outbox); no connection at all
+    marks the attempt ``unreachable``."""
 
     def send(msg: outbox.Message) -> Outcome:
         try:
@@ -51,7 +52,12 @@ def smtp(host: str, port: int, timeout: float) -> Sender:
         except ValueError as exc:
             return Outcome(False, None, str(exc))
         try:
-            with smtplib.SMTP(host, port, timeout=timeout) as server:
+            server = smtplib.SMTP(host, port, timeout=timeout)
+        except (OSError, smtplib.SMTPException) as exc:  # no server to talk to
+            return Outcome(False, None, f"{type(exc).__name__}: {exc}".strip(),
+                           unreachable=True)
+        try:
+            with server:
                 server.send_message(message)
         except smtplib.SMTPResponseException as exc:
             return Outcome(False, exc.smtp_code, f"SMTP {exc.smtp_code}: {exc.smtp_error!r}")
