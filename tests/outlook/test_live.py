@@ -4,6 +4,8 @@ and task warnings, through the API."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 
 import pytest
@@ -44,6 +46,9 @@ def test_target_outlook_at_a_unit(fresh_engine: Engine, catalog: Catalog,
     assert vi.startswith("Phường Hoàn Kiếm dự kiến đạt ")
     # I.11 is judged on the year to date: the forecast is the year's share of its dossiers
     assert fc["pooled"] is True
+    # the share so far at each month, which the forecast continues: 59 of 70 by July
+    assert got["series"][-1]["to_date"] == pytest.approx(100 * 59 / 70)
+    assert got["series"][0]["to_date"] == 80.0
     assert "tính chung từ 01/01/2026 đến 31/12/2026, thiếu " in vi
     assert "so với chỉ tiêu 98%" in vi
     # Vietnamese number forms: a decimal comma, never a point
@@ -82,3 +87,18 @@ def test_task_warnings(fresh_engine: Engine, catalog: Catalog, api: TestClient) 
     r = api.get("/api/v1/tasks/warnings", params={"unit": "SKHCN", "days": 30})
     assert r.status_code == 200, r.text
     assert r.json()["counts"] == sokhcn["counts"]
+
+
+def test_target_page_draws_the_share_it_is_judged_on(fresh_engine: Engine,
+                                                     api: TestClient) -> None:
+    # I.11 is judged on the year's share: the chart's line is that share to date (which the
+    # dashed forecast continues), and its caption says so
+    send_months(fresh_engine, "00070", {1: 8, 2: 9, 3: 8, 4: 9, 5: 8, 6: 9, 7: 8})
+    page = api.get("/plans/131-KH-UBND/targets/I.11", params={"lang": "vi"}).text
+    assert "tính chung từ đầu kỳ đến từng tháng" in page
+    found = re.search(r'data-chart="trend".*?<script type="application/json">(.*?)</script>',
+                      page, re.S)
+    assert found is not None
+    drawn = [v for v in json.loads(found.group(1))["value"] if v is not None]
+    assert drawn[0] == 80.0
+    assert drawn[-1] == pytest.approx(100 * 59 / 70)  # not July's own 80%

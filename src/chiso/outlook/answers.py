@@ -31,6 +31,9 @@ class MonthPoint(Answer):
     month: str
     at: date
     value: float
+    to_date: float | None = Field(default=None, description="for a target judged on its "
+                                  "window's share: that share from the window's start to this "
+                                  "month (what the forecast continues)")
 
 
 class Latest(Answer):

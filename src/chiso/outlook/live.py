@@ -102,6 +102,19 @@ def judged_on_window(binding: Binding, ind: Indicator) -> bool:
     return ind.kind is Kind.ratio and not binding.periods and not binding.cumulative
 
 
+def running_shares(points: list[Point], pooled: bool) -> list[float | None]:
+    """The window's share as it stood at each point (the records from the start to that
+    month), when the forecast is of that share; Nones otherwise."""
+    if not pooled:
+        return [None] * len(points)
+    out: list[float | None] = []
+    k = n = 0.0
+    for p in points:
+        k, n = k + float(p.numerator or 0), n + float(p.denominator or 0)
+        out.append(100 * k / n if n > 0 else None)
+    return out
+
+
 def unit_names(catalog: Catalog, unit: str | None) -> dict[str, str]:
     if unit is None:
         return dict(CITY_NAME)
@@ -165,8 +178,9 @@ def target_outlook(conn: Connection, catalog: Catalog, plan: str, target_id: str
     st = Status(status)
     return {
         **base, "indicator": code, "level": binding.level,
-        "series": [{"month": p.at.isoformat()[:7], "at": p.at.isoformat(), "value": p.value}
-                   for p in points],
+        "series": [{"month": p.at.isoformat()[:7], "at": p.at.isoformat(), "value": p.value,
+                    "to_date": to_date}
+                   for p, to_date in zip(points, running_shares(points, fc.pooled), strict=True)],
         "status": st.value, "status_en": st.en, "flagged": st.flagged,
         "deadline_status": a.status.value, "milestone": milestone,
         "probability": a.probability,

@@ -58,9 +58,14 @@ def target(key: str, target_id: str, request: Request, lang: Locale, conn: Conn,
         seen = outlooks.target_outlook(conn, catalog, found["plan_number"], target_id, None, day)
     except outlooks.OutlookError:
         seen = None  # a target no indicator measures: no trend to draw
-    trend = charts.trend([p.model_dump() for p in seen.series], seen.threshold, seen.deadline,
-                         seen.forecast.model_dump() if seen.forecast else None) \
-        if seen is not None else None
+    trend = None
+    if seen is not None:
+        pooled = seen.forecast is not None and seen.forecast.pooled
+        # judged on the window's share: the line is that share to date, which the forecast
+        # continues, not each month's own value
+        series = [{"at": p.at, "value": p.to_date if pooled else p.value} for p in seen.series]
+        trend = charts.trend(series, seen.threshold, seen.deadline,
+                             seen.forecast.model_dump() if seen.forecast else None)
     return render(request, lang, "target.html", target=found, plan=reads.get_plan(conn, key),
                   progress=progress, unit_names=units, outlook=seen, trend=trend)
 
