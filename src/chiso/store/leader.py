@@ -52,18 +52,21 @@ def application_name(name: str) -> str:
 
 
 def _take(url: str, name: str, key: int) -> psycopg.Connection[Any] | None:
+    # the connection takes the holder's name only once it holds the lock: a standby trying
+    # it is never seen in pg_stat_activity as holding it
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=5,
-                               application_name=application_name(name))
+                               application_name=f"chiso-standby:{name}@{owner()}"[:63])
     except psycopg.Error:
         return None  # the database is away: try again later
     try:
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        if row and row[0]:
+            conn.execute("SELECT set_config('application_name', %s, false)",
+                         (application_name(name),))
+            return conn
     except psycopg.Error:
-        conn.close()
-        return None
-    if row and row[0]:
-        return conn
+        pass
     conn.close()
     return None
 
