@@ -34,6 +34,7 @@ from bench.backtest.families import ALL, CUTOFF_WEEKS, NEWEST, UNSEEN, scenario
 from bench.backtest.scenarios import START
 
 from chiso.outlook.forecast import straight_line
+from chiso.outlook.pooled import running_shares
 from chiso.outlook.series import Point, TargetTerms
 from chiso.outlook.status import DEFAULT_RULE, Rule, Status, assess
 
@@ -92,22 +93,19 @@ def trace(job: tuple[str, int]) -> Trace:
             a = assess(sc.terms, known, day, Rule(p_on_track=1.0, p_behind=0.0))
             cache[key] = None if a.status is Status.no_data else a.probability
         probs.append(cache[key])
-        line = straight_line(running_shares(known, sc.terms) if sc.terms.pooled else known,
+        line = straight_line(year_to_date(known, sc.terms) if sc.terms.pooled else known,
                              sc.terms, day)
         naive.append(None if len(known) < DEFAULT_RULE.min_observations or line is None
                      else not sc.terms.met(line))
     return Trace(seed, family, sc.archetype, sc.missed, sc.irregular, probs, naive, sc.oracle)
 
 
-def running_shares(points: list[Point], terms: TargetTerms) -> list[Point]:
-    """The window's share as it stood at each point (what a reader of a year-to-date figure
-    sees month after month): the baseline's series for a target judged on it."""
-    out, k, n = [], 0.0, 0.0
-    for p in sorted((p for p in points if p.at >= terms.start), key=lambda p: p.at):
-        k, n = k + float(p.numerator or 0), n + float(p.denominator or 0)
-        if n > 0:
-            out.append(Point(p.at, 100 * k / n))
-    return out
+def year_to_date(points: list[Point], terms: TargetTerms) -> list[Point]:
+    """The window's share as it stood at each point: the baseline's series for a target
+    judged on it."""
+    inside = sorted((p for p in points if p.at >= terms.start), key=lambda p: p.at)
+    return [Point(p.at, v) for p, v in zip(inside, running_shares(inside), strict=True)
+            if v is not None]
 
 
 def flags(t: Trace, rule: Rule) -> list[bool]:

@@ -19,6 +19,7 @@ from chiso.measurement import values as mv
 from chiso.measurement.periods import parse_period
 from chiso.outlook import milestones
 from chiso.outlook.evidence import stored as stored_evidence
+from chiso.outlook.pooled import running_shares
 from chiso.outlook.progress import LABELS_VI as PROGRESS_VI
 from chiso.outlook.sentence import sentence
 from chiso.outlook.series import Point, TargetTerms, month_index
@@ -102,19 +103,6 @@ def judged_on_window(binding: Binding, ind: Indicator) -> bool:
     return ind.kind is Kind.ratio and not binding.periods and not binding.cumulative
 
 
-def running_shares(points: list[Point], pooled: bool) -> list[float | None]:
-    """The window's share as it stood at each point (the records from the start to that
-    month), when the forecast is of that share; Nones otherwise."""
-    if not pooled:
-        return [None] * len(points)
-    out: list[float | None] = []
-    k = n = 0.0
-    for p in points:
-        k, n = k + float(p.numerator or 0), n + float(p.denominator or 0)
-        out.append(100 * k / n if n > 0 else None)
-    return out
-
-
 def unit_names(catalog: Catalog, unit: str | None) -> dict[str, str]:
     if unit is None:
         return dict(CITY_NAME)
@@ -180,7 +168,8 @@ def target_outlook(conn: Connection, catalog: Catalog, plan: str, target_id: str
         **base, "indicator": code, "level": binding.level,
         "series": [{"month": p.at.isoformat()[:7], "at": p.at.isoformat(), "value": p.value,
                     "to_date": to_date}
-                   for p, to_date in zip(points, running_shares(points, fc.pooled), strict=True)],
+                   for p, to_date in zip(points, running_shares(points) if fc.pooled
+                                         else [None] * len(points), strict=True)],
         "status": st.value, "status_en": st.en, "flagged": st.flagged,
         "deadline_status": a.status.value, "milestone": milestone,
         "probability": a.probability,

@@ -42,14 +42,21 @@ def window_points(points: list[Point], terms: TargetTerms) -> list[Point] | None
     return inside
 
 
+def running_shares(points: list[Point]) -> list[float | None]:
+    """The share of the records from the first point to each point, in percent (None while
+    no record has come): what a year-to-date figure reads month after month."""
+    out: list[float | None] = []
+    k = n = 0.0
+    for p in points:
+        k, n = k + float(p.numerator or 0), n + float(p.denominator or 0)
+        out.append(100 * k / n if n > 0 else None)
+    return out
+
+
 def share_so_far(points: list[Point], terms: TargetTerms) -> float | None:
     """The window's share from the records known so far (percent); None without counts."""
     inside = window_points(points, terms)
-    if inside is None:
-        return None
-    k = sum(float(p.numerator or 0) for p in inside)
-    n = sum(float(p.denominator or 0) for p in inside)
-    return 100 * k / n if n > 0 else None
+    return running_shares(inside)[-1] if inside is not None else None
 
 
 def records_to_come(inside: list[Point], terms: TargetTerms) -> float:
