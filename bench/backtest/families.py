@@ -25,7 +25,9 @@ are drawn away from the threshold where the family is about something else than 
 * ``cumulative``    a running count ("≥ N data sets published"), growing steadily, slowing,
                     pushing late or stopping.
 
-Families added after the rule was chosen (``UNSEEN``: never used to choose anything):
+Families added after the rule was chosen (``UNSEEN``: never used to choose anything, but for
+``holiday_counts``, whose tuning seeds were read when running counts stopped levelling off;
+it is now scored with the tuned families):
 
 * ``step``            a level that jumps once (4–15 points, up or down) between April and
                       September and stays;
@@ -514,7 +516,9 @@ FAMILIES: dict[str, Callable[[int, random.Random], Scenario]] = {
 # families added after the rule was chosen and after the small-counts model was rebuilt
 NEWEST = ("batchy_counts", "relapse")
 # families added after the engine's rule was chosen: never used to choose anything
-UNSEEN = ("step", "gap", "holiday_counts", "shrinking", "city_ratio", *NEWEST)
+# (``holiday_counts`` was, once: its tuning seeds were read when running counts stopped
+# levelling off, so it is scored with the tuned families)
+UNSEEN = ("step", "gap", "shrinking", "city_ratio", *NEWEST)
 
 
 def scenario(family: str, seed: int) -> Scenario:

@@ -35,7 +35,7 @@ from bench.backtest.scenarios import START
 
 from chiso.outlook.forecast import straight_line
 from chiso.outlook.pooled import running_shares
-from chiso.outlook.series import Point, TargetTerms
+from chiso.outlook.series import Point, TargetTerms, month_index
 from chiso.outlook.status import DEFAULT_RULE, Rule, Status, assess
 
 LEAD_WEEKS = CUTOFF_WEEKS  # the cut-off: the call scored is made this long before the deadline
@@ -81,14 +81,15 @@ def trace(job: tuple[str, int]) -> Trace:
     sc = scenario(family, seed)
     probs: list[float | None] = []
     naive: list[bool | None] = []
-    cache: dict[tuple[int, bool], float | None] = {}
+    cache: dict[tuple[int, bool, bool], float | None] = {}
     for day in weeks(sc.terms.deadline):
         known = sc.known_on(day)
         # the forecast only changes when a new value arrives; the status also when the
-        # latest value grows stale (the staleness rule is judged on the day)
+        # latest value grows stale or the deadline draws near (both judged on the day)
         latest = max((p.at for p in known if p.at >= sc.terms.start), default=None)
         key = (len(known),
-               latest is not None and (day - latest).days > DEFAULT_RULE.stale_days)
+               latest is not None and (day - latest).days > DEFAULT_RULE.stale_days,
+               month_index(sc.terms.deadline) - month_index(day) < DEFAULT_RULE.closing_months)
         if key not in cache:
             a = assess(sc.terms, known, day, Rule(p_on_track=1.0, p_behind=0.0))
             cache[key] = None if a.status is Status.no_data else a.probability

@@ -62,8 +62,15 @@ def test_too_few_points_is_not_enough_data() -> None:
 
 
 def test_stale_data_is_not_enough_data() -> None:
-    a = assess(TERMS, monthly([90, 91, 92, 93]), date(2026, 10, 1))
+    # April's value is the latest, over 100 days old in August: too little to forecast from
+    a = assess(TERMS, monthly([90, 91, 92, 93]), date(2026, 8, 20))
     assert a.status is Status.no_data
+
+
+def test_stale_data_short_of_the_threshold_close_to_the_deadline_is_at_risk() -> None:
+    # the same in October: too little time left for a trend to show, and what is known misses
+    a = assess(TERMS, monthly([90, 91, 92, 93]), date(2026, 10, 1))
+    assert a.status is Status.at_risk
 
 
 def test_short_series_falls_back_to_a_line_with_an_interval() -> None:
@@ -168,3 +175,14 @@ def test_task_warnings() -> None:
         ("2", TaskWarningKind.due_soon),
         ("4", TaskWarningKind.milestone_slipping),
     }
+
+
+def test_the_sentence_of_a_thin_series_near_the_deadline_says_what_is_known() -> None:
+    terms = TargetTerms(Direction.ge, 95.0, date(2026, 12, 31), date(2026, 1, 1))
+    a = assess(terms, [Point(date(2026, 6, 30), 88.8), Point(date(2026, 8, 31), 85.1)],
+               date(2026, 11, 5))
+    assert a.status is Status.at_risk
+    assert sentence("Phường Hà Đông", terms, a, "vi") == (
+        "Phường Hà Đông chưa đủ dữ liệu để dự báo; số liệu gần nhất (31/08/2026) là 85,1%, "
+        "còn thiếu 9,9 điểm so với chỉ tiêu 95% hạn 31/12/2026")
+    assert "9.9 points short of the 95% target" in sentence("Ha Dong", terms, a, "en")

@@ -178,3 +178,37 @@ def test_a_shares_slope_fades_but_a_running_counts_pace_does_not() -> None:
     assert c.value is not None
     assert c.value == pytest.approx(82.0, abs=0.3)
     assert 80.6 < s.value < 81.6
+
+
+def test_a_running_counts_slower_months_are_not_a_ceiling() -> None:
+    # forty dossiers a month, a slower summer (twenty in July and August), back to 26 in
+    # September: a running count has no ceiling to level off towards, so the three months
+    # left add at least the slowest pace seen (3 × 20), not a pace that fades to nothing
+    terms = TargetTerms(Direction.ge, 380.0, DEC, START, unit_of_measure="hồ sơ")
+    pts = monthly([5, 45, 85, 125, 165, 205, 225, 245, 271])
+    fc = forecast(pts, terms, date(2026, 10, 5))
+    assert fc.value is not None
+    assert fc.value > 271 + 3 * 20
+
+
+@pytest.mark.parametrize(("today", "values", "status"), [
+    # two reports, both well short, eight weeks before the deadline: at risk
+    (date(2026, 11, 5), [None] * 5 + [88.8, None, 85.1], Status.at_risk),
+    # the same two reports in May: too early to say
+    (date(2026, 5, 5), [None, 88.8, None, 85.1], Status.no_data),
+    # two reports that meet it, near the deadline: nothing to warn of, too little to say more
+    (date(2026, 11, 5), [None] * 5 + [96.0, None, 97.0], Status.no_data),
+])
+def test_too_few_reports_close_to_the_deadline_warn_when_they_miss(
+        today: date, values: list[float | None], status: Status) -> None:
+    terms = TargetTerms(Direction.ge, 95.0, DEC, START)
+    assert assess(terms, monthly(values), today).status is status
+
+
+def test_a_tet_dip_in_a_quarters_three_months_does_not_raise_a_flag() -> None:
+    # January and March at 88, February's Tết dip at 82, against 85 by 30 June: the holiday
+    # month is left out even though two months remain, and the unit stays on track
+    terms = TargetTerms(Direction.ge, 85.0, date(2026, 6, 30), START)
+    a = assess(terms, monthly([88.3, 82.0, 88.3]), date(2026, 5, 5))
+    assert not a.status.flagged
+    assert a.forecast.value == pytest.approx(88.3)

@@ -8,7 +8,8 @@ missing for the trend (an intervention, not a seasonal cycle: one year of data c
 a seasonal cycle, but we know when Tết falls). Fallbacks: with 3–5 usable months an ordinary
 least-squares line with its prediction interval; with fewer, the last value and no interval.
 A share's slope fades beyond the last month (a damped trend, ``DAMPING`` a month): a climb
-slows as it nears its bound and a fall stops; a running count keeps its pace.
+slows as it nears its bound and a fall stops, and a climb that has slowed levels off; a
+running count (any measure that is not a share) keeps its pace.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def _clip(v: float, bounds: tuple[float, float]) -> float:
 
 def usable_grid(points: list[Point], terms: TargetTerms, today: date) -> list[float]:
     """The monthly grid the model sees: Tết months blanked when they fall below the series'
-    median (unless too few months would remain), and isolated outliers blanked."""
+    median, and isolated outliers blanked. A Tết month is left out even when fewer than
+    ``MIN_LINE`` months remain (the forecast is then the last usable month's value): a line
+    through a holiday dip in a quarter's three months is all interval and no information."""
     known = [p for p in points if terms.start <= p.at <= today]
     grid = monthly_grid(known, terms.start, min(today, terms.deadline))
     first = month_index(terms.start)
@@ -88,9 +91,8 @@ def usable_grid(points: list[Point], terms: TargetTerms, today: date) -> list[fl
             in_tet = (year, month + 1) in tet_months(year) and not math.isnan(v)
             if in_tet and (v < med) == terms.higher_is_better:
                 tet.append(i)
-        if len(values) - len(tet) >= MIN_LINE:
-            for i in tet:
-                grid[i] = math.nan
+        for i in tet:
+            grid[i] = math.nan
         med = float(np.nanmedian(grid))
         for i in isolated_outliers(grid, OUTLIER_FLOOR * max(abs(med), 1.0)):
             grid[i] = math.nan
@@ -128,7 +130,7 @@ def forecast(points: list[Point], terms: TargetTerms, today: date) -> Forecast:
     if offsets is not None:
         grid = deseasonalise(grid, terms.start, offsets)
         season = offsets[terms.deadline.month]
-    fc = _fit(grid, terms, DAMPING if terms.unit_of_measure == "%" else 1.0)
+    fc = _fit(grid, terms, share=terms.unit_of_measure == "%")
     centre = fc.value if fc.raw is None else fc.raw
     return replace(fc, value=None if centre is None else _clip(centre + season, terms.bounds),
                    low=None if fc.low is None else _clip(fc.low + season, terms.bounds),
@@ -137,7 +139,11 @@ def forecast(points: list[Point], terms: TargetTerms, today: date) -> Forecast:
                    seasonal=season)
 
 
-def _fit(grid: list[float], terms: TargetTerms, damping: float = 1.0) -> Forecast:
+def _fit(grid: list[float], terms: TargetTerms, share: bool = True) -> Forecast:
+    """The forecast of the grid's deadline month. A ``share`` (a measure bounded by its
+    ceiling) has its slope damped beyond the last month and may level off; any other measure
+    (a running count, a stock) keeps its pace."""
+    damping = DAMPING if share else 1.0
     known = [(i, v) for i, v in enumerate(grid) if not math.isnan(v)]
     n = len(known)
     if n == 0:
@@ -154,23 +160,24 @@ def _fit(grid: list[float], terms: TargetTerms, damping: float = 1.0) -> Forecas
         first_i = known[-RECENT_MONTHS][0] if RECENT_MONTHS else 0
         fc = _state_space(grid[first_i: last_i + 1], horizon, bounds, n, damping)
         if fc is not None:
-            return _combine(fc, _robust_line(known[-RECENT_MONTHS:], target_i, damping),
+            return _combine(fc, _robust_line(known[-RECENT_MONTHS:], target_i, share),
                             bounds)
     line = _line(known, target_i, bounds, n, horizon)
     if n >= 2 * HALF_MIN:  # enough months for the robust line to see a levelling off
-        return _combine(line, _robust_line(known[-RECENT_MONTHS:], target_i, damping),
+        return _combine(line, _robust_line(known[-RECENT_MONTHS:], target_i, share),
                         bounds)
     return line
 
 
-def _robust_line(known: list[tuple[int, float]], target_i: int, damping: float = 1.0
+def _robust_line(known: list[tuple[int, float]], target_i: int, share: bool = True
                  ) -> tuple[float, float]:
     """The robust trend of the recent months, extended to ``target_i``: its value and standard
     error. The Theil–Sen line through them, one noisy month moves it little (where it moves
     the local trend's slope); when the later half climbs (or falls) more slowly than the
     earlier half, the slope decays geometrically at the rate seen, from the later half's
     level: adoption levelling off towards its ceiling is not extended past it. The slowing
-    down must still hold in the latest month (``_sustained``)."""
+    down must still hold in the latest month (``_sustained``). Only a ``share`` levels off:
+    a running count has no ceiling, and a lull in its pace (a summer, a holiday) is not one."""
     x = np.array([i for i, _ in known], dtype=float)
     y = np.array([v for _, v in known], dtype=float)
     slope, intercept = theil_sen(x, y)
@@ -179,9 +186,9 @@ def _robust_line(known: list[tuple[int, float]], target_i: int, damping: float =
     sxx = float(np.sum((x - x.mean()) ** 2)) or 1.0
     se = sd * math.sqrt(1 + 1 / len(x) + (target_i - x.mean()) ** 2 / sxx)
     steps = int(target_i - x[-1])
-    value = intercept + slope * (x[-1] + _damped(steps, damping))
+    value = intercept + slope * (x[-1] + _damped(steps, DAMPING if share else 1.0))
     half = len(x) // 2
-    if half >= HALF_MIN:
+    if share and half >= HALF_MIN:
         early_slope, _ = theil_sen(x[:half], y[:half])
         late_slope, late_icpt = theil_sen(x[half:], y[half:])
         if (early_slope * late_slope > 0 and abs(late_slope) < abs(early_slope)
@@ -289,3 +296,4 @@ def straight_line(points: list[Point], terms: TargetTerms, today: date) -> float
         return b.value
     slope = (b.value - a.value) / days
     return _clip(b.value + slope * (terms.deadline - b.at).days, terms.bounds)
+

@@ -48,8 +48,10 @@ def sentence(unit_name: str, terms: TargetTerms, a: Assessment, locale: str = "v
                     f"đến {day(terms.deadline, locale)}")
         return (f"{unit_name}: not enough data to forecast the {target} target "
                 f"due {day(terms.deadline, locale)}")
-    value = amount(fc.value, terms.unit_of_measure, locale)
     when = day(terms.deadline, locale)
+    if a.known_only is not None and a.latest is not None:
+        return _known_only(unit_name, terms, a.known_only, a.latest.at, locale)
+    value = amount(fc.value, terms.unit_of_measure, locale)
     gap = terms.gap(fc.value)
     size = f"{number(abs(gap), locale)} {_gap_unit(terms.unit_of_measure, locale)}"
     if vi:
@@ -74,3 +76,26 @@ def sentence(unit_name: str, terms: TargetTerms, a: Assessment, locale: str = "v
         return (f"{unit_name} is forecast to reach {value} over "
                 f"{day(terms.start, locale)} to {when}, {tail}")
     return f"{unit_name} is forecast to reach {value} by {when}, {tail}"
+
+
+def _known_only(unit_name: str, terms: TargetTerms, known: float, at: date,
+                locale: str) -> str:
+    """Too little data to forecast, close to the deadline: what is known (the window's share
+    so far, for a target judged on it), and how far it misses."""
+    target = amount(terms.threshold, terms.unit_of_measure, locale)
+    value = amount(known, terms.unit_of_measure, locale)
+    when = day(terms.deadline, locale)
+    size = (f"{number(abs(terms.gap(known)), locale)} "
+            f"{_gap_unit(terms.unit_of_measure, locale)}")
+    if locale.startswith("vi"):
+        what = (f"số liệu tính chung từ {day(terms.start, locale)} đến {day(at, locale)}"
+                if terms.pooled else f"số liệu gần nhất ({day(at, locale)})")
+        short = (f"còn thiếu {size} so với" if terms.higher_is_better
+                 else f"cần giảm thêm {size} để đạt")
+        return (f"{unit_name} chưa đủ dữ liệu để dự báo; {what} là {value}, {short} "
+                f"chỉ tiêu {target} hạn {when}")
+    what = (f"the share over {day(terms.start, locale)} to {day(at, locale)}"
+            if terms.pooled else f"the latest figure ({day(at, locale)})")
+    short = "short of" if terms.higher_is_better else "above"
+    return (f"{unit_name}: not enough data to forecast; {what} is {value}, {size} {short} "
+            f"the {target} target due {when}")

@@ -8,7 +8,9 @@ The rule, for a target ``value direction threshold`` by ``deadline``:
    share too (``pooled.py``).
 2. ``thiếu dữ liệu`` when fewer than ``min_observations`` months have a value, or the latest
    value is older than ``stale_days`` and fewer than ``history_months`` months have a value
-   (a late reporter with enough history is forecast over the longer horizon, not dropped).
+   (a late reporter with enough history is forecast over the longer horizon, not dropped);
+   but ``có nguy cơ`` (p = 0) when such a target's judged value misses the threshold within
+   ``closing_months`` of the deadline's month: no time is left for a trend to show.
 3. Otherwise forecast the deadline value with its standard error and take
    ``p`` = probability that the deadline value meets the threshold (normal forecast error;
    exact for a share of small counts, ``counts.py``). A threshold at the measure's bound
@@ -35,7 +37,7 @@ from enum import StrEnum
 from chiso.outlook.forecast import Forecast, forecast
 from chiso.outlook.pooled import share_so_far, window_forecast
 from chiso.outlook.progress import Progress, ProgressCategory, progress_measure
-from chiso.outlook.series import Point, TargetTerms
+from chiso.outlook.series import Point, TargetTerms, month_index
 
 
 class Status(StrEnum):
@@ -65,6 +67,7 @@ class Rule:
     stale_days: int = 100
     history_months: int = 6
     bound_window: int = 6
+    closing_months: int = 3
 
 
 DEFAULT_RULE = Rule()
@@ -77,6 +80,9 @@ class Assessment:
     probability: float | None  # of meeting the threshold at the deadline
     latest: Point | None
     progress: Progress
+    # the judged value a status rests on when there was too little data to forecast
+    # (``thiếu dữ liệu`` overridden near the deadline): the sentence says so
+    known_only: float | None = None
 
 
 def _phi(x: float) -> float:
@@ -130,6 +136,11 @@ def assess(terms: TargetTerms, points: list[Point], today: date,
     stale = latest is not None and (today - latest.at).days > rule.stale_days
     if (latest is None or fc.reported < rule.min_observations
             or (stale and fc.reported < rule.history_months)):
+        if (judged is not None and not terms.met(judged)
+                and month_index(terms.deadline) - month_index(today) < rule.closing_months):
+            # too little data for a trend and too little time for one to show: what is
+            # known misses the threshold
+            return Assessment(Status.at_risk, fc, 0.0, latest, prog, known_only=judged)
         return Assessment(Status.no_data, fc, probability_met(fc, terms), latest, prog)
     p = (bound_probability(known, terms, rule.bound_window) if at_bound(terms)
          else probability_met(fc, terms))
