@@ -10,11 +10,12 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from tests.factories import send_months
+from tests.factories import feed_contract, send_months
 
 from chiso.catalog.loader import Catalog
 from chiso.context import Runtime
 from chiso.exports import datasets as ds
+from chiso.intake.pipeline import Provenance, ingest
 from chiso.outlook.answers import target_outlook, task_warnings
 from chiso.web import deps
 
@@ -185,3 +186,26 @@ def test_task_progress_every_task_with_its_warnings(client: TestClient, catalog:
         assert w.kind in by[(w.plan, w.task)]["warnings"].split(";")
     assert {x["today"] for x in rows} == {TODAY.isoformat()}
     assert all(x["catalog_version"] == catalog.digest for x in rows)
+
+
+def test_a_city_figure_published_for_a_quarter_is_one_row(fresh_engine: Engine,
+                                                          api: TestClient) -> None:
+    # a statistics office publishes the city's figure with the city as its unit, beside a
+    # commune's: the dataset has one row per indicator, unit and period, so its change log
+    # can publish it
+    recs = [{"indicator": "vneid_share", "unit": unit, "period": "2026-Q1", "value": v,
+             "numerator": n, "denominator": 100, "source_ref": "C06",
+             "published_at": "2026-04-05T00:00:00+07:00"}
+            for unit, v, n in [("UBNDTP", 0.8, 80), (HOAN_KIEM, 0.9, 90)]]
+    out = ingest(fresh_engine, feed_contract("stats.value"), recs, Provenance("t", "push"),
+                 b"{}", "application/json")
+    assert out.accepted, out.as_dict()
+    for dataset in ("indicator-values", "target-status"):
+        r = api.get(f"/du-lieu-mo/{dataset}.json", params={"period": "2026-Q1"})
+        assert r.status_code == 200, r.text
+        keys = [tuple(row[k] for k in (("indicator", "unit", "period")
+                                        if dataset == "indicator-values"
+                                        else ("plan", "target", "unit")))
+                for row in r.json()["rows"]]
+        assert keys, dataset
+        assert len(keys) == len(set(keys)), [k for k in keys if keys.count(k) > 1][:5]

@@ -316,7 +316,10 @@ def _indicator_rows(conn: Connection, rt: Runtime, p: Period,
     if m is None:
         return
     for code, ind in sorted(m.indicators.items()):
-        found = [*mv.values(conn, m, code, p.label, level="units", today=today),
+        # the city's row is coded ``mv.CITY``: a published figure whose record names the city
+        # as its unit is that same row, not a unit's (one row per indicator, unit and period)
+        found = [*(v for v in mv.values(conn, m, code, p.label, level="units", today=today)
+                   if v.unit != mv.CITY),
                  *mv.values(conn, m, code, p.label, level="city", today=today)]
         for v in found:
             if v.records == 0 and v.value is None:
@@ -342,7 +345,7 @@ def _target_rows(conn: Connection, rt: Runtime, p: Period,
             if binding.indicators and binding.level in ("implementing", "records"):
                 units += sorted({v.unit for v in mv.values(
                     conn, m, binding.indicators[0], p.label, level="units", today=today)
-                    if v.unit is not None and v.records})
+                    if v.unit is not None and v.unit != mv.CITY and v.records})
             for unit in units:
                 yield _target_row(conn, rt, outlook.target_outlook(
                     conn, rt.catalog, plan, target, unit, today))
