@@ -3,8 +3,10 @@ and messages a page can say in the reader's language (:class:`Said`)."""
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from typing import Any
 
 _SPACE = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w\s]")
@@ -46,3 +48,31 @@ class Said(str):
         said = super().__new__(cls, template % params if params else template)
         said.template, said.params, said.vi = template, params, vi
         return said
+
+
+MAX_JSON_DEPTH = 32  # no record, form field or cookie of ours nests deeper
+
+
+def read_json(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """JSON that came from outside (a request body, a form field, a cookie, a source's
+    answer). Whatever cannot be read, malformed, not UTF-8, nested deeper than
+    ``max_depth``, an integer longer than Python will convert, raises ``ValueError`` with a
+    one-line reason, never anything else, so every door answers it with a 4xx."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise ValueError(f"the JSON is nested deeper than {max_depth} levels") from None
+    if _depth(value) > max_depth:
+        raise ValueError(f"the JSON is nested deeper than {max_depth} levels")
+    return value
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1)
+                         for child in (node.values() if isinstance(node, dict) else node))
+    return deepest

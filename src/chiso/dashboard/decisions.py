@@ -23,6 +23,7 @@ from chiso.catalog.dashboard import Tile
 from chiso.catalog.loader import Catalog
 from chiso.clock import VIETNAM
 from chiso.store.tables import decision_acks, decisions, targets, tasks
+from chiso.text import read_json
 
 MAX_TEXT = 4000
 MAX_SEEN_JSON = 2000
@@ -138,7 +139,7 @@ def check_seen(seen: Mapping[str, Any] | str | None) -> dict[str, Any]:
     ``target``, ``status``, ``as_of``, ``period``, ``unit_of_measure``; nothing else."""
     if isinstance(seen, str):
         try:
-            seen = json.loads(seen) if seen.strip() else None
+            seen = read_json(seen) if seen.strip() else None
         except ValueError as exc:
             raise DecisionError("seen", "not JSON") from exc
     if not isinstance(seen, Mapping):

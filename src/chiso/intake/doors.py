@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote
@@ -15,7 +14,7 @@ from chiso.intake.files import FileRefusedError, parse_file, redacted_csv
 from chiso.intake.pipeline import Outcome, Provenance, archive, ingest, pseudonymise, record_refusal
 from chiso.intake.settings import IntakeSettings
 from chiso.intake.validate import Problem, Scope
-from chiso.text import Said
+from chiso.text import Said, read_json
 
 
 @dataclass
@@ -32,8 +31,8 @@ def parse_body(body: bytes, content_type: str, max_records: int) -> list[Any]:
             if not line.strip():
                 continue
             try:
-                records.append(json.loads(line))
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                records.append(read_json(line))
+            except ValueError as exc:
                 problems.append(Problem(len(records), None,
                                         f"line {line_no} is not valid JSON: {exc}", row=line_no))
                 records.append(None)
@@ -41,8 +40,8 @@ def parse_body(body: bytes, content_type: str, max_records: int) -> list[Any]:
             raise BodyError(problems)
     else:
         try:
-            data = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            data = read_json(body)
+        except ValueError as exc:
             raise BodyError([Problem(-1, None, f"the body is not valid JSON: {exc}")]) from exc
         if isinstance(data, dict) and isinstance(data.get("records"), list):
             data = data["records"]

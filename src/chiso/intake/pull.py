@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +44,7 @@ from chiso.intake.pipeline import Provenance, ingest, raw_for_archive, record_re
 from chiso.intake.settings import IntakeSettings, get_intake_settings
 from chiso.intake.validate import Problem, Scope
 from chiso.store.tables import intake_cursors
+from chiso.text import read_json
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class PullRunner:
                 r = self.client.get(url, params=params)
                 r.raise_for_status()
         body = r.content
-        data = json.loads(body)
+        data = read_json(body)
         if not isinstance(data, dict) or not isinstance(data.get("records"), list):
             raise ValueError("the source answered without a 'records' list")
         return body, data

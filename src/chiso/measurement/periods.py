@@ -147,8 +147,20 @@ def _month_end(y: int, m: int) -> date:
     return date(y, m, calendar.monthrange(y, m)[1])
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200  # the years a period may fall in
+
+
 def parse_period(text: str, today: date | None = None) -> Period:
-    """Read a period string (see the module's table); PeriodError names the accepted forms."""
+    """Read a period string (see the module's table); PeriodError names the accepted forms.
+    A period outside ``FIRST_YEAR``..``LAST_YEAR`` is refused too: no plan measures it, and
+    the day arithmetic around it would overflow."""
+    p = _parse_period(text, today)
+    if p.start.year < FIRST_YEAR or p.end.year > LAST_YEAR:
+        raise PeriodError(f"{text!r}: periods run from {FIRST_YEAR} to {LAST_YEAR}")
+    return p
+
+
+def _parse_period(text: str, today: date | None) -> Period:
     s = text.strip()
     try:
         if ".." in s:

@@ -75,6 +75,13 @@ def period(value: str | date) -> str:
     '2026-01-01..2026-11-24' -> '01/01/2026 – 24/11/2026' (English: 'Q3 2026', …)."""
     if isinstance(value, date):
         return day(value)
+    try:
+        return _period(value)
+    except (ValueError, KeyError, IndexError):
+        return value  # not a period (an error page shows what was asked, as it was asked)
+
+
+def _period(value: str) -> str:
     vi = current_locale.get() == "vi"
     if ".." in value:
         start, _, end = value.partition("..")

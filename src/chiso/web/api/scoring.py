@@ -21,6 +21,7 @@ from chiso.scoring import answers
 from chiso.store import catalog_reads as reads
 from chiso.store.catalog_sync import plan_key
 from chiso.store.tables import tasks
+from chiso.text import read_json
 from chiso.web.deps import Conn, Rt, Today
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"])
@@ -116,8 +117,8 @@ async def attach_evidence(key: str, task_id: str, request: Request, rt: Rt) -> d
             filename, content_type = upload.filename, upload.content_type
     else:
         try:
-            fields = dict(await request.json())
-        except ValueError as exc:
+            fields = dict(read_json(await request.body()))
+        except (ValueError, TypeError) as exc:
             raise HTTPException(422, "send a multipart file or a JSON link") from exc
     try:
         milestone = int(fields["milestone"]) if fields.get("milestone") not in (None, "") \

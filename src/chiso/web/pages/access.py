@@ -22,6 +22,7 @@ from chiso.access.roles import GRANTABLE
 from chiso.access.settings import AccessSettings
 from chiso.access.throttle import SignInThrottle
 from chiso.context import Runtime
+from chiso.text import read_json
 from chiso.web import i18n
 from chiso.web.deps import Conn
 from chiso.web.render import Locale, render
@@ -172,7 +173,7 @@ def _pending(request: Request) -> dict[str, str] | None:
     if not raw:
         return None
     try:
-        found = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        found = read_json(base64.urlsafe_b64decode(raw.encode()))
     except ValueError:
         return None
     keys = ("state", "nonce", "verifier", "next")
