@@ -44,7 +44,7 @@ def test_a_page_asked_for_a_period_that_is_not_one_says_so(client: TestClient,
 @pytest.mark.parametrize("body", [DEEP, b'{"a":' * 5000 + b"1" + b"}" * 5000, LONG_INT,
                                   b"[" * 33 + b"]" * 33])
 def test_json_from_outside_is_read_or_refused_with_a_reason(body: bytes) -> None:
-    with pytest.raises(ValueError, match="JSON|digits|integer"):
+    with pytest.raises(ValueError, match=r"JSON|digits|integer"):
         read_json(body)
 
 
