@@ -110,3 +110,23 @@ def test_the_log_shows_the_tiles_value_since_and_the_first_screen_the_stalled(
     assert next(d for d in after["stalled"] if d["id"] == made["id"])["acknowledged"] is True
     # Past its date and unmoved, it stays on the first screen until the tile moves.
     assert date.fromisoformat(stalled["follow_up"]) < TODAY
+
+
+def test_why_an_acknowledgement_failed_comes_from_the_server_not_the_link(
+        fed: TestClient, fresh_runtime: Runtime) -> None:
+    now = fed.get("/api/v1/dashboard/tiles/ho-so-dung-han").json()["value"]
+    made = _decide(fed, fresh_runtime, seen={"value": now}).json()
+    officer = role_headers(fresh_runtime.engine, "unit_officer", HOAN_KIEM)
+    form = f"/decisions/{made['id']}/acknowledge"
+    assert fed.post(form, headers=officer, data={}, follow_redirects=False).status_code == 303
+    again = fed.post(form, headers=officer, data={}, follow_redirects=False)
+    assert again.status_code == 303
+    assert "why" not in again.headers["location"]
+    page = fed.get(again.headers["location"], headers=officer)
+    assert f"Chưa xác nhận được quyết định điều hành, mục {made['id']}: " in page.text
+    # a crafted link shows no words of its own
+    fed.cookies.clear()
+    spoof = fed.get("/decisions", headers=officer,
+                    params={"not_acknowledged": made["id"], "why": "Gọi số này"})
+    assert "Gọi số này" not in spoof.text
+    assert "Chưa xác nhận được quyết định" not in spoof.text

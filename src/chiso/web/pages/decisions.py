@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -76,8 +76,11 @@ def decisions_page(request: Request, lang: Locale, rt: Rt, conn: Conn, today: To
                    tile: str | None = None, month: str | None = None,
                    unit: str | None = None, page: PageNo = 1,
                    recorded: int | None = None, acknowledged: int | None = None,
-                   not_acknowledged: int | None = None, why: str = "") -> HTMLResponse:
+                   not_acknowledged: int | None = None) -> HTMLResponse:
     who = principal(request)
+    # why an acknowledgement failed comes in a cookie its form's post set, never in the
+    # address: a link cannot put words in the page's error box
+    why = unquote(request.cookies.get(WHY_COOKIE, ""))[:500] if not_acknowledged else ""
     may_read, scope_unit = rights.readable_unit(who, unit or None)
     listed = None
     problem = None
@@ -97,7 +100,7 @@ def decisions_page(request: Request, lang: Locale, rt: Rt, conn: Conn, today: To
                 since[d["id"]] = log.value_since(views[d["tile"]], d["month"])
     acknowledgers = rights.ACKNOWLEDGERS
     ack_units = who.scope(acknowledgers) if who.allowed(acknowledgers) else frozenset()
-    return render(request, lang, "decisions.html", counts=log.counts(conn, 12),
+    page_html = render(request, lang, "decisions.html", counts=log.counts(conn, 12),
                   since=since, ack_units=ack_units or frozenset(),
                   acknowledged=acknowledged, not_acknowledged=not_acknowledged, why=why,
                   csrf=who.csrf or "", today=today, units=_units(rt),
@@ -106,6 +109,9 @@ def decisions_page(request: Request, lang: Locale, rt: Rt, conn: Conn, today: To
                   page=page, per_page=PER_PAGE, recorded=recorded, problem=problem,
                   query=urlencode(query), unit_name=lambda code: _unit_name(rt, code),
                   **HELPERS)
+    if WHY_COOKIE in request.cookies:
+        page_html.delete_cookie(WHY_COOKIE, path="/decisions")
+    return page_html
 
 
 def _units(rt: Runtime) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -148,6 +154,7 @@ def decision_form(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Tod
                  {"corrects": corrects} if corrects else {})
 
 
+WHY_COOKIE = "chiso_why"
 FORM_FIELDS = ("tile", "text", "seen", "taken_at", "follow_up", "corrects", "plan_key",
                "target_id", "task_id", "unit", "acting_unit")
 
@@ -181,8 +188,11 @@ async def acknowledge_post(decision_id: Id, request: Request, rt: Rt) -> Respons
         rights.acknowledge_by(rt.engine, principal(request), decision_id,
                               str(form.get("note") or "") or None)
     except log.DecisionError as exc:
-        return RedirectResponse("/decisions?" + urlencode(
-            {"not_acknowledged": decision_id, "why": _explain(exc)}), status_code=303)
+        back = RedirectResponse("/decisions?" + urlencode({"not_acknowledged": decision_id}),
+                                status_code=303)
+        back.set_cookie(WHY_COOKIE, quote(_explain(exc)), max_age=120, path="/decisions",
+                        httponly=True, samesite="strict")
+        return back
     return RedirectResponse(f"/decisions?acknowledged={decision_id}#d{decision_id}",
                             status_code=303)
 
