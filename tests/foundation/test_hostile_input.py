@@ -78,3 +78,23 @@ def test_a_decisions_seen_values_nested_too_deep_are_refused() -> None:
     with pytest.raises(DecisionError) as err:
         check_seen("[" * 100_000)
     assert err.value.field == "seen"
+
+
+@pytest.mark.parametrize("query", ["/decisions?recorded=abc", "/canh-bao?closed=x",
+                                   "/decisions?page=-1"])
+def test_a_page_asked_with_a_wrongly_typed_parameter_answers_a_page(client: TestClient,
+                                                                   engine: Engine,
+                                                                   query: str) -> None:
+    r = client.get(query, headers={"Accept": "text/html", **role_headers(engine, "leader")})
+    assert r.status_code == 422, r.text[:300]
+    assert r.headers["content-type"].startswith("text/html")
+    assert "Yêu cầu không hợp lệ" in r.text
+    name = query.split("?", 1)[1].split("=", 1)[0]
+    assert name in r.text
+
+
+def test_the_api_still_names_each_field_in_json(client: TestClient) -> None:
+    r = client.get("/api/v1/decisions", params={"page": "x"})
+    assert r.status_code in (401, 403, 422)
+    if r.status_code == 422:
+        assert r.json()["detail"][0]["loc"][-1] == "page"

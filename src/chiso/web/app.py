@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -85,6 +86,7 @@ def build_app(settings: Settings, open_runtime: Callable[[], Runtime], *, owned:
     for router in (*api.ROUTERS, *pages.ROUTERS):
         app.include_router(router)
     app.add_exception_handler(StarletteHTTPException, render.http_error)
+    app.add_exception_handler(RequestValidationError, render.invalid_request)
     app.add_exception_handler(OperationalError, busy.database_busy)
     app.add_exception_handler(PoolTimeoutError, busy.database_busy)
     app.state.templates = render.templates()  # one environment per app

@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette._utils import get_route_path
@@ -95,6 +99,21 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if get_route_path(request.scope).startswith("/api/") or exc.status_code != 404:
         return await http_exception_handler(request, exc)
     lang = locale(request, request.query_params.get("lang"))
-    page = render(request, lang, "error.html", detail=exc.detail)
+    page = render(request, lang, "error.html", status=404, detail=exc.detail)
     page.status_code = 404
+    return page
+
+
+async def invalid_request(request: Request, exc: Exception) -> Response:
+    """A request whose parameters do not parse: the API (and any client that does not ask for
+    HTML: a script fetching a dataset) answers FastAPI's 422 naming each field; a person
+    browsing gets a page in their language naming the parameters."""
+    assert isinstance(exc, RequestValidationError)
+    if (get_route_path(request.scope).startswith("/api/")
+            or "text/html" not in request.headers.get("accept", "")):
+        return await request_validation_exception_handler(request, exc)
+    names = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})
+    lang = locale(request, request.query_params.get("lang"))
+    page = render(request, lang, "error.html", status=422, detail=", ".join(names))
+    page.status_code = 422
     return page
