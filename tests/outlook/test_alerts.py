@@ -27,6 +27,7 @@ from chiso.catalog.loader import Catalog
 from chiso.config import Settings
 from chiso.exports import channels
 from chiso.exports.delivery import Deliverer
+from chiso.outlook import evidence
 from chiso.outlook.alerts import DEFAULT_RULES, MAIL_CHANNEL, load_rules, run_alerts
 from chiso.outlook.live import unit_task_warnings
 from chiso.store import outbox
@@ -306,3 +307,11 @@ def test_the_alerts_page_shows_a_units_alerts_to_its_officer_only(
     assert fresh_client.get("/canh-bao", headers=leader).text.count('<tr id="alert-') == raised
     anonymous = fresh_client.get("/canh-bao", follow_redirects=False)
     assert anonymous.status_code in (303, 401)  # signed-in readers only
+
+
+@pytest.mark.parametrize(("sent", "kept"), [
+    ("../../../../tmp/evpwn<script>.pdf", "evpwn<script>.pdf"),
+    ("C:\\Users\\cb\\Desktop\\biên bản.pdf", "biên bản.pdf"),
+    ("bien\r\nban.pdf", "bienban.pdf"), ("..", None), ("", None)])
+def test_an_evidence_file_is_kept_under_its_own_name_only(sent: str, kept: str | None) -> None:
+    assert evidence.file_name(sent) == kept

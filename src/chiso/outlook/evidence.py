@@ -27,6 +27,16 @@ def lead_units(conn: Connection, plan_key: str, task_id: str) -> set[str]:
         assignments.c.item_id == task_id, assignments.c.role == "lead"))}
 
 
+def file_name(sent: str | None) -> str | None:
+    """The name a file is kept under: the last part of what the browser sent (some send a
+    whole path), printable characters only, at most 200; None when nothing is left."""
+    if not sent:
+        return None
+    last = sent.replace("\\", "/").rsplit("/", 1)[-1]
+    kept = "".join(ch for ch in last if ch.isprintable()).strip()[:200]
+    return kept if kept not in ("", ".", "..") else None
+
+
 def attach(conn: Connection, plan_key: str, task_id: str, *, uploaded_by: str,
            unit: str | None, milestone: int | None = None, milestones: int = 0,
            content: bytes | None = None, filename: str | None = None,
@@ -48,7 +58,7 @@ def attach(conn: Connection, plan_key: str, task_id: str, *, uploaded_by: str,
         data = url.encode()
         digest, size, kind = hashlib.sha256(data).hexdigest(), len(data), "link"
     row = {"plan_key": plan_key, "task_id": task_id, "milestone": milestone, "kind": kind,
-           "filename": filename, "content_type": content_type, "url": url, "note": note,
+           "filename": file_name(filename), "content_type": content_type, "url": url, "note": note,
            "sha256": digest, "size": size, "content": content, "completes": completes,
            "unit": unit, "uploaded_by": uploaded_by,
            "uploaded_at": now or datetime.now(UTC)}
