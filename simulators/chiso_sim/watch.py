@@ -89,8 +89,8 @@ class Summary:
         for pusher in self.pushers:
             new = pusher.accepted - self._last.get(pusher.feed, 0)
             self._last[pusher.feed] = pusher.accepted
-            parts.append(f"{pusher.feed} {new / seconds:,.0f}/s")
-        parts.append(f"pulled {(pulled - self._last_pulled) / seconds:,.0f}/s")
+            parts.append(f"{pusher.feed} {_rate(new, seconds)}")
+        parts.append(f"pulled {_rate(pulled - self._last_pulled, seconds)}")
         self._last_pulled = pulled
         self._at = now
         total = sum(p.accepted for p in self.pushers) + pulled
@@ -103,3 +103,9 @@ class Summary:
         self._events_seen += len(events)
         out.extend(f"  {event}" for event in events)
         return out
+
+
+def _rate(count: int, seconds: float) -> str:
+    """Records a second, with a decimal below ten (a live trickle of 0.4/s is not 0/s)."""
+    r = count / seconds
+    return f"{r:,.1f}/s" if r < 10 else f"{r:,.0f}/s"
