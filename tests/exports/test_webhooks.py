@@ -76,6 +76,12 @@ def test_operators_manage_subscriptions(fresh_runtime: Runtime) -> None:
             "url": "ftp://x", "events": ["alert.raised"]})
         assert bad.status_code == 422
         assert bad.json()["detail"].startswith("url:")
+        for inside in ("http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/",
+                       "http://0.0.0.0:5432/", "http://224.0.0.1/"):
+            bad = client.post("/api/v1/webhooks", headers=op, json={
+                "url": inside, "events": ["alert.raised"]})
+            assert bad.status_code == 422, inside
+            assert bad.json()["detail"].startswith("url:")
         bad = client.post("/api/v1/webhooks", headers=op, json={
             "url": "https://x.vn", "events": ["everything"]})
         assert bad.status_code == 422
