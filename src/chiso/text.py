@@ -68,11 +68,13 @@ def read_json(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
 
 
 def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
+    """How many containers deep ``value`` nests (a scalar: 0), walking containers only."""
+    if not isinstance(value, dict | list):
+        return 0
+    deepest, stack = 1, [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1)
-                         for child in (node.values() if isinstance(node, dict) else node))
+        deepest = max(deepest, depth)
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
     return deepest

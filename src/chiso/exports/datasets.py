@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, select
 
+from chiso.catalog.indicators import Measurement
 from chiso.catalog.methods import Method, Node
 from chiso.context import Runtime
 from chiso.intake import quality
@@ -310,16 +311,22 @@ def _catalog_loaded(conn: Connection, rt: Runtime) -> datetime:
     return loaded
 
 
+def _unit_values(conn: Connection, m: Measurement, code: str, p: Period,
+                 today: date) -> list[mv.Value]:
+    """The units' values of ``code``, but for the city's: the city's row is coded
+    ``mv.CITY``, so a published figure whose record names the city as its unit is that row,
+    not a unit's (one row per indicator, unit and period)."""
+    return [v for v in mv.values(conn, m, code, p.label, level="units", today=today)
+            if v.unit != mv.CITY]
+
+
 def _indicator_rows(conn: Connection, rt: Runtime, p: Period,
                     today: date) -> Iterator[dict[str, Any]]:
     m = rt.catalog.measurement
     if m is None:
         return
     for code, ind in sorted(m.indicators.items()):
-        # the city's row is coded ``mv.CITY``: a published figure whose record names the city
-        # as its unit is that same row, not a unit's (one row per indicator, unit and period)
-        found = [*(v for v in mv.values(conn, m, code, p.label, level="units", today=today)
-                   if v.unit != mv.CITY),
+        found = [*_unit_values(conn, m, code, p, today),
                  *mv.values(conn, m, code, p.label, level="city", today=today)]
         for v in found:
             if v.records == 0 and v.value is None:
@@ -343,9 +350,8 @@ def _target_rows(conn: Connection, rt: Runtime, p: Period,
         for target, binding in sorted(pb.bindings.items()):
             units: list[str | None] = [None]
             if binding.indicators and binding.level in ("implementing", "records"):
-                units += sorted({v.unit for v in mv.values(
-                    conn, m, binding.indicators[0], p.label, level="units", today=today)
-                    if v.unit is not None and v.unit != mv.CITY and v.records})
+                units += sorted({v.unit for v in _unit_values(
+                    conn, m, binding.indicators[0], p, today) if v.unit and v.records})
             for unit in units:
                 yield _target_row(conn, rt, outlook.target_outlook(
                     conn, rt.catalog, plan, target, unit, today))

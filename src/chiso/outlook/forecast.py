@@ -143,7 +143,7 @@ def _fit(grid: list[float], terms: TargetTerms, share: bool = True) -> Forecast:
     """The forecast of the grid's deadline month. A ``share`` (a measure bounded by its
     ceiling) has its slope damped beyond the last month and may level off; any other measure
     (a running count, a stock) keeps its pace."""
-    damping = DAMPING if share else 1.0
+    damping = _damping(share)
     known = [(i, v) for i, v in enumerate(grid) if not math.isnan(v)]
     n = len(known)
     if n == 0:
@@ -186,7 +186,7 @@ def _robust_line(known: list[tuple[int, float]], target_i: int, share: bool = Tr
     sxx = float(np.sum((x - x.mean()) ** 2)) or 1.0
     se = sd * math.sqrt(1 + 1 / len(x) + (target_i - x.mean()) ** 2 / sxx)
     steps = int(target_i - x[-1])
-    value = intercept + slope * (x[-1] + _damped(steps, DAMPING if share else 1.0))
+    value = intercept + slope * (x[-1] + _damped(steps, _damping(share)))
     half = len(x) // 2
     if share and half >= HALF_MIN:
         early_slope, _ = theil_sen(x[:half], y[:half])
@@ -200,6 +200,11 @@ def _robust_line(known: list[tuple[int, float]], target_i: int, share: bool = Tr
             now = late_slope * decay ** (last - float(x[half:].mean()))
             value = level + now * sum(decay ** h for h in range(1, int(steps) + 1))
     return value, se
+
+
+def _damping(share: bool) -> float:
+    """How much of the slope a month ahead keeps: a share's fades, a running count's not."""
+    return DAMPING if share else 1.0
 
 
 def _damped(steps: int, damping: float) -> float:
@@ -296,4 +301,3 @@ def straight_line(points: list[Point], terms: TargetTerms, today: date) -> float
         return b.value
     slope = (b.value - a.value) / days
     return _clip(b.value + slope * (terms.deadline - b.at).days, terms.bounds)
-

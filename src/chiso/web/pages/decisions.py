@@ -71,6 +71,10 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "vn_time": log.vietnam_time, "day_of": log.parse_day}
 
 
+# why an acknowledgement failed: set by its form's post, read once by the log page
+WHY_COOKIE = "chiso_why"
+
+
 @router.get("/decisions", response_class=HTMLResponse)
 def decisions_page(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Today,
                    tile: str | None = None, month: str | None = None,
@@ -78,8 +82,7 @@ def decisions_page(request: Request, lang: Locale, rt: Rt, conn: Conn, today: To
                    recorded: int | None = None, acknowledged: int | None = None,
                    not_acknowledged: int | None = None) -> HTMLResponse:
     who = principal(request)
-    # why an acknowledgement failed comes in a cookie its form's post set, never in the
-    # address: a link cannot put words in the page's error box
+    # the reason comes from the cookie, never the address: a link cannot word the error box
     why = unquote(request.cookies.get(WHY_COOKIE, ""))[:500] if not_acknowledged else ""
     may_read, scope_unit = rights.readable_unit(who, unit or None)
     listed = None
@@ -100,15 +103,14 @@ def decisions_page(request: Request, lang: Locale, rt: Rt, conn: Conn, today: To
                 since[d["id"]] = log.value_since(views[d["tile"]], d["month"])
     acknowledgers = rights.ACKNOWLEDGERS
     ack_units = who.scope(acknowledgers) if who.allowed(acknowledgers) else frozenset()
-    page_html = render(request, lang, "decisions.html", counts=log.counts(conn, 12),
-                  since=since, ack_units=ack_units or frozenset(),
-                  acknowledged=acknowledged, not_acknowledged=not_acknowledged, why=why,
-                  csrf=who.csrf or "", today=today, units=_units(rt),
-                  tiles=_tiles(rt), listed=listed, may_read=may_read,
-                  may_record=who.allowed(rights.WRITERS), tile=tile, month=month, unit=scope_unit,
-                  page=page, per_page=PER_PAGE, recorded=recorded, problem=problem,
-                  query=urlencode(query), unit_name=lambda code: _unit_name(rt, code),
-                  **HELPERS)
+    page_html = render(
+        request, lang, "decisions.html", counts=log.counts(conn, 12), since=since,
+        ack_units=ack_units or frozenset(), acknowledged=acknowledged,
+        not_acknowledged=not_acknowledged, why=why, csrf=who.csrf or "", today=today,
+        units=_units(rt), tiles=_tiles(rt), listed=listed, may_read=may_read,
+        may_record=who.allowed(rights.WRITERS), tile=tile, month=month, unit=scope_unit,
+        page=page, per_page=PER_PAGE, recorded=recorded, problem=problem,
+        query=urlencode(query), unit_name=lambda code: _unit_name(rt, code), **HELPERS)
     if WHY_COOKIE in request.cookies:
         page_html.delete_cookie(WHY_COOKIE, path="/decisions")
     return page_html
@@ -154,7 +156,6 @@ def decision_form(request: Request, lang: Locale, rt: Rt, conn: Conn, today: Tod
                  {"corrects": corrects} if corrects else {})
 
 
-WHY_COOKIE = "chiso_why"
 FORM_FIELDS = ("tile", "text", "seen", "taken_at", "follow_up", "corrects", "plan_key",
                "target_id", "task_id", "unit", "acting_unit")
 
