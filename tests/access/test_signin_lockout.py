@@ -1,6 +1,7 @@
 """Sign-in lock-out and rate limit (SQLite and PostgreSQL): parallel guesses each count and at
 most MAX_FAILURES are ever checked; unknown names get the same answers in similar time; a lock
-is per (name, client address) and time-boxed; a flood from one address is refused before any
+is per (name, client address) and time-boxed, and failures on one name from every address
+together lock it for all of them; a flood from one address is refused before any
 argon2 work."""
 
 from __future__ import annotations
@@ -47,6 +48,40 @@ def test_parallel_guesses_each_count_and_at_most_five_are_checked(
     assert token
 
 
+
+def test_guesses_spread_over_many_addresses_lock_the_name_for_every_address(
+    fresh_engine: Engine, make_user: Callable[..., tuple[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each address stays under its own lock's count; the name's count over every address
+    locks it for all of them, the right password too, until an operator lifts it."""
+    monkeypatch.setattr(accounts, "NAME_BUDGET", 12)  # the rule, at a size a test can pay
+    name, _ = make_user("operator", password=PASSWORD)
+    results = [accounts.sign_in(fresh_engine, name, f"guess {i}", f"198.51.100.{i // 3}")[1]
+               for i in range(12)]
+    assert results == ["failed"] * 11 + ["failed, locked"]
+    assert accounts.sign_in(fresh_engine, name, PASSWORD, OPERATOR_DESK)[1] == "locked"
+    with fresh_engine.connect() as conn:
+        assert [lock["client"] for lock in accounts.locks_of(conn, name)] == [
+            accounts.EVERY_CLIENT]
+    with fresh_engine.begin() as conn:  # the operator resets the password
+        accounts.reset_password(conn, name, PASSWORD + " again")
+    assert accounts.sign_in(fresh_engine, name, PASSWORD + " again", OPERATOR_DESK)[1] == "ok"
+
+
+def test_successful_sign_ins_do_not_count_against_the_name(
+    fresh_engine: Engine, make_user: Callable[..., tuple[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(accounts, "NAME_BUDGET", 4)
+    name, _ = make_user("viewer", password=PASSWORD)
+    for i in range(6):
+        assert accounts.sign_in(fresh_engine, name, PASSWORD, f"10.9.0.{i}")[1] == "ok"
+    for i in range(3):  # failures below the budget, then the owner again
+        assert accounts.sign_in(fresh_engine, name, "wrong", f"10.8.0.{i}")[1] == "failed"
+    assert accounts.sign_in(fresh_engine, name, PASSWORD, OPERATOR_DESK)[1] == "ok"
+
+
 def test_a_lock_is_time_boxed(fresh_engine: Engine,
                               make_user: Callable[..., tuple[str, str]]) -> None:
     name, _ = make_user("viewer", password=PASSWORD)
@@ -55,7 +90,8 @@ def test_a_lock_is_time_boxed(fresh_engine: Engine,
     assert accounts.sign_in(fresh_engine, name, PASSWORD, ATTACKER)[1] == "locked"
     with fresh_engine.connect() as conn:
         until = conn.execute(select(access_signin_failures.c.locked_until).where(
-            access_signin_failures.c.name == name)).scalar_one()
+            access_signin_failures.c.name == name,
+            access_signin_failures.c.client == ATTACKER)).scalar_one()
     until = until.replace(tzinfo=until.tzinfo or UTC)
     assert timedelta(0) < until - accounts._now() <= accounts.LOCK_FOR
     with fresh_engine.begin() as conn:  # the lock's time runs out

@@ -35,6 +35,12 @@ _DUMMY = hasher.hash("chiso: equal work for unknown names")
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
+# Failures on one name from every address together before the name is locked for all of them
+# (NIST SP 800-63B, 5.2.2: at most 100 consecutive failed attempts on one account): guesses
+# spread over many addresses, or over forged X-Forwarded-For values, get no more than this.
+NAME_BUDGET = 100
+# the key of a name's count over every address: no client address is ever empty
+EVERY_CLIENT = ""
 SESSION_FOR = timedelta(hours=8)
 API_TOKEN_PREFIX = "chisou_"
 MIN_PASSWORD = 12
@@ -155,11 +161,16 @@ def sign_in(engine: Engine, name: str, password: str, ip: str | None
     Attempts are counted per (name, client address) before the password is checked, with one
     atomic increment, so guesses sent in parallel count one each and at most MAX_FAILURES of
     them are ever checked; the MAX_FAILURES-th failure locks that name for that client for
-    LOCK_FOR (never longer, never for other clients). Unknown and disabled names take the
-    same path, the same argon2 work and the same answers as known ones."""
+    LOCK_FOR (never longer). The name's failures from every address are counted the same way:
+    the NAME_BUDGET-th locks the name for every client for LOCK_FOR, so that guesses spread
+    over many addresses gain nothing (a password reset or re-enabling lifts it).
+    Unknown and disabled names take the same path, the same argon2 work and the same answers
+    as known ones."""
     key, client = name[:64], (ip or "unknown")[:64]
     with engine.begin() as conn:
-        tries, locked = _count_attempt(conn, key, client)
+        tries, locked = _count_attempt(conn, key, client, MAX_FAILURES)
+        name_tries, name_locked = _count_attempt(conn, key, EVERY_CLIENT, NAME_BUDGET)
+        locked = locked or name_locked
     with engine.connect() as conn:
         row = user_row(conn, name) if len(name) <= 64 else None
     if locked:
@@ -178,8 +189,8 @@ def sign_in(engine: Engine, name: str, password: str, ip: str | None
     # committing in between takes the same ``seq``, and the whole transaction is tried again.
     for attempt in range(20):
         try:
-            principal, outcome, token = _settle(engine, row, key, client, ip, result, tries,
-                                                password)
+            principal, outcome, token = _settle(engine, row, key, client, ip, result,
+                                                (tries, name_tries), password)
             break
         except IntegrityError:
             if attempt == 19:
@@ -189,20 +200,29 @@ def sign_in(engine: Engine, name: str, password: str, ip: str | None
 
 
 def _settle(engine: Engine, row: Any, key: str, client: str, ip: str | None, result: str,
-            tries: int, password: str) -> tuple[Principal | None, str, str | None]:
-    """Record a sign-in's outcome in one transaction: lock after too many failures, or open
-    a session; audited. (principal, result, session token)."""
+            tries: tuple[int, int], password: str) -> tuple[Principal | None, str, str | None]:
+    """Record a sign-in's outcome in one transaction: lock after too many failures (from this
+    client, or on this name from every client), or open a session; audited. ``tries`` are the
+    attempts counted from this client and on the name. (principal, result, session token)."""
     token = None
     principal = None
+    failures = access_signin_failures
     with engine.begin() as conn:
-        if result == "failed" and tries >= MAX_FAILURES:
-            conn.execute(update(access_signin_failures).where(
-                access_signin_failures.c.name == key, access_signin_failures.c.client == client)
-                .values(locked_until=_now() + LOCK_FOR, failures=0))
-            result = "failed, locked"
+        if result == "failed":
+            for who, count, budget in ((client, tries[0], MAX_FAILURES),
+                                       (EVERY_CLIENT, tries[1], NAME_BUDGET)):
+                if count >= budget:
+                    conn.execute(update(failures).where(
+                        failures.c.name == key, failures.c.client == who)
+                        .values(locked_until=_now() + LOCK_FOR, failures=0))
+                    result = "failed, locked"
         elif result == "ok" and row is not None:
-            conn.execute(delete(access_signin_failures).where(
-                access_signin_failures.c.name == key, access_signin_failures.c.client == client))
+            conn.execute(delete(failures).where(failures.c.name == key,
+                                                failures.c.client == client))
+            # the name's count is of failures: this attempt was not one
+            conn.execute(update(failures).where(
+                failures.c.name == key, failures.c.client == EVERY_CLIENT,
+                failures.c.failures > 0).values(failures=failures.c.failures - 1))
             if hasher.check_needs_rehash(row.password_hash):
                 conn.execute(update(access_users).where(access_users.c.id == row.id)
                              .values(password_hash=hasher.hash(password)))
@@ -213,9 +233,11 @@ def _settle(engine: Engine, row: Any, key: str, client: str, ip: str | None, res
     return principal, result, token
 
 
-def _count_attempt(conn: Connection, name: str, client: str) -> tuple[int, bool]:
+def _count_attempt(conn: Connection, name: str, client: str, budget: int
+                   ) -> tuple[int, bool]:
     """Count one attempt for (name, client) atomically: (attempts since the last success or
-    lock, whether the attempt must be refused as locked)."""
+    lock, whether the attempt must be refused as locked). ``client`` ``EVERY_CLIENT`` counts
+    the name's attempts from every address."""
     now = _now()
     dialect = conn.dialect.name
     upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
@@ -236,12 +258,13 @@ def _count_attempt(conn: Connection, name: str, client: str) -> tuple[int, bool]
     tries, locked_until = conn.execute(counted).one()
     until = _aware(locked_until)
     # Beyond the budget counts as locked even before the failing attempt that sets the lock
-    # has finished: parallel guesses never get more than MAX_FAILURES checks.
-    return int(tries), (until is not None and until > now) or tries > MAX_FAILURES
+    # has finished: parallel guesses never get more than ``budget`` checks.
+    return int(tries), (until is not None and until > now) or tries > budget
 
 
 def locks_of(conn: Connection, name: str) -> list[dict[str, Any]]:
-    """The sign-in locks in force on a name, per client address."""
+    """The sign-in locks in force on a name, per client address (``EVERY_CLIENT``: the
+    name's lock for every address)."""
     now = _now()
     rows = conn.execute(select(access_signin_failures).where(
         access_signin_failures.c.name == name,
