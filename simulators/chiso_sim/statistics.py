@@ -76,6 +76,7 @@ def fetch_definitions(base: str | httpx.Client, feed: str = FEED
         listing = _get(client, f"/api/v1/indicators?feed={feed}")
         definitions: list[Definition] = [_get(client, f"/api/v1/indicators/{d['code']}")
                                          for d in listing if d.get("feed", feed) == feed]
+        _stand_ins_take_their_targets(client, definitions)
         targets: dict[str, Target] = {}
         for d in definitions:
             for t in d.get("targets") or []:
@@ -87,6 +88,24 @@ def fetch_definitions(base: str | httpx.Client, feed: str = FEED
         if own:
             client.close()
     return definitions, targets
+
+
+def _stand_ins_take_their_targets(client: httpx.Client, definitions: list[Definition]
+                                  ) -> None:
+    """A published figure that stands in for another indicator (its ``fallback``: the GRDP
+    share published on its own while no GRDP release carries it) and is bound to no target
+    itself follows the targets of the indicator it stands in for, so that the two tell the
+    same story instead of the stand-in drifting around a made-up threshold."""
+    ours = {d["code"]: d for d in definitions if not d.get("targets")}
+    if not ours:
+        return
+    for summary in _get(client, "/api/v1/indicators"):
+        if summary.get("rollup") != "city_published" or summary["code"] in ours:
+            continue
+        primary = _get(client, f"/api/v1/indicators/{summary['code']}")
+        stand_in = ours.get(primary.get("fallback") or "")
+        if stand_in is not None and primary.get("targets"):
+            stand_in["targets"] = primary["targets"]
 
 
 # --- the paths -------------------------------------------------------------------------------

@@ -39,6 +39,12 @@ def test_every_bound_stats_indicator_gets_a_value_and_the_statuses_are_mixed(
     per_code = Counter(r["indicator"] for r in records)
     assert per_code["ihanoi_accounts"] == 126 * 10  # iHanoi's own series, Jan–Oct
     assert per_code["digital_economy_grdp_share"] == 10  # a figure of the city's
+    # a stand-in for a figure computed from the GRDP release follows that figure's target
+    # (II.1: 22%), not a threshold of its own
+    stand_in = next(d for d in definitions if d["code"] == "stats.digital_economy_grdp_share")
+    assert [t["target"] for t in stand_in["targets"]] == ["II.1"]
+    shares = [r["value"] for r in records if r["indicator"] == "digital_economy_grdp_share"]
+    assert all(10 <= v <= 35 for v in shares), shares
 
     token = add_source(fresh_engine, "thongke", ["stats.value"], None)
     for batch in batches(records, 2000):
