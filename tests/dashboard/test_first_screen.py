@@ -191,3 +191,27 @@ def test_tiles_open_on_a_month_with_data_and_say_which(fed: TestClient, today: d
     if said:
         assert "Tháng 3/2026 (tháng gần nhất đã trọn tháng)" in page
         assert tile["value"] is not None
+
+
+def test_every_link_a_tile_gives_opens(fed: TestClient) -> None:
+    """Each tile's drill-down and the drill-down of each unit or target it names open a
+    page (no 404, no error): a leader clicking through never lands nowhere."""
+    tiles = _tiles(fed.get("/api/v1/dashboard").json())
+    links: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "drill" and isinstance(value, str) and value:
+                    links.add(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(tiles)
+    assert "/intake/data-quality" in links  # chiso's own share of values from systems
+    broken = {link: r.status_code for link in sorted(links)
+              if (r := fed.get(link)).status_code >= 400}
+    assert broken == {}

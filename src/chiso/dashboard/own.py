@@ -114,7 +114,7 @@ def from_systems(conn: Connection, today: date) -> dict[str, Any]:
     by_hand = sum(int(n or 0) for manual, n, _ in rows if manual)
     latest = max((at for _, _, at in rows if at is not None), default=None)
     return {"value": _share(total - by_hand, total), "of": total, "count": total - by_hand,
-            "period": today.isoformat(), "drill": "/api/v1/quality",
+            "period": today.isoformat(), "drill": "/intake/data-quality",
             "as_of": _iso(latest)}
 
 
