@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from html import unescape
+from typing import Any
 
 import pytest
 from babel.numbers import format_decimal
@@ -138,6 +139,21 @@ def test_score_tree_page_shows_the_api_tree(scored: TestClient) -> None:
     assert "chờ dữ liệu" in _text(awaiting.group(1))
     # awaiting data for every unit: left out, its points shared by the measured criteria
     assert "không tính" in _text(awaiting.group(1))
+    # and the summary says so, apart from the criteria whose source sent nothing (0 points)
+    assert api["awaiting_rule"] == "exclude"
+    assert api["missing_rule"] == "zero"
+    leaves = [n for n in _leaves(api["tree"]) if n["missing"]]
+    waiting = [n for n in leaves if "awaiting_data" in (n.get("input") or {})]
+    assert waiting
+    assert api["awaiting"] == len(waiting)
+    assert api["missing"] == len(leaves) - len(waiting)
+    assert (f"{len(waiting)} tiêu chí chưa có nguồn dữ liệu để đo — không được tính, điểm của "
+            "tiêu chí được chia cho các tiêu chí cùng nhóm") in text
+
+
+def _leaves(node: dict[str, Any]) -> list[dict[str, Any]]:
+    kids = node.get("children") or []
+    return [leaf for k in kids for leaf in _leaves(k)] if kids else [node]
 
 
 def test_score_tree_page_shows_the_interval_possible_ranks_and_the_change(

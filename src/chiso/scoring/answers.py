@@ -76,7 +76,10 @@ class ScoreTree(Answer):
     method: str
     version: str
     provisional: bool
-    missing_rule: str
+    missing_rule: str = Field(description="what a criterion whose source sent nothing for the "
+                              "unit earns: zero, exclude, last_known")
+    awaiting_rule: str = Field(description="what a criterion no source can measure yet does: "
+                               "exclude (left out, its siblings share its points) or zero")
     unit: str
     unit_name: str
     kind: str
@@ -85,7 +88,8 @@ class ScoreTree(Answer):
     low: float | None = Field(default=None, description="the score's 95% interval")
     high: float | None = None
     max_points: float
-    missing: int = Field(description="criteria whose input was missing")
+    missing: int = Field(description="criteria whose source sent nothing for the unit")
+    awaiting: int = Field(default=0, description="criteria no source can measure yet")
     tree: ScoreNode
     stored: bool
     rank: int | None = None

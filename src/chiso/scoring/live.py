@@ -324,11 +324,13 @@ def unit_score(conn: Connection, catalog: Catalog, code: str, unit: str, period:
     g = gatherer or Gatherer(conn, catalog, p, today)
     node = score(method, kind, g.inputs(method, kind, unit))
     tree = tree_dict(node, method, kind, unit, p.label)
+    missing = [leaf for leaf in leaves(tree).values() if leaf["missing"]]
+    awaiting = sum(1 for leaf in missing if "awaiting_data" in (leaf.get("input") or {}))
     return {"method": method.code, "version": method.version, "provisional": method.provisional,
-            "missing_rule": method.missing, "unit": unit, "unit_name": u.name, "kind": kind,
-            "period": p.label, "points": tree["points"], "max_points": tree["max_points"],
-            "missing": sum(1 for leaf in leaves(tree).values() if leaf["missing"]),
-            "low": tree["low"], "high": tree["high"], "tree": tree}
+            "missing_rule": method.missing, "awaiting_rule": method.awaiting, "unit": unit,
+            "unit_name": u.name, "kind": kind, "period": p.label, "points": tree["points"],
+            "max_points": tree["max_points"], "missing": len(missing) - awaiting,
+            "awaiting": awaiting, "low": tree["low"], "high": tree["high"], "tree": tree}
 
 
 def rank(points: dict[str, float]) -> dict[str, int]:
