@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
+from tests.conftest import role_headers
 from tests.factories import dossier, feed_contract
 
 from chiso.catalog.loader import Catalog
@@ -101,6 +102,17 @@ def test_values_ratio_of_sums_and_rollup(fresh_engine: Engine, api: TestClient,
     assert api.get("/api/v1/indicators/tthc.on_time_rate/values?period=2026-13")\
         .status_code == 422
     assert api.get("/api/v1/indicators/nope/values?period=2026").status_code == 404
+    # an unknown unit is not a unit with no data: 404 naming the field
+    operator = role_headers(fresh_engine, "operator")
+    for path in ("values", "records"):
+        for unit in ("99999", "city"):
+            got = api.get(f"/api/v1/indicators/tthc.on_time_rate/{path}",
+                          params={"period": "2026-03", "unit": unit}, headers=operator)
+            assert got.status_code == 404, (path, unit, got.text)
+            assert got.json()["detail"].startswith(f"unit: no unit or group '{unit}'")
+    group = api.get("/api/v1/indicators/tthc.on_time_rate/values",
+                    params={"period": "2026-03", "unit": "00004"})
+    assert group.status_code == 200
 
 
 def test_published_values_and_progress(fresh_engine: Engine, api: TestClient) -> None:

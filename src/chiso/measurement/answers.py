@@ -235,9 +235,15 @@ def definition(rt: Runtime, code: str) -> IndicatorDefinition:
 
 
 def members(rt: Runtime, unit: str | None) -> list[str] | None:
-    """A group's member units (a group code rolls up its members); None for a plain unit."""
-    if unit and unit in rt.catalog.units.groups:
-        return rt.catalog.units.expand(unit)
+    """A group's member units (a group code rolls up its members); None for a plain unit.
+    MeasurementError (missing) for a code that is neither a unit nor a group: an unknown
+    code must not read as a unit with no data."""
+    units = rt.catalog.units
+    if unit and unit in units.groups:
+        return units.expand(unit)
+    if unit is not None and unit not in units.units:
+        raise MeasurementError("missing", f"unit: no unit or group {unit[:64]!r} (GET "
+                               "/api/v1/units lists them; the city is level=city)")
     return None
 
 
@@ -263,6 +269,7 @@ def indicator_records(rt: Runtime, conn: Connection, code: str, period: str, tod
                       unit: str | None = None, page: int = 1, size: int = 50) -> RecordPage:
     """The latest records behind a value, paged (personal fields are intake's pseudonyms)."""
     ind = indicator(rt, code)
+    members(rt, unit)
     try:
         p = parse_period(period or f"{today.year}-YTD", today)
     except PeriodError as exc:

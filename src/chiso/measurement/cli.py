@@ -54,6 +54,7 @@ def values(
 ) -> None:
     """Print an indicator's values for a period, with as-of time and record count."""
     from chiso.context import command_runtime
+    from chiso.measurement import answers
     from chiso.measurement import values as mv
     from chiso.measurement.periods import PeriodError
 
@@ -65,8 +66,11 @@ def values(
     if level not in (None, "unit", "units", "city"):
         err.print("[red]--level is unit, units or city[/red]")
         raise typer.Exit(1)
-    members = rt.catalog.units.expand(unit) if unit and unit in rt.catalog.units.groups \
-        else None
+    try:
+        members = answers.members(rt, unit)
+    except answers.MeasurementError as exc:
+        err.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from exc
     try:
         with rt.engine.connect() as conn:
             vals = mv.values(conn, m, code, period, unit, level, members)  # type: ignore[arg-type]
