@@ -36,6 +36,14 @@ def test_reports_over_http_by_role(fresh_runtime: Runtime, fresh_client: TestCli
 
     listed = api.get("/api/v1/reports", headers=operator).json()
     assert {r["unit"] for r in listed} == {HOAN_KIEM, "city"}
+    # paged, with the count of all that match: nothing is cut off unsaid
+    pages = [api.get("/api/v1/reports", headers=operator, params={"size": 1, "page": n})
+             for n in (1, 2, 3)]
+    assert [r.headers["X-Total-Count"] for r in pages] == ["2", "2", "2"]
+    assert [[x["id"] for x in r.json()] for r in pages] == [[listed[0]["id"]],
+                                                             [listed[1]["id"]], []]
+    assert api.get("/api/v1/reports", headers=operator,
+                   params={"size": 201}).status_code == 422
     own = api.get("/api/v1/reports", headers=officer)
     assert own.status_code == 200
     assert [r["id"] for r in own.json()] == [mine_id]

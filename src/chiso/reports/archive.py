@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chiso.context import Runtime
@@ -170,18 +170,33 @@ def unit_of(conn: Connection, report_id: int) -> str | None:
     return conn.execute(select(reports.c.unit).where(reports.c.id == report_id)).scalar()
 
 
+PAGE = 200  # reports a listing gives at most at once
+
+
+def _filters(kind: str | None, period: str | None, unit: str | None,
+             status: str | None) -> list[Any]:
+    return [column == value for column, value in (
+        (reports.c.kind, kind), (reports.c.period, period), (reports.c.unit, unit),
+        (reports.c.status, status)) if value]
+
+
 def listing(conn: Connection, *, kind: str | None = None, period: str | None = None,
             unit: str | None = None, status: str | None = None,
-            limit: int = 200) -> list[StoredReport]:
-    """Stored reports, newest period first, then kind, unit and latest edition first."""
-    q = select(*_SUMMARY)
-    for column, value in ((reports.c.kind, kind), (reports.c.period, period),
-                          (reports.c.unit, unit), (reports.c.status, status)):
-        if value:
-            q = q.where(column == value)
-    q = q.order_by(reports.c.as_of.desc(), reports.c.kind, reports.c.unit,
-                   reports.c.edition.desc()).limit(limit)
+            limit: int = PAGE, offset: int = 0) -> list[StoredReport]:
+    """Stored reports, newest period first, then kind, unit and latest edition first:
+    ``limit`` of them from ``offset`` (``count`` says how many there are in all)."""
+    q = (select(*_SUMMARY).where(*_filters(kind, period, unit, status))
+         .order_by(reports.c.as_of.desc(), reports.c.kind, reports.c.unit,
+                   reports.c.edition.desc(), reports.c.id.desc())
+         .limit(limit).offset(offset))
     return [_stored(conn, r) for r in conn.execute(q).all()]
+
+
+def count(conn: Connection, *, kind: str | None = None, period: str | None = None,
+          unit: str | None = None, status: str | None = None) -> int:
+    """How many stored reports ``listing`` pages through with the same filters."""
+    return int(conn.execute(select(func.count()).select_from(reports)
+                            .where(*_filters(kind, period, unit, status))).scalar_one())
 
 
 def file(conn: Connection, report_id: int, name: str) -> tuple[FileInfo, bytes] | None:

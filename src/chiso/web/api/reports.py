@@ -59,11 +59,16 @@ def list_reports(conn: Conn,
                  unit: Annotated[str | None, Query(
                      description="'city' or a unit code; unit officers: theirs")] = None,
                  status: Annotated[str | None, Query(pattern="^(draft|issued)$")] = None,
-                 ) -> list[StoredReport]:
+                 page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+                 size: Annotated[int, Query(ge=1, le=archive.PAGE)] = archive.PAGE,
+                 *, response: Response) -> list[StoredReport]:
     """Stored reports, newest period first: each edition's status, number, hashes, catalog
-    and method versions, restated figures and files."""
-    return archive.listing(conn, kind=kind or None, period=period or None, unit=unit or None,
-                           status=status)
+    and method versions, restated figures and files; ``size`` a page (at most 200).
+    ``X-Total-Count`` says how many match in all."""
+    filters = {"kind": kind or None, "period": period or None, "unit": unit or None,
+               "status": status}
+    response.headers["X-Total-Count"] = str(archive.count(conn, **filters))
+    return archive.listing(conn, **filters, limit=size, offset=(page - 1) * size)
 
 
 @router.post("/api/v1/reports", status_code=201, tags=["reports"])

@@ -39,7 +39,9 @@ def _issuable_units(request: Request) -> frozenset[str] | None:
 
 def _page(request: Request, lang: str, rt: Runtime, conn: Conn, kind: str | None,
           period: str | None, unit: str | None, today: date) -> HTMLResponse:
-    found = archive.listing(conn, kind=kind or None, period=period or None, unit=unit or None)
+    filters = {"kind": kind or None, "period": period or None, "unit": unit or None}
+    found = archive.listing(conn, **filters)
+    total = archive.count(conn, **filters) if len(found) >= archive.PAGE else len(found)
     units = rt.catalog.units.units
 
     def unit_name(code: str) -> str:
@@ -55,7 +57,8 @@ def _page(request: Request, lang: str, rt: Runtime, conn: Conn, kind: str | None
         return report.status == "draft" and (units_ok is None or report.unit in units_ok)
 
     q = request.query_params
-    return render(request, lang, "reports.html", reports=found, kinds=kinds, kind=kind,
+    return render(request, lang, "reports.html", reports=found, total=total, kinds=kinds,
+                  kind=kind,
                   period=period, unit=unit, unit_name=unit_name, path=request.url.path,
                   may_issue=may_issue, csrf=principal(request).csrf or "", today=today,
                   reduced=reduction(conn, rt.catalog, today),
