@@ -65,10 +65,11 @@ def list_reports(conn: Conn,
     """Stored reports, newest period first: each edition's status, number, hashes, catalog
     and method versions, restated figures and files; ``size`` a page (at most 200).
     ``X-Total-Count`` says how many match in all."""
-    filters = {"kind": kind or None, "period": period or None, "unit": unit or None,
-               "status": status}
-    response.headers["X-Total-Count"] = str(archive.count(conn, **filters))
-    return archive.listing(conn, **filters, limit=size, offset=(page - 1) * size)
+    kind, period, unit = kind or None, period or None, unit or None
+    response.headers["X-Total-Count"] = str(archive.count(
+        conn, kind=kind, period=period, unit=unit, status=status))
+    return archive.listing(conn, kind=kind, period=period, unit=unit, status=status,
+                           limit=size, offset=(page - 1) * size)
 
 
 @router.post("/api/v1/reports", status_code=201, tags=["reports"])

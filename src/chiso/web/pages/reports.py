@@ -39,9 +39,10 @@ def _issuable_units(request: Request) -> frozenset[str] | None:
 
 def _page(request: Request, lang: str, rt: Runtime, conn: Conn, kind: str | None,
           period: str | None, unit: str | None, today: date) -> HTMLResponse:
-    filters = {"kind": kind or None, "period": period or None, "unit": unit or None}
-    found = archive.listing(conn, **filters)
-    total = archive.count(conn, **filters) if len(found) >= archive.PAGE else len(found)
+    kind, period, unit = kind or None, period or None, unit or None
+    found = archive.listing(conn, kind=kind, period=period, unit=unit)
+    total = (archive.count(conn, kind=kind, period=period, unit=unit)
+             if len(found) >= archive.PAGE else len(found))
     units = rt.catalog.units.units
 
     def unit_name(code: str) -> str:
