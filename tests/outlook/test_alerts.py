@@ -164,6 +164,10 @@ def test_alerts_go_through_the_outbox_retried_until_delivered(
 
     smtp.start()
     drain(worker)
+    unknown = fresh_client.get("/api/v1/alerts", params={"unit": "zzz"},
+                               headers=role_headers(fresh_engine, "operator"))
+    assert unknown.status_code == 404  # not a unit with no alerts
+    assert unknown.json()["detail"].startswith("unit: no unit 'zzz'")
     rows = fresh_client.get("/api/v1/alerts", params={"unit": "00070"},
                             headers=officer).json()["alerts"]
     target = [r for r in rows if r["kind"] == "target" and r["item_id"] == "I.11"]

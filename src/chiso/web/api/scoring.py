@@ -152,10 +152,13 @@ def list_evidence(key: str, task_id: str, conn: Conn) -> dict[str, Any]:
 
 
 @router.get("/alerts", response_model=Alerts)
-def list_alerts(conn: Conn, unit: Annotated[str | None, Query(
+def list_alerts(rt: Rt, conn: Conn, unit: Annotated[str | None, Query(
                     description="A unit code; unit officers: their unit")] = None,
                 ) -> Alerts:
-    """Alerts raised for a unit (or all), newest first, with every delivery attempt."""
+    """Alerts raised for a unit (or all), newest first, with every delivery attempt; 404
+    for a code that names no unit."""
+    if unit is not None and unit not in rt.catalog.units.units:
+        raise HTTPException(404, f"unit: no unit {unit[:64]!r} (GET /api/v1/units lists them)")
     return Alerts(unit=unit, alerts=alerting.listing(conn, unit))
 
 
