@@ -105,6 +105,12 @@ def test_list_show_search_and_errors(server: str) -> None:
     assert raw.status_code == 404
     assert raw.json()["success"] is False
     assert raw.json()["error"]["__type"] == "Not Found Error"
+    # every answer's help link answers
+    helped = httpx.get(raw.json()["help"])
+    assert helped.status_code == 200
+    assert helped.json()["result"].startswith("One dataset")
+    assert httpx.get(f"{server}/api/3/action/help_show",
+                     params={"name": "nope"}).status_code == 404
 
 
 def test_the_harvester_walk_full_and_incremental(server: str, fresh_runtime: Runtime) -> None:

@@ -30,8 +30,21 @@ ORG = {"id": "ubnd-tp-ha-noi", "name": "ubnd-tp-ha-noi",
        "approval_status": "approved", "image_url": ""}
 _FQ = re.compile(r"^\s*metadata_modified:\[\s*(\S+)\s+TO\s+(\*|NOW)\s*\]\s*$")
 _SORTS = {"id", "name", "title", "metadata_modified", "metadata_created"}
-ACTIONS = ("status_show", "package_list", "package_show", "package_search",
-           "current_package_list_with_resources", "organization_list", "organization_show")
+# what each action answers: ``help_show?name=<action>`` gives it (every answer's ``help`` link)
+HELP = {
+    "status_show": "The site's title, address, CKAN version and default locale.",
+    "package_list": "The names of every dataset; offset and limit page through them.",
+    "package_show": "One dataset (id or name_or_id): its metadata and resources.",
+    "package_search": "Datasets matching q (tone marks ignored), fq on metadata_modified, "
+                      "sorted (sort), rows (at most 1000) from start; count and results.",
+    "current_package_list_with_resources": "Every dataset with its resources, newest first; "
+                                           "offset and limit page through them.",
+    "organization_list": "The publishing organisation's name (all_fields=true: its record).",
+    "organization_show": "The publishing organisation (id); include_datasets=true adds its "
+                         "datasets.",
+    "help_show": "What an action (name) answers.",
+}
+ACTIONS = tuple(HELP)
 
 
 class CkanError(Exception):
@@ -217,6 +230,11 @@ def call(rt: Runtime, site: Site, action: str, params: dict[str, str],
 
 def _answer(conn: Connection, rt: Runtime, site: Site, action: str,
             params: dict[str, str]) -> Any:
+    if action == "help_show":
+        name = params.get("name", "")
+        if name not in HELP:
+            raise _not_found(f"action {name!r}")
+        return HELP[name]
     if action == "status_show":
         return {"site_title": "chiso: Hà Nội", "site_url": site.base_url,
                 "ckan_version": "2.10.0", "site_description": "Chỉ số chuyển đổi số Hà Nội",
