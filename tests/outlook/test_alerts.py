@@ -161,6 +161,11 @@ def test_alerts_go_through_the_outbox_retried_until_delivered(
     assert sorted(d["attempts"] for d in mails) == [0] * (len(mails) - 1) + [1], sent
     assert all("ConnectionRefused" in d["detail"] for d in mails if d["attempts"])
     assert inbox.messages == []
+    # the alerts page says the e-mail tried and failed, not merely that it waits
+    page = fresh_client.get("/canh-bao", params={"unit": "00070", "lang": "vi"},
+                            headers=officer)
+    assert page.status_code == 200
+    assert "chưa gửi được: 1 lần gửi không thành công, đang thử lại" in page.text
 
     smtp.start()
     drain(worker)
