@@ -23,6 +23,31 @@ def fold(text: str) -> str:
     return _SPACE.sub(" ", bare).strip()
 
 
+# The Vietnamese alphabet's order (with f, j, w, z for borrowed words): ă after a, â after ă,
+# đ after d, ê after e, ô and ơ after o, ư after u.
+_LETTERS = {ch: i for i, ch in enumerate(
+    ["a", "ă", "â", "b", "c", "d", "đ", "e", "ê", "f", "g", "h", "i", "j", "k", "l", "m", "n",
+     "o", "ô", "ơ", "p", "q", "r", "s", "t", "u", "ư", "v", "w", "x", "y", "z"])}
+# tones, in the order dictionaries give them: level, huyền, hỏi, ngã, sắc, nặng
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+
+
+def vi_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """A sort key in Vietnamese dictionary order: letters first (ă, â after a; đ after d; ê
+    after e; ô, ơ after o; ư after u), then tones (level, huyền, hỏi, ngã, sắc, nặng); a
+    character outside the alphabet (a space, a digit) sorts before every letter, by its code:
+    "Xã Đa Phúc" after "Xã Dương Hòa", "Xã Ô Diên" before "Xã Uy Nỗ"."""
+    letters: list[int] = []
+    tones: list[int] = []
+    for ch in unicodedata.normalize("NFC", text.lower()):
+        parts = unicodedata.normalize("NFD", ch)
+        tone = next((_TONES[m] for m in parts[1:] if m in _TONES), 0)
+        bare = unicodedata.normalize("NFC", "".join(m for m in parts if m not in _TONES))
+        letters.append(100 + _LETTERS[bare] if bare in _LETTERS else min(ord(bare[0]), 99))
+        tones.append(tone)
+    return tuple(letters), tuple(tones)
+
+
 def squash(text: str) -> str:
     """Collapse runs of white space (tabs and newlines included) into one space."""
     return _SPACE.sub(" ", text).strip()

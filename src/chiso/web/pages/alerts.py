@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from chiso.outlook import alerts as alerting
 from chiso.outlook.status import Status
+from chiso.text import vi_key
 from chiso.web import i18n
 from chiso.web.deps import Conn, Rt
 from chiso.web.render import Locale, render
@@ -45,8 +46,8 @@ def alerts_page(request: Request, lang: Locale, rt: Rt, conn: Conn,
         known = registry.units.get(alert.unit)
         name = i18n.pick(known.name, known.name_en) if known else alert.unit
         groups.setdefault(alert.unit, UnitAlerts(alert.unit, name)).alerts.append(alert)
-    units = sorted(registry.units.values(), key=lambda u: (u.kind, u.name))
+    units = sorted(registry.units.values(), key=lambda u: (u.kind, vi_key(u.name)))
     return render(request, lang, "alerts.html", groups=sorted(groups.values(),
-                                                               key=lambda g: g.name),
+                                                               key=lambda g: vi_key(g.name)),
                   count=len(found), shown=SHOWN, unit=unit, closed=closed, units=units,
                   target_status={s.value: s.en if lang == "en" else s.value for s in Status})

@@ -21,6 +21,7 @@ from chiso.context import Runtime
 from chiso.dashboard import decision_rights as rights
 from chiso.dashboard import decisions as log
 from chiso.dashboard.board import STATUSES, tile_view
+from chiso.text import vi_key
 from chiso.web import format, i18n
 from chiso.web.deps import Conn, Id, PageNo, Rt, Today, board, touch_board
 from chiso.web.render import Locale, render
@@ -124,11 +125,11 @@ def _units(rt: Runtime) -> list[tuple[str, list[tuple[str, str]]]]:
     out: list[tuple[str, list[tuple[str, str]]]] = []
     for kind, label in kinds:
         units = sorted(((u.code, u.name) for u in registry.units.values()
-                        if u.kind.value == kind), key=lambda cu: cu[1])
+                        if u.kind.value == kind), key=lambda cu: vi_key(cu[1]))
         if label:
             out.append((label, units))
         elif out:
-            out[-1] = (out[-1][0], sorted(out[-1][1] + units, key=lambda cu: cu[1]))
+            out[-1] = (out[-1][0], sorted(out[-1][1] + units, key=lambda cu: vi_key(cu[1])))
     return out
 
 
