@@ -28,6 +28,7 @@ from chiso.outlook import evidence as ev
 from chiso.scoring import answers
 from chiso.store import catalog_reads as reads
 from chiso.store.catalog_sync import plan_key
+from chiso.text import vi_key
 from chiso.web.deps import Conn, Rt, Today
 from chiso.web.render import Locale, render
 
@@ -215,8 +216,9 @@ def deadlines(request: Request, lang: Locale, rt: Rt, conn: Conn, day: Today,
         raise HTTPException(404, str(exc)) from exc
     who = principal(request)
     groups = group_warnings(conn, who, data.warnings, day)
-    units = [u for u in reads.list_units(conn) if u["kind"] in
-             ("department", "agency", "commune", "group")]
+    units = sorted((u for u in reads.list_units(conn) if u["kind"] in
+                    ("department", "agency", "commune", "group")),
+                   key=lambda u: vi_key(u["name"]))
     evidence_rule = policy.rule_for(*EVIDENCE_ROUTE)
     sees_evidence = evidence_rule is not None and who.allowed(evidence_rule.roles)
     return render(request, lang, "deadlines.html", data=data, groups=groups, units=units,
