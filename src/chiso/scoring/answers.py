@@ -88,8 +88,10 @@ class ScoreTree(Answer):
     low: float | None = Field(default=None, description="the score's 95% interval")
     high: float | None = None
     max_points: float
-    missing: int = Field(description="criteria whose source sent nothing for the unit")
-    awaiting: int = Field(default=0, description="criteria no source can measure yet")
+    missing: int = Field(description="criteria with no input for the unit, ``awaiting`` of "
+                         "them because no source can measure them yet")
+    awaiting: int = Field(default=0, description="criteria no source can measure yet (counted "
+                          "in ``missing`` too)")
     tree: ScoreNode
     stored: bool
     rank: int | None = None

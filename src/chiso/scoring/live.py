@@ -329,8 +329,8 @@ def unit_score(conn: Connection, catalog: Catalog, code: str, unit: str, period:
     return {"method": method.code, "version": method.version, "provisional": method.provisional,
             "missing_rule": method.missing, "awaiting_rule": method.awaiting, "unit": unit,
             "unit_name": u.name, "kind": kind, "period": p.label, "points": tree["points"],
-            "max_points": tree["max_points"], "missing": len(missing) - awaiting,
-            "awaiting": awaiting, "low": tree["low"], "high": tree["high"], "tree": tree}
+            "max_points": tree["max_points"], "missing": len(missing), "awaiting": awaiting,
+            "low": tree["low"], "high": tree["high"], "tree": tree}
 
 
 def rank(points: dict[str, float]) -> dict[str, int]:
