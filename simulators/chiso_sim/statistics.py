@@ -99,8 +99,9 @@ def _stand_ins_take_their_targets(client: httpx.Client, definitions: list[Defini
     ours = {d["code"]: d for d in definitions if not d.get("targets")}
     if not ours:
         return
+    read = {d["code"] for d in definitions}
     for summary in _get(client, "/api/v1/indicators"):
-        if summary.get("rollup") != "city_published" or summary["code"] in ours:
+        if summary.get("rollup") != "city_published" or summary["code"] in read:
             continue
         primary = _get(client, f"/api/v1/indicators/{summary['code']}")
         stand_in = ours.get(primary.get("fallback") or "")

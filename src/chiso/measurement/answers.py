@@ -269,7 +269,7 @@ def indicator_records(rt: Runtime, conn: Connection, code: str, period: str, tod
                       unit: str | None = None, page: int = 1, size: int = 50) -> RecordPage:
     """The latest records behind a value, paged (personal fields are intake's pseudonyms)."""
     ind = indicator(rt, code)
-    members(rt, unit)
+    members(rt, unit)  # an unknown unit is refused here, as for the values
     try:
         p = parse_period(period or f"{today.year}-YTD", today)
     except PeriodError as exc:
