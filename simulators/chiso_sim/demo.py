@@ -182,6 +182,9 @@ def _main(argv: list[str] | None = None) -> int:
     db.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CHISO_DATABASE_URL": f"sqlite:///{db}"}
     env.setdefault("CHISO_ENV", "demo")  # the demo runs on the repository's development keys
+    # the open month's drafts follow the data the simulators send, within a quarter of an hour
+    env.setdefault("CHISO_REPORTS_SCHEDULE_SECONDS", "300")
+    env.setdefault("CHISO_REPORTS_REFRESH_SECONDS", "900")
     map_line = _boundaries(args.boundaries, env)
     url = f"http://127.0.0.1:{args.port}"
     server_log = db.with_name(db.stem + "-server.log")

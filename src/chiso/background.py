@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 from chiso.access import audit
@@ -64,7 +65,9 @@ def single_run_work(rt: Runtime, access: AccessSettings,
         ("scores", settings.scores_follow,
          lambda: follow(rt.engine, rt.catalog, rt.hub, settings.scores_debounce)),
         ("reports-schedule", settings.reports_schedule,
-         lambda: reports_schedule.loop(rt, settings.reports_schedule_seconds)),
+         lambda: reports_schedule.loop(
+             rt, settings.reports_schedule_seconds,
+             timedelta(seconds=settings.reports_refresh_seconds))),
         ("exporters", channels.exporters(rt.settings), _export(rt)),
         ("open-data-changelog", settings.changelog_interval, _publish(rt, settings)),
         ("pull-sources", settings.pull_sources_run,

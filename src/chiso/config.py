@@ -90,6 +90,9 @@ class Settings(BaseSettings):
         "(chiso.reports.schedule)")
     reports_schedule_seconds: float = Field(
         default=900.0, gt=0, description="Seconds between two looks for reports due")
+    reports_refresh_seconds: float = Field(
+        default=3600.0, gt=0, description="Least seconds between two rebuilds of the drafts of "
+        "a period that has ended and not yet closed, when records arrived after they were built")
     pull_sources_run: bool = Field(
         default=True, description="Run the pull sources the operator manages in the app inside "
         "the running service (however many processes run, one pulls)")

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
+from tests.factories import monthly_dossier, send, send_months
 
 from chiso.catalog.loader import Catalog
 from chiso.context import Runtime
 from chiso.reports import archive
 from chiso.reports.schedule import Run, last_period, run_due
 from chiso.store.db import make_engine
-from chiso.store.tables import report_runs
+from chiso.store.tables import FEED_TABLES, intake_batches, report_runs
 
 HOAN_KIEM = "00070"
 
@@ -119,3 +121,71 @@ def test_a_period_no_plan_of_the_kind_covers_is_not_due(fresh_runtime: Runtime) 
 def test_a_report_for_a_period_before_its_method_says_why(fresh_runtime: Runtime) -> None:
     with pytest.raises(archive.ReportError, match="no version of plan-completion in force"):
         archive.save(fresh_runtime, "annual", "2025", HOAN_KIEM, today=date(2026, 12, 5))
+
+
+def _arrived_at(rt: Runtime, when: datetime) -> None:
+    """Date every record and batch stored so far as received at ``when`` (the records of a
+    day the test stands on; the intake stamps the clock's time)."""
+    with rt.engine.begin() as conn:
+        for table in FEED_TABLES["tthc.dossier"]:
+            conn.execute(update(table).values(ingested_at=when))
+        conn.execute(update(intake_batches).values(received_at=when))
+
+
+def _draft(rt: Runtime) -> archive.StoredReport:
+    with rt.engine.connect() as conn:
+        stored = archive.listing(conn, kind="monthly", period="2026-11", unit=HOAN_KIEM)
+    return stored[0]
+
+
+def _values(rt: Runtime, report_id: int) -> dict[str, float]:
+    """The targets' latest values the stored report shows."""
+    with rt.engine.connect() as conn:
+        data = archive.data_of(conn, report_id)
+    assert data is not None
+    return {t.target: t.outlook.latest.value for t in data.targets if t.outlook.latest}
+
+
+def test_an_open_periods_drafts_follow_the_records_that_arrive(fresh_runtime: Runtime) -> None:
+    """November opens on 1/12 with nothing received yet; the records that come in before its
+    cut-off (20/12) reach its draft at the next look an hour after the last rebuild, never
+    the edition already issued."""
+    rt = fresh_runtime
+    hour = timedelta(hours=1)
+    opened = datetime(2026, 12, 5, 1, tzinfo=UTC)
+    look = partial(run_due, rt, kinds=["monthly"], units=[HOAN_KIEM], refresh=hour)
+    assert look(opened) == [Run("monthly", "2026-11", "opened", 1)]
+    first = _draft(rt)
+    assert _values(rt, first.id) == {}
+
+    send_months(rt.engine, HOAN_KIEM, {10: 8, 11: 6})
+    _arrived_at(rt, opened + timedelta(minutes=30))
+    assert look(opened + 2 * hour) == [Run("monthly", "2026-11", "refresh", 1)]
+    followed = _draft(rt)
+    assert (followed.id, followed.edition, followed.status) == (first.id, 1, "draft")
+    assert followed.cut_off == opened + 2 * hour
+    assert followed.content_sha256 != first.content_sha256
+    november = _values(rt, followed.id)
+    assert november["I.11"] == 60.0  # 6 of November's 10 dossiers on time
+    assert look(opened + 2 * hour + timedelta(minutes=5)) == []  # nothing new since
+
+    # late November records: not within the hour of the last rebuild, then at the next look
+    send(rt.engine, "tthc.dossier",
+         [monthly_dossier(900 + i, HOAN_KIEM, 11, True) for i in range(5)])
+    _arrived_at(rt, opened + 2 * hour + timedelta(minutes=10))
+    assert look(opened + 2 * hour + timedelta(minutes=20)) == []
+    assert look(opened + 3 * hour) == [Run("monthly", "2026-11", "refresh", 1)]
+    assert _values(rt, _draft(rt).id)["I.11"] == 11 / 15 * 100
+
+    # issued: frozen until the closing restates it, whatever arrives before
+    archive.issue(rt, _draft(rt).id, number="7/BC-UBND", signer="Nguyễn Văn A",
+                  issued_on=date(2026, 12, 5), by="tester")
+    send(rt.engine, "tthc.dossier",
+         [monthly_dossier(950 + i, HOAN_KIEM, 11, False) for i in range(5)])
+    _arrived_at(rt, opened + 4 * hour)
+    assert look(opened + 6 * hour) == []
+    assert _draft(rt).status == "issued"
+    closing = look(datetime(2026, 12, 20, 1, tzinfo=UTC))
+    assert [(r.stage, r.built) for r in closing] == [("closed", 1)]
+    restating = _draft(rt)
+    assert (restating.edition, restating.status) == (2, "draft")

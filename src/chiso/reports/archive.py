@@ -199,6 +199,26 @@ def count(conn: Connection, *, kind: str | None = None, period: str | None = Non
                             .where(*_filters(kind, period, unit, status))).scalar_one())
 
 
+class DraftCut(_Model):
+    """A unit's report whose latest edition is a draft, and up to when its records were read."""
+
+    unit: str
+    cut_off: datetime
+
+
+def latest_drafts(conn: Connection, kind: str, period: str) -> list[DraftCut]:
+    """The units whose latest edition of ``kind`` for ``period`` is a draft (an issued edition
+    not yet restated is not one), with the draft's cut-off."""
+    newest = (select(reports.c.unit, func.max(reports.c.edition).label("edition"))
+              .where(reports.c.kind == kind, reports.c.period == period)
+              .group_by(reports.c.unit).subquery())
+    rows = conn.execute(select(reports.c.unit, reports.c.cut_off).join(
+        newest, (reports.c.unit == newest.c.unit) & (reports.c.edition == newest.c.edition))
+        .where(reports.c.kind == kind, reports.c.period == period,
+               reports.c.status == "draft").order_by(reports.c.unit)).all()
+    return [DraftCut(unit=r.unit, cut_off=_utc(r.cut_off)) for r in rows]
+
+
 def file(conn: Connection, report_id: int, name: str) -> tuple[FileInfo, bytes] | None:
     row = conn.execute(select(report_files).where(report_files.c.report_id == report_id,
                                                   report_files.c.name == name)).first()

@@ -874,7 +874,8 @@ report_runs = Table(
     "report_runs", metadata,
     Column("kind", String(32), primary_key=True),
     Column("period", String(32), primary_key=True),
-    Column("stage", String(8), primary_key=True),  # opened | closed
+    # opened | closed | refresh (its claimed_at: the last rebuild of the open period's drafts)
+    Column("stage", String(8), primary_key=True),
     Column("claimed_by", String(128), nullable=False),
     Column("claimed_at", DateTime(timezone=True), nullable=False),
     # the claim holds until then, renewed after each report; an unfinished run whose lease
