@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from tests.conftest import role_headers
 
 from chiso.web import format, i18n
 
@@ -99,6 +102,38 @@ def test_unknown_page_is_a_vietnamese_404_page(client: TestClient) -> None:
     api = client.get("/api/v1/units/XYZ")
     assert api.status_code == 404
     assert api.json()["detail"] == "unit XYZ not found"
+
+
+@pytest.mark.parametrize(("path", "said"), [
+    ("/units/XYZ", "Không tìm thấy đơn vị có mã “XYZ”."),
+    ("/plans/NOPE", "Không tìm thấy kế hoạch có mã “NOPE”."),
+    ("/plans/131-KH-UBND/targets/Z.9", "Không tìm thấy chỉ tiêu có mã “Z.9”."),
+    ("/indicators/nope.code", "Không tìm thấy chỉ số có mã “nope.code”."),
+    ("/canh-bao?unit=zzz", "Không tìm thấy đơn vị có mã “zzz”."),
+    ("/rankings/no-such-method", "Không tìm thấy phương pháp chấm điểm có mã “no-such-method”."),
+    ("/intake/data-quality?feed=no.feed", "Không tìm thấy luồng dữ liệu có mã “no.feed”."),
+])
+def test_a_page_about_something_that_does_not_exist_names_it_in_vietnamese(
+        client: TestClient, engine: Engine, path: str, said: str) -> None:
+    join = "&" if "?" in path else "?"
+    operator = role_headers(engine, "operator")  # some of the pages are not public
+    page = client.get(f"{path}{join}lang=vi", headers=operator)
+    assert page.status_code == 404
+    assert said in page.text
+    assert 'lang="en"' not in page.text.split("<main", 1)[1]  # no English left in the body
+    english = client.get(f"{path}{join}lang=en", headers=operator)
+    assert "There is no" in english.text
+    client.cookies.clear()
+
+
+def test_a_refused_page_says_why_in_vietnamese(client: TestClient, engine: Engine) -> None:
+    page = client.get("/audit", params={"lang": "vi"},
+                      headers=role_headers(engine, "viewer"))
+    assert page.status_code == 403
+    body = page.text.split("<main", 1)[1]
+    assert "Vai trò của tài khoản không cho phép việc này." in body
+    assert "your roles" not in body
+    client.cookies.clear()
 
 
 def test_unit_kinds_and_groups_are_named_in_vietnamese(client: TestClient) -> None:

@@ -9,7 +9,7 @@ Public pages carry the EMC monitoring code when the setting is on (:func:`emc_em
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
 from fastapi.exception_handlers import (
@@ -29,6 +29,31 @@ from chiso.web import charts, format, i18n
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LANG_COOKIE = "chiso_lang"
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for a message marked, not said)
+    """Mark ``message`` for translation where it is said (the extraction reads ``N_``)."""
+    return message
+
+
+Subject = Literal["unit", "plan", "target", "task", "indicator", "feed", "method", "kind"]
+
+#: What a page is about and may not find, in the words the not-found page says.
+SUBJECTS: dict[Subject, str] = {
+    "unit": N_("unit"), "plan": N_("plan"), "target": N_("target"), "task": N_("task"),
+    "indicator": N_("indicator"), "feed": N_("data feed"), "method": N_("scoring method"),
+    "kind": N_("kind of unit"),
+}
+
+
+class NotFound(StarletteHTTPException):
+    """A page's subject that does not exist: a 404 whose page names it in the reader's
+    language ("Không tìm thấy đơn vị có mã …")."""
+
+    def __init__(self, subject: Subject, code: str) -> None:
+        super().__init__(404, f"no {SUBJECTS[subject]} {code!r}")
+        self.subject = subject
+        self.code = code
 
 
 def lang_url(request: Request, code: str) -> str:
@@ -99,7 +124,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if get_route_path(request.scope).startswith("/api/") or exc.status_code != 404:
         return await http_exception_handler(request, exc)
     lang = locale(request, request.query_params.get("lang"))
-    page = render(request, lang, "error.html", status=404, detail=exc.detail)
+    named = ({"subject": SUBJECTS[exc.subject], "code": exc.code}
+             if isinstance(exc, NotFound) else {})
+    page = render(request, lang, "error.html", status=404, detail=exc.detail, **named)
     page.status_code = 404
     return page
 

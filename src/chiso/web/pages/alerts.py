@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from chiso.outlook import alerts as alerting
@@ -18,7 +18,7 @@ from chiso.outlook.status import Status
 from chiso.text import vi_key
 from chiso.web import i18n
 from chiso.web.deps import Conn, Rt
-from chiso.web.render import Locale, render
+from chiso.web.render import Locale, NotFound, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,7 +39,7 @@ def alerts_page(request: Request, lang: Locale, rt: Rt, conn: Conn,
     """The open alerts (``closed=true``: the closed ones too), grouped by unit."""
     registry = rt.catalog.units
     if unit and unit not in registry.units:
-        raise HTTPException(404, f"unknown unit {unit!r}")
+        raise NotFound("unit", unit)
     found = alerting.listing(conn, unit or None, SHOWN, open_only=not closed)
     groups: dict[str, UnitAlerts] = {}
     for alert in found:

@@ -6,7 +6,7 @@ Each page reads through the same functions as the API (``chiso.store.catalog_rea
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from chiso.access.guard import principal
@@ -21,7 +21,7 @@ from chiso.store import catalog_reads as reads
 from chiso.web import charts
 from chiso.web.deps import Conn, Today
 from chiso.web.pages.indicator_reads import fresh, unit_indicators
-from chiso.web.render import Locale, render
+from chiso.web.render import Locale, NotFound, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,7 +37,7 @@ def plans(request: Request, lang: Locale, conn: Conn, day: Today) -> HTMLRespons
 def plan(key: str, request: Request, lang: Locale, conn: Conn, day: Today) -> HTMLResponse:
     found = reads.get_plan(conn, key)
     if found is None:
-        raise HTTPException(404, f"plan {key} not found")
+        raise NotFound("plan", key)
     targets = reads.list_targets(conn, plan=key, limit=1000).items
     tasks = reads.list_tasks(conn, today=day, plan=key, limit=1000).items
     return render(request, lang, "plan.html", plan=found, targets=targets, tasks=tasks)
@@ -48,7 +48,7 @@ def target(key: str, target_id: str, request: Request, lang: Locale, conn: Conn,
            day: Today) -> HTMLResponse:
     found = reads.get_target(conn, key, target_id)
     if found is None:
-        raise HTTPException(404, f"target {target_id} not found")
+        raise NotFound("target", target_id)
     measurement = request.app.state.runtime.catalog.measurement
     progress = (measured_progress.target_progress(conn, measurement, found, day)
                 if measurement is not None else None)
@@ -75,7 +75,7 @@ def task(key: str, task_id: str, request: Request, lang: Locale, conn: Conn,
          day: Today) -> HTMLResponse:
     found = reads.get_task(conn, key, task_id, day)
     if found is None:
-        raise HTTPException(404, f"task {task_id} not found")
+        raise NotFound("task", task_id)
     return render(request, lang, "task.html", task=found, plan=reads.get_plan(conn, key))
 
 
@@ -110,7 +110,7 @@ def units(request: Request, lang: Locale, conn: Conn, q: str | None = None,
 def unit(code: str, request: Request, lang: Locale, conn: Conn, day: Today) -> HTMLResponse:
     found = reads.get_unit(conn, code)
     if found is None:
-        raise HTTPException(404, f"unit {code} not found")
+        raise NotFound("unit", code)
     targets = reads.list_targets(conn, unit=code, limit=1000)
     tasks = reads.list_tasks(conn, today=day, unit=code, limit=1000)
     rt = request.app.state.runtime

@@ -32,7 +32,7 @@ from chiso.web.pages.indicator_reads import (
     vn,
     worst_first,
 )
-from chiso.web.render import Locale, render
+from chiso.web.render import Locale, NotFound, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,8 +47,8 @@ def _runtime(request: Request) -> Runtime:
 def _definition(rt: Runtime, code: str) -> dict[str, Any]:
     try:
         return answers.definition(rt, code).as_json()
-    except answers.MeasurementError as exc:
-        raise HTTPException(404, exc.message) from exc
+    except answers.MeasurementError as exc:  # the only miss: no indicator with this code
+        raise NotFound("indicator", code) from exc
 
 
 # -- pages -------------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ def indicator(code: str, request: Request, lang: Locale, conn: Conn, today: Toda
     unit = unit or None
     registry = rt.catalog.units
     if unit is not None and unit not in registry.units and unit not in registry.groups:
-        raise HTTPException(404, f"unit {unit} not found")
+        raise NotFound("unit", unit)
     chosen, complaint = period_or_default(period, today)
     vals = answers.Values(rt, conn, today)
     current = vals.one(code, chosen, unit)

@@ -20,7 +20,7 @@ from chiso.intake.settings import get_intake_settings
 from chiso.intake.validate import Problem
 from chiso.web import format, i18n
 from chiso.web.deps import Rt
-from chiso.web.render import Locale, render
+from chiso.web.render import Locale, NotFound, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -126,7 +126,7 @@ async def save_mapping(request: Request, rt: Rt, lang: Locale,
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from exc
     if unit not in rt.catalog.units.units:
-        raise HTTPException(404, f"unknown unit {unit!r}")
+        raise NotFound("unit", unit)
     form = await request.form()
     headings = [str(h) for h in form.getlist("heading")][:mappings.MAX_COLUMNS + 1]
     chosen = [str(f) for f in form.getlist("field")][:mappings.MAX_COLUMNS + 1]
@@ -157,9 +157,9 @@ def data_quality_page(
 ) -> HTMLResponse:
     """Completeness, timeliness and outliers, for unit heads (plan 131, section V.3)."""
     if feed not in rt.catalog.feeds:
-        raise HTTPException(404, f"unknown feed {feed!r}")
+        raise NotFound("feed", feed)
     if unit and unit not in rt.catalog.units.units:
-        raise HTTPException(404, f"unknown unit {unit!r}")
+        raise NotFound("unit", unit)
     data = quality.report(rt.engine, [rt.catalog.feeds[feed]], unit or None, period)
     names = rt.catalog.units
 

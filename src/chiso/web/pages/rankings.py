@@ -30,7 +30,7 @@ from chiso.store import catalog_reads as reads
 from chiso.store.catalog_sync import plan_key
 from chiso.text import vi_key
 from chiso.web.deps import Conn, Rt, Today
-from chiso.web.render import Locale, render
+from chiso.web.render import Locale, NotFound, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -97,10 +97,10 @@ def ranking_page(method: str, request: Request, lang: Locale, rt: Rt, conn: Conn
     ``GET /api/v1/rankings/{method}`` answers, with the change and its explanation in words."""
     found = method_in_force(rt, method, day)
     if found is None:
-        raise HTTPException(404, f"no scoring method {method!r}")
+        raise NotFound("method", method)
     kinds = [k for k in KINDS if k in found.kinds]
     if kind not in kinds:
-        raise HTTPException(404, f"{method} ranks no {kind}")
+        raise NotFound("kind", kind)
     try:
         data = answers.ranking(rt, method, kind, answers.period_of(period, day), day)
     except PeriodError as exc:
@@ -122,7 +122,7 @@ def score_page(code: str, method: str, request: Request, lang: Locale, rt: Rt, c
     """A unit's score tree: what ``GET /api/v1/scores/{method}/{unit}`` answers."""
     found = method_in_force(rt, method, day)
     if found is None:
-        raise HTTPException(404, f"no scoring method {method!r}")
+        raise NotFound("method", method)
     try:
         data = answers.unit_score(conn, rt, method, code, answers.period_of(period, day), day)
     except PeriodError as exc:
