@@ -141,29 +141,47 @@ def _bounds(uom: str) -> tuple[float, float]:
     return 0.0, math.inf
 
 
+# (January's gap, December's gap, noise), in typical monthly moves (``_step``), per scenario:
+# for a value judged on its deadline's month ...
+MONTH_PATHS = {
+    "met": (-9.0, 4.0, 0.25),
+    "on_track": (-16.0, 3.0, 0.2),
+    "at_risk": (-12.0, 0.5, 1.0),  # noisy and ending near it: the forecast is unsure
+    "behind": (-14.0, -8.0, 0.3),
+}
+# ... and for a share judged on the year's records (the ratio of the year's sums), whose
+# months must end further up for the year to come out where the scenario says: ``met`` is met
+# by the autumn, ``on_track`` short then and met by December, ``at_risk`` a little short of
+# it in December, ``behind`` far short
+YEAR_PATHS = {
+    "met": (-2.0, 8.0, 0.25),
+    "on_track": (-6.0, 7.0, 0.2),
+    "at_risk": (-4.5, 4.0, 1.0),
+    "behind": (-9.0, -3.0, 0.3),
+}
+
+
 def city_path(scenario: str, threshold: float, higher: bool, uom: str, rng: random.Random,
-              months: int = 12) -> list[float]:
-    """The city's value for months 1..``months``: a line from January to December, whose ends
-    depend on the scenario, with a little noise. ``met`` crosses the threshold by mid-year;
-    ``on_track`` ends the year above it, still short in the autumn; ``at_risk`` ends near it;
-    ``behind`` ends far short."""
+              months: int = 12, judged_on_year: bool = False, due: int = 12) -> list[float]:
+    """The city's value for months 1..``months``: a line from January to the deadline's month
+    ``due`` (then level), whose ends depend on the scenario and on what is judged (the
+    deadline's month, or the share of the year's records up to it: ``judged_on_year``), with
+    a little noise. ``met`` is met well before the deadline; ``on_track`` is met at the
+    deadline, still short a few months before; ``at_risk`` ends near it; ``behind`` ends far
+    short."""
     u = _step(uom, threshold)
     sign = 1.0 if higher else -1.0
-    start_gap, end_gap, noise = {
-        "met": (-9.0, 4.0, 0.25),
-        "on_track": (-16.0, 3.0, 0.2),
-        "at_risk": (-15.0, -0.5, 1.0),  # noisy and ending near it: the forecast is unsure
-        "behind": (-14.0, -8.0, 0.3),
-    }[scenario]
+    start_gap, end_gap, noise = (YEAR_PATHS if judged_on_year else MONTH_PATHS)[scenario]
     start_gap *= rng.uniform(0.85, 1.15)
     lo, hi = _bounds(uom)
     out = []
     for m in range(1, months + 1):
-        gap = start_gap + (end_gap - start_gap) * (m - 1) / 11
+        gap = start_gap + (end_gap - start_gap) * (min(m, due) - 1) / max(due - 1, 1)
         v = threshold + sign * u * (gap + rng.gauss(0, noise))
         out.append(min(max(v, lo), hi))
-    if uom == "%" and threshold >= 100 and scenario == "met":  # a full share stays full
-        out = [100.0 if v >= 99.5 else v for v in out]
+    if uom == "%" and threshold >= 100 and higher and scenario in ("met", "on_track"):
+        # "100%" is met only by every record: a unit on course misses none
+        out = [100.0] * months
     if uom != "%":  # ranks and counts are whole numbers
         out = [float(round(v)) for v in out]
         if higher:  # a count of datasets or products does not shrink
@@ -313,10 +331,15 @@ def city_statistics(definitions: list[Definition], targets: Mapping[str, Target]
         uom = str(d.get("unit_of_measure") or "")
         higher = _higher_is_better(d, target)
         threshold = _threshold(d, target)
-        path = city_path(scenario.get(code, "on_track"), threshold, higher, uom, rng_i)
+        sides = dict(_sides(d))
+        # a share of counts is judged on the year's records (a figure: on its latest month)
+        on_year = "value" not in sides and d.get("kind") == "ratio"
+        deadline = date.fromisoformat(target["deadline"]) if target else date(year, 12, 31)
+        due = deadline.month if deadline.year == year else 12
+        path = city_path(scenario.get(code, "on_track"), threshold, higher, uom, rng_i,
+                         judged_on_year=on_year, due=due)
         lag = rng_i.randint(6, 20)
         source = source_name(d.get("source_hint"))
-        sides = dict(_sides(d))
         published = [(m, _published_at(year, m, lag)) for m in range(1, months + 1)]
         published = [(m, at) for m, at in published if at <= now]
 

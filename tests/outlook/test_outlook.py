@@ -186,3 +186,15 @@ def test_the_sentence_of_a_thin_series_near_the_deadline_says_what_is_known() ->
         "Phường Hà Đông chưa đủ dữ liệu để dự báo; số liệu gần nhất (31/08/2026) là 85,1%, "
         "còn thiếu 9,9 điểm so với chỉ tiêu 95% hạn 31/12/2026")
     assert "9.9 points short of the 95% target" in sentence("Ha Dong", terms, a, "en")
+
+
+def test_a_rank_is_never_forecast_above_first_place() -> None:
+    """A rank climbing fast toward "≤ 5" is not forecast at 0 or below: first is the best."""
+    terms = TargetTerms(Direction.le, 5, date(2026, 12, 31), date(2026, 1, 1),
+                        unit_of_measure="thứ hạng")
+    climbing = monthly([30, 27, 24, 21, 18, 15, 12, 9, 6])
+    a = assess(terms, climbing, date(2026, 10, 5))
+    assert a.forecast.value is not None
+    assert a.forecast.low is not None
+    assert 1 <= a.forecast.low <= a.forecast.value
+    assert terms.bounds[0] == 1

@@ -49,6 +49,9 @@ class Point:
     denominator: float | None = None
 
 
+RANK = "thứ hạng"  # the unit of measure of a place in a ranking (1 is first)
+
+
 @dataclass(frozen=True)
 class TargetTerms:
     """What a target asks: ``value direction threshold`` by ``deadline``.
@@ -78,7 +81,10 @@ class TargetTerms:
         upper = self.upper
         if upper is None:
             upper = 100.0 if self.unit_of_measure == "%" else math.inf
-        return (-math.inf if self.lower is None else self.lower, upper)
+        lower = -math.inf if self.lower is None else self.lower
+        if self.unit_of_measure == RANK:
+            lower = max(lower, 1.0)  # first place is the best a rank can be
+        return (lower, upper)
 
     def met(self, value: float) -> bool:
         return self.direction.met(round(value, 6), self.threshold)
