@@ -23,10 +23,12 @@ direction, unit and bound targets) and each bound target's threshold from
   missing count per commune, consistent with the ``ihanoi_accounts`` series of
   ``chiso_sim.hanoi.stats_values`` (yielded too, unchanged, unless ``accounts=False``).
 
-Each indicator follows a path through the year toward its bound target's threshold, chosen by
-the seed among four scenarios so that the dashboard shows every status: already past the
-threshold (met), closing in fast enough (on track), closing in too slowly (at risk) and far
-off (behind). A month is published some days after it ends (``published_at``, a lag of its
+Each indicator follows a path toward its bound target's threshold by the target's deadline,
+chosen by the seed among four scenarios so that the dashboard shows every status: already past
+the threshold (met), closing in fast enough (on track), closing in too slowly (at risk) and far
+off (behind). The path is laid for what the target is judged on: a figure on its deadline's
+month, a share of counts on the share of the year's records (its months end further up), and
+"100%" only by a path that misses no record. A month is published some days after it ends (``published_at``, a lag of its
 own per indicator); a month not yet published at ``now`` is not yielded.
 """
 
