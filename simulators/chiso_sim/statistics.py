@@ -28,8 +28,9 @@ chosen by the seed among four scenarios so that the dashboard shows every status
 the threshold (met), closing in fast enough (on track), closing in too slowly (at risk) and far
 off (behind). The path is laid for what the target is judged on: a figure on its deadline's
 month, a share of counts on the share of the year's records (its months end further up), and
-"100%" only by a path that misses no record. A month is published some days after it ends (``published_at``, a lag of its
-own per indicator); a month not yet published at ``now`` is not yielded.
+"100%" only by a path that misses no record. A month is published some days after it ends
+(``published_at``, a lag of its own per indicator); a month not yet published at ``now`` is
+not yielded.
 """
 
 from __future__ import annotations

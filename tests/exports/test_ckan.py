@@ -73,7 +73,9 @@ def test_list_show_search_and_errors(server: str) -> None:
         ds.INDICATOR_VALUES.title_en
     assert pkg["organization"]["name"] == "ubnd-tp-ha-noi"
     assert pkg["license_id"] == "CC-BY-4.0"
-    assert [r["format"] for r in pkg["resources"]] == ["CSV", "JSON", "JSON", "CSV", "JSON"]
+    assert [r["format"] for r in pkg["resources"]] == ["CSV", "JSON", "JSON", "CSV", "JSON",
+                                                       "XLSX"]
+    assert httpx.get(pkg["resources"][5]["url"]).content[:2] == b"PK"  # a workbook
     assert pkg["resources"][4]["url"] == f"{server}/du-lieu-mo/indicator-values/changes.json"
     assert {e["key"]: e["value"] for e in pkg["extras"]}["change_log"] == \
         pkg["resources"][4]["url"]

@@ -67,6 +67,7 @@ def test_dataset_in_three_formats_validates(client: TestClient) -> None:
     urls = {str(g.value(d, ns.DCAT.accessURL)) for d in g.objects(node, ns.DCAT.distribution)}
     assert urls == {"http://testserver/du-lieu-mo/scores.csv",
                     "http://testserver/du-lieu-mo/scores.json",
+                    "http://testserver/du-lieu-mo/scores.xlsx",
                     "http://testserver/du-lieu-mo/scores/dictionary.json"}
     assert client.get("/dataset/nope.ttl").status_code == 404
     assert client.get("/dataset/scores.n3").status_code == 404

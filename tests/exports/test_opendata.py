@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import Engine
 from tests.factories import feed_contract, send_months
 
@@ -70,6 +71,52 @@ def test_indicator_values_with_provenance_as_csv_and_json(fresh_engine: Engine,
     assert one["value"] == 50.0
     assert one["records"] == 10
     assert one["as_of"] == hk["as_of"]
+
+
+def test_the_excel_workbook_holds_the_csv_rows_typed(fresh_engine: Engine,
+                                                      api: TestClient) -> None:
+    """For a person opening it in Excel: the CSV's rows with numbers as numbers (a Vietnamese
+    Excel reads "50.0" in a CSV as fifty thousand), the dictionary beside them, the same bytes
+    for the same data, and a source's text that looks like a formula kept as text."""
+    send_months(fresh_engine, HOAN_KIEM, {3: 5})
+    url = "/du-lieu-mo/indicator-values.xlsx?period=2026-03"
+    r = api.get(url)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == ds_media("xlsx")
+    assert 'filename="indicator-values-2026-03.xlsx"' in r.headers["content-disposition"]
+    book = load_workbook(io.BytesIO(r.content))
+    assert book.sheetnames == ["data", "dictionary"]
+    sheet = book["data"]
+    table = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert table[0] == [f.name for f in ds.INDICATOR_VALUES.fields]
+    by_key = {(row[0], row[table[0].index("unit")]): dict(zip(table[0], row, strict=True))
+              for row in table[1:]}
+    hk = by_key[("tthc.on_time_rate", HOAN_KIEM)]
+    assert hk["value"] == 50.0
+    assert (hk["numerator"], hk["denominator"], hk["records"]) == (5.0, 10.0, 10)
+    csv_rows = rows_of(api.get("/du-lieu-mo/indicator-values.csv?period=2026-03"))
+    assert len(table) - 1 == len(csv_rows)
+    assert hk["as_of"] == next(x["as_of"] for x in csv_rows
+                               if (x["indicator"], x["unit"]) == ("tthc.on_time_rate",
+                                                                  HOAN_KIEM))
+    words = [list(row) for row in book["dictionary"].iter_rows(values_only=True)]
+    assert [w[0] for w in words[1:]] == [f.name for f in ds.INDICATOR_VALUES.fields]
+    assert sheet.freeze_panes == "A2"
+    again = api.get(url)
+    assert again.content == r.content  # dated by the data, not by the request
+    assert api.get(url, headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+
+    table_ = ds.Table(ds.INDICATOR_VALUES, "2026-03",
+                      [{"indicator": "=HYPERLINK(\"http://x\")", "unit": "+1", "value": 1.5}],
+                      datetime(2026, 4, 1, tzinfo=UTC))
+    cells = load_workbook(io.BytesIO(table_.xlsx()))["data"]
+    assert cells["A2"].data_type == "s"
+    assert cells["A2"].value == '=HYPERLINK("http://x")'
+
+
+def ds_media(kind: str) -> str:
+    from chiso.web.api.opendata import MEDIA
+    return MEDIA[kind]
 
 
 def test_conditional_requests_follow_the_data(fresh_engine: Engine, api: TestClient) -> None:

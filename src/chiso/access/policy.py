@@ -146,6 +146,8 @@ POLICY: tuple[Rule, ...] = (
     # -- open data: datasets with their dictionaries, public like the values -------------
     _r("GET", "/du-lieu-mo", EVERYONE, note="the open datasets, their fields and links"),
     _r("GET", "/du-lieu-mo/{dataset}.csv", EVERYONE, note="a dataset as CSV; ?period="),
+    _r("GET", "/du-lieu-mo/{dataset}.xlsx", EVERYONE,
+       note="a dataset as an Excel workbook with its dictionary; ?period="),
     _r("GET", "/du-lieu-mo/{dataset}.json", EVERYONE, note="a dataset as JSON; ?period="),
     _r("GET", "/du-lieu-mo/{dataset}/dictionary.json", EVERYONE,
        note="a dataset's data dictionary"),

@@ -120,6 +120,11 @@ def _package(site: Site, d: ds.Dataset, when: datetime, created: datetime) -> di
              f"{base}/changes.csv", CHANGES_NOTE),
             ("changes-json", "Nhật ký thay đổi / Change log (JSON)", "JSON",
              "application/json", f"{base}/changes.json", CHANGES_NOTE),
+            # added later: last, so that the others keep their positions
+            ("xlsx", f"{d.title_vi} (Excel)", "XLSX",
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{base}.xlsx",
+             "Bảng tính Excel kèm từ điển dữ liệu / Excel workbook with the data dictionary; "
+             "?period=2026-Q1"),
         ))]
     return {
         "id": d.id, "name": d.id, "title": d.title_vi, "notes": d.description_vi,

@@ -28,6 +28,7 @@ FORMATS = {"ttl": ("turtle", "text/turtle; charset=utf-8"),
            "xml": ("xml", "application/rdf+xml")}
 PUBLISHER = {"vi": "Ủy ban nhân dân thành phố Hà Nội", "en": "Hanoi People's Committee"}
 _MEDIA = {"csv": ("text/csv", "CSV"), "json": ("application/json", "JSON"),
+          "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "XLSX"),
           "dictionary": ("application/json", "JSON")}
 
 
@@ -77,7 +78,7 @@ def _dataset(g: Graph, site: ckan.Site, d: ds.Dataset, modified: datetime,
         g.add((node, DCAT.keyword, Literal(word)))
     base = f"{site.base_url}/du-lieu-mo/{d.id}"
     for kind, url in (("csv", f"{base}.csv"), ("json", f"{base}.json"),
-                      ("dictionary", f"{base}/dictionary.json")):
+                      ("xlsx", f"{base}.xlsx"), ("dictionary", f"{base}/dictionary.json")):
         dist = URIRef(f"{site.base_url}/dataset/{d.id}#{kind}")
         media, fmt = _MEDIA[kind]
         g.add((node, DCAT.distribution, dist))

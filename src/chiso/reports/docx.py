@@ -22,8 +22,8 @@ from docx.shared import Mm, Pt
 from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 
+from chiso.exports.zipped import write_fixed
 from chiso.reports.wording import Letter
-from chiso.reports.zipped import write_fixed
 
 FONT = "Times New Roman"
 BODY_PT = 14

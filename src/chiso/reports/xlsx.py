@@ -20,8 +20,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from chiso.catalog.loader import Catalog
+from chiso.exports.zipped import write_fixed
 from chiso.reports.content import ReportData, TargetLine
-from chiso.reports.zipped import write_fixed
 
 FONT = "Times New Roman"
 # Numbers shown the Vietnamese way (1.234,5) whatever the reader's Excel locale: vi-VN (042A).

@@ -21,7 +21,8 @@ from chiso.web.deps import Rt, Today
 router = APIRouter(tags=["open data"])
 
 PERIOD = Query(description="2026 (year), 2026-Q1, 2026-03, …; empty: the current year")
-MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 RDF: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/turtle": {}, "application/ld+json": {}, "application/rdf+xml": {}}},
     304: {"description": "not modified"}}
@@ -30,6 +31,7 @@ RDF: dict[int | str, dict[str, Any]] = {
 class Resources(BaseModel):
     csv: str
     json_: str = Field(alias="json")
+    xlsx: str
     dictionary: str
 
 
@@ -122,6 +124,7 @@ def _summary(d: ds.Dataset) -> dict[str, Any]:
             "description_vi": d.description_vi, "description_en": d.description_en,
             "keywords": list(d.keywords),
             "resources": {"csv": f"/du-lieu-mo/{d.id}.csv", "json": f"/du-lieu-mo/{d.id}.json",
+                          "xlsx": f"/du-lieu-mo/{d.id}.xlsx",
                           "dictionary": f"/du-lieu-mo/{d.id}/dictionary.json",
                           "changes_csv": f"/du-lieu-mo/{d.id}/changes.csv",
                           "changes_json": f"/du-lieu-mo/{d.id}/changes.json"}}
@@ -152,6 +155,17 @@ def dataset_csv(dataset: str, request: Request, rt: Rt, today: Today,
     t = _table(rt, dataset, period, today)
     return conditional(request, t.csv(), MEDIA["csv"], t.last_modified,
                        f"{t.dataset.id}-{t.period}.csv")
+
+
+@router.get("/du-lieu-mo/{dataset}.xlsx", response_class=Response,
+            responses={200: {"content": {MEDIA["xlsx"]: {}}}})
+def dataset_xlsx(dataset: str, request: Request, rt: Rt, today: Today,
+                 period: Annotated[str, PERIOD] = "") -> Response:
+    """The dataset as an Excel workbook: the CSV's rows with typed cells, and the data
+    dictionary on a second sheet (for people; harvesters read the CSV or JSON)."""
+    t = _table(rt, dataset, period, today)
+    return conditional(request, t.xlsx(), MEDIA["xlsx"], t.last_modified,
+                       f"{t.dataset.id}-{t.period}.xlsx")
 
 
 @router.get("/du-lieu-mo/{dataset}.json", response_class=Response,
