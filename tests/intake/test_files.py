@@ -187,7 +187,8 @@ def test_upload_page(client: TestClient, engine: Engine,
     assert bad.status_code == 422
     # said in the reader's language: where, then what, with the value and the allowed ones
     assert ("Dòng 5, cột G (Kênh nộp), trường &#39;channel&#39;: &#39;fax&#39; không thuộc "
-            "các giá trị: online, direct, postal") in bad.text
+            "các giá trị: online (Trực tuyến; Nộp trực tuyến;") in bad.text
+    assert "direct (Trực tiếp;" in bad.text  # each code with the words files use for it
     english = client.post("/intake/upload?lang=en",
                           data={"feed": "tthc.dossier", "unit": "00070"},
                           files={"file": ("hs.csv", io.BytesIO(dossier_csv(records)))},

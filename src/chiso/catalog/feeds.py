@@ -44,6 +44,8 @@ class FieldSpec(BaseModel):
         default_factory=dict, description="Words files use for an enum value: value -> labels")
     pattern: str | None = None
     personal: bool = False
+    deadline: bool = Field(default=False, description="A time something is due by: in a "
+                           "file, a date without a time means the end of that day")
     headers: list[str] = Field(default_factory=list, description="Column headers seen in files")
     description: str | None = None
 
@@ -56,6 +58,8 @@ class FieldSpec(BaseModel):
         for value in self.labels:
             if self.enum is None or value not in self.enum:
                 raise ValueError(f"label given for {value!r}, which is not in enum")
+        if self.deadline and self.type is not FieldType.datetime:
+            raise ValueError("only date-time fields can be deadlines")
         if self.personal and self.required:
             raise ValueError("a personal identifier cannot be required (sources may omit it)")
         return self

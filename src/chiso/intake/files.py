@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chiso.catalog.feeds import Contract
+from chiso.catalog.feeds import Contract, FieldType
 from chiso.intake.proposals import propose
 from chiso.intake.settings import IntakeSettings
 from chiso.intake.sheets import (
@@ -88,12 +88,27 @@ class ParsedFile:
 _TOTALS = re.compile(r"^(tong|cong|total|sum)\b")
 
 
+_NUMBERED = re.compile(r"^\(?(\d{1,3})\)?$")
+
+
+def _numbering(cells: list[str]) -> bool:
+    """The row of column numbers that report forms put under the header: (1) (2) (3) …"""
+    numbers = [_NUMBERED.match(c) for c in cells]
+    if len(cells) < 3 or not all(numbers):
+        return False
+    values = [int(m[1]) for m in numbers if m]
+    return values == list(range(values[0], values[0] + len(values)))
+
+
 def _layout(row: list[Any], required: list[int]) -> str | None:
-    """``totals`` or ``group`` when the row is laid out around the data rather than a record
-    (its place decides later whether a ``group`` row is the footer), None for a record.
-    A row is one only when it leaves most of the required columns blank, so a broken record
-    is still validated and refused by row and field, never taken for layout."""
+    """``totals``, ``numbering`` or ``group`` when the row is laid out around the data rather
+    than a record (its place decides later whether a ``group`` row is the footer), None for a
+    record. A row is one only when it leaves most of the required columns blank, or is the
+    form's row of column numbers, so a broken record is still validated and refused by row
+    and field, never taken for layout."""
     cells = [t for t in map(_text, row) if t]
+    if _numbering(cells):
+        return "numbering"
     filled = sum(1 for c in required if c < len(row) and _text(row[c]))
     if 2 * filled >= len(required):
         return None
@@ -223,8 +238,10 @@ def parse_file(
                                     limit=settings.max_upload_bytes))
     if not data.strip():
         raise FileRefusedError(Said("the file is empty"))
+    headers = _headers(contract, mapping)
     try:
-        sheet = read_sheet(data, filename, settings, encoding)
+        sheet = read_sheet(data, filename, settings, encoding,
+                           wanted=lambda rows: len(_find_header(headers, rows)[2]) >= 2)
     except CellTooLongError as exc:
         raise _too_long(contract, exc) from exc
     kind, used, rows = sheet.kind, sheet.encoding, sheet.rows
@@ -297,6 +314,7 @@ def parse_file(
     last = parsed.rows[-1] if parsed.rows else 0
     parsed.layout = [LayoutRow(x.row, "footer", x.text) if x.kind == "group" and x.row > last
                      else x for x in parsed.layout]
+    parsed.header_problems += read_columns(contract, parsed)
     return parsed
 
 
@@ -314,3 +332,82 @@ def redacted_csv(parsed: ParsedFile, pseudonym: Callable[[str], str]) -> bytes:
             cells = [pseudonym(v) if c in personal and v else v for c, v in enumerate(cells)]
         writer.writerow(cells)
     return buffer.getvalue().encode("utf-8")
+
+
+# -- reading a column as a whole ----------------------------------------------------------------
+# What one cell cannot tell, its column can: Excel's guard against dropped zeros (="0123"), a
+# column whose dots are decimal points ("2.500" beside "0.25"), dates written month first
+# (a "3/25/2026" among them), serial day numbers in a date column, and tick columns ("x" or
+# blank) for yes/no.
+_GUARDED = re.compile(r'^="(.*)"$', re.S)
+_DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
+_DOT_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+$")
+_SLASHED = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(.*)$", re.S)
+_TICKS = {"x", "v", "✓", "✔"}
+_SERIALS = (36526, 73415)  # Excel's day numbers of 1/1/2000 and 31/12/2100
+
+
+def read_columns(contract: Contract, parsed: ParsedFile) -> list[Problem]:
+    """Rewrite the records' cells where their column decides how they read (see above);
+    returns the problems of a column that reads two ways at once."""
+    problems: list[Problem] = []
+    for name, spec in contract.fields.items():
+        if name not in parsed.columns:
+            continue
+        cells = [r.get(name) for r in parsed.records]
+        cells = [_unguarded(c) for c in cells]
+        texts = [c.replace("\u00a0", "").replace(" ", "") for c in cells if isinstance(c, str)]
+        if spec.type in (FieldType.int, FieldType.number) and not any("," in t for t in texts) \
+                and any(_DOT_DECIMAL.match(t) and not _DOT_THOUSANDS.match(t) for t in texts):
+            # the column writes decimal points, so "2.500" is two and a half, not 2500
+            cells = [float(c.replace(" ", "")) if isinstance(c, str) and _DOT_DECIMAL.match(
+                c.replace(" ", "")) else c for c in cells]
+        elif spec.type is FieldType.datetime:
+            cells, problem = _dates(cells, parsed.columns[name], name)
+            if problem is not None:
+                problems.append(problem)
+        elif spec.type is FieldType.bool and any(t.lower() in _TICKS for t in texts):
+            cells = ["x" if isinstance(c, str) and c.strip().lower() in _TICKS
+                     else "không" if c is None or (isinstance(c, str) and not c.strip())
+                     else c for c in cells]
+        for record, cell in zip(parsed.records, cells, strict=True):
+            record[name] = cell
+    return problems
+
+
+def _unguarded(cell: Any) -> Any:
+    m = _GUARDED.match(cell) if isinstance(cell, str) else None
+    return m[1] if m else cell
+
+
+def _dates(cells: list[Any], column: str, name: str) -> tuple[list[Any], Problem | None]:
+    """A date column's cells: day numbers as dates, and month-first dates turned day-first
+    when the column shows it (a second part above 12, and no first part above 12)."""
+    from openpyxl.utils.datetime import from_excel
+
+    out: list[Any] = []
+    for c in cells:
+        number = c if isinstance(c, int | float) and not isinstance(c, bool) else None
+        if (isinstance(c, str) and _DOT_DECIMAL.match(c.strip())) or (
+                isinstance(c, str) and c.strip().isdigit()):
+            number = float(c.strip())
+        if number is not None and _SERIALS[0] <= number <= _SERIALS[1]:
+            out.append(from_excel(number))
+        else:
+            out.append(c)
+    parts = [(m, int(m[1]), int(m[3])) for m in
+             (_SLASHED.match(c.strip()) for c in out if isinstance(c, str)) if m]
+    day_first = next((m[0] for m, a, _b in parts if a > 12), None)
+    month_first = next((m[0] for m, _a, b in parts if b > 12), None)
+    if month_first is None:
+        return out, None
+    if day_first is not None:
+        return out, Problem(-1, name, Said(
+            "column %(column)s holds dates written day first ('%(one)s') and month first "
+            "('%(other)s'); export every date in one form, dd/mm/yyyy", column=column,
+            one=day_first, other=month_first), None, column)
+    swapped: list[Any] = []
+    for c in out:
+        m = _SLASHED.match(c.strip()) if isinstance(c, str) else None
+        swapped.append(f"{m[3]}{m[2]}{m[1]}{m[2]}{m[4]}{m[5]}" if m else c)
+    return swapped, None

@@ -25,7 +25,7 @@ from chiso.catalog.feeds import Contract
 from chiso.intake.settings import IntakeSettings, get_intake_settings
 from chiso.intake.validate import Mode, Problem, Scope, validate_batch
 from chiso.store.tables import FEED_TABLES, intake_batches, intake_raw
-from chiso.text import Said, squash
+from chiso.text import Said, nfc, squash
 
 Locate = Callable[[int, str | None], tuple[int | None, str | None]]
 
@@ -89,9 +89,10 @@ class Provenance:
 
 
 def pseudonymise(value: str, key: bytes) -> str:
-    """Keyed hash of a personal identifier, after normalising case and spaces, so that the
-    same person gets the same pseudonym from every source while the key stays secret."""
-    normal = squash(value).casefold()
+    """Keyed hash of a personal identifier, after normalising its Unicode form (NFC), case and
+    spaces, so that the same person gets the same pseudonym from every source while the key
+    stays secret."""
+    normal = squash(nfc(value)).casefold()
     return hmac.new(key, normal.encode(), hashlib.sha256).hexdigest()
 
 

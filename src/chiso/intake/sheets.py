@@ -4,7 +4,12 @@ Agencies upload what their systems' "export" buttons write, so the format is rec
 the bytes first and the file name second:
 
 - **XLSX / XLSM** (a zip): refused as a bomb or for a DTD before anything large is inflated,
-  then read with openpyxl (which parses through defusedxml).
+  then read with openpyxl (which parses through defusedxml). Every row is read whatever the
+  sheet's stored size says (template fillers leave it stale); a cell formatted as a
+  percentage holds what it shows (0,185 shown as 18,5% is 18.5); a value merged down over
+  several rows is each row's (merged across, it stays in its first cell); text is NFC.
+  The sheet read is the first visible one whose rows the caller recognises (its header),
+  else the first.
 - **XLS**, Excel 97–2003's binary workbook: read with xlrd.
 - **An HTML table named .xls**, which many web systems write for "Xuất Excel": the largest
   table, with ``colspan``/``rowspan`` laid out as merged cells are in a workbook (the value in
@@ -13,8 +18,8 @@ the bytes first and the file name second:
 - **Text** (CSV, TSV): UTF-8 with or without BOM, UTF-16 (Excel's "Unicode Text"), or
   Windows-1258; the separator (comma, semicolon or tab) is the one the first lines use most.
 
-Every reader gives the first sheet as a list of rows, each without its trailing blank cells,
-and bounds rows, columns and cells the same way (``FileRefusedError`` naming the row).
+Every reader gives one sheet as a list of rows, each without its trailing blank cells, and
+bounds rows, columns and cells the same way (``FileRefusedError`` naming the row).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import csv
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,12 +83,19 @@ def column_letter(index: int) -> str:
     return letters
 
 
+Recognise = Callable[[list[list[Any]]], bool]
+
+
 def read_sheet(data: bytes, filename: str, settings: IntakeSettings,
-               encoding: str | None = None) -> Sheet:
-    """The file's first sheet, or ``FileRefusedError`` saying what to do instead."""
+               encoding: str | None = None, wanted: Recognise | None = None) -> Sheet:
+    """The file's sheet (of a workbook: the first visible one ``wanted`` recognises, else the
+    first), or ``FileRefusedError`` saying what to do instead. The bytes decide the format;
+    a name ending .xlsx on bytes that are not a zip is read as what the bytes are."""
     lower = filename.lower()
-    if data[:4] == b"PK\x03\x04" or lower.endswith((".xlsx", ".xlsm")):
-        return Sheet("xlsx", None, _xlsx_rows(data, settings))
+    if data[:4] == b"PK\x03\x04":
+        return Sheet("xlsx", None, _xlsx_rows(data, settings, wanted))
+    if lower.endswith((".xlsx", ".xlsm")) and data[:2] == b"PK":
+        return Sheet("xlsx", None, _xlsx_rows(data, settings, wanted))
     if data[:8] == _OLE2:
         return Sheet("xls", None, _xls_rows(data))
     wide = _utf16(data)
@@ -248,7 +261,8 @@ def check_zip(data: bytes, settings: IntakeSettings) -> None:
                     tail = chunk[-16:]
 
 
-def _xlsx_rows(data: bytes, settings: IntakeSettings) -> list[list[Any]]:
+def _xlsx_rows(data: bytes, settings: IntakeSettings,
+               wanted: Recognise | None = None) -> list[list[Any]]:
     check_zip(data, settings)
     import openpyxl  # parses XML through defusedxml when installed (it is a dependency)
 
@@ -258,17 +272,74 @@ def _xlsx_rows(data: bytes, settings: IntakeSettings) -> list[list[Any]]:
         raise FileRefusedError(Said("not a readable XLSX: %(kind)s: %(why)s",
                                     kind=type(exc).__name__, why=exc)) from exc
     try:
-        sheet = book.worksheets[0]
-        rows: list[list[Any]] = []
-        # One column past the limit is read, so that a row that reaches it is refused; the
-        # sheet's declared width (up to 16,384) is never materialised.
-        for line, row in enumerate(sheet.iter_rows(values_only=True,
-                                                   max_col=MAX_COLUMNS + 1), start=1):
-            _count(rows)
-            rows.append(bounded(list(row), line))
+        sheets = [ws for ws in book.worksheets if ws.sheet_state == "visible"] or \
+            book.worksheets[:1]
+        first: list[list[Any]] | None = None
+        for ws in sheets:
+            rows = _worksheet_rows(ws)
+            if wanted is None or wanted(rows):
+                return rows
+            first = rows if first is None else first
+        return first or []
     finally:
         book.close()
+
+
+def _worksheet_rows(ws: Any) -> list[list[Any]]:
+    ws.reset_dimensions()  # the stored size may be stale: read every row there is
+    rows: list[list[Any]] = []
+    # One column past the limit is read, so that a row that reaches it is refused; the
+    # sheet's declared width (up to 16,384) is never materialised.
+    for line, cells in enumerate(ws.iter_rows(max_col=MAX_COLUMNS + 1), start=1):
+        _count(rows)
+        rows.append(bounded([_xlsx_value(cell, line, c) for c, cell in enumerate(cells)],
+                            line))
+    for top, col, bottom in _merged_down(ws):
+        if top - 1 < len(rows) and col < len(rows[top - 1]):
+            value = rows[top - 1][col]
+            for r in range(top, min(bottom, len(rows))):
+                if col < len(rows[r]) and rows[r][col] is None:
+                    rows[r][col] = value
+                elif col >= len(rows[r]):
+                    rows[r].extend([None] * (col - len(rows[r])) + [value])
     return rows
+
+
+def _xlsx_value(cell: Any, line: int, column: int) -> Any:
+    value = cell.value
+    if isinstance(value, str):
+        return _cell_text(value, line, column)
+    if (isinstance(value, int | float) and not isinstance(value, bool)
+            and "%" in str(getattr(cell, "number_format", "") or "")):
+        return _number(round(value * 100, 10))  # what the cell shows: 0.185 as 18,5%
+    return value
+
+
+_MERGE = re.compile(r"^([A-Z]+)(\d+):([A-Z]+)(\d+)$")
+
+
+def _merged_down(ws: Any) -> list[tuple[int, int, int]]:
+    """(first row, column index, last row) of each merged range over several rows, from the
+    sheet's ``mergeCells`` (read-only sheets do not expose them)."""
+    from defusedxml.ElementTree import iterparse
+
+    out: list[tuple[int, int, int]] = []
+    with ws._get_source() as source:  # the sheet's XML part; check_zip refused any DTD
+        for _event, element in iterparse(source):
+            if element.tag.endswith("}mergeCell"):
+                m = _MERGE.match(element.get("ref", ""))
+                if m and int(m[4]) > int(m[2]):
+                    out.append((int(m[2]), _column_index(m[1]), int(m[4])))
+            if element.tag.endswith("}row"):
+                element.clear()  # the cells are read already: keep memory flat
+    return out
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - 64
+    return index - 1
 
 
 # -- XLS (Excel 97-2003) ---------------------------------------------------------------------

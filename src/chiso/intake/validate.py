@@ -26,10 +26,12 @@ VN = VIETNAM
 Mode = Literal["json", "text"]
 
 _PERIOD = re.compile(r"^(\d{4})(?:-(Q[1-4]|H[12]|(0[1-9]|1[0-2])))?$")
+# dd/mm/yyyy [hh:mm[:ss[.fff]]] [SA|CH|AM|PM] [+07:00]: Vietnamese Windows writes "SA"/"CH"
 _DMY = re.compile(
-    r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T,]+(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?$"
-)
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$")
+    r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T,]+(\d{1,2})[:h](\d{2})(?::(\d{2})"
+    r"(?:[.,]\d+)?)?)?\s*(SA|CH|AM|PM)?\s*(Z|[+-]\d{2}:?\d{2})?$", re.I)
+# dot thousands ("1.234.567"); a group never follows a lone 0 ("0.500" is a half)
+_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+$")
 _TRUE = {"true", "1", "co", "x", "yes", "y", "dung", "dat", "roi", "da"}
 _FALSE = {"false", "0", "khong", "no", "n", "sai", "chua"}
 
@@ -97,7 +99,7 @@ class _BadValueError(ValueError):
         super().__init__(self.said)
 
 
-def _as_datetime(value: Any, mode: Mode) -> datetime:
+def _as_datetime(value: Any, mode: Mode, deadline: bool = False) -> datetime:
     if isinstance(value, datetime):  # XLSX cells
         dt = value
     elif isinstance(value, date):
@@ -106,9 +108,18 @@ def _as_datetime(value: Any, mode: Mode) -> datetime:
         text = value.strip()
         m = _DMY.match(text) if mode == "text" else None
         if m:
-            d, mo, y, hh, mm, ss = m.groups()
+            d, mo, y, hh, mm, ss, half, offset = m.groups()
+            hour = int(hh or 0)
+            if half and half.upper() in ("CH", "PM") and hour < 12:
+                hour += 12
+            elif half and half.upper() in ("SA", "AM") and hour == 12:
+                hour = 0
             try:
-                dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+                dt = datetime(int(y), int(mo), int(d), hour, int(mm or 0), int(ss or 0))
+                if offset:
+                    dt = datetime.fromisoformat(dt.isoformat() + (
+                        "+00:00" if offset.upper() == "Z" else
+                        offset if ":" in offset else f"{offset[:3]}:{offset[3:]}"))
             except ValueError as exc:
                 raise _BadValueError("'%(text)s' is not a real date (dd/mm/yyyy): %(why)s",
                                      text=text, why=exc) from exc
@@ -128,6 +139,9 @@ def _as_datetime(value: Any, mode: Mode) -> datetime:
     else:
         raise _BadValueError("expected a date-time string, got %(kind)s",
                              kind=type(value).__name__)
+    if deadline and dt.tzinfo is None and (dt.hour, dt.minute, dt.second) == (0, 0, 0):
+        # a file's due date without a time: due by the end of that day
+        dt = dt.replace(hour=23, minute=59, second=59)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=VN)  # files: times are Vietnamese local time
     if not 2000 <= dt.year <= 2100:
@@ -137,6 +151,7 @@ def _as_datetime(value: Any, mode: Mode) -> datetime:
 
 def _text_number(text: str) -> float:
     t = text.strip().replace("\u00a0", "").replace(" ", "")
+    t = t.removesuffix("%")  # "18,5%" is the percentage it shows: 18.5
     if "," in t:  # Vietnamese: dot thousands, decimal comma
         t = t.replace(".", "").replace(",", ".")
     elif _THOUSANDS.match(t):
@@ -185,6 +200,12 @@ def _as_bool(value: Any, mode: Mode) -> bool:
 
 
 def _as_string(value: Any, spec: FieldSpec, mode: Mode) -> str:
+    if (spec.personal and mode == "text" and isinstance(value, int | float)
+            and not isinstance(value, bool)):
+        # an identity number typed into a number cell has lost its leading zeros, and its
+        # pseudonym would never match the same person's from another source
+        raise _BadValueError("is a number cell: Excel drops an identifier's leading zeros; "
+                             "format the column as Text and type the numbers again")
     if mode == "text" and isinstance(value, int | float) and not isinstance(value, bool):
         value = str(int(value)) if float(value).is_integer() else str(value)
     if not isinstance(value, str):
@@ -198,8 +219,11 @@ def _as_string(value: Any, spec: FieldSpec, mode: Mode) -> str:
             for code in spec.enum:
                 if folded == fold(code) or folded in {fold(x) for x in spec.labels.get(code, [])}:
                     return code
+        allowed = ", ".join(
+            f"{code} ({'; '.join(spec.labels[code])})" if mode == "text" and spec.labels.get(code)
+            else code for code in spec.enum)
         raise _BadValueError("'%(text)s' is not one of: %(allowed)s", text=text,
-                             allowed=", ".join(spec.enum))
+                             allowed=allowed)
     if spec.max_length is not None and len(text) > spec.max_length:
         raise _BadValueError("longer than %(limit)s characters (%(length)s)",
                              limit=spec.max_length, length=len(text))
@@ -213,7 +237,7 @@ def convert(value: Any, spec: FieldSpec, mode: Mode) -> Any:
     """One value to its contract type, or ``_BadValueError`` with a message."""
     t = spec.type
     if t is FieldType.datetime:
-        return _as_datetime(value, mode)
+        return _as_datetime(value, mode, deadline=spec.deadline and mode == "text")
     if t in (FieldType.int, FieldType.number):
         number = _as_number(value, mode, integer=t is FieldType.int)
         if spec.min is not None and number < spec.min:

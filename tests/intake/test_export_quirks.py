@@ -1,0 +1,204 @@
+"""What offices' exports really do, cell by cell and column by column: each quirk read as the
+office meant it (a stale sheet size, a percentage cell, decimal points, month-first dates, a
+date-only deadline, merged cells, Excel's zero guard, NFD text, tick columns, the form's row of
+column numbers, a file named for another format, the data on another sheet), or refused with
+what to do when it cannot be read safely (an identifier in a number cell)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import Engine, select
+from tests.factories import UNIT_A, feed_contract, uid
+
+from chiso.catalog.loader import Catalog
+from chiso.intake.doors import ingest_file
+from chiso.intake.pipeline import pseudonymise
+from chiso.intake.settings import IntakeSettings
+from chiso.intake.sheets import read_sheet
+from chiso.store.tables import feed_tthc_dossier
+
+DOSSIER = feed_contract("tthc.dossier")
+SETTINGS = IntakeSettings(pseudonym_key="quirks-test-key")  # type: ignore[arg-type]
+HEAD = ["Mã hồ sơ", "Mã thủ tục", "Ngày tiếp nhận", "Ngày hẹn trả", "Ngày hoàn thành",
+        "Trạng thái", "Kênh nộp", "Toàn trình", "Số lần bổ sung", "Số ngày chờ bổ sung",
+        "Số thành phần", "Thành phần tái sử dụng", "Họ tên người nộp", "Số CCCD",
+        "Ngày cập nhật"]
+
+
+def _row(i: int, **over: Any) -> list[Any]:
+    cells = {"Mã hồ sơ": f"Q-{i}", "Mã thủ tục": "1.001", "Ngày tiếp nhận": "02/03/2026 08:30",
+             "Ngày hẹn trả": "09/03/2026 17:00", "Ngày hoàn thành": "05/03/2026 10:00",
+             "Trạng thái": "Đã giải quyết", "Kênh nộp": "Trực tuyến", "Toàn trình": "Có",
+             "Số lần bổ sung": 0, "Số ngày chờ bổ sung": 0, "Số thành phần": 4,
+             "Thành phần tái sử dụng": 2, "Họ tên người nộp": "Trần Thị Ánh",
+             "Số CCCD": "001234567890", "Ngày cập nhật": "05/03/2026 10:00"}
+    cells.update(over)
+    return [cells[h] for h in HEAD]
+
+
+def _xlsx(rows: list[list[Any]], *, title: bool = True) -> Workbook:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    if title:
+        sheet.append(["UBND PHƯỜNG HOÀN KIẾM"])
+        sheet.append(["BÁO CÁO HỒ SƠ THỦ TỤC HÀNH CHÍNH"])
+        sheet.append([])
+    sheet.append(HEAD)
+    for row in rows:
+        sheet.append(row)
+    return book
+
+
+def _bytes(book: Workbook) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _csv(rows: list[list[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEAD)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _load(engine: Engine, catalog: Catalog, data: bytes, name: str) -> dict[str, Any]:
+    source = uid("quirk")  # records are keyed by source and id: ids may repeat across tests
+    outcome, _info = ingest_file(engine, DOSSIER, data, name, UNIT_A,
+                                 frozenset(catalog.units.units), SETTINGS, source=source)
+    assert outcome.accepted, [str(p) for p in outcome.problems]
+    with engine.connect() as conn:
+        rows = conn.execute(select(feed_tthc_dossier).where(
+            feed_tthc_dossier.c.source == source)).all()
+    return {r.id: r for r in rows}
+
+
+def _local(value: datetime) -> str:
+    """A stored time (UTC; SQLite hands it back naive) as Hanoi wall-clock time."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return (aware.astimezone(UTC).replace(tzinfo=None)
+            + (datetime(2000, 1, 1, 7) - datetime(2000, 1, 1))).isoformat(sep=" ")
+
+
+def test_every_row_is_read_whatever_size_the_sheet_claims(engine: Engine,
+                                                           catalog: Catalog) -> None:
+    data = _bytes(_xlsx([_row(i) for i in range(5)]))
+    shrunk = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(shrunk, "w") as out:
+        for item in src.infolist():
+            body = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":  # a template filler's stale size
+                body = re.sub(rb'<dimension ref="[^"]+"/>', b'<dimension ref="A1:M6"/>', body)
+            out.writestr(item, body)
+    assert len(_load(engine, catalog, shrunk.getvalue(), "bc.xlsx")) == 5
+
+
+def test_the_data_may_be_on_a_later_sheet(engine: Engine, catalog: Catalog) -> None:
+    book = _xlsx([_row(i) for i in range(3)])
+    summary = book.create_sheet("Tổng hợp", 0)
+    summary.append(["Tổng số hồ sơ", 3])
+    assert len(_load(engine, catalog, _bytes(book), "bc.xlsx")) == 3
+
+
+def test_a_percentage_cell_holds_what_it_shows() -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Giá trị"])
+    sheet.append([0.185])
+    sheet["A2"].number_format = "0.0%"
+    rows = read_sheet(_bytes(book), "s.xlsx", SETTINGS).rows
+    assert rows[1] == [18.5]
+
+
+def test_merged_down_cells_and_nfd_text(engine: Engine, catalog: Catalog) -> None:
+    name = unicodedata.normalize("NFD", "Nguyễn Văn Ánh")
+    book = _xlsx([_row(0, **{"Họ tên người nộp": name, "Mã thủ tục": "Hộ tịch-01"}),
+                  _row(1, **{"Kênh nộp": None}), _row(2, **{"Kênh nộp": None})])
+    sheet = book.active
+    assert sheet is not None
+    sheet["G5"] = "Trực tiếp"
+    sheet.merge_cells("G5:G7")  # one channel for the three dossiers, as the office laid it out
+    stored = _load(engine, catalog, _bytes(book), "bc.xlsx")
+    assert [stored[f"Q-{i}"].channel for i in range(3)] == ["direct"] * 3
+    assert stored["Q-0"].procedure == unicodedata.normalize("NFC", "Hộ tịch-01")
+    assert stored["Q-0"].applicant_name == pseudonymise("Nguyễn Văn Ánh", SETTINGS.key())
+
+
+def test_a_column_of_decimal_points_and_one_of_month_first_dates(engine: Engine,
+                                                                 catalog: Catalog) -> None:
+    us = {"Ngày tiếp nhận": "3/2/2026 08:30", "Ngày hẹn trả": "3/9/2026 17:00",
+          "Ngày hoàn thành": "3/5/2026 10:00", "Ngày cập nhật": "3/5/2026 10:00"}
+    rows = [_row(0, **{**us, "Số ngày chờ bổ sung": "0.500"}),
+            _row(1, **{"Số ngày chờ bổ sung": "2.500", "Ngày tiếp nhận": "3/20/2026 08:30",
+                       "Ngày hẹn trả": "3/27/2026 17:00", "Ngày hoàn thành": "3/25/2026 10:00",
+                       "Ngày cập nhật": "3/25/2026 10:00"}),
+            _row(2, **{**us, "Số ngày chờ bổ sung": "0.25"})]
+    stored = _load(engine, catalog, _csv(rows), "bc.csv")
+    assert [stored[f"Q-{i}"].supplement_days for i in range(3)] == [0.5, 2.5, 0.25]
+    assert _local(stored["Q-0"].received_at) == "2026-03-02 08:30:00"  # 2 March, not 3 Feb
+    assert _local(stored["Q-1"].resolved_at) == "2026-03-25 10:00:00"
+
+
+def test_dates_written_both_ways_in_one_column_are_refused(engine: Engine,
+                                                           catalog: Catalog) -> None:
+    rows = [_row(0, **{"Ngày tiếp nhận": "25/02/2026 08:30"}),
+            _row(1, **{"Ngày tiếp nhận": "2/25/2026 08:30"})]
+    outcome, _info = ingest_file(engine, DOSSIER, _csv(rows), "bc.csv", UNIT_A,
+                                 frozenset(catalog.units.units), SETTINGS, source=uid("q"))
+    assert not outcome.accepted
+    assert any("day first" in str(p) and "month first" in str(p) for p in outcome.problems)
+
+
+def test_a_date_only_deadline_is_due_by_the_end_of_that_day(engine: Engine,
+                                                            catalog: Catalog) -> None:
+    stored = _load(engine, catalog, _csv([_row(0, **{
+        "Ngày hẹn trả": "10/03/2026", "Ngày hoàn thành": "10/03/2026 03:00 CH"})]), "bc.csv")
+    assert _local(stored["Q-0"].due_at) == "2026-03-10 23:59:59"
+    assert _local(stored["Q-0"].resolved_at) == "2026-03-10 15:00:00"  # 3 in the afternoon
+    assert stored["Q-0"].resolved_at <= stored["Q-0"].due_at
+
+
+def test_excels_zero_guard_tick_columns_and_the_row_of_column_numbers(
+        engine: Engine, catalog: Catalog) -> None:
+    rows = [[f"({i})" for i in range(1, len(HEAD) + 1)],
+            _row(0, **{"Mã hồ sơ": '="Q-0"', "Toàn trình": "x"}),
+            _row(1, **{"Toàn trình": ""})]
+    stored = _load(engine, catalog, _csv(rows), "bc.csv")
+    assert stored["Q-0"].fully_online is True
+    assert stored["Q-1"].fully_online is False  # a blank in a column of ticks is "no"
+
+
+def test_a_text_file_named_xlsx_is_read_as_text(engine: Engine, catalog: Catalog) -> None:
+    assert len(_load(engine, catalog, _csv([_row(0), _row(1)]), "bc.xlsx")) == 2
+
+
+def test_an_identifier_in_a_number_cell_is_refused_with_what_to_do(
+        engine: Engine, catalog: Catalog) -> None:
+    contract = feed_contract("tthc.dossier")
+    personal = [n for n, s in contract.fields.items() if s.personal]
+    assert personal
+    book = _xlsx([_row(0, **{"Số CCCD": 1234567890})])  # 001234567890 as Excel keeps it
+    outcome, _info = ingest_file(engine, DOSSIER, _bytes(book), "bc.xlsx", UNIT_A,
+                                 frozenset(catalog.units.units), SETTINGS, source=uid("q"))
+    assert not outcome.accepted
+    assert any("format the column as Text" in str(p) for p in outcome.problems)
+
+
+@pytest.mark.parametrize(("text", "number"), [("18,5%", 18.5), ("0.500", 0.5),
+                                               ("1.234", 1234.0), ("1.234,5", 1234.5)])
+def test_a_number_as_offices_write_it(text: str, number: float) -> None:
+    from chiso.intake.validate import _text_number
+
+    assert _text_number(text) == number
