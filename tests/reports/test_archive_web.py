@@ -52,6 +52,16 @@ def test_reports_over_http_by_role(fresh_runtime: Runtime, fresh_client: TestCli
     assert api.get(f"/api/v1/reports/{mine_id}", headers=other).status_code == 404
     assert api.get(f"/api/v1/reports/{mine_id}", headers=officer).json()["status"] == "draft"
     assert api.get("/api/v1/reports/999", headers=operator).status_code == 404
+    # the same id written another way reaches nothing another unit holds: whatever the
+    # handler would read as the number, the guard refuses what it cannot read as the id
+    for spelled in (f"{city_id}.0", f"0{city_id}", f"+{city_id}", f"{city_id}.00",
+                    f"{city_id}e0", f"%20{city_id}"):
+        assert api.get(f"/api/v1/reports/{spelled}", headers=officer).status_code == 404, spelled
+        assert api.get(f"/api/v1/reports/{spelled}/files/monthly-2026-11-city.pdf",
+                       headers=officer).status_code == 404, spelled
+        assert api.post(f"/api/v1/reports/{spelled}/issue", headers=officer,
+                        json={"number": "9", "signer": "X", "issued_on": "2026-12-08"}
+                        ).status_code == 404, spelled
 
     pdf = api.get(f"/api/v1/reports/{mine_id}/files/monthly-2026-11-{HOAN_KIEM}.pdf",
                   headers=officer)

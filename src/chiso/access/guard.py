@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +78,10 @@ def record_unit(engine: Engine, params: dict[str, Any]) -> str | None:
             latest.c.source == params.get("source"),
             latest.c.record_id == params.get("record_id"))).scalar()
     return unit
+
+
+#: A row id as the guard reads it: digits, no sign, no leading zero, no decimal point.
+_ROW_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
 def _unit_of_row(engine: Engine, raw_id: object, unit_column: Any) -> str | None:
@@ -410,6 +415,11 @@ class AccessGuard:
             if unit is None or unit not in units:
                 return None, (404, "not found")  # another unit's record reads as missing
             return unit, None
+        if rule.scope in ("report", "decision") and not _ROW_ID.fullmatch(
+                str(params.get(f"{rule.scope}_id"))):
+            # an id the guard cannot read exactly as written ("5.0", "05") could still be
+            # one the handler reads: it reaches nothing a unit's grant does not cover
+            return None, (404, "not found")
         if rule.scope == "report":
             owner = await run_in_threadpool(report_unit, engine, params)
             if owner is None:  # no such report: its handler answers 404
