@@ -202,3 +202,32 @@ def test_a_number_as_offices_write_it(text: str, number: float) -> None:
     from chiso.intake.validate import _text_number
 
     assert _text_number(text) == number
+
+
+def test_a_sheet_without_a_header_is_not_read_past_where_one_could_be() -> None:
+    """A small XLSX can hold millions of cells: one whose first rows hold no header the
+    contract knows is refused on those rows, not after reading them all."""
+    from chiso.intake.sheets import HEADER_SCAN
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for i in range(3000):
+        sheet.append([f"x{i}", i, i * 2])
+    read = read_sheet(_bytes(book), "junk.xlsx", SETTINGS, wanted=lambda rows: False)
+    assert len(read.rows) == HEADER_SCAN + 1
+    whole = read_sheet(_bytes(book), "junk.xlsx", SETTINGS)
+    assert len(whole.rows) == 3000
+
+
+def test_a_junk_workbook_is_refused_naming_the_header_it_lacks(engine: Engine,
+                                                               catalog: Catalog) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for i in range(500):
+        sheet.append([f"x{i}", i])
+    outcome, _info = ingest_file(engine, DOSSIER, _bytes(book), "junk.xlsx", UNIT_A,
+                                 frozenset(catalog.units.units), SETTINGS, source=uid("q"))
+    assert not outcome.accepted
+    assert any("no header row" in str(p) for p in outcome.problems)

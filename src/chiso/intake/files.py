@@ -240,8 +240,9 @@ def parse_file(
         raise FileRefusedError(Said("the file is empty"))
     headers = _headers(contract, mapping)
     try:
-        sheet = read_sheet(data, filename, settings, encoding,
-                           wanted=lambda rows: len(_find_header(headers, rows)[2]) >= 2)
+        sheet = read_sheet(data, filename, settings, encoding, wanted=lambda rows: (
+            len(_find_header(headers, rows)[2]) >= 2
+            or _proposed_header(contract, rows) is not None))
     except CellTooLongError as exc:
         raise _too_long(contract, exc) from exc
     kind, used, rows = sheet.kind, sheet.encoding, sheet.rows

@@ -276,16 +276,21 @@ def _xlsx_rows(data: bytes, settings: IntakeSettings,
             book.worksheets[:1]
         first: list[list[Any]] | None = None
         for ws in sheets:
-            rows = _worksheet_rows(ws)
-            if wanted is None or wanted(rows):
+            rows, known = _worksheet_rows(ws, wanted)
+            if known:
                 return rows
             first = rows if first is None else first
+        # no sheet shows a header the caller knows: the first sheet's first rows, which are
+        # all the caller looks for a header in (it refuses the file, naming what it expected)
         return first or []
     finally:
         book.close()
 
 
-def _worksheet_rows(ws: Any) -> list[list[Any]]:
+def _worksheet_rows(ws: Any, wanted: Recognise | None) -> tuple[list[list[Any]], bool]:
+    """The sheet's rows and whether ``wanted`` recognises them; read no further than the
+    first ``HEADER_SCAN`` + 1 rows when those show it is not there (a sheet of something
+    else is not read on: a small file can hold millions of cells)."""
     ws.reset_dimensions()  # the stored size may be stale: read every row there is
     rows: list[list[Any]] = []
     # One column past the limit is read, so that a row that reaches it is refused; the
@@ -294,6 +299,10 @@ def _worksheet_rows(ws: Any) -> list[list[Any]]:
         _count(rows)
         rows.append(bounded([_xlsx_value(cell, line, c) for c, cell in enumerate(cells)],
                             line))
+        if wanted is not None and line == HEADER_SCAN + 1 and not wanted(rows):
+            return rows, False
+    if wanted is not None and len(rows) <= HEADER_SCAN and not wanted(rows):
+        return rows, False
     for top, col, bottom in _merged_down(ws):
         if top - 1 < len(rows) and col < len(rows[top - 1]):
             value = rows[top - 1][col]
@@ -302,7 +311,7 @@ def _worksheet_rows(ws: Any) -> list[list[Any]]:
                     rows[r][col] = value
                 elif col >= len(rows[r]):
                     rows[r].extend([None] * (col - len(rows[r])) + [value])
-    return rows
+    return rows, True
 
 
 def _xlsx_value(cell: Any, line: int, column: int) -> Any:
