@@ -116,6 +116,27 @@ def test_personal_identifiers_are_pseudonymised_everywhere(engine: Engine) -> No
     assert pseudonymise("001088012345", b"other-key") != row.applicant_id
 
 
+def test_the_archive_never_keeps_an_identifier_the_records_do_not_show(
+        engine: Engine) -> None:
+    """A key sent twice (a reader keeps the last) or a key the contract does not have: the
+    archive keeps the records as read, pseudonymised, never the bytes as sent."""
+    rec = dossier(1)
+    body = json.dumps(rec)[:-1]
+    payloads = [
+        f'[{body}, "applicant_id": "001088077777", "applicant_id": ""}}]',
+        f'[{body}, "applicant_id": "001088077777", "applicant_id": null}}]',
+        f'[{body}, "so_cccd": "001088077777"}}]',
+    ]
+    for payload in payloads:
+        raws = json.loads(payload)
+        out = ingest(engine, DOSSIER, raws, Provenance(uid("src"), "push"), payload.encode(),
+                     "application/json", settings=SETTINGS)
+        with engine.connect() as conn:
+            kept = read_raw(conn, out.raw_sha256)  # type: ignore[attr-defined]
+        assert kept is not None
+        assert b"001088077777" not in kept, payload
+
+
 def test_operator_may_keep_identifiers_in_the_raw_archive(engine: Engine) -> None:
     settings = IntakeSettings(pseudonym_key="k", archive_personal=True)  # type: ignore[arg-type]
     rec = dossier(1, applicant_id="001088099999")

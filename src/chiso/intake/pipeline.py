@@ -163,26 +163,32 @@ def _insert(conn: Connection, table: Table) -> Any:
 
 
 def redact_records(contract: Contract, raws: Sequence[Any], key: bytes) -> list[Any]:
-    """A copy of raw JSON records with personal identifiers replaced by their pseudonyms."""
-    personal = contract.personal_fields
+    """A copy of raw JSON records with personal identifiers, and the values of keys the
+    contract does not have (nobody can tell what they hold), replaced by their pseudonyms."""
+    personal = set(contract.personal_fields)
     out: list[Any] = []
     for raw in raws:
-        if isinstance(raw, dict) and any(raw.get(f) for f in personal):
-            raw = {k: (pseudonymise(str(v), key) if k in personal and v not in (None, "")
-                       else v) for k, v in raw.items()}
+        if isinstance(raw, dict):
+            raw = {k: (_pseudonym_of(v, key) if (k in personal or k not in contract.fields)
+                       and v not in (None, "") else v) for k, v in raw.items()}
         out.append(raw)
     return out
+
+
+def _pseudonym_of(value: Any, key: bytes) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                           sort_keys=True)
+    return pseudonymise(text, key)
 
 
 def raw_for_archive(
     contract: Contract, payload: bytes, parsed: Sequence[Any] | None, settings: IntakeSettings
 ) -> bytes:
-    """The bytes to archive: the payload as sent, unless it carries personal identifiers and
-    the operator has not enabled keeping them (then the records, pseudonymised, as JSON)."""
+    """The bytes to archive: the payload as sent when the operator keeps identifiers or the
+    feed has none; else the records as read, pseudonymised (:func:`redact_records`), as JSON:
+    never the bytes as sent, which may carry an identifier where the records do not show it
+    (a key sent twice, of which a reader keeps the last; a key the contract does not have)."""
     if settings.archive_personal or parsed is None or not contract.personal_fields:
-        return payload
-    if not any(isinstance(r, dict) and any(r.get(f) for f in contract.personal_fields)
-               for r in parsed):
         return payload
     redacted = redact_records(contract, parsed, settings.key())
     return json.dumps(redacted, ensure_ascii=False, sort_keys=True).encode()
