@@ -48,3 +48,32 @@ def test_a_repeating_cursor_stops_the_connector(engine: Engine, catalog: Catalog
             intake_cursors.c.connector == name)).one()
     assert row.last_error == result.error
     assert result.pages == 2
+
+
+def _inflating_source() -> FastAPI:
+    """An answer of a few kilobytes, gzip-compressed, that inflates to 5 MB."""
+    import gzip
+
+    from fastapi import Response
+
+    app = FastAPI()
+    body = gzip.compress(b'{"records": [' + b" " * 5_000_000 + b"]}")
+
+    @app.get("/records")
+    def records() -> Response:
+        return Response(body, media_type="application/json",
+                        headers={"Content-Encoding": "gzip"})
+
+    return app
+
+
+def test_an_answer_that_inflates_past_the_limit_is_refused(engine: Engine,
+                                                          catalog: Catalog) -> None:
+    settings = IntakeSettings(pseudonym_key="k", max_upload_bytes=1_000_000)  # type: ignore[arg-type]
+    with ServerThread(_inflating_source()) as server:
+        connector = Connector(uid("pull"), "tthc.dossier", uid("dvc"), server.url,
+                              path="/records", max_attempts=1)
+        result = PullRunner(engine, connector, catalog, settings).run_once(max_pages=2)
+    assert result.error is not None
+    assert "larger than 1000000 bytes once decompressed" in result.error
+    assert result.records == 0

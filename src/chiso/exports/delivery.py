@@ -249,15 +249,23 @@ class Deliverer:
                    MESSAGE_HEADER: str(msg.id), TIMESTAMP_HEADER: str(stamp),
                    SIGNATURE_HEADER: sign(secret, stamp, body)}
         try:
-            r = self.client.post(msg.url, content=body, headers=headers)
+            with self.client.stream("POST", msg.url, content=body, headers=headers) as r:
+                if r.is_success:
+                    return Outcome(True, r.status_code, "")
+                # the receiver's words, at most a few hundred bytes of them: an answer is
+                # never read whole (a small compressed one can inflate to gigabytes)
+                said = b""
+                for chunk in r.iter_bytes():
+                    said += chunk
+                    if len(said) >= 800:
+                        break
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             return Outcome(False, None, f"{type(exc).__name__}: {exc}".strip(),
                            unreachable=True)
         except httpx.HTTPError as exc:
             return Outcome(False, None, f"{type(exc).__name__}: {exc}".strip())
-        if r.is_success:
-            return Outcome(True, r.status_code, "")
-        return Outcome(False, r.status_code, f"HTTP {r.status_code}: {r.text[:200]}")
+        text = said.decode("utf-8", errors="replace")[:200]
+        return Outcome(False, r.status_code, f"HTTP {r.status_code}: {text}")
 
 
 class LockLostError(RuntimeError):

@@ -100,6 +100,18 @@ def _note_error(engine: Engine, name: str, error: str) -> None:
                      .values(last_error=error[:2000], last_error_at=datetime.now(UTC)))
 
 
+def _bounded(response: httpx2.Response, limit: int) -> bytes:
+    """The answer's body, decompressed, refused past ``limit`` bytes (a small compressed
+    answer can inflate to gigabytes)."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise ValueError(f"the source's answer is larger than {limit} bytes once "
+                             "decompressed; ask for smaller pages (page_size)")
+    return bytes(body)
+
+
 class PullRunner:
     """Runs one connector: ``run_once`` drains every page available now."""
 
@@ -125,10 +137,9 @@ class PullRunner:
                 self.c.max_retry_seconds),
             reraise=True,
         ):
-            with attempt:
-                r = self.client.get(url, params=params)
+            with attempt, self.client.stream("GET", url, params=params) as r:
                 r.raise_for_status()
-        body = r.content
+                body = _bounded(r, self.settings.max_upload_bytes)
         data = read_json(body)
         if not isinstance(data, dict) or not isinstance(data.get("records"), list):
             raise ValueError("the source answered without a 'records' list")
