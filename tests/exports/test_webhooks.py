@@ -77,7 +77,10 @@ def test_operators_manage_subscriptions(fresh_runtime: Runtime) -> None:
         assert bad.status_code == 422
         assert bad.json()["detail"].startswith("url:")
         for inside in ("http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/",
-                       "http://0.0.0.0:5432/", "http://224.0.0.1/"):
+                       "http://0.0.0.0:5432/", "http://224.0.0.1/",
+                       # the same addresses spelled as the resolver also reads them
+                       "http://2852039166/", "http://0xa9fea9fe/", "http://169.254.43518/",
+                       "http://169.16689662/", "http://0/"):
             bad = client.post("/api/v1/webhooks", headers=op, json={
                 "url": inside, "events": ["alert.raised"]})
             assert bad.status_code == 422, inside

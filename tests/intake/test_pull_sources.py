@@ -182,6 +182,18 @@ def test_operators_manage_sources_over_the_api_and_never_see_a_credential_again(
                            | {"interval_seconds": 300})
         assert moved.json()["interval_seconds"] == 300
         assert moved.json()["credential_names"] == ["Authorization"]
+        # the sealed credentials never follow the source to another server
+        elsewhere = client.put("/api/v1/pull-sources/dvc", headers=bearer(op),
+                               json={k: v for k, v in body.items() if k != "credentials"}
+                               | {"base_url": "http://127.0.0.2:9"})
+        assert elsewhere.status_code == 422
+        assert elsewhere.json()["detail"].startswith("credentials:")
+        for metadata in ("http://169.254.169.254", "http://2852039166", "http://0xa9fea9fe",
+                         "http://[fe80::1]", "http://0.0.0.0"):
+            bad = client.put("/api/v1/pull-sources/dvc", headers=bearer(op),
+                             json={**body, "base_url": metadata})
+            assert bad.status_code == 422, metadata
+            assert bad.json()["detail"].startswith("base_url:"), metadata
         assert client.post("/api/v1/pull-sources/dvc/pause",
                            headers=bearer(op)).json()["paused"] is True
         listed = client.get("/api/v1/pull-sources", headers=bearer(op))

@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from tenacity import RetryCallState, wait_exponential
 
+from chiso.addresses import unroutable
 from chiso.store import outbox
 from chiso.store.db import is_sqlite
 from chiso.store.tables import outbox_attempts, outbox_messages
@@ -248,6 +249,10 @@ class Deliverer:
                    KEY_HEADER: msg.idempotency_key, EVENT_HEADER: msg.event,
                    MESSAGE_HEADER: str(msg.id), TIMESTAMP_HEADER: str(stamp),
                    SIGNATURE_HEADER: sign(secret, stamp, body)}
+        host = httpx.URL(msg.url).host
+        if (address := unroutable(host)) is not None:  # a name may resolve elsewhere later
+            return Outcome(False, None, f"not sent: {host} now reaches {address}, a "
+                           "link-local, multicast or unspecified address")
         try:
             with self.client.stream("POST", msg.url, content=body, headers=headers) as r:
                 if r.is_success:

@@ -39,6 +39,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from chiso.addresses import unroutable
 from chiso.catalog.loader import Catalog
 from chiso.intake.pipeline import Provenance, ingest, raw_for_archive, record_refusal
 from chiso.intake.settings import IntakeSettings, get_intake_settings
@@ -130,6 +131,10 @@ class PullRunner:
         if cursor is not None:
             params["cursor" if self.c.paging == "cursor" else "updated_since"] = cursor
         url = self.c.base_url.rstrip("/") + self.c.path
+        host = httpx2.URL(url).host
+        if (address := unroutable(host)) is not None:  # a name may resolve elsewhere later
+            raise ValueError(f"the source's host {host} now reaches {address}, a link-local, "
+                             "multicast or unspecified address; nothing was pulled")
         for attempt in Retrying(
             retry=retry_if_exception(_retryable),
             wait=wait_exponential(multiplier=0.2, max=10),

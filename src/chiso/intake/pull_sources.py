@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import Field
 from sqlalchemy import Connection, Engine, Select, select, update
 
+from chiso.addresses import unroutable
 from chiso.catalog.loader import Catalog
 from chiso.context import Answer
 from chiso.intake.pull import Connector, PullRunner, RunResult
@@ -146,6 +147,10 @@ def _check(spec: PullSourceSpec, catalog: Catalog, settings: IntakeSettings) -> 
                               "them as credentials, which are kept sealed")
     if parts.query or parts.fragment or len(spec.base_url) > 2000:
         raise PullSourceError("base_url", "no query or fragment, at most 2000 characters")
+    if (address := unroutable(parts.hostname)) is not None:
+        raise PullSourceError("base_url", f"the host reaches {address}, a link-local, "
+                              "multicast or unspecified address, where no source lives (a "
+                              "cloud's metadata service does)")
     if not spec.path.startswith("/") or len(spec.path) > 500 or "?" in spec.path:
         raise PullSourceError("path", "starts with '/', no query, at most 500 characters")
     limit = min(MAX_PAGE, settings.max_batch_records)
@@ -167,6 +172,11 @@ def _check_credentials(credentials: dict[str, str]) -> None:
                                   "than 4000 characters or holds a line break")
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
 # -- writing ---------------------------------------------------------------------------------
 def save(engine: Engine, catalog: Catalog, settings: IntakeSettings, name: str,
          spec: PullSourceSpec, credentials: dict[str, str] | None, *, by: str,
@@ -186,8 +196,14 @@ def save(engine: Engine, catalog: Catalog, settings: IntakeSettings, name: str,
         values["credentials"] = seal(settings, name, credentials) if credentials else None
         values["credential_names"] = sorted(credentials)
     with engine.begin() as conn:
-        old = conn.execute(select(pull_sources.c.feed).where(
+        old = conn.execute(select(pull_sources.c.feed, pull_sources.c.base_url,
+                                  pull_sources.c.credentials).where(
             pull_sources.c.name == name)).first()
+        if (credentials is None and old is not None and old.credentials is not None
+                and _origin(old.base_url) != _origin(spec.base_url)):
+            # sealed credentials never follow the source to another server
+            raise PullSourceError("credentials", "the address now points to another server: "
+                                  "give the credentials for it again ({} for none)")
         if old is None:
             conn.execute(pull_sources.insert().values(
                 name=name, outages=0, **({"credential_names": []} | values)))

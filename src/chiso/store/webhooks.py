@@ -11,7 +11,6 @@ operator turns it on again (:func:`on_dead`). Contract: docs/webhooks.md.
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, select, update
 
+from chiso.addresses import unroutable
 from chiso.store import outbox
 from chiso.store.tables import outbox_messages, webhook_subscriptions
 
@@ -68,10 +68,10 @@ def _check(url: str | None, secret: str | None, events: list[str] | None) -> Non
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise WebhookError("url", f"{url!r} is not an http(s) address")
-        if _unroutable(parts.hostname or ""):
-            raise WebhookError("url", f"{url!r} is a link-local, multicast or unspecified "
-                               "address, where no receiver of ours lives (a cloud's metadata "
-                               "service does)")
+        if (address := unroutable(parts.hostname or "")) is not None:
+            raise WebhookError("url", f"{url!r} reaches {address}, a link-local, multicast or "
+                               "unspecified address, where no receiver of ours lives (a "
+                               "cloud's metadata service does)")
     if secret is not None and len(secret) < MIN_SECRET:
         raise WebhookError("secret", f"at least {MIN_SECRET} characters")
     if events is not None:
@@ -81,17 +81,6 @@ def _check(url: str | None, secret: str | None, events: list[str] | None) -> Non
         if unknown:
             raise WebhookError("events", f"{unknown[0]!r} is not an event; events: "
                                f"{', '.join(EVENTS)}")
-
-
-def _unroutable(host: str) -> bool:
-    """A literal address no webhook receiver has: link-local (169.254/16, fe80::/10, where
-    cloud metadata services answer), multicast, unspecified or reserved. Loopback and private
-    networks stay allowed: a city's receivers sit on its own network."""
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False  # a name: resolved by the receiver's network, not judged here
-    return ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved
 
 
 def _row(r: Any) -> Subscription:
