@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     answers_kept: int = Field(
         default=512, ge=1, le=100_000, description="How many answers of one kind (rankings, "
         "indicator values, the map) a process keeps in memory; past it the oldest goes")
+    public_url: str | None = Field(
+        default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="The address people and harvesters reach chiso at (e.g. "
+        "https://chiso.hanoi.gov.vn): the open data's absolute links are built from it, never "
+        "from a request's Host header, which anyone can write. Unset: from the request "
+        "(development, the demo)")
     opendata_licence_id: str = Field(
         default="CC-BY-4.0", description="Licence of the open datasets (CKAN license_id, "
         "DCAT dct:license); default Creative Commons Attribution 4.0")

@@ -108,3 +108,23 @@ def test_hydra_pages_and_modified_since(runtime: Runtime) -> None:
         dcat.catalog(runtime, site, pages + 1, page_size=1)
     later = dcat.catalog(runtime, site, 1, datetime(2999, 1, 1, tzinfo=UTC))
     assert list(later.graph.subjects(RDF.type, ns.DCAT.Dataset)) == []
+
+
+def test_links_come_from_the_public_address_not_the_host_header(
+        fresh_runtime: Runtime) -> None:
+    """Anyone can write a request's Host header; with CHISO_PUBLIC_URL set, no answer builds
+    its links from it."""
+    from chiso.runtime import create_app
+
+    public = "https://chiso.hanoi.gov.vn"
+    rt = Runtime(fresh_runtime.settings.model_copy(update={"public_url": public}),
+                 fresh_runtime.engine, fresh_runtime.catalog)
+    with TestClient(create_app(rt.settings, rt)) as client:
+        evil = {"Host": "evil.example"}
+        pkg = client.get("/api/3/action/package_show", params={"id": "scores"},
+                         headers=evil).json()
+        assert all(r["url"].startswith(f"{public}/") for r in pkg["result"]["resources"])
+        assert pkg["help"].startswith(f"{public}/")
+        turtle = client.get("/catalog.ttl", headers=evil).text
+        assert "evil.example" not in turtle
+        assert public in turtle

@@ -84,6 +84,18 @@ def test_reports_over_http_by_role(fresh_runtime: Runtime, fresh_client: TestCli
     assert api.post(f"/api/v1/reports/{mine_id}/issue", headers=officer,
                     json=form).status_code == 409
 
+    # the page's error box says only what the page's own post found: a link cannot word it
+    echoed = api.get("/bao-cao", headers=operator,
+                     params={"not_issued": city_id, "why": "Gọi ngay số 0999"})
+    assert "Gọi ngay" not in echoed.text
+    said = api.post(f"/bao-cao/{city_id}/issue", headers=operator,
+                    data={"number": "", "signer": "X"})
+    assert said.status_code == 422
+    assert "number: give the register number" in said.text
+    assert api.post(f"/bao-cao/{city_id}/issue", headers=operator,
+                    data={"number": "1", "signer": "X", "proposals": "x" * 20_001}
+                    ).status_code == 422
+
     page = api.get("/bao-cao", headers=operator)
     assert page.status_code == 200
     assert "Báo cáo tháng" in page.text

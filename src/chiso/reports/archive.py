@@ -171,6 +171,7 @@ def unit_of(conn: Connection, report_id: int) -> str | None:
 
 
 PAGE = 200  # reports a listing gives at most at once
+PROPOSALS_MAX = 20_000  # characters of section IV, whichever door issues the report
 
 
 def _filters(kind: str | None, period: str | None, unit: str | None,
@@ -331,6 +332,9 @@ def issue(rt: Runtime, report_id: int, *, number: str, signer: str, issued_on: d
         raise ReportError("signer: give the name of the person who signs")
     if len(number) > 64 or len(signer) > 200:
         raise ReportError("number or signer: too long (64 and 200 characters at most)")
+    if proposals is not None and len(proposals) > PROPOSALS_MAX:
+        raise ReportError(f"proposals: at most {PROPOSALS_MAX} characters (section IV is a "
+                          "few paragraphs)")
     for field, text in (("number", number), ("signer", signer), ("proposals", proposals or "")):
         if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t" for c in text):
             raise ReportError(f"{field}: remove the control characters; a report's text holds "

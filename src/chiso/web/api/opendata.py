@@ -195,10 +195,15 @@ def dataset_changes(dataset: str, fmt: str, request: Request, rt: Rt,
     return conditional(request, body, MEDIA[fmt], log.last_modified)
 
 
+def public_base(request: Request, rt: Runtime) -> str:
+    """chiso's public address: ``CHISO_PUBLIC_URL``, else the request's (its Host header)."""
+    return (rt.settings.public_url or str(request.base_url)).rstrip("/")
+
+
 def site(request: Request, rt: Runtime) -> ckan.Site:
     """The catalog's absolute address (behind a proxy: its root path) and licence."""
     s = rt.settings
-    return ckan.Site(str(request.base_url).rstrip("/"), s.opendata_licence_id,
+    return ckan.Site(public_base(request, rt), s.opendata_licence_id,
                      s.opendata_licence_title, s.opendata_licence_url)
 
 
@@ -207,7 +212,7 @@ def ckan_action(action: str, request: Request, rt: Rt) -> JSONResponse:
     """CKAN's Action API, read side: status_show, package_list, package_show, package_search
     (q, fq on metadata_modified, rows ≤ 1000, start, sort), current_package_list_with_resources,
     organization_list, organization_show; CKAN's envelope, errors with ``success: false``."""
-    help_url = f"{str(request.base_url).rstrip('/')}/api/3/action/help_show?name={action}"
+    help_url = f"{public_base(request, rt)}/api/3/action/help_show?name={action}"
     params = dict(request.query_params)
     try:
         return JSONResponse(ckan.call(rt, site(request, rt), action, params, help_url))

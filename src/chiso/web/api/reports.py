@@ -47,7 +47,7 @@ class IssueIn(BaseModel):
     number: str = Field(description="the register number, before '/BC-…'", max_length=64)
     signer: str = Field(description="the name of the person who signs", max_length=200)
     issued_on: date | None = Field(default=None, description="default: today in Vietnam")
-    proposals: str | None = Field(default=None, max_length=20_000,
+    proposals: str | None = Field(default=None, max_length=archive.PROPOSALS_MAX,
                                   description="section IV, Đề xuất, kiến nghị: a paragraph "
                                               "a line")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -38,7 +37,10 @@ def _issuable_units(request: Request) -> frozenset[str] | None:
 
 
 def _page(request: Request, lang: str, rt: Runtime, conn: Conn, kind: str | None,
-          period: str | None, unit: str | None, today: date) -> HTMLResponse:
+          period: str | None, unit: str | None, today: date, *, path: str | None = None,
+          refused: tuple[int, str] | None = None) -> HTMLResponse:
+    """The page; ``refused``: a draft the reader's form could not issue, and why (said on
+    the page the post answers with, never carried in an address a link could word)."""
     kind, period, unit = kind or None, period or None, unit or None
     found = archive.listing(conn, kind=kind, period=period, unit=unit)
     total = (archive.count(conn, kind=kind, period=period, unit=unit)
@@ -57,13 +59,16 @@ def _page(request: Request, lang: str, rt: Runtime, conn: Conn, kind: str | None
     def may_issue(report: archive.StoredReport) -> bool:
         return report.status == "draft" and (units_ok is None or report.unit in units_ok)
 
-    q = request.query_params
+    issued = request.query_params.get("issued", "")
     return render(request, lang, "reports.html", reports=found, total=total, kinds=kinds,
                   kind=kind,
-                  period=period, unit=unit, unit_name=unit_name, path=request.url.path,
+                  period=period, unit=unit, unit_name=unit_name,
+                  path=path or request.url.path,
                   may_issue=may_issue, csrf=principal(request).csrf or "", today=today,
                   reduced=reduction(conn, rt.catalog, today),
-                  issued=q.get("issued"), not_issued=q.get("not_issued"), why=q.get("why", ""))
+                  issued=issued if issued.isdigit() else None,
+                  not_issued=refused[0] if refused else None,
+                  why=refused[1] if refused else "")
 
 
 @router.get("/bao-cao", response_class=HTMLResponse)
@@ -83,10 +88,12 @@ def reports_page_en(request: Request, lang: Locale, rt: Rt, conn: Conn, today: T
 
 
 @router.post(ISSUE_ROUTE)
-async def issue_post(report_id: Id, request: Request, rt: Rt, today: Today) -> Response:
+async def issue_post(report_id: Id, request: Request, rt: Rt, today: Today, lang: Locale,
+                     conn: Conn) -> Response:
     """The issuing form's post: the draft is issued with its number, date, signer and
-    section IV, then e-mailed as the API does; back to the page, saying it was issued or
-    why not (the guard has checked the form's CSRF token and the reader's unit)."""
+    section IV, then e-mailed as the API does; back to the page saying it was issued, or
+    the page itself saying why not (404, 409, 422; the guard has checked the form's CSRF
+    token and the reader's unit)."""
     form = await request.form()
     back = str(form.get("back") or "/bao-cao")
     if not back.startswith(("/bao-cao", "/reports")):
@@ -102,12 +109,21 @@ async def issue_post(report_id: Id, request: Request, rt: Rt, today: Today) -> R
                      str(form.get("signer") or ""), issued_on,
                      principal(request).actor, str(form.get("proposals") or "").strip() or None)
     except LookupError:
-        return RedirectResponse(back + "?" + urlencode(
-            {"not_issued": report_id, "why": f"no report {report_id}"}), status_code=303)
-    except (ReportStateError, ReportError) as exc:
-        return RedirectResponse(back + "?" + urlencode(
-            {"not_issued": report_id, "why": str(exc)}), status_code=303)
+        return _refused(request, lang, rt, conn, today, back, report_id,
+                        f"no report {report_id}", 404)
+    except ReportStateError as exc:
+        return _refused(request, lang, rt, conn, today, back, report_id, str(exc), 409)
+    except ReportError as exc:
+        return _refused(request, lang, rt, conn, today, back, report_id, str(exc), 422)
     return RedirectResponse(f"{back}?issued={report_id}#r{report_id}", status_code=303)
+
+
+def _refused(request: Request, lang: str, rt: Runtime, conn: Conn, today: date, back: str,
+             report_id: int, why: str, status: int) -> HTMLResponse:
+    page = _page(request, lang, rt, conn, None, None, None, today, path=back,
+                 refused=(report_id, why))
+    page.status_code = status
+    return page
 
 
 async def _issue(rt: Runtime, report_id: int, number: str, signer: str, issued_on: date,
