@@ -1,6 +1,8 @@
 """Task evidence on stored data: a file or link attached by a unit officer of a lead unit to a
 task or one of its milestones, kept with its SHA-256, size, uploader and time
-(docs/outlook.md, "Evidence")."""
+(docs/outlook.md, "Evidence"). How the rooms read it back (:func:`stored`, and when a task is
+complete for whom) is :mod:`chiso.store.evidence_reads`, which scoring reads too."""
+
 
 from __future__ import annotations
 
@@ -10,8 +12,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from chiso.outlook.tasks import Evidence
+from chiso.store.evidence_reads import leads_of_tasks, stored
 from chiso.store.tables import assignments, task_evidence
+
+__all__ = ["MAX_BYTES", "EvidenceError", "attach", "file_name", "lead_units", "leads_of_tasks",
+           "stored"]
 
 MAX_BYTES = 50 * 1024 * 1024
 
@@ -80,15 +85,3 @@ def listing(conn: Connection, plan_key: str, task_id: str) -> list[dict[str, Any
         task_evidence.c.plan_key == plan_key, task_evidence.c.task_id == task_id)
         .order_by(task_evidence.c.id)).mappings()
     return [_public(r) for r in rows]
-
-
-def stored(conn: Connection, plan_key: str | None = None) -> dict[str, list[Evidence]]:
-    """Evidence as the warning engine reads it, per plan key."""
-    q = select(task_evidence.c.plan_key, task_evidence.c.task_id, task_evidence.c.milestone,
-               task_evidence.c.completes, task_evidence.c.uploaded_at)
-    if plan_key is not None:
-        q = q.where(task_evidence.c.plan_key == plan_key)
-    out: dict[str, list[Evidence]] = {}
-    for key, task, ms, completes, at in conn.execute(q):
-        out.setdefault(key, []).append(Evidence(task, at.date(), ms, bool(completes)))
-    return out

@@ -18,6 +18,7 @@ from chiso.catalog.models import Target, Task
 from chiso.measurement import values as mv
 from chiso.measurement.periods import parse_period
 from chiso.outlook import milestones
+from chiso.outlook.evidence import leads_of_tasks
 from chiso.outlook.evidence import stored as stored_evidence
 from chiso.outlook.pooled import running_shares
 from chiso.outlook.progress import LABELS_VI as PROGRESS_VI
@@ -33,7 +34,8 @@ CITY_NAME = {"vi": "Thành phố Hà Nội", "en": "Hanoi"}
 EVIDENCE_NOTE = ("Evidence (a file or link attached to a task or milestone by an officer of a "
                  "lead unit) is stored: a task with evidence is not due with no evidence, a "
                  "milestone with evidence is not slipping, and evidence marked completes "
-                 "closes the task.")
+                 "closes the attaching unit's part of the task; a task several units lead is "
+                 "closed for the city when each of them has closed its part.")
 
 
 class OutlookError(LookupError):
@@ -185,6 +187,13 @@ def target_outlook(conn: Connection, catalog: Catalog, plan: str, target_id: str
     }
 
 
+def task_view(catalog: Catalog, unit: str | None) -> frozenset[str] | None:
+    """The units whose part of a task a view sees: a unit, a group's members, None: the city."""
+    if unit is None:
+        return None
+    return frozenset(catalog.units.expand(unit) if unit in catalog.units.groups else [unit])
+
+
 def _unit_tasks(conn: Connection, catalog: Catalog, unit: str | None) -> list[tuple[str, Task]]:
     """(plan number, task) pairs; with ``unit``, the tasks it leads or coordinates."""
     wanted: set[tuple[str, str]] | None = None
@@ -211,9 +220,14 @@ def unit_task_warnings(conn: Connection, catalog: Catalog, unit: str | None, tod
     by_id = {(n, t.id): t for n, t in pairs}
     warnings: list[dict[str, Any]] = []
     evidence = stored_evidence(conn)
+    leads = leads_of_tasks(conn)
+    view = task_view(catalog, unit)
     for number in catalog.plans:
+        key = plan_key(number)
         tasks = [t for n, t in pairs if n == number]
-        for w in task_warnings(tasks, evidence.get(plan_key(number), []), today, days):
+        for w in task_warnings(tasks, evidence.get(key, []), today, days,
+                               leads={t.id: leads.get((key, t.id), set()) for t in tasks},
+                               view=view):
             task = by_id[(number, w.task)]
             warnings.append({
                 "plan": number, "task": w.task, "title": task.title, "kind": w.kind.value,

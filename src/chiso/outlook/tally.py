@@ -12,7 +12,8 @@ from sqlalchemy import Connection
 
 from chiso.catalog.loader import Catalog
 from chiso.outlook import evidence as ev
-from chiso.outlook.live import _unit_tasks, unit_names
+from chiso.outlook.live import _unit_tasks, task_view, unit_names
+from chiso.outlook.tasks import completed_on, seen_by
 from chiso.store.catalog_sync import plan_key
 
 __all__ = ["DueItem", "TaskTally", "task_tally"]
@@ -69,13 +70,17 @@ def task_tally(conn: Connection, catalog: Catalog, unit: str | None, today: date
         unit_names(catalog, unit)  # raises OutlookError for an unknown unit
     pairs = [(n, t) for n, t in _unit_tasks(conn, catalog, unit) if plans is None or n in plans]
     stored = ev.stored(conn)
+    leads = ev.leads_of_tasks(conn)
+    view = task_view(catalog, unit)
     counts = {"dated": 0, "done": 0, "on_time": 0, "late": 0, "overdue": 0, "open": 0}
     due_next: list[DueItem] = []
     states: list[TaskState] = []
     for number, task in pairs:
-        mine = [e for e in stored.get(plan_key(number), [])
-                if e.task == task.id and e.at <= today]
-        finished = [e.at for e in mine if e.completes and e.milestone is None]
+        key = plan_key(number)
+        upto = [e for e in stored.get(key, []) if e.task == task.id and e.at <= today]
+        mine = seen_by(upto, view)
+        complete = completed_on(upto, leads.get((key, task.id), set()), view)
+        finished = [complete] if complete is not None else []
         due = task.deadline.date if task.deadline.kind == "date" else None
         title = task.title or task.id
         state = "undated"

@@ -2,17 +2,22 @@
 
 Evidence is an input (a unit officer attaches a file or link to a task or one of its
 milestones; storing it is the store's job). A task is done when evidence marked ``completes``
-is attached to the task itself.
+is attached to the task itself, by each unit that leads it (:func:`completed_on`): one lead
+unit's evidence completes its own part, never its co-leads'.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
 from chiso.catalog.models import Task
+from chiso.store.evidence_reads import Evidence, completed_on, seen_by
+
+__all__ = ["Evidence", "TaskWarning", "TaskWarningKind", "completed_on", "seen_by",
+           "task_warnings"]
 
 
 class TaskWarningKind(StrEnum):
@@ -29,14 +34,6 @@ LABELS_VI = {
 
 
 @dataclass(frozen=True)
-class Evidence:
-    task: str  # task id within its plan
-    at: date
-    milestone: int | None = None  # index into Task.milestones; None: the task itself
-    completes: bool = False  # the task (or milestone) is finished
-
-
-@dataclass(frozen=True)
 class TaskWarning:
     task: str
     kind: TaskWarningKind
@@ -46,15 +43,19 @@ class TaskWarning:
 
 
 def task_warnings(tasks: Iterable[Task], evidence: Iterable[Evidence], today: date,
-                  due_within_days: int = 30) -> list[TaskWarning]:
-    """Warnings for dated tasks; recurring and per-schedule tasks have no deadline to miss."""
+                  due_within_days: int = 30, *, leads: Mapping[str, Collection[str]] | None = None,
+                  view: Collection[str] | None = None) -> list[TaskWarning]:
+    """Warnings for dated tasks as ``view`` (units; None: the city) sees them, ``leads`` the
+    lead units of each task id (a task is done when each lead unit in view has completed it,
+    :func:`completed_on`); recurring and per-schedule tasks have no deadline to miss."""
     by_task: dict[str, list[Evidence]] = {}
     for e in evidence:
         by_task.setdefault(e.task, []).append(e)
     out: list[TaskWarning] = []
     for task in tasks:
-        ev = by_task.get(task.id, [])
-        done = any(e.completes and e.milestone is None for e in ev)
+        everything = by_task.get(task.id, [])
+        done = completed_on(everything, (leads or {}).get(task.id, ()), view) is not None
+        ev = seen_by(everything, view)
         due = task.deadline.date
         if due is not None and task.deadline.kind == "date" and not done:
             if today > due:

@@ -8,9 +8,9 @@ Inputs, by binding:
 * ``targets``: the mean progress share (value / threshold, 0–1; threshold / value when lower is
   better) of the bound targets the unit implements, on the period's value of the first bound
   indicator.
-* ``tasks``: the dated tasks the unit leads that fell due by the period's end (or today).
-  Evidence is not stored yet, so none is known done: each counts as overdue (said in the
-  formula's source).
+* ``tasks``: the dated tasks the unit leads that fell due by the period's end (or today):
+  done on time, done late or overdue by the unit's own completing evidence (or the city's)
+  attached up to then (``chiso.store.evidence_reads.completed_on``).
 * ``data``: completeness (periods met / periods due) and timeliness (share of records arriving
   within the contract's hours) of the feeds the unit sends, from intake's data quality.
 """
@@ -36,10 +36,10 @@ from chiso.scoring.intervals import apart, share_interval
 from chiso.scoring.score import CriterionInput, ScoreNode, score
 from chiso.store import webhooks
 from chiso.store.catalog_sync import plan_key
+from chiso.store.evidence_reads import Evidence, completed_on
+from chiso.store.evidence_reads import stored as stored_evidence
 from chiso.store.tables import FEED_TABLES, assignments, score_history, scores
 from chiso.units.models import UnitKind
-
-NO_EVIDENCE = "no evidence stored yet: a task past its deadline counts as overdue"
 
 
 def previous_period(label: str) -> str | None:
@@ -68,6 +68,7 @@ class Gatherer:
     _last: dict[str, dict[str, Value]] = field(default_factory=dict)
     _assigned: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)
     _quality: dict[str, dict[str, float | None]] | None = None
+    _evidence: dict[str, list[Evidence]] | None = None
 
     @property
     def until(self) -> date:
@@ -169,19 +170,29 @@ class Gatherer:
 
     def _tasks(self, n: Node, unit: str) -> CriterionInput:
         lead = self.assigned("task", "lead")
-        due = []
+        if self._evidence is None:
+            self._evidence = stored_evidence(self.conn)
+        counts: dict[str, list[str]] = {"on time": [], "late": [], "overdue": []}
         for plan, t in self._items(n.tasks, "task"):
             assert isinstance(t, Task)
             d = t.deadline
             if d.kind != "date" or d.date is None or d.date > self.until:
                 continue
-            if (f"{plan_key(plan)}|{t.id}", unit) in lead:
-                due.append(t.id)
-        if not due:
+            key = plan_key(plan)
+            if (f"{key}|{t.id}", unit) not in lead:
+                continue
+            pieces = [e for e in self._evidence.get(key, [])
+                      if e.task == t.id and e.at <= self.until]
+            done = completed_on(pieces, [unit], [unit])
+            state = "overdue" if done is None else "on time" if done <= d.date else "late"
+            counts[state].append(t.id)
+        if not any(counts.values()):
             return CriterionInput(missing=True, source="no task of the unit due in the period")
-        return CriterionInput(overdue=len(due),
-                              source=f"{NO_EVIDENCE}; due: {', '.join(due[:20])}"
-                              + (" …" if len(due) > 20 else ""))
+        said = "; ".join(f"{state}: {', '.join(ids[:20])}" + (" …" if len(ids) > 20 else "")
+                         for state, ids in counts.items() if ids)
+        return CriterionInput(on_time=len(counts["on time"]), late=len(counts["late"]),
+                              overdue=len(counts["overdue"]),
+                              source=f"by the unit's evidence up to {self.until}: {said}")
 
     def criterion(self, n: Node, unit: str, rule: str) -> CriterionInput | None:
         if n.indicator is not None:
