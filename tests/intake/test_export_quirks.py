@@ -231,3 +231,26 @@ def test_a_junk_workbook_is_refused_naming_the_header_it_lacks(engine: Engine,
                                  frozenset(catalog.units.units), SETTINGS, source=uid("q"))
     assert not outcome.accepted
     assert any("no header row" in str(p) for p in outcome.problems)
+
+
+def test_an_address_or_the_offices_own_name_is_not_taken_for_the_rows_unit(
+        engine: Engine, catalog: Catalog) -> None:
+    """A file uploaded for one unit, with the applicant's commune in an address column and the
+    office's name filled down another: both are read as what they are, not as a unit column
+    with an unknown heading."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*HEAD, "Địa chỉ (xã/phường)", "Cơ quan thực hiện"])
+    writer.writerow([*_row(0), "Phường Ba Đình", "UBND phường Hoàn Kiếm"])
+    writer.writerow([*_row(1), "Phường Cửa Nam", "UBND phường Hoàn Kiếm"])
+    assert len(_load(engine, catalog, out.getvalue().encode(), "bc.csv")) == 2
+
+
+@pytest.mark.parametrize(("cell", "period"), [
+    (datetime(2026, 3, 1), "2026-03"), ("03/2026", "2026-03"), ("Tháng 3/2026", "2026-03"),
+    ("2026-Q1", "2026-Q1"), ("2026", "2026")])
+def test_a_period_as_offices_write_it(cell: object, period: str) -> None:
+    from chiso.catalog.feeds import FieldSpec, FieldType
+    from chiso.intake.validate import convert
+
+    assert convert(cell, FieldSpec(type=FieldType.period), "text") == period

@@ -185,11 +185,23 @@ def _proposed_header(contract: Contract, rows: list[list[Any]]) -> int | None:
 _UNIT_WORDS = ("don vi", "ma dv", "xa", "phuong", "unit", "co quan")
 
 
+# a person's address names a commune too, but not the unit a row is filed under
+_ADDRESS_WORDS = ("dia chi", "noi cu tru", "thuong tru", "tam tru", "que quan", "noi o")
+
+
 def _unit_heading(header: str) -> bool:
     """A heading that names a unit in words the contract does not list ("Tên đơn vị",
-    "Xã/phường", "Mã ĐV")."""
+    "Xã/phường", "Mã ĐV"), not an address ("Địa chỉ (xã/phường)")."""
     folded = " ".join(fold(header).replace("/", " ").replace(".", " ").split())
+    if any(f" {w} " in f" {folded} " for w in _ADDRESS_WORDS):
+        return False
     return any(f" {w} " in f" {folded} " for w in _UNIT_WORDS)
+
+
+def _one_value(rows: list[list[Any]], first: int, column: int) -> bool:
+    """The column says the same thing on every row (the office's own name, filled down)."""
+    cells = {_text(r[column]) for r in rows[first:] if column < len(r)} - {""}
+    return len(cells) <= 1
 
 
 def _unit_values(rows: list[list[Any]], first: int, column: int,
@@ -282,7 +294,8 @@ def parse_file(
         parsed.unmapped.append(where)
         parsed.unmapped_columns.append(c)
         if "unit" in contract.fields and "unit" not in parsed.columns and (
-                _unit_heading(header) or _unit_values(rows, start + height, c, known_units)):
+                (_unit_heading(header) and not _one_value(rows, start + height, c))
+                or _unit_values(rows, start + height, c, known_units)):
             known = ", ".join(f"'{h}'" for h in contract.fields["unit"].headers)
             parsed.header_problems.append(Problem(-1, "unit", Said(
                 "column %(column)s seems to name each row's unit but its heading is not one "

@@ -30,6 +30,8 @@ _PERIOD = re.compile(r"^(\d{4})(?:-(Q[1-4]|H[12]|(0[1-9]|1[0-2])))?$")
 _DMY = re.compile(
     r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T,]+(\d{1,2})[:h](\d{2})(?::(\d{2})"
     r"(?:[.,]\d+)?)?)?\s*(SA|CH|AM|PM)?\s*(Z|[+-]\d{2}:?\d{2})?$", re.I)
+# a month as offices write it: "03/2026", "3-2026", "Tháng 3/2026" (tone marks folded)
+_MONTH_YEAR = re.compile(r"^(?:thang\s*)?(0?[1-9]|1[0-2])(?:\s*[/.-]\s*|\s+)(\d{4})$")
 # dot thousands ("1.234.567"); a group never follows a lone 0 ("0.500" is a half)
 _THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+$")
 _TRUE = {"true", "1", "co", "x", "yes", "y", "dung", "dat", "roi", "da"}
@@ -250,7 +252,11 @@ def convert(value: Any, spec: FieldSpec, mode: Mode) -> Any:
     if t is FieldType.bool:
         return _as_bool(value, mode)
     if t is FieldType.period:
+        if mode == "text" and isinstance(value, date):  # a month typed into a date cell
+            return f"{value.year}-{value.month:02d}"
         text = _as_string(value, spec, mode)
+        if mode == "text" and (m := _MONTH_YEAR.match(fold(text))):
+            return f"{m[2]}-{int(m[1]):02d}"
         if not _PERIOD.match(text):
             raise _BadValueError(
                 "'%(text)s' is not a period; write 2026, 2026-Q3, 2026-H1 or 2026-10", text=text)
