@@ -254,3 +254,13 @@ def test_a_period_as_offices_write_it(cell: object, period: str) -> None:
     from chiso.intake.validate import convert
 
     assert convert(cell, FieldSpec(type=FieldType.period), "text") == period
+
+
+def test_a_cell_that_cannot_be_read_is_said_once(engine: Engine, catalog: Catalog) -> None:
+    """A resolved dossier whose completion date cannot be read: that cell's problem, not a
+    second one from the rule that resolved dossiers need the date."""
+    rows = [_row(0, **{"Ngày hoàn thành": "hôm qua"})]
+    outcome, _info = ingest_file(engine, DOSSIER, _csv(rows), "bc.csv", UNIT_A,
+                                 frozenset(catalog.units.units), SETTINGS, source=uid("q"))
+    assert not outcome.accepted
+    assert [p.field for p in outcome.problems] == ["resolved_at"]

@@ -286,6 +286,7 @@ def validate_record(
                                   kind=type(raw).__name__))]
     problems: list[tuple[str | None, str]] = []
     out: dict[str, Any] = {}
+    unreadable: set[str] = set()  # said once, not again by a rule that reads them
     raw = dict(raw)
     if _blank(raw.get("unit")) and scope.default_unit is not None and scope.fill_unit:
         raw["unit"] = scope.default_unit
@@ -301,6 +302,7 @@ def validate_record(
         except _BadValueError as exc:
             problems.append((name, exc.said))
             out[name] = None
+            unreadable.add(name)
     unit = out.get("unit")
     if unit is not None:
         if scope.known_units and unit not in scope.known_units:
@@ -315,6 +317,8 @@ def validate_record(
                 "the file is uploaded for unit '%(uploaded)s' but this row is for '%(unit)s'",
                 uploaded=scope.default_unit, unit=unit)))
     for rule in contract.rules:
+        if unreadable & {rule.left, rule.right, *(rule.when or {}), *(rule.require or [])}:
+            continue
         if rule.left is not None and rule.right is not None and rule.op is not None:
             a, b = out.get(rule.left), out.get(rule.right)
             if a is not None and b is not None and not _OPS[rule.op](a, b):
