@@ -264,3 +264,23 @@ def test_a_cell_that_cannot_be_read_is_said_once(engine: Engine, catalog: Catalo
                                  frozenset(catalog.units.units), SETTINGS, source=uid("q"))
     assert not outcome.accepted
     assert [p.field for p in outcome.problems] == ["resolved_at"]
+
+
+def test_a_formula_without_its_result_is_said_where_it_is_read(engine: Engine,
+                                                              catalog: Catalog) -> None:
+    """Programs other than Excel write formulas without their results: one in a column no
+    field reads changes nothing; one a field reads is named with what to do, never taken for
+    a blank."""
+    book = _xlsx([_row(0), _row(1)])
+    sheet = book.active
+    assert sheet is not None
+    sheet["P4"] = "Ghi chú"
+    sheet["P5"] = "=1+1"  # a column no field reads
+    assert len(_load(engine, catalog, _bytes(book), "bc.xlsx")) == 2
+    sheet["I6"] = "=0+0"  # "Số lần bổ sung", a required field
+    outcome, _info = ingest_file(engine, DOSSIER, _bytes(book), "bc.xlsx", UNIT_A,
+                                 frozenset(catalog.units.units), SETTINGS, source=uid("q"))
+    assert not outcome.accepted
+    [problem] = outcome.problems
+    assert (problem.row, problem.field) == (6, "supplement_requests")
+    assert "open the file in Excel and save it again" in str(problem)

@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from chiso.intake.settings import IntakeSettings
-from chiso.intake.validate import Problem
+from chiso.intake.validate import UNCOMPUTED, Problem
 from chiso.text import Said, nfc
 
 MAX_ROWS = 200_000
@@ -303,7 +303,13 @@ def _worksheet_rows(ws: Any, wanted: Recognise | None) -> tuple[list[list[Any]],
             return rows, False
     if wanted is not None and len(rows) <= HEADER_SCAN and not wanted(rows):
         return rows, False
-    for top, col, bottom in _merged_down(ws):
+    merged, uncomputed = _sheet_layout(ws)
+    for line, col in uncomputed:  # a value-only read took them for blank: they are not
+        if line - 1 < len(rows) and col < len(rows[line - 1]) and rows[line - 1][col] is None:
+            rows[line - 1][col] = UNCOMPUTED
+        elif line - 1 < len(rows) and col >= len(rows[line - 1]):
+            rows[line - 1].extend([None] * (col - len(rows[line - 1])) + [UNCOMPUTED])
+    for top, col, bottom in merged:
         if top - 1 < len(rows) and col < len(rows[top - 1]):
             value = rows[top - 1][col]
             for r in range(top, min(bottom, len(rows))):
@@ -327,21 +333,34 @@ def _xlsx_value(cell: Any, line: int, column: int) -> Any:
 _MERGE = re.compile(r"^([A-Z]+)(\d+):([A-Z]+)(\d+)$")
 
 
-def _merged_down(ws: Any) -> list[tuple[int, int, int]]:
-    """(first row, column index, last row) of each merged range over several rows, from the
-    sheet's ``mergeCells`` (read-only sheets do not expose them)."""
+_CELL = re.compile(r"^([A-Z]+)(\d+)$")
+
+
+def _sheet_layout(ws: Any) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]]]:
+    """From the sheet's XML (read-only sheets expose neither): (first row, column index, last
+    row) of each range merged over several rows, and (row, column index) of the cells
+    holding a formula with no computed value (programs other than Excel write them so)."""
     from defusedxml.ElementTree import iterparse
 
-    out: list[tuple[int, int, int]] = []
+    merged: list[tuple[int, int, int]] = []
+    uncomputed: list[tuple[int, int]] = []
     with ws._get_source() as source:  # the sheet's XML part; check_zip refused any DTD
         for _event, element in iterparse(source):
-            if element.tag.endswith("}mergeCell"):
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag == "c":
+                kids = {k.tag.rsplit("}", 1)[-1]: k for k in element}
+                value = kids.get("v")
+                at = _CELL.match(element.get("r", ""))
+                if "f" in kids and at and (value is None or not (value.text or "").strip()) \
+                        and element.get("t") != "str":
+                    uncomputed.append((int(at[2]), _column_index(at[1])))
+            elif tag == "mergeCell":
                 m = _MERGE.match(element.get("ref", ""))
                 if m and int(m[4]) > int(m[2]):
-                    out.append((int(m[2]), _column_index(m[1]), int(m[4])))
-            if element.tag.endswith("}row"):
+                    merged.append((int(m[2]), _column_index(m[1]), int(m[4])))
+            elif tag == "row":
                 element.clear()  # the cells are read already: keep memory flat
-    return out
+    return merged, uncomputed
 
 
 def _column_index(letters: str) -> int:

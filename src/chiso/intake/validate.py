@@ -101,6 +101,20 @@ class _BadValueError(ValueError):
         super().__init__(self.said)
 
 
+class _Uncomputed:
+    """A spreadsheet cell holding a formula whose result the file does not carry."""
+
+    def __str__(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return "UNCOMPUTED"
+
+
+#: What a sheet reader puts where a formula's result is missing: never a blank, never a value.
+UNCOMPUTED = _Uncomputed()
+
+
 def _as_datetime(value: Any, mode: Mode, deadline: bool = False) -> datetime:
     if isinstance(value, datetime):  # XLSX cells
         dt = value
@@ -237,6 +251,10 @@ def _as_string(value: Any, spec: FieldSpec, mode: Mode) -> str:
 
 def convert(value: Any, spec: FieldSpec, mode: Mode) -> Any:
     """One value to its contract type, or ``_BadValueError`` with a message."""
+    if value is UNCOMPUTED:
+        raise _BadValueError("the cell holds a formula whose result the file does not carry "
+                             "(the program that wrote it did not compute it); open the file "
+                             "in Excel and save it again")
     t = spec.type
     if t is FieldType.datetime:
         return _as_datetime(value, mode, deadline=spec.deadline and mode == "text")
