@@ -34,11 +34,11 @@ def message_ids() -> list[tuple[str, int, str]]:
             options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}})
     ]
     # A room's messages that pages say in the reader's language: ``Said`` templates (the
-    # file door's problems) and the column mappings' errors.
+    # file door's problems, a period that cannot be read) and the column mappings' errors.
     keywords = {**DEFAULT_KEYWORDS, "Said": None, "_BadValueError": None, "MappingError": None,
                 "MappingConflictError": None}
-    for module in sorted((SRC / "intake").glob("*.py")):
-        found += [(f"intake/{module.name}", line,
+    for module in [*sorted((SRC / "intake").glob("*.py")), SRC / "measurement" / "periods.py"]:
+        found += [(f"{module.parent.name}/{module.name}", line,
                    message if isinstance(message, str) else message[0])
                   for line, message, _c, _x in extract_from_file("python", module, keywords)]
     return [(where, line, text) for where, line, text in found if text]

@@ -143,3 +143,15 @@ def test_unit_kinds_and_groups_are_named_in_vietnamese(client: TestClient) -> No
     assert "phường" in page
     units = client.get("/units", params={"kind": "department"}).text
     assert ">Sở<" in units
+
+
+@pytest.mark.parametrize("path", ["/rankings/dvc-766", "/indicators/tthc.on_time_rate"])
+def test_a_period_that_cannot_be_read_is_said_in_vietnamese(client: TestClient,
+                                                            path: str) -> None:
+    page = client.get(path, params={"period": "2026-13", "lang": "vi"})
+    body = page.text.split("<main", 1)[1]
+    assert "'2026-13' không phải là kỳ có thật" in body.replace("&#39;", "'")
+    assert "is not a real period" not in body
+    english = client.get(path, params={"period": "2026-13", "lang": "en"})
+    assert "is not a real period" in english.text.replace("&#39;", "'")
+    client.cookies.clear()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from chiso.clock import VIETNAM
+from chiso.text import Said
 
 VN = VIETNAM
 
@@ -36,7 +37,8 @@ _CUMULATIVE = re.compile(r"^(\d{4})-(6|9|12)T$")  # a statistics release's first
 
 
 class PeriodError(ValueError):
-    """A period string that cannot be read; the message says which forms are accepted."""
+    """A period string that cannot be read; the message (a :class:`~chiso.text.Said`, which
+    pages say in the reader's language) says which forms are accepted."""
 
 
 FORMS = ("2026-10-15, 2026-10, 2026-Q3, 2026-H1, 2026-9T, 2026, 2026-YTD or "
@@ -156,7 +158,8 @@ def parse_period(text: str, today: date | None = None) -> Period:
     the day arithmetic around it would overflow."""
     p = _parse_period(text, today)
     if p.start.year < FIRST_YEAR or p.end.year > LAST_YEAR:
-        raise PeriodError(f"{text!r}: periods run from {FIRST_YEAR} to {LAST_YEAR}")
+        raise PeriodError(Said("'%(text)s': periods run from %(first)s to %(last)s",
+                               text=text, first=FIRST_YEAR, last=LAST_YEAR))
     return p
 
 
@@ -167,7 +170,8 @@ def _parse_period(text: str, today: date | None) -> Period:
             a, b = s.split("..", 1)
             start, end = date.fromisoformat(a), date.fromisoformat(b)
             if end < start:
-                raise PeriodError(f"{text!r}: the span ends before it starts")
+                raise PeriodError(Said("'%(text)s': the span ends before it starts",
+                                       text=text))
             return Period(s, "range", start, end)
         if m := _DAY.match(s):
             d = date(int(m[1]), int(m[2]), int(m[3]))
@@ -192,13 +196,15 @@ def _parse_period(text: str, today: date | None) -> Period:
             t = today or today_vn()
             end = date(y, 12, 31) if t.year > y else t
             if t.year < y:
-                raise PeriodError(f"{text!r}: the year has not started")
+                raise PeriodError(Said("'%(text)s': the year has not started", text=text))
             return Period(s, "ytd", date(y, 1, 1), end)
     except ValueError as exc:
         if isinstance(exc, PeriodError):
             raise
-        raise PeriodError(f"{text!r} is not a real period: {exc}") from exc
-    raise PeriodError(f"{text!r} is not a period; write {FORMS}")
+        raise PeriodError(Said("'%(text)s' is not a real period: %(why)s", text=text,
+                               why=exc)) from exc
+    raise PeriodError(Said("'%(text)s' is not a period; write %(forms)s", text=text,
+                           forms=FORMS))
 
 
 def published_period(text: str) -> Period:
@@ -206,5 +212,6 @@ def published_period(text: str) -> Period:
     statistics release's cumulative months (stats.grdp: 2026-9T is 1 January to 30 September)."""
     p = parse_period(text)
     if p.kind in ("ytd", "range"):
-        raise PeriodError(f"{text!r}: a published period is a day, month, quarter, half or year")
+        raise PeriodError(Said("'%(text)s': a published period is a day, month, quarter, "
+                               "half or year", text=text))
     return p

@@ -73,7 +73,7 @@ def templates() -> Environment:
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True)
-    env.filters.update(format.FILTERS)
+    env.filters.update(format.FILTERS, said=i18n.said)
     env.globals.update(charts.GLOBALS, pick=i18n.pick, statuses=reads.TASK_STATUSES,
                        lang_url=lang_url)
     return env

@@ -31,7 +31,7 @@ def period_or_default(value: str | None, today: date) -> tuple[str, str | None]:
     try:
         return parse_period(value, today).label, None
     except PeriodError as exc:
-        return default, str(exc)
+        return default, exc.args[0]  # a Said: the page says it in the reader's language
 
 
 def period_choices(today: date, chosen: str) -> list[str]:

@@ -104,7 +104,7 @@ def ranking_page(method: str, request: Request, lang: Locale, rt: Rt, conn: Conn
     try:
         data = answers.ranking(rt, method, kind, answers.period_of(period, day), day)
     except PeriodError as exc:
-        page = render(request, lang, "ranking.html", data=None, problem=str(exc),
+        page = render(request, lang, "ranking.html", data=None, problem=exc.args[0],
                       method=found, kinds=kinds, kind=kind, period=period,
                       periods=period_choices(day), english={})
         page.status_code = 422
@@ -126,7 +126,7 @@ def score_page(code: str, method: str, request: Request, lang: Locale, rt: Rt, c
     try:
         data = answers.unit_score(conn, rt, method, code, answers.period_of(period, day), day)
     except PeriodError as exc:
-        page = render(request, lang, "ranking.html", data=None, problem=str(exc),
+        page = render(request, lang, "ranking.html", data=None, problem=exc.args[0],
                       method=found, kinds=[k for k in KINDS if k in found.kinds],
                       kind="commune", period=period, periods=period_choices(day), english={})
         page.status_code = 422
