@@ -284,3 +284,22 @@ def test_a_formula_without_its_result_is_said_where_it_is_read(engine: Engine,
     [problem] = outcome.problems
     assert (problem.row, problem.field) == (6, "supplement_requests")
     assert "open the file in Excel and save it again" in str(problem)
+
+
+def test_an_xls_workbook_read_from_its_sheet_of_records(engine: Engine,
+                                                        catalog: Catalog) -> None:
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    summary = book.add_sheet("Tong hop")
+    summary.write(0, 0, "Tổng số hồ sơ")
+    summary.write(0, 1, 2)
+    sheet = book.add_sheet("Chi tiet")
+    for c, heading in enumerate(HEAD):
+        sheet.write(0, c, heading)
+    for r in range(2):
+        for c, cell in enumerate(_row(r)):
+            sheet.write(r + 1, c, cell)
+    out = io.BytesIO()
+    book.save(out)
+    assert len(_load(engine, catalog, out.getvalue(), "bc.xls")) == 2

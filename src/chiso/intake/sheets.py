@@ -97,7 +97,7 @@ def read_sheet(data: bytes, filename: str, settings: IntakeSettings,
     if lower.endswith((".xlsx", ".xlsm")) and data[:2] == b"PK":
         return Sheet("xlsx", None, _xlsx_rows(data, settings, wanted))
     if data[:8] == _OLE2:
-        return Sheet("xls", None, _xls_rows(data))
+        return Sheet("xls", None, _xls_rows(data, wanted))
     wide = _utf16(data)
     head = (data[:4096].decode(wide, errors="ignore").encode() if wide
             else data[:4096].removeprefix(b"\xef\xbb\xbf"))
@@ -371,16 +371,32 @@ def _column_index(letters: str) -> int:
 
 
 # -- XLS (Excel 97-2003) ---------------------------------------------------------------------
-def _xls_rows(data: bytes) -> list[list[Any]]:
+def _xls_rows(data: bytes, wanted: Recognise | None = None) -> list[list[Any]]:
     import xlrd
 
     try:
         book = xlrd.open_workbook(file_contents=data, on_demand=True)
-        sheet = book.sheet_by_index(0)
+        sheets = [i for i in range(book.nsheets)
+                  if book.sheet_by_index(i).visibility == 0] or [0]
     except Exception as exc:  # xlrd raises its own and struct errors for broken files
         raise FileRefusedError(Said("not a readable Excel 97-2003 workbook: %(why)s; save it "
                                     "as Excel Workbook (.xlsx) and upload again",
                                     why=exc)) from exc
+    try:
+        first: list[list[Any]] | None = None
+        for index in sheets:  # as for XLSX: the first visible sheet with a known header
+            rows, known = _xls_sheet(book, book.sheet_by_index(index), wanted)
+            if known:
+                return rows
+            first = rows if first is None else first
+        return first or []
+    finally:
+        book.release_resources()
+
+
+def _xls_sheet(book: Any, sheet: Any, wanted: Recognise | None) -> tuple[list[list[Any]], bool]:
+    import xlrd
+
     rows: list[list[Any]] = []
     for r in range(sheet.nrows):
         _count(rows)
@@ -402,8 +418,11 @@ def _xls_rows(data: bytes) -> list[list[Any]]:
             else:
                 row.append(_cell_text(str(cell.value), r + 1, c))
         rows.append(bounded(row, r + 1))
-    book.release_resources()
-    return rows
+        if wanted is not None and r + 1 == HEADER_SCAN + 1 and not wanted(rows):
+            return rows, False
+    if wanted is not None and len(rows) <= HEADER_SCAN and not wanted(rows):
+        return rows, False
+    return rows, True
 
 
 def _number(value: float) -> int | float:
