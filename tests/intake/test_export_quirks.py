@@ -303,3 +303,14 @@ def test_an_xls_workbook_read_from_its_sheet_of_records(engine: Engine,
     out = io.BytesIO()
     book.save(out)
     assert len(_load(engine, catalog, out.getvalue(), "bc.xls")) == 2
+
+
+def test_an_optional_tick_columns_blank_stays_unknown(engine: Engine, catalog: Catalog) -> None:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*HEAD, "Kết quả điện tử"])
+    writer.writerow([*_row(0), "x"])
+    writer.writerow([*_row(1, **{"Trạng thái": "Đang xử lý", "Ngày hoàn thành": ""}), ""])
+    stored = _load(engine, catalog, out.getvalue().encode(), "bc.csv")
+    assert stored["Q-0"].result_electronic is True
+    assert stored["Q-1"].result_electronic is None  # not resolved yet: no result either way

@@ -380,7 +380,10 @@ def read_columns(contract: Contract, parsed: ParsedFile) -> list[Problem]:
             cells, problem = _dates(cells, parsed.columns[name], name)
             if problem is not None:
                 problems.append(problem)
-        elif spec.type is FieldType.bool and any(t.lower() in _TICKS for t in texts):
+        elif spec.type is FieldType.bool and spec.required and any(
+                t.lower() in _TICKS for t in texts):
+            # a required yes/no written as ticks: a blank is "no" (an optional one's blank
+            # stays unknown: a dossier not yet resolved has no electronic result either way)
             cells = ["x" if isinstance(c, str) and c.strip().lower() in _TICKS
                      else "không" if c is None or (isinstance(c, str) and not c.strip())
                      else c for c in cells]
