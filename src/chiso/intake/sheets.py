@@ -28,7 +28,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -274,17 +274,27 @@ def _xlsx_rows(data: bytes, settings: IntakeSettings,
     try:
         sheets = [ws for ws in book.worksheets if ws.sheet_state == "visible"] or \
             book.worksheets[:1]
-        first: list[list[Any]] | None = None
-        for ws in sheets:
-            rows, known = _worksheet_rows(ws, wanted)
-            if known:
-                return rows
-            first = rows if first is None else first
-        # no sheet shows a header the caller knows: the first sheet's first rows, which are
-        # all the caller looks for a header in (it refuses the file, naming what it expected)
-        return first or []
+        return _first_recognised(_worksheet_rows(ws, wanted) for ws in sheets)
     finally:
         book.close()
+
+
+def _first_recognised(read: Iterable[tuple[list[list[Any]], bool]]) -> list[list[Any]]:
+    """The rows of the first sheet read whose header the caller recognises (sheets are read
+    lazily, one after the other); when none is, the first sheet's first rows, which are all
+    the caller looks for a header in (it refuses the file, naming what it expected)."""
+    first: list[list[Any]] | None = None
+    for rows, known in read:
+        if known:
+            return rows
+        first = rows if first is None else first
+    return first or []
+
+
+def _not_there(wanted: Recognise | None, rows: list[list[Any]]) -> bool:
+    """Whether the rows read so far show the header ``wanted`` looks for is not in the sheet
+    (asked after ``HEADER_SCAN`` + 1 rows, or at the end of a shorter sheet)."""
+    return wanted is not None and not wanted(rows)
 
 
 def _worksheet_rows(ws: Any, wanted: Recognise | None) -> tuple[list[list[Any]], bool]:
@@ -299,9 +309,9 @@ def _worksheet_rows(ws: Any, wanted: Recognise | None) -> tuple[list[list[Any]],
         _count(rows)
         rows.append(bounded([_xlsx_value(cell, line, c) for c, cell in enumerate(cells)],
                             line))
-        if wanted is not None and line == HEADER_SCAN + 1 and not wanted(rows):
+        if line == HEADER_SCAN + 1 and _not_there(wanted, rows):
             return rows, False
-    if wanted is not None and len(rows) <= HEADER_SCAN and not wanted(rows):
+    if len(rows) <= HEADER_SCAN and _not_there(wanted, rows):
         return rows, False
     merged, uncomputed = _sheet_layout(ws)
     for line, col in uncomputed:  # a value-only read took them for blank: they are not
@@ -383,13 +393,8 @@ def _xls_rows(data: bytes, wanted: Recognise | None = None) -> list[list[Any]]:
                                     "as Excel Workbook (.xlsx) and upload again",
                                     why=exc)) from exc
     try:
-        first: list[list[Any]] | None = None
-        for index in sheets:  # as for XLSX: the first visible sheet with a known header
-            rows, known = _xls_sheet(book, book.sheet_by_index(index), wanted)
-            if known:
-                return rows
-            first = rows if first is None else first
-        return first or []
+        return _first_recognised(_xls_sheet(book, book.sheet_by_index(i), wanted)
+                                 for i in sheets)
     finally:
         book.release_resources()
 
@@ -418,9 +423,9 @@ def _xls_sheet(book: Any, sheet: Any, wanted: Recognise | None) -> tuple[list[li
             else:
                 row.append(_cell_text(str(cell.value), r + 1, c))
         rows.append(bounded(row, r + 1))
-        if wanted is not None and r + 1 == HEADER_SCAN + 1 and not wanted(rows):
+        if r + 1 == HEADER_SCAN + 1 and _not_there(wanted, rows):
             return rows, False
-    if wanted is not None and len(rows) <= HEADER_SCAN and not wanted(rows):
+    if len(rows) <= HEADER_SCAN and _not_there(wanted, rows):
         return rows, False
     return rows, True
 

@@ -73,29 +73,37 @@ def _key(kind: str, period: str, stage: str) -> list[ColumnElement[bool]]:
             report_runs.c.stage == stage]
 
 
-def _claim(rt: Runtime, kind: str, period: str, stage: str, now: datetime,
-           lease: timedelta) -> bool:
-    """Claim the run: insert its row, or take over an unfinished one whose lease has passed
-    (a claim from before leases counts from its ``claimed_at``)."""
+def _take(rt: Runtime, kind: str, period: str, stage: str, now: datetime, lease: timedelta,
+          free: ColumnElement[bool]) -> str | None:
+    """Claim the row of (kind, period, stage): "new" when this process inserts it, "taken"
+    when its row exists and ``free`` holds for it (one conditional update: of two
+    processes, one wins), None when another process has it."""
     try:
         with rt.engine.begin() as conn:
             conn.execute(insert(report_runs).values(
                 kind=kind, period=period, stage=stage, claimed_at=now, claimed_by=_me(),
                 lease_until=now + lease))
-        return True
+        return "new"
     except IntegrityError:
         pass
+    with rt.engine.begin() as conn:
+        taken = conn.execute(update(report_runs).where(*_key(kind, period, stage), free).values(
+            claimed_at=now, claimed_by=_me(), lease_until=now + lease, finished_at=None))
+    return "taken" if taken.rowcount == 1 else None
+
+
+def _claim(rt: Runtime, kind: str, period: str, stage: str, now: datetime,
+           lease: timedelta) -> bool:
+    """Claim the run: insert its row, or take over an unfinished one whose lease has passed
+    (a claim from before leases counts from its ``claimed_at``)."""
     expired = or_(report_runs.c.lease_until < now,
                   and_(report_runs.c.lease_until.is_(None), report_runs.c.claimed_at < now - lease))
-    with rt.engine.begin() as conn:  # one statement: of two processes, one updates the row
-        taken = conn.execute(update(report_runs).where(
-            *_key(kind, period, stage), report_runs.c.finished_at.is_(None), expired).values(
-            claimed_at=now, claimed_by=_me(), lease_until=now + lease))
-    if taken.rowcount == 1:
+    got = _take(rt, kind, period, stage, now, lease,
+                and_(report_runs.c.finished_at.is_(None), expired))
+    if got == "taken":
         log.warning("report run %s %s %s: its claim had expired; taken over", kind, period,
                     stage)
-        return True
-    return False  # another process has this run, or it is done
+    return got is not None  # None: another process has this run, or it is done
 
 
 def _renew(rt: Runtime, kind: str, period: str, stage: str, until: datetime) -> None:
@@ -118,21 +126,9 @@ def _within_plans(rt: Runtime, plans: list[str], start: date, end: date) -> bool
 
 def _claim_refresh(rt: Runtime, kind: str, period: str, now: datetime,
                    refresh: timedelta) -> bool:
-    """Claim a rebuild of the period's drafts: the first, or one ``refresh`` after the last
-    (one conditional update: of two processes, one wins)."""
-    try:
-        with rt.engine.begin() as conn:
-            conn.execute(insert(report_runs).values(
-                kind=kind, period=period, stage=REFRESHED, claimed_at=now, claimed_by=_me(),
-                lease_until=now + LEASE))
-        return True
-    except IntegrityError:
-        pass
-    with rt.engine.begin() as conn:
-        taken = conn.execute(update(report_runs).where(
-            *_key(kind, period, REFRESHED), report_runs.c.claimed_at <= now - refresh).values(
-            claimed_at=now, claimed_by=_me(), lease_until=now + LEASE, finished_at=None))
-    return taken.rowcount == 1
+    """Claim a rebuild of the period's drafts: the first, or one ``refresh`` after the last."""
+    return _take(rt, kind, period, REFRESHED, now, LEASE,
+                 report_runs.c.claimed_at <= now - refresh) is not None
 
 
 def _stale_drafts(rt: Runtime, kind: str, period: str) -> list[str]:
